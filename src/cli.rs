@@ -1,0 +1,207 @@
+//! Command line: parses arguments and runs the chosen command. Returns
+//! `anyhow` errors with context; only `main` prints them.
+
+use crate::config::{Config, DEFAULT_CONFIG_PATH, Defaults};
+use crate::daemon::{self, Control};
+use crate::feed;
+use crate::fetch::{Fetched, Fetcher, Validators};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Parser)]
+#[command(name = "newswatch", version, about = "Watches news feeds and alerts on articles that match your rules")]
+pub struct Cli {
+    /// Config file.
+    #[arg(short, long, global = true, env = "NEWSWATCH_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon until SIGTERM or Ctrl-C; SIGHUP reloads config and rules.
+    Run,
+    /// Poll every feed once, match, deliver, and exit.
+    Once,
+    /// Validate the config and rule files.
+    Check,
+    /// Print what newswatch sees in a feed, one JSON object per entry.
+    Inspect {
+        /// An http(s) URL, a file path, or `-` for standard input.
+        source: String,
+    },
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+pub async fn execute(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check => Ok(check(&cli.config)),
+        Command::Once => {
+            let config = load(&cli.config)?;
+            let report = daemon::once(config).await?;
+            tracing::info!(
+                feeds_ok = report.feeds_ok,
+                feeds_failed = report.feeds_failed,
+                alerts_queued = report.alerts_queued,
+                delivered = report.delivery.delivered,
+                retrying = report.delivery.retrying,
+                dead = report.delivery.dead,
+                "Poll finished"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run => {
+            let config = load(&cli.config)?;
+            let (tx, rx) = mpsc::channel(4);
+            tokio::spawn(forward_signals(tx));
+            daemon::run(config, rx, || {}).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect { source } => {
+            inspect(&source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config> {
+    Config::load(path).map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    match Config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: OK: {} feeds, {} rules in {} files, {} destinations",
+                path.display(),
+                config.feeds.len(),
+                config.rules.rules().len(),
+                config.rule_files.len(),
+                config.destinations.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for error in &errors.0 {
+                eprintln!("{error}");
+            }
+            eprintln!("{} error(s)", errors.0.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGTERM and SIGINT stop the daemon; SIGHUP reloads it.
+async fn forward_signals(tx: mpsc::Sender<Control>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("Cannot install signal handlers");
+        return;
+    };
+    loop {
+        let command = tokio::select! {
+            _ = term.recv() => Control::Shutdown,
+            _ = int.recv() => Control::Shutdown,
+            _ = hup.recv() => Control::Reload,
+        };
+        tracing::info!(?command, "Signal received");
+        if tx.send(command).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One line of `inspect` output; its keys are a documented interface.
+#[derive(Serialize)]
+struct InspectEntry<'a> {
+    id: &'a str,
+    guid: Option<&'a str>,
+    title: &'a str,
+    link: Option<&'a str>,
+    published: Option<String>,
+    authors: &'a [String],
+    categories: &'a [String],
+    summary: &'a str,
+    text: &'a str,
+}
+
+async fn inspect(source: &str) -> Result<()> {
+    let bytes = read_source(source).await?;
+    let articles = feed::parse(&bytes).with_context(|| format!("{source}"))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for a in &articles {
+        let entry = InspectEntry {
+            id: &a.key,
+            guid: a.guid.as_deref(),
+            title: &a.title,
+            link: a.link.as_deref(),
+            published: a.published.map(|p| p.to_rfc3339()),
+            authors: &a.authors,
+            categories: &a.categories,
+            summary: &a.summary,
+            text: a.text(),
+        };
+        let line = serde_json::to_string(&entry)?;
+        // `newswatch inspect URL | head` closes the pipe early: that is not an error.
+        match writeln!(out, "{line}") {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Reads a feed from a URL, a file or standard input.
+async fn read_source(source: &str) -> Result<Vec<u8>> {
+    if source == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
+        return Ok(bytes);
+    }
+    let fetcher = Fetcher::new(&Defaults::default())?;
+    if let Ok(url) = url::Url::parse(source) {
+        match url.scheme() {
+            "http" | "https" | "file" => {
+                return match fetcher.fetch(&url, &Validators::default()).await {
+                    Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
+                    Ok(Fetched::NotModified) => bail!("{source}: server replied 304 Not Modified"),
+                    Err(e) => Err(e).with_context(|| format!("cannot fetch {}", crate::fetch::redact(&url))),
+                };
+            }
+            _ => {}
+        }
+    }
+    Ok(fetcher.read_file(std::path::Path::new(source)).await?)
+}

@@ -1,0 +1,523 @@
+//! Configuration: the raw TOML as written (`RawConfig`), validated and built
+//! once into [`Config`]. Every error is collected with its file:line:col.
+
+use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error};
+use crate::rules::{self, RuleSet};
+use lettre::message::Mailbox;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+use url::Url;
+
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/newswatch/newswatch.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    state_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    feed: Vec<RawFeed>,
+    #[serde(default)]
+    destination: BTreeMap<String, RawDestination>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    interval: Option<Spanned<String>>,
+    first_poll: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
+    max_body_bytes: Option<u64>,
+    user_agent: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    interval: Option<Spanned<String>>,
+    first_poll: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    kind: Spanned<String>,
+    // email
+    smtp: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+    #[serde(default)]
+    to: Vec<Spanned<String>>,
+    username: Option<String>,
+    password_file: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    sendmail_path: Option<String>,
+    timeout: Option<Spanned<String>>,
+    // maildir
+    path: Option<String>,
+}
+
+/// What to do with the entries a feed already has on its first successful poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstPoll {
+    /// Mark them seen without alerting.
+    Quiet,
+    /// Match and alert on them like new entries.
+    Alert,
+}
+
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub interval: Duration,
+    pub first_poll: FirstPoll,
+    pub timeout: Duration,
+    pub max_backoff: Duration,
+    pub max_body_bytes: u64,
+    pub user_agent: String,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            interval: Duration::from_secs(15 * 60),
+            first_poll: FirstPoll::Quiet,
+            timeout: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(6 * 3600),
+            max_body_bytes: 10 * 1024 * 1024,
+            user_agent: format!(
+                "newswatch/{} (feed watcher; +https://github.com/newswatch/newswatch)",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    pub name: String,
+    pub url: Url,
+    pub tags: Vec<String>,
+    pub interval: Duration,
+    pub first_poll: FirstPoll,
+}
+
+/// A password that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// `smtp://`: STARTTLS when the server offers it.
+    Opportunistic,
+    /// `smtp://…?tls=required`: STARTTLS or fail.
+    Required,
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+}
+
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    Smtp {
+        host: String,
+        port: u16,
+        tls: SmtpTls,
+        credentials: Option<(String, Secret)>,
+    },
+    Sendmail {
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum DestinationConfig {
+    Email {
+        transport: MailTransport,
+        from: Mailbox,
+        to: Vec<Mailbox>,
+        timeout: Duration,
+    },
+    /// Writes each alert as a mail file into a Maildir (readable by mutt,
+    /// Thunderbird, Dovecot): alerts with no mail server at all.
+    Maildir { path: PathBuf },
+}
+
+/// The validated configuration with rules compiled.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub state_dir: PathBuf,
+    pub defaults: Defaults,
+    pub feeds: Vec<FeedConfig>,
+    pub destinations: BTreeMap<String, DestinationConfig>,
+    pub rules: RuleSet,
+    pub rule_files: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Reads and validates the config file and every rule file it names.
+    pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostics(vec![file_error(path, format!("cannot read: {e}"))]))?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text; rule files are read relative to `path`'s directory.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
+        let source = SourceFile { path, text };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| Diagnostics(vec![source.toml_error(&e)]))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut errors = Vec::new();
+
+        let defaults = build_defaults(&source, raw.defaults, &mut errors);
+        let state_dir = base.join(raw.state_dir.as_ref().map_or("state", |s| s.get_ref()));
+        let feeds = build_feeds(&source, base, raw.feed, &defaults, &mut errors);
+        let mut destinations = BTreeMap::new();
+        for (name, raw_dest) in raw.destination {
+            if let Some(dest) = build_destination(&source, base, &state_dir, &name, raw_dest, &mut errors) {
+                destinations.insert(name, dest);
+            }
+        }
+
+        let rule_files = expand_rule_globs(&source, base, &raw.rules, &mut errors);
+        let mut rules = Vec::new();
+        let mut rule_names = HashSet::new();
+        for file in &rule_files {
+            let text = match std::fs::read_to_string(file) {
+                Ok(text) => text,
+                Err(e) => {
+                    errors.push(file_error(file, format!("cannot read rule file: {e}")));
+                    continue;
+                }
+            };
+            let parsed = rules::parse_rule_file(file, &text);
+            errors.extend(parsed.errors);
+            for r in parsed.notify_refs {
+                if !destinations.contains_key(&r.destination) {
+                    errors.push(Diagnostic {
+                        message: format!("rule {:?} notifies unknown destination {:?}", r.rule, r.destination),
+                        ..r.at
+                    });
+                }
+            }
+            for rule in parsed.rules {
+                if !rule_names.insert(rule.name.clone()) {
+                    errors.push(file_error(file, format!("duplicate rule name {:?}", rule.name)));
+                }
+                rules.push(rule);
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors));
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            state_dir,
+            defaults,
+            feeds,
+            destinations,
+            rules: RuleSet::new(rules),
+            rule_files,
+        })
+    }
+}
+
+fn build_defaults(source: &SourceFile, raw: RawDefaults, errors: &mut Vec<Diagnostic>) -> Defaults {
+    let fallback = Defaults::default();
+    Defaults {
+        interval: duration(source, raw.interval.as_ref(), errors).unwrap_or(fallback.interval),
+        first_poll: first_poll(source, raw.first_poll.as_ref(), errors).unwrap_or(fallback.first_poll),
+        timeout: duration(source, raw.timeout.as_ref(), errors).unwrap_or(fallback.timeout),
+        max_backoff: duration(source, raw.max_backoff.as_ref(), errors).unwrap_or(fallback.max_backoff),
+        max_body_bytes: raw.max_body_bytes.unwrap_or(fallback.max_body_bytes),
+        user_agent: raw.user_agent.unwrap_or(fallback.user_agent),
+    }
+}
+
+fn build_feeds(
+    source: &SourceFile,
+    base: &Path,
+    raw: Vec<RawFeed>,
+    defaults: &Defaults,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<FeedConfig> {
+    let mut names = HashSet::new();
+    let mut feeds = Vec::new();
+    for f in raw {
+        let name = f.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            errors.push(source.error_in(&f.name.span(), "feed name is empty"));
+        } else if !names.insert(name.clone()) {
+            errors.push(source.error_in(&f.name.span(), format!("duplicate feed name {name:?}")));
+        }
+        let url = feed_url(base, f.url.get_ref())
+            .map_err(|msg| errors.push(source.error_in(&f.url.span(), msg)))
+            .ok();
+        let interval = duration(source, f.interval.as_ref(), errors).unwrap_or(defaults.interval);
+        let first_poll = first_poll(source, f.first_poll.as_ref(), errors).unwrap_or(defaults.first_poll);
+        if let Some(url) = url {
+            feeds.push(FeedConfig {
+                name,
+                url,
+                tags: f.tags,
+                interval,
+                first_poll,
+            });
+        }
+    }
+    feeds
+}
+
+/// http(s) URLs as written; `file://` URLs relative to the config directory.
+fn feed_url(base: &Path, text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("invalid feed URL {text:?}: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        "file" => {
+            // `file://feeds/x.xml` is read as a path relative to the config file.
+            let rest = text.trim().trim_start_matches("file://");
+            let path = if rest.starts_with('/') {
+                PathBuf::from(rest)
+            } else {
+                std::path::absolute(base.join(rest)).map_err(|e| format!("bad path {rest:?}: {e}"))?
+            };
+            Url::from_file_path(&path).map_err(|()| format!("bad file path {rest:?}"))
+        }
+        other => Err(format!(
+            "unsupported URL scheme {other:?} in {text:?} (use http, https or file)"
+        )),
+    }
+}
+
+fn build_destination(
+    source: &SourceFile,
+    base: &Path,
+    state_dir: &Path,
+    name: &str,
+    raw: RawDestination,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<DestinationConfig> {
+    let before = errors.len();
+    let kind_span = raw.kind.span();
+    let dest = match raw.kind.get_ref().as_str() {
+        "email" => {
+            let transport = match &raw.smtp {
+                None => {
+                    errors.push(source.error_in(&kind_span, format!("destination {name:?}: email needs `smtp`")));
+                    None
+                }
+                Some(smtp) => mail_transport(source, base, &raw, smtp, errors),
+            };
+            let from = match &raw.from {
+                None => {
+                    errors.push(source.error_in(&kind_span, format!("destination {name:?}: email needs `from`")));
+                    None
+                }
+                Some(from) => mailbox(source, from, errors),
+            };
+            if raw.to.is_empty() {
+                errors.push(source.error_in(&kind_span, format!("destination {name:?}: email needs `to`")));
+            }
+            let to: Vec<Mailbox> = raw.to.iter().filter_map(|t| mailbox(source, t, errors)).collect();
+            let timeout = duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(60));
+            Some(DestinationConfig::Email {
+                transport: transport?,
+                from: from?,
+                to,
+                timeout,
+            })
+        }
+        "maildir" => Some(DestinationConfig::Maildir {
+            path: raw
+                .path
+                .as_deref()
+                .map_or_else(|| state_dir.join("maildir").join(name), |p| base.join(p)),
+        }),
+        other => {
+            errors.push(source.error_in(
+                &kind_span,
+                format!("destination {name:?}: unknown kind {other:?} (expected \"email\" or \"maildir\")"),
+            ));
+            None
+        }
+    };
+    if errors.len() > before { None } else { dest }
+}
+
+fn mail_transport(
+    source: &SourceFile,
+    base: &Path,
+    raw: &RawDestination,
+    smtp: &Spanned<String>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<MailTransport> {
+    if smtp.get_ref() == "sendmail" {
+        return Some(MailTransport::Sendmail {
+            path: raw.sendmail_path.as_ref().map(PathBuf::from),
+        });
+    }
+    let url = match Url::parse(smtp.get_ref()) {
+        Ok(url) => url,
+        Err(e) => {
+            errors.push(source.error_in(&smtp.span(), format!("invalid smtp URL: {e}")));
+            return None;
+        }
+    };
+    if url.password().is_some() {
+        errors.push(source.error_in(
+            &smtp.span(),
+            "a password may not be written in the config: use password_file or password_env",
+        ));
+        return None;
+    }
+    let tls_required = url.query_pairs().any(|(k, v)| k == "tls" && v == "required");
+    let (tls, default_port) = match url.scheme() {
+        "smtp" if tls_required => (SmtpTls::Required, 587),
+        "smtp" => (SmtpTls::Opportunistic, 25),
+        "smtps" => (SmtpTls::Implicit, 465),
+        other => {
+            errors.push(source.error_in(
+                &smtp.span(),
+                format!("unsupported mail scheme {other:?} (use smtp://, smtps:// or \"sendmail\")"),
+            ));
+            return None;
+        }
+    };
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        errors.push(source.error_in(&smtp.span(), "smtp URL has no host"));
+        return None;
+    };
+    let password = match (&raw.password_file, &raw.password_env) {
+        (Some(file), _) => {
+            let path = base.join(file.get_ref());
+            match std::fs::read_to_string(&path) {
+                Ok(p) => Some(Secret(p.trim_end_matches(['\r', '\n']).to_string())),
+                Err(e) => {
+                    errors.push(source.error_in(
+                        &file.span(),
+                        format!("cannot read password_file {}: {e}", path.display()),
+                    ));
+                    return None;
+                }
+            }
+        }
+        (None, Some(var)) => match std::env::var(var.get_ref()) {
+            Ok(p) => Some(Secret(p)),
+            Err(_) => {
+                errors.push(source.error_in(
+                    &var.span(),
+                    format!("environment variable {} is not set", var.get_ref()),
+                ));
+                return None;
+            }
+        },
+        (None, None) => None,
+    };
+    let user = raw
+        .username
+        .clone()
+        .or_else(|| Some(url.username().to_string()).filter(|u| !u.is_empty()));
+    let credentials = match (user, password) {
+        (Some(user), Some(password)) => Some((user, password)),
+        (None, None) => None,
+        _ => {
+            errors.push(source.error_in(
+                &smtp.span(),
+                "SMTP login needs both `username` and a password (password_file or password_env)",
+            ));
+            return None;
+        }
+    };
+    Some(MailTransport::Smtp {
+        host: host.to_string(),
+        port: url.port().unwrap_or(default_port),
+        tls,
+        credentials,
+    })
+}
+
+fn mailbox(source: &SourceFile, text: &Spanned<String>, errors: &mut Vec<Diagnostic>) -> Option<Mailbox> {
+    text.get_ref()
+        .parse()
+        .map_err(|e| errors.push(source.error_in(&text.span(), format!("invalid address {:?}: {e}", text.get_ref()))))
+        .ok()
+}
+
+fn duration(source: &SourceFile, text: Option<&Spanned<String>>, errors: &mut Vec<Diagnostic>) -> Option<Duration> {
+    let text = text?;
+    match humantime::parse_duration(text.get_ref()) {
+        Ok(d) if !d.is_zero() => Some(d),
+        Ok(_) => {
+            errors.push(source.error_in(&text.span(), "duration must be greater than zero"));
+            None
+        }
+        Err(e) => {
+            errors.push(source.error_in(
+                &text.span(),
+                format!("invalid duration {:?}: {e} (e.g. \"90s\", \"15m\", \"1h\")", text.get_ref()),
+            ));
+            None
+        }
+    }
+}
+
+fn first_poll(source: &SourceFile, text: Option<&Spanned<String>>, errors: &mut Vec<Diagnostic>) -> Option<FirstPoll> {
+    let text = text?;
+    match text.get_ref().as_str() {
+        "quiet" => Some(FirstPoll::Quiet),
+        "alert" => Some(FirstPoll::Alert),
+        other => {
+            errors.push(source.error_in(
+                &text.span(),
+                format!("first_poll must be \"quiet\" or \"alert\", not {other:?}"),
+            ));
+            None
+        }
+    }
+}
+
+fn expand_rule_globs(
+    source: &SourceFile,
+    base: &Path,
+    globs: &[Spanned<String>],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for pattern in globs {
+        let full = base.join(pattern.get_ref());
+        match glob::glob(&full.to_string_lossy()) {
+            Ok(paths) => {
+                let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                found.sort();
+                files.extend(found);
+            }
+            Err(e) => errors.push(source.error_in(&pattern.span(), format!("invalid glob: {e}"))),
+        }
+    }
+    files.dedup();
+    files
+}

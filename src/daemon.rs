@@ -1,0 +1,220 @@
+//! The control loop: builds the runtime pieces from a `Config`, runs the
+//! scheduler and the outbox worker, and handles reload and shutdown.
+
+use crate::config::{Config, FeedConfig};
+use crate::deliver::Deliverer;
+use crate::fetch::Fetcher;
+use crate::outbox::{DeliveryReport, Outbox};
+use crate::pipeline::Pipeline;
+use crate::store::{self, Store};
+use anyhow::{Context, Result};
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How many feeds are fetched at the same time.
+const FETCH_CONCURRENCY: usize = 8;
+
+/// What the daemon is told from outside (signals, tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Load the config again; keep the old one if the new one is invalid.
+    Reload,
+    /// Finish in-flight work and stop.
+    Shutdown,
+}
+
+/// The runtime built from one `Config`.
+struct Runtime {
+    config: Config,
+    pipeline: Arc<Pipeline>,
+    outbox: Arc<Outbox>,
+}
+
+fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
+    let fetcher = Fetcher::new(&config.defaults).context("cannot build HTTP client")?;
+    let mut deliverers = HashMap::new();
+    for (name, dest) in &config.destinations {
+        let deliverer = Deliverer::build(dest).map_err(|e| anyhow::anyhow!("destination {name:?}: {e}"))?;
+        deliverers.insert(name.clone(), deliverer);
+    }
+    Ok(Runtime {
+        pipeline: Arc::new(Pipeline {
+            fetcher,
+            store: store.clone(),
+            rules: Arc::new(config.rules.clone()),
+            defaults: config.defaults.clone(),
+        }),
+        outbox: Arc::new(Outbox { store, deliverers }),
+        config,
+    })
+}
+
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    store::open(&config.state_dir)
+        .await
+        .with_context(|| format!("cannot open store in {}", config.state_dir.display()))
+}
+
+/// Summary of a `once` run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OnceReport {
+    pub feeds_ok: usize,
+    pub feeds_failed: usize,
+    pub alerts_queued: usize,
+    pub delivery: DeliveryReport,
+}
+
+/// Polls every feed once, then attempts every due alert once.
+pub async fn once(config: Config) -> Result<OnceReport> {
+    let store = open_store(&config).await?;
+    let rt = build(config, store)?;
+    let mut report = OnceReport::default();
+    let semaphore = Arc::new(Semaphore::new(FETCH_CONCURRENCY));
+    let mut polls = JoinSet::new();
+    for feed in rt.config.feeds.clone() {
+        let pipeline = rt.pipeline.clone();
+        let semaphore = semaphore.clone();
+        polls.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            pipeline.poll_and_record(&feed).await.0
+        });
+    }
+    while let Some(result) = polls.join_next().await {
+        match result.context("feed poll task panicked")? {
+            Ok(poll) => {
+                report.feeds_ok += 1;
+                report.alerts_queued += poll.alerts_queued;
+            }
+            Err(_) => report.feeds_failed += 1,
+        }
+    }
+    report.delivery = rt.outbox.deliver_due(&CancellationToken::new()).await?;
+    Ok(report)
+}
+
+/// Runs the daemon until `Control::Shutdown` arrives or `control` closes.
+/// `ready` is called once the store is open and the rules are compiled.
+pub async fn run(config: Config, mut control: mpsc::Receiver<Control>, ready: impl FnOnce()) -> Result<()> {
+    let store = open_store(&config).await?;
+    let mut rt = build(config, store.clone())?;
+    tracing::info!(
+        feeds = rt.config.feeds.len(),
+        rules = rt.config.rules.rules().len(),
+        destinations = rt.config.destinations.len(),
+        state_dir = %rt.config.state_dir.display(),
+        "Newswatch started"
+    );
+    ready();
+    loop {
+        let stop = CancellationToken::new();
+        let tasks = start(&rt, stop.clone());
+        let command = control.recv().await.unwrap_or(Control::Shutdown);
+        stop.cancel();
+        for task in tasks {
+            let _ = task.await;
+        }
+        match command {
+            Control::Shutdown => {
+                tracing::info!("Newswatch stopped");
+                return Ok(());
+            }
+            Control::Reload => rt = reload(rt, store.clone()),
+        }
+    }
+}
+
+/// Builds a runtime from the config file again; on any error the old one stays.
+fn reload(old: Runtime, store: Arc<dyn Store>) -> Runtime {
+    let new = match Config::load(&old.config.path) {
+        Ok(config) => config,
+        Err(errors) => {
+            tracing::error!(errors = %errors, "Reload rejected: invalid config; keeping the old one");
+            return old;
+        }
+    };
+    if new.state_dir != old.config.state_dir {
+        tracing::error!("Reload rejected: state_dir changed, which needs a restart");
+        return old;
+    }
+    match build(new, store) {
+        Ok(rt) => {
+            tracing::info!(feeds = rt.config.feeds.len(), rules = rt.config.rules.rules().len(), "Config reloaded");
+            rt
+        }
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "Reload rejected; keeping the old config");
+            old
+        }
+    }
+}
+
+fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    let wake = Arc::new(Notify::new());
+    let outbox = rt.outbox.clone();
+    let outbox_task = {
+        let (wake, stop) = (wake.clone(), stop.clone());
+        tokio::spawn(async move { outbox.run(wake, stop).await })
+    };
+    let scheduler = tokio::spawn(schedule(rt.pipeline.clone(), rt.config.feeds.clone(), wake, stop));
+    vec![scheduler, outbox_task]
+}
+
+/// Polls each feed when it is due, a few at a time, until `stop`.
+async fn schedule(pipeline: Arc<Pipeline>, feeds: Vec<FeedConfig>, wake: Arc<Notify>, stop: CancellationToken) {
+    let mut due: HashMap<usize, Instant> = HashMap::new();
+    for (i, feed) in feeds.iter().enumerate() {
+        let at = match pipeline.store.feed_state(&feed.name).await {
+            Ok(Some(state)) => state.next_poll_at.map_or_else(Instant::now, instant_at),
+            _ => Instant::now(),
+        };
+        due.insert(i, at);
+    }
+    let semaphore = Arc::new(Semaphore::new(FETCH_CONCURRENCY));
+    let mut running = JoinSet::new();
+    // Which feed each poll task is for, so even a panicked poll is rescheduled.
+    let mut task_feed = HashMap::new();
+    loop {
+        let now = Instant::now();
+        let ready: Vec<usize> = due.iter().filter(|(_, at)| **at <= now).map(|(i, _)| *i).collect();
+        for i in ready {
+            due.remove(&i);
+            let (pipeline, feed, semaphore) = (pipeline.clone(), feeds[i].clone(), semaphore.clone());
+            let handle = running.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                pipeline.poll_and_record(&feed).await.1
+            });
+            task_feed.insert(handle.id(), i);
+        }
+        let next_due = due.values().min().copied().unwrap_or(now + Duration::from_secs(3600));
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            Some(done) = running.join_next_with_id() => match done {
+                Ok((id, next)) => {
+                    if let Some(i) = task_feed.remove(&id) {
+                        due.insert(i, instant_at(next));
+                    }
+                    wake.notify_one();
+                }
+                Err(error) => {
+                    tracing::error!(feed = ?task_feed.get(&error.id()).map(|&i| &feeds[i].name), %error, "Feed poll task failed");
+                    if let Some(i) = task_feed.remove(&error.id()) {
+                        due.insert(i, Instant::now() + feeds[i].interval);
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(next_due) => {}
+        }
+    }
+    // Let polls in flight finish: their results are committed atomically.
+    while running.join_next().await.is_some() {}
+}
+
+fn instant_at(at: chrono::DateTime<Utc>) -> Instant {
+    Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
+}

@@ -1,0 +1,198 @@
+//! Fetcher: HTTP GET with conditional requests, size and time limits, and
+//! `file://` reads. Returns raw bytes: the parser decides the encoding.
+
+use crate::config::Defaults;
+use reqwest::header::{ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::{StatusCode, redirect};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use url::Url;
+
+const MAX_REDIRECTS: usize = 5;
+
+/// Validators from the previous fetch, sent back for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Fetched {
+    NotModified,
+    Body { bytes: Vec<u8>, validators: Validators },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("HTTP status {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("response body exceeds the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// Connection, DNS, TLS, redirect or protocol errors; the message never
+    /// contains the URL (it may hold credentials or tokens).
+    #[error("{0}")]
+    Request(String),
+    #[error("cannot read {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl FetchError {
+    /// How long the server asked us to wait (429/503 `Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Installs the process-wide TLS crypto provider (ring) once; reqwest and
+/// lettre both build their rustls configs from it.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only if another provider was installed first, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body: u64,
+}
+
+impl Fetcher {
+    pub fn new(defaults: &Defaults) -> Result<Self, FetchError> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .user_agent(&defaults.user_agent)
+            .connect_timeout(defaults.timeout.min(Duration::from_secs(10)))
+            .timeout(defaults.timeout)
+            .redirect(redirect::Policy::limited(MAX_REDIRECTS))
+            .build()
+            .map_err(|e| FetchError::Request(error_chain(&e)))?;
+        Ok(Fetcher {
+            client,
+            timeout: defaults.timeout,
+            max_body: defaults.max_body_bytes,
+        })
+    }
+
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        if url.scheme() == "file" {
+            let path = url.to_file_path().map_err(|()| FetchError::Request(format!("bad file URL {url}")))?;
+            return Ok(Fetched::Body {
+                bytes: self.read_file(&path).await?,
+                validators: Validators::default(),
+            });
+        }
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, lm);
+        }
+        let mut response = request.send().await.map_err(|e| self.classify(e))?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after: retry_after(response.headers()),
+            });
+        }
+        let validators = Validators {
+            etag: header(response.headers(), ETAG),
+            last_modified: header(response.headers(), LAST_MODIFIED),
+        };
+        // Read chunk by chunk: the cap applies to the decompressed size, so a
+        // small gzip bomb stops at the limit instead of filling memory.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+            if (bytes.len() + chunk.len()) as u64 > self.max_body {
+                return Err(FetchError::TooLarge { limit: self.max_body });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body { bytes, validators })
+    }
+
+    /// Reads a local file, with the same size cap as HTTP bodies.
+    pub async fn read_file(&self, path: &std::path::Path) -> Result<Vec<u8>, FetchError> {
+        let file_error = |source| FetchError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = tokio::fs::File::open(path).await.map_err(file_error)?;
+        let mut bytes = Vec::new();
+        file.take(self.max_body + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(file_error)?;
+        if bytes.len() as u64 > self.max_body {
+            return Err(FetchError::TooLarge { limit: self.max_body });
+        }
+        Ok(bytes)
+    }
+
+    fn classify(&self, err: reqwest::Error) -> FetchError {
+        if err.is_timeout() {
+            FetchError::Timeout(self.timeout)
+        } else {
+            FetchError::Request(error_chain(&err.without_url()))
+        }
+    }
+}
+
+/// An error and its causes, joined: reqwest's top-level message alone
+/// ("error sending request") does not say what went wrong.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_string)
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+}
+
+/// The URL for logs: without a password.
+pub fn redact(url: &Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    url.to_string()
+}

@@ -1,0 +1,21 @@
+//! newswatch: polls news feeds, matches new articles against watch rules and
+//! delivers alerts. See DESIGN.md for the pipeline; each stage is a module.
+
+pub mod alert;
+pub mod article;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod diagnostic;
+pub mod email;
+pub mod feed;
+pub mod fetch;
+pub mod html;
+pub mod matcher;
+pub mod outbox;
+pub mod pipeline;
+pub mod query;
+pub mod rules;
+pub mod store;
+pub mod text;

@@ -1,0 +1,22 @@
+use clap::Parser;
+use newswatch::cli::{self, Cli};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("newswatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::execute(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("newswatch: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

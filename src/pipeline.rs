@@ -1,0 +1,188 @@
+//! One poll of one feed through every stage: fetch → parse → dedup → match →
+//! store (seen keys and alerts in one transaction). Each outcome is logged
+//! here, once.
+
+use crate::alert::{Alert, AlertArticle, alert_id};
+use crate::article::Article;
+use crate::config::{Defaults, FeedConfig, FirstPoll};
+use crate::feed::{self, ParseError};
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators, redact};
+use crate::rules::RuleSet;
+use crate::store::{PollCommit, Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("fetch failed: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    #[error("store error: {0}")]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollReport {
+    pub not_modified: bool,
+    pub entries: usize,
+    pub new_entries: usize,
+    pub alerts_queued: usize,
+    /// First successful poll with `first_poll = "quiet"`: entries marked seen only.
+    pub quiet: bool,
+}
+
+pub struct Pipeline {
+    pub fetcher: Fetcher,
+    pub store: Arc<dyn Store>,
+    pub rules: Arc<RuleSet>,
+    pub defaults: Defaults,
+}
+
+impl Pipeline {
+    /// Polls `feed`, records the outcome (including failures, with backoff)
+    /// and returns when the feed should next be polled.
+    pub async fn poll_and_record(&self, feed: &FeedConfig) -> (Result<PollReport, PollError>, DateTime<Utc>) {
+        let next_ok = Utc::now() + jittered(feed.interval);
+        let result = self.poll(feed, next_ok).await;
+        match &result {
+            Ok(report) if report.not_modified => {
+                tracing::info!(feed = %feed.name, "Feed not modified");
+                (result, next_ok)
+            }
+            Ok(report) => {
+                tracing::info!(
+                    feed = %feed.name,
+                    entries = report.entries,
+                    new = report.new_entries,
+                    alerts = report.alerts_queued,
+                    quiet_first_poll = report.quiet,
+                    "Feed fetched"
+                );
+                (result, next_ok)
+            }
+            Err(error) => {
+                let errors = self.store.feed_state(&feed.name).await.ok().flatten().map_or(0, |s| s.error_count) + 1;
+                let mut delay = backoff(feed.interval, errors, self.defaults.max_backoff);
+                if let PollError::Fetch(fetch) = error {
+                    let asked = fetch.retry_after().unwrap_or_default().min(self.defaults.max_backoff);
+                    delay = delay.max(chrono::Duration::from_std(asked).unwrap_or_default());
+                }
+                let next = Utc::now() + delay;
+                if let Err(store_error) = self.store.record_failure(&feed.name, &error.to_string(), next).await {
+                    tracing::error!(feed = %feed.name, error = %store_error, "Cannot record feed failure");
+                }
+                tracing::warn!(
+                    feed = %feed.name,
+                    url = %redact(&feed.url),
+                    %error,
+                    consecutive_failures = errors,
+                    retry_in = %humantime::format_duration(Duration::from_secs(delay.num_seconds().max(0) as u64)),
+                    "Feed failed"
+                );
+                (result, next)
+            }
+        }
+    }
+
+    async fn poll(&self, feed: &FeedConfig, next_poll_at: DateTime<Utc>) -> Result<PollReport, PollError> {
+        let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
+        let validators = Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let (bytes, validators) = match self.fetcher.fetch(&feed.url, &validators).await? {
+            Fetched::NotModified => {
+                self.store.record_not_modified(&feed.name, next_poll_at).await?;
+                return Ok(PollReport {
+                    not_modified: true,
+                    ..Default::default()
+                });
+            }
+            Fetched::Body { bytes, validators } => (bytes, validators),
+        };
+        let articles = dedup_in_fetch(feed::parse(&bytes)?);
+        let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
+        let unseen: HashSet<String> = self.store.unseen(&feed.name, &keys).await?.into_iter().collect();
+        let new: Vec<&Article> = articles.iter().filter(|a| unseen.contains(&a.key)).collect();
+        let quiet = !state.polled_ok && feed.first_poll == FirstPoll::Quiet;
+        let alerts = if quiet { Vec::new() } else { self.alerts_for(feed, &new) };
+        let report = PollReport {
+            not_modified: false,
+            entries: articles.len(),
+            new_entries: new.len(),
+            alerts_queued: 0,
+            quiet,
+        };
+        let commit = PollCommit {
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+            next_poll_at: Some(next_poll_at),
+            seen_keys: new.iter().map(|a| a.key.clone()).collect(),
+            alerts,
+        };
+        let alerts_queued = self.store.commit_poll(&feed.name, commit).await?;
+        Ok(PollReport { alerts_queued, ..report })
+    }
+
+    fn alerts_for(&self, feed: &FeedConfig, articles: &[&Article]) -> Vec<Alert> {
+        let now = Utc::now();
+        let mut alerts = Vec::new();
+        for article in articles {
+            for m in self.rules.matches(article) {
+                tracing::info!(feed = %feed.name, rule = %m.rule.name, title = %article.title, "Article matched");
+                for destination in &m.rule.notify {
+                    alerts.push(Alert {
+                        id: alert_id(&m.rule.name, &article.key, destination),
+                        rule: m.rule.name.clone(),
+                        query: m.rule.query_text.clone(),
+                        destination: destination.clone(),
+                        feed: feed.name.clone(),
+                        article: AlertArticle::from_article(article),
+                        excerpts: m.excerpts.clone(),
+                        created_at: now,
+                    });
+                }
+            }
+        }
+        alerts
+    }
+}
+
+/// Keeps the first of entries that share a key (feeds do repeat entries).
+fn dedup_in_fetch(articles: Vec<Article>) -> Vec<Article> {
+    let mut keys = HashSet::new();
+    articles.into_iter().filter(|a| keys.insert(a.key.clone())).collect()
+}
+
+/// The poll interval ±10%, so feeds added together do not stay in lockstep.
+fn jittered(interval: Duration) -> chrono::Duration {
+    let factor = 0.9 + fastrand::f64() * 0.2;
+    chrono::Duration::from_std(interval.mul_f64(factor)).unwrap_or(chrono::Duration::days(365))
+}
+
+/// Delay after the n-th consecutive failure: the interval, doubling per
+/// failure, capped at `max` (but never below the interval). A failing feed is
+/// never dropped.
+pub fn backoff(interval: Duration, failures: u32, max: Duration) -> chrono::Duration {
+    let exp = failures.saturating_sub(1).min(20);
+    let delay = interval.saturating_mul(1 << exp).min(max.max(interval));
+    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(365))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap() {
+        let min = |m: u64| Duration::from_secs(60 * m);
+        let cap = min(60);
+        let got: Vec<i64> = (1..=6).map(|n| backoff(min(10), n, cap).num_minutes()).collect();
+        assert_eq!(got, [10, 20, 40, 60, 60, 60]);
+        // An interval longer than the cap is kept as is.
+        assert_eq!(backoff(min(120), 3, cap).num_minutes(), 120);
+    }
+}

@@ -1,0 +1,140 @@
+//! Behaviour every `Store` backend must share. Each check takes a fresh store;
+//! the SQLite tests below run them on a real file.
+
+use super::*;
+use crate::alert::{Alert, AlertArticle};
+use chrono::Duration;
+
+fn alert(id: &str) -> Alert {
+    Alert {
+        id: id.to_string(),
+        rule: "r".into(),
+        query: "q".into(),
+        destination: "desk".into(),
+        feed: "f".into(),
+        article: AlertArticle {
+            key: format!("guid:{id}"),
+            title: "t".into(),
+            link: None,
+            published: None,
+            authors: vec![],
+        },
+        excerpts: vec![],
+        created_at: Utc::now(),
+    }
+}
+
+fn keys(ks: &[&str]) -> Vec<String> {
+    ks.iter().map(|k| k.to_string()).collect()
+}
+
+pub async fn seen_keys_and_alerts_commit_together(store: &dyn Store) {
+    assert_eq!(store.feed_state("f").await.unwrap(), None);
+    assert_eq!(store.unseen("f", &keys(&["a", "b"])).await.unwrap(), keys(&["a", "b"]));
+    let commit = PollCommit {
+        etag: Some("\"v1\"".into()),
+        seen_keys: keys(&["a"]),
+        alerts: vec![alert("x1")],
+        ..Default::default()
+    };
+    assert_eq!(store.commit_poll("f", commit.clone()).await.unwrap(), 1);
+    assert_eq!(store.unseen("f", &keys(&["a", "b"])).await.unwrap(), keys(&["b"]));
+    // Seen keys are per feed.
+    assert_eq!(store.unseen("g", &keys(&["a"])).await.unwrap(), keys(&["a"]));
+    // The same alert id is never queued twice.
+    assert_eq!(store.commit_poll("f", commit).await.unwrap(), 0);
+    let state = store.feed_state("f").await.unwrap().unwrap();
+    assert!(state.polled_ok);
+    assert_eq!(state.etag.as_deref(), Some("\"v1\""));
+}
+
+pub async fn failures_count_up_and_reset(store: &dyn Store) {
+    let later = Utc::now() + Duration::minutes(5);
+    assert_eq!(store.record_failure("f", "boom", later).await.unwrap(), 1);
+    assert_eq!(store.record_failure("f", "boom", later).await.unwrap(), 2);
+    let state = store.feed_state("f").await.unwrap().unwrap();
+    assert!(!state.polled_ok);
+    assert_eq!(state.last_error.as_deref(), Some("boom"));
+    store.commit_poll("f", PollCommit::default()).await.unwrap();
+    assert_eq!(store.feed_state("f").await.unwrap().unwrap().error_count, 0);
+}
+
+pub async fn outbox_lifecycle(store: &dyn Store) {
+    let commit = PollCommit {
+        alerts: vec![alert("a1"), alert("a2"), alert("a3")],
+        ..Default::default()
+    };
+    store.commit_poll("f", commit).await.unwrap();
+    let now = Utc::now();
+    let due = store.due_alerts(now, 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    assert_eq!(due[0].alert, alert("a1").clone_with_time(due[0].alert.created_at));
+
+    store.mark_delivered("a1").await.unwrap();
+    store.mark_retry("a2", "421 busy", now + Duration::minutes(1)).await.unwrap();
+    store.mark_dead("a3", "550 no such user").await.unwrap();
+
+    assert!(store.due_alerts(now, 10).await.unwrap().is_empty());
+    let later = store.due_alerts(now + Duration::minutes(2), 10).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].alert.id, "a2");
+    assert_eq!(later[0].attempts, 1);
+    assert_eq!(
+        store.next_alert_due().await.unwrap().map(|t| t.timestamp()),
+        Some((now + Duration::minutes(1)).timestamp())
+    );
+    let counts = store.outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.delivered, counts.dead), (1, 1, 1));
+}
+
+impl Alert {
+    fn clone_with_time(mut self, t: DateTime<Utc>) -> Alert {
+        self.created_at = t;
+        self
+    }
+}
+
+mod sqlite {
+    use super::*;
+
+    async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).await.unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn seen_keys_and_alerts_commit_together() {
+        let (_dir, store) = fresh().await;
+        super::seen_keys_and_alerts_commit_together(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn failures_count_up_and_reset() {
+        let (_dir, store) = fresh().await;
+        super::failures_count_up_and_reset(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn outbox_lifecycle() {
+        let (_dir, store) = fresh().await;
+        super::outbox_lifecycle(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn state_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = open(dir.path()).await.unwrap();
+            let commit = PollCommit {
+                seen_keys: keys(&["k"]),
+                alerts: vec![alert("q1")],
+                ..Default::default()
+            };
+            store.commit_poll("f", commit).await.unwrap();
+        }
+        let store = open(dir.path()).await.unwrap();
+        assert!(store.unseen("f", &keys(&["k"])).await.unwrap().is_empty());
+        assert_eq!(store.due_alerts(Utc::now(), 10).await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,119 @@
+//! Durable state: per-feed poll state, seen keys and the alert outbox.
+//!
+//! The `Store` trait is what the pipeline uses; each backend implements it and
+//! passes the same conformance tests. The backend is chosen in [`open`] only.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::alert::Alert;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored alert {id} is unreadable: {source}")]
+    BadAlert {
+        id: String,
+        source: serde_json::Error,
+    },
+    #[error("cannot create state directory {path}: {source}")]
+    StateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("store task failed: {0}")]
+    Task(String),
+}
+
+/// What the store remembers about one feed between polls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedState {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Consecutive failed polls.
+    pub error_count: u32,
+    pub last_error: Option<String>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Whether the feed has had a successful poll (its entries were recorded).
+    pub polled_ok: bool,
+}
+
+/// Everything one successful poll writes, applied in one transaction: the new
+/// entries become seen and their alerts enter the outbox together, so a crash
+/// can neither lose an alert nor send one twice.
+#[derive(Debug, Clone, Default)]
+pub struct PollCommit {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub seen_keys: Vec<String>,
+    pub alerts: Vec<Alert>,
+}
+
+/// An alert waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct QueuedAlert {
+    pub alert: Alert,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub delivered: u64,
+    pub dead: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError>;
+
+    /// The subset of `keys` not yet seen in `feed`, in the given order.
+    async fn unseen(&self, feed: &str, keys: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// Records a successful poll; returns how many alerts were newly queued
+    /// (an alert whose id is already in the outbox is not queued again).
+    async fn commit_poll(&self, feed: &str, commit: PollCommit) -> Result<usize, StoreError>;
+
+    /// Records a 304 Not Modified reply.
+    async fn record_not_modified(&self, feed: &str, next_poll_at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Records a failed poll; returns the number of consecutive failures.
+    async fn record_failure(&self, feed: &str, error: &str, next_poll_at: DateTime<Utc>) -> Result<u32, StoreError>;
+
+    /// Pending alerts whose next attempt is due, oldest first.
+    async fn due_alerts(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedAlert>, StoreError>;
+
+    /// When the earliest pending alert is due, if any is pending.
+    async fn next_alert_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// The destination accepted the alert.
+    async fn mark_delivered(&self, id: &str) -> Result<(), StoreError>;
+
+    /// A temporary failure: try again at `next_attempt_at`.
+    async fn mark_retry(&self, id: &str, error: &str, next_attempt_at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// A permanent failure: keep the alert as a dead letter.
+    async fn mark_dead(&self, id: &str, error: &str) -> Result<(), StoreError>;
+
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+}
+
+/// Opens the store for a state directory (SQLite, the embedded default).
+pub async fn open(state_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    std::fs::create_dir_all(state_dir).map_err(|source| StoreError::StateDir {
+        path: state_dir.display().to_string(),
+        source,
+    })?;
+    let store = SqliteStore::open(&state_dir.join("newswatch.db")).await?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(test)]
+mod conformance;

@@ -1,0 +1,302 @@
+//! SQLite backend: one file in the state directory, WAL mode, migrations
+//! numbered by `PRAGMA user_version`.
+
+use super::{FeedState, OutboxCounts, PollCommit, QueuedAlert, Store, StoreError};
+use crate::alert::Alert;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Each entry upgrades the schema by one version; never edit a shipped one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE feed_state (
+    feed          TEXT PRIMARY KEY,
+    etag          TEXT,
+    last_modified TEXT,
+    error_count   INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    next_poll_at  INTEGER,
+    polled_ok     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE seen (
+    feed     TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    seen_at  INTEGER NOT NULL,
+    PRIMARY KEY (feed, key)
+) WITHOUT ROWID;
+CREATE TABLE outbox (
+    id              TEXT PRIMARY KEY,
+    destination     TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at    INTEGER
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+"#];
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let mut conn = Connection::open(&path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection off the async runtime.
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave SQLite half-written
+            // (the transaction rolls back), so a poisoned lock is still usable.
+            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn from_ts(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+fn decode_alert(id: String, payload: &str) -> Result<Alert, StoreError> {
+    serde_json::from_str(payload).map_err(|source| StoreError::BadAlert { id, source })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError> {
+        let feed = feed.to_string();
+        self.with(move |conn| {
+            let state = conn
+                .query_row(
+                    "SELECT etag, last_modified, error_count, last_error, next_poll_at, polled_ok
+                     FROM feed_state WHERE feed = ?1",
+                    [&feed],
+                    |r| {
+                        Ok(FeedState {
+                            etag: r.get(0)?,
+                            last_modified: r.get(1)?,
+                            error_count: r.get(2)?,
+                            last_error: r.get(3)?,
+                            next_poll_at: r.get::<_, Option<i64>>(4)?.map(from_ts),
+                            polled_ok: r.get(5)?,
+                        })
+                    },
+                )
+                .optional()?;
+            Ok(state)
+        })
+        .await
+    }
+
+    async fn unseen(&self, feed: &str, keys: &[String]) -> Result<Vec<String>, StoreError> {
+        let feed = feed.to_string();
+        let keys = keys.to_vec();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT 1 FROM seen WHERE feed = ?1 AND key = ?2")?;
+            let mut unseen = Vec::new();
+            for key in keys {
+                if !stmt.exists(params![feed, key])? {
+                    unseen.push(key);
+                }
+            }
+            Ok(unseen)
+        })
+        .await
+    }
+
+    async fn commit_poll(&self, feed: &str, commit: PollCommit) -> Result<usize, StoreError> {
+        let feed = feed.to_string();
+        self.with(move |conn| {
+            let now = ts(Utc::now());
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok)
+                 VALUES (?1, ?2, ?3, 0, NULL, ?4, 1)
+                 ON CONFLICT (feed) DO UPDATE SET etag = ?2, last_modified = ?3, error_count = 0,
+                     last_error = NULL, next_poll_at = ?4, polled_ok = 1",
+                params![feed, commit.etag, commit.last_modified, commit.next_poll_at.map(ts)],
+            )?;
+            {
+                let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO seen (feed, key, seen_at) VALUES (?1, ?2, ?3)")?;
+                for key in &commit.seen_keys {
+                    seen.execute(params![feed, key, now])?;
+                }
+            }
+            let mut queued = 0;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO outbox (id, destination, payload, status, created_at, next_attempt_at)
+                     VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+                )?;
+                for alert in &commit.alerts {
+                    let payload = serde_json::to_string(alert).expect("alerts serialise to JSON");
+                    queued += insert.execute(params![alert.id, alert.destination, payload, now])?;
+                }
+            }
+            tx.commit()?;
+            Ok(queued)
+        })
+        .await
+    }
+
+    async fn record_not_modified(&self, feed: &str, next_poll_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let feed = feed.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE feed_state SET error_count = 0, last_error = NULL, next_poll_at = ?2 WHERE feed = ?1",
+                params![feed, ts(next_poll_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_failure(&self, feed: &str, error: &str, next_poll_at: DateTime<Utc>) -> Result<u32, StoreError> {
+        let feed = feed.to_string();
+        let error = error.to_string();
+        self.with(move |conn| {
+            let count = conn.query_row(
+                "INSERT INTO feed_state (feed, error_count, last_error, next_poll_at) VALUES (?1, 1, ?2, ?3)
+                 ON CONFLICT (feed) DO UPDATE SET error_count = error_count + 1, last_error = ?2, next_poll_at = ?3
+                 RETURNING error_count",
+                params![feed, error, ts(next_poll_at)],
+                |r| r.get(0),
+            )?;
+            Ok(count)
+        })
+        .await
+    }
+
+    async fn due_alerts(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedAlert>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, payload, attempts FROM outbox
+                 WHERE status = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at, created_at, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
+            })?;
+            let mut due = Vec::new();
+            for row in rows {
+                let (id, payload, attempts) = row?;
+                due.push(QueuedAlert {
+                    alert: decode_alert(id, &payload)?,
+                    attempts,
+                });
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn next_alert_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.with(|conn| {
+            let next: Option<i64> = conn.query_row(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(next.map(from_ts))
+        })
+        .await
+    }
+
+    async fn mark_delivered(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
+                     delivered_at = ?2 WHERE id = ?1",
+                params![id, ts(Utc::now())],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mark_retry(&self, id: &str, error: &str, next_attempt_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (id, error) = (id.to_string(), error.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                params![id, error, ts(next_attempt_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mark_dead(&self, id: &str, error: &str) -> Result<(), StoreError> {
+        let (id, error) = (id.to_string(), error.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        self.with(|conn| {
+            let mut counts = OutboxCounts::default();
+            let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM outbox GROUP BY status")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+            for row in rows {
+                let (status, n) = row?;
+                match status.as_str() {
+                    "pending" => counts.pending = n,
+                    "delivered" => counts.delivered = n,
+                    _ => counts.dead = n,
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+}
