@@ -61,8 +61,14 @@ mod tests {
 
     #[test]
     fn key_prefers_guid_then_link_then_hash() {
-        assert_eq!(article_key(Some("g1"), Some("http://a"), "t", "x"), "guid:g1");
-        assert_eq!(article_key(None, Some("http://a"), "t", "x"), "link:http://a");
+        assert_eq!(
+            article_key(Some("g1"), Some("http://a"), "t", "x"),
+            "guid:g1"
+        );
+        assert_eq!(
+            article_key(None, Some("http://a"), "t", "x"),
+            "link:http://a"
+        );
         let h1 = article_key(None, None, "t", "x");
         assert!(h1.starts_with("hash:"));
         assert_eq!(h1, article_key(Some(" "), Some(""), "t", "x"));

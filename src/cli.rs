@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use tokio::sync::mpsc;
 
 #[derive(Debug, Parser)]
-#[command(name = "newswatch", version, about = "Watches news feeds and alerts on articles that match your rules")]
+#[command(
+    name = "newswatch",
+    version,
+    about = "Watches news feeds and alerts on articles that match your rules"
+)]
 pub struct Cli {
     /// Config file.
     #[arg(short, long, global = true, env = "NEWSWATCH_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
@@ -50,7 +54,10 @@ pub enum Command {
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSWATCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -155,7 +162,7 @@ struct InspectEntry<'a> {
 
 async fn inspect(source: &str) -> Result<()> {
     let bytes = read_source(source).await?;
-    let articles = feed::parse(&bytes).with_context(|| format!("{source}"))?;
+    let articles = feed::parse(&bytes).with_context(|| source.to_string())?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for a in &articles {
@@ -187,7 +194,9 @@ async fn inspect(source: &str) -> Result<()> {
 async fn read_source(source: &str) -> Result<Vec<u8>> {
     if source == "-" {
         let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
         return Ok(bytes);
     }
     let fetcher = Fetcher::new(&Defaults::default())?;
@@ -197,7 +206,8 @@ async fn read_source(source: &str) -> Result<Vec<u8>> {
                 return match fetcher.fetch(&url, &Validators::default()).await {
                     Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
                     Ok(Fetched::NotModified) => bail!("{source}: server replied 304 Not Modified"),
-                    Err(e) => Err(e).with_context(|| format!("cannot fetch {}", crate::fetch::redact(&url))),
+                    Err(e) => Err(e)
+                        .with_context(|| format!("cannot fetch {}", crate::fetch::redact(&url))),
                 };
             }
             _ => {}

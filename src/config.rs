@@ -23,6 +23,8 @@ struct RawConfig {
     #[serde(default)]
     defaults: RawDefaults,
     #[serde(default)]
+    delivery: RawDelivery,
+    #[serde(default)]
     feed: Vec<RawFeed>,
     #[serde(default)]
     destination: BTreeMap<String, RawDestination>,
@@ -37,6 +39,14 @@ struct RawDefaults {
     max_backoff: Option<Spanned<String>>,
     max_body_bytes: Option<u64>,
     user_agent: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    retry_initial: Option<Spanned<String>>,
+    retry_max: Option<Spanned<String>>,
+    give_up_after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +109,26 @@ impl Default for Defaults {
                 "newswatch/{} (feed watcher; +https://github.com/newswatch/newswatch)",
                 env!("CARGO_PKG_VERSION")
             ),
+        }
+    }
+}
+
+/// When failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Delay after the first failure; doubles per failure.
+    pub initial: Duration,
+    pub max: Duration,
+    /// A temporary failure that lasts this long becomes a dead letter.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial: Duration::from_secs(30),
+            max: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(3 * 24 * 3600),
         }
     }
 }
@@ -170,6 +200,7 @@ pub struct Config {
     pub path: PathBuf,
     pub state_dir: PathBuf,
     pub defaults: Defaults,
+    pub retry: RetryPolicy,
     pub feeds: Vec<FeedConfig>,
     pub destinations: BTreeMap<String, DestinationConfig>,
     pub rules: RuleSet,
@@ -193,11 +224,25 @@ impl Config {
         let mut errors = Vec::new();
 
         let defaults = build_defaults(&source, raw.defaults, &mut errors);
+        let fallback = RetryPolicy::default();
+        let retry = RetryPolicy {
+            initial: duration(&source, raw.delivery.retry_initial.as_ref(), &mut errors)
+                .unwrap_or(fallback.initial),
+            max: duration(&source, raw.delivery.retry_max.as_ref(), &mut errors)
+                .unwrap_or(fallback.max),
+            give_up_after: duration(&source, raw.delivery.give_up_after.as_ref(), &mut errors)
+                .unwrap_or(fallback.give_up_after),
+        };
         let state_dir = base.join(raw.state_dir.as_ref().map_or("state", |s| s.get_ref()));
         let feeds = build_feeds(&source, base, raw.feed, &defaults, &mut errors);
+        // Rules may name a destination that has errors of its own: report those
+        // errors once, not again as "unknown destination" in every rule.
+        let declared: HashSet<String> = raw.destination.keys().cloned().collect();
         let mut destinations = BTreeMap::new();
         for (name, raw_dest) in raw.destination {
-            if let Some(dest) = build_destination(&source, base, &state_dir, &name, raw_dest, &mut errors) {
+            if let Some(dest) =
+                build_destination(&source, base, &state_dir, &name, raw_dest, &mut errors)
+            {
                 destinations.insert(name, dest);
             }
         }
@@ -216,16 +261,22 @@ impl Config {
             let parsed = rules::parse_rule_file(file, &text);
             errors.extend(parsed.errors);
             for r in parsed.notify_refs {
-                if !destinations.contains_key(&r.destination) {
+                if !declared.contains(&r.destination) {
                     errors.push(Diagnostic {
-                        message: format!("rule {:?} notifies unknown destination {:?}", r.rule, r.destination),
+                        message: format!(
+                            "rule {:?} notifies unknown destination {:?}",
+                            r.rule, r.destination
+                        ),
                         ..r.at
                     });
                 }
             }
             for rule in parsed.rules {
                 if !rule_names.insert(rule.name.clone()) {
-                    errors.push(file_error(file, format!("duplicate rule name {:?}", rule.name)));
+                    errors.push(file_error(
+                        file,
+                        format!("duplicate rule name {:?}", rule.name),
+                    ));
                 }
                 rules.push(rule);
             }
@@ -238,6 +289,7 @@ impl Config {
             path: path.to_path_buf(),
             state_dir,
             defaults,
+            retry,
             feeds,
             destinations,
             rules: RuleSet::new(rules),
@@ -250,9 +302,11 @@ fn build_defaults(source: &SourceFile, raw: RawDefaults, errors: &mut Vec<Diagno
     let fallback = Defaults::default();
     Defaults {
         interval: duration(source, raw.interval.as_ref(), errors).unwrap_or(fallback.interval),
-        first_poll: first_poll(source, raw.first_poll.as_ref(), errors).unwrap_or(fallback.first_poll),
+        first_poll: first_poll(source, raw.first_poll.as_ref(), errors)
+            .unwrap_or(fallback.first_poll),
         timeout: duration(source, raw.timeout.as_ref(), errors).unwrap_or(fallback.timeout),
-        max_backoff: duration(source, raw.max_backoff.as_ref(), errors).unwrap_or(fallback.max_backoff),
+        max_backoff: duration(source, raw.max_backoff.as_ref(), errors)
+            .unwrap_or(fallback.max_backoff),
         max_body_bytes: raw.max_body_bytes.unwrap_or(fallback.max_body_bytes),
         user_agent: raw.user_agent.unwrap_or(fallback.user_agent),
     }
@@ -278,7 +332,8 @@ fn build_feeds(
             .map_err(|msg| errors.push(source.error_in(&f.url.span(), msg)))
             .ok();
         let interval = duration(source, f.interval.as_ref(), errors).unwrap_or(defaults.interval);
-        let first_poll = first_poll(source, f.first_poll.as_ref(), errors).unwrap_or(defaults.first_poll);
+        let first_poll =
+            first_poll(source, f.first_poll.as_ref(), errors).unwrap_or(defaults.first_poll);
         if let Some(url) = url {
             feeds.push(FeedConfig {
                 name,
@@ -303,7 +358,8 @@ fn feed_url(base: &Path, text: &str) -> Result<Url, String> {
             let path = if rest.starts_with('/') {
                 PathBuf::from(rest)
             } else {
-                std::path::absolute(base.join(rest)).map_err(|e| format!("bad path {rest:?}: {e}"))?
+                std::path::absolute(base.join(rest))
+                    .map_err(|e| format!("bad path {rest:?}: {e}"))?
             };
             Url::from_file_path(&path).map_err(|()| format!("bad file path {rest:?}"))
         }
@@ -327,23 +383,37 @@ fn build_destination(
         "email" => {
             let transport = match &raw.smtp {
                 None => {
-                    errors.push(source.error_in(&kind_span, format!("destination {name:?}: email needs `smtp`")));
+                    errors.push(source.error_in(
+                        &kind_span,
+                        format!("destination {name:?}: email needs `smtp`"),
+                    ));
                     None
                 }
                 Some(smtp) => mail_transport(source, base, &raw, smtp, errors),
             };
             let from = match &raw.from {
                 None => {
-                    errors.push(source.error_in(&kind_span, format!("destination {name:?}: email needs `from`")));
+                    errors.push(source.error_in(
+                        &kind_span,
+                        format!("destination {name:?}: email needs `from`"),
+                    ));
                     None
                 }
                 Some(from) => mailbox(source, from, errors),
             };
             if raw.to.is_empty() {
-                errors.push(source.error_in(&kind_span, format!("destination {name:?}: email needs `to`")));
+                errors.push(source.error_in(
+                    &kind_span,
+                    format!("destination {name:?}: email needs `to`"),
+                ));
             }
-            let to: Vec<Mailbox> = raw.to.iter().filter_map(|t| mailbox(source, t, errors)).collect();
-            let timeout = duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(60));
+            let to: Vec<Mailbox> = raw
+                .to
+                .iter()
+                .filter_map(|t| mailbox(source, t, errors))
+                .collect();
+            let timeout =
+                duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(60));
             Some(DestinationConfig::Email {
                 transport: transport?,
                 from: from?,
@@ -394,7 +464,9 @@ fn mail_transport(
         ));
         return None;
     }
-    let tls_required = url.query_pairs().any(|(k, v)| k == "tls" && v == "required");
+    let tls_required = url
+        .query_pairs()
+        .any(|(k, v)| k == "tls" && v == "required");
     let (tls, default_port) = match url.scheme() {
         "smtp" if tls_required => (SmtpTls::Required, 587),
         "smtp" => (SmtpTls::Opportunistic, 25),
@@ -402,7 +474,9 @@ fn mail_transport(
         other => {
             errors.push(source.error_in(
                 &smtp.span(),
-                format!("unsupported mail scheme {other:?} (use smtp://, smtps:// or \"sendmail\")"),
+                format!(
+                    "unsupported mail scheme {other:?} (use smtp://, smtps:// or \"sendmail\")"
+                ),
             ));
             return None;
         }
@@ -460,14 +534,27 @@ fn mail_transport(
     })
 }
 
-fn mailbox(source: &SourceFile, text: &Spanned<String>, errors: &mut Vec<Diagnostic>) -> Option<Mailbox> {
+fn mailbox(
+    source: &SourceFile,
+    text: &Spanned<String>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Mailbox> {
     text.get_ref()
         .parse()
-        .map_err(|e| errors.push(source.error_in(&text.span(), format!("invalid address {:?}: {e}", text.get_ref()))))
+        .map_err(|e| {
+            errors.push(source.error_in(
+                &text.span(),
+                format!("invalid address {:?}: {e}", text.get_ref()),
+            ))
+        })
         .ok()
 }
 
-fn duration(source: &SourceFile, text: Option<&Spanned<String>>, errors: &mut Vec<Diagnostic>) -> Option<Duration> {
+fn duration(
+    source: &SourceFile,
+    text: Option<&Spanned<String>>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Duration> {
     let text = text?;
     match humantime::parse_duration(text.get_ref()) {
         Ok(d) if !d.is_zero() => Some(d),
@@ -478,14 +565,21 @@ fn duration(source: &SourceFile, text: Option<&Spanned<String>>, errors: &mut Ve
         Err(e) => {
             errors.push(source.error_in(
                 &text.span(),
-                format!("invalid duration {:?}: {e} (e.g. \"90s\", \"15m\", \"1h\")", text.get_ref()),
+                format!(
+                    "invalid duration {:?}: {e} (e.g. \"90s\", \"15m\", \"1h\")",
+                    text.get_ref()
+                ),
             ));
             None
         }
     }
 }
 
-fn first_poll(source: &SourceFile, text: Option<&Spanned<String>>, errors: &mut Vec<Diagnostic>) -> Option<FirstPoll> {
+fn first_poll(
+    source: &SourceFile,
+    text: Option<&Spanned<String>>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<FirstPoll> {
     let text = text?;
     match text.get_ref().as_str() {
         "quiet" => Some(FirstPoll::Quiet),

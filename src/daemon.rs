@@ -40,7 +40,8 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
     let fetcher = Fetcher::new(&config.defaults).context("cannot build HTTP client")?;
     let mut deliverers = HashMap::new();
     for (name, dest) in &config.destinations {
-        let deliverer = Deliverer::build(dest).map_err(|e| anyhow::anyhow!("destination {name:?}: {e}"))?;
+        let deliverer =
+            Deliverer::build(dest).map_err(|e| anyhow::anyhow!("destination {name:?}: {e}"))?;
         deliverers.insert(name.clone(), deliverer);
     }
     Ok(Runtime {
@@ -50,7 +51,11 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
             rules: Arc::new(config.rules.clone()),
             defaults: config.defaults.clone(),
         }),
-        outbox: Arc::new(Outbox { store, deliverers }),
+        outbox: Arc::new(Outbox {
+            store,
+            deliverers,
+            retry: config.retry,
+        }),
         config,
     })
 }
@@ -100,7 +105,11 @@ pub async fn once(config: Config) -> Result<OnceReport> {
 
 /// Runs the daemon until `Control::Shutdown` arrives or `control` closes.
 /// `ready` is called once the store is open and the rules are compiled.
-pub async fn run(config: Config, mut control: mpsc::Receiver<Control>, ready: impl FnOnce()) -> Result<()> {
+pub async fn run(
+    config: Config,
+    mut control: mpsc::Receiver<Control>,
+    ready: impl FnOnce(),
+) -> Result<()> {
     let store = open_store(&config).await?;
     let mut rt = build(config, store.clone())?;
     tracing::info!(
@@ -144,7 +153,11 @@ fn reload(old: Runtime, store: Arc<dyn Store>) -> Runtime {
     }
     match build(new, store) {
         Ok(rt) => {
-            tracing::info!(feeds = rt.config.feeds.len(), rules = rt.config.rules.rules().len(), "Config reloaded");
+            tracing::info!(
+                feeds = rt.config.feeds.len(),
+                rules = rt.config.rules.rules().len(),
+                "Config reloaded"
+            );
             rt
         }
         Err(error) => {
@@ -161,12 +174,22 @@ fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<(
         let (wake, stop) = (wake.clone(), stop.clone());
         tokio::spawn(async move { outbox.run(wake, stop).await })
     };
-    let scheduler = tokio::spawn(schedule(rt.pipeline.clone(), rt.config.feeds.clone(), wake, stop));
+    let scheduler = tokio::spawn(schedule(
+        rt.pipeline.clone(),
+        rt.config.feeds.clone(),
+        wake,
+        stop,
+    ));
     vec![scheduler, outbox_task]
 }
 
 /// Polls each feed when it is due, a few at a time, until `stop`.
-async fn schedule(pipeline: Arc<Pipeline>, feeds: Vec<FeedConfig>, wake: Arc<Notify>, stop: CancellationToken) {
+async fn schedule(
+    pipeline: Arc<Pipeline>,
+    feeds: Vec<FeedConfig>,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
     let mut due: HashMap<usize, Instant> = HashMap::new();
     for (i, feed) in feeds.iter().enumerate() {
         let at = match pipeline.store.feed_state(&feed.name).await {
@@ -181,17 +204,26 @@ async fn schedule(pipeline: Arc<Pipeline>, feeds: Vec<FeedConfig>, wake: Arc<Not
     let mut task_feed = HashMap::new();
     loop {
         let now = Instant::now();
-        let ready: Vec<usize> = due.iter().filter(|(_, at)| **at <= now).map(|(i, _)| *i).collect();
+        let ready: Vec<usize> = due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(i, _)| *i)
+            .collect();
         for i in ready {
             due.remove(&i);
-            let (pipeline, feed, semaphore) = (pipeline.clone(), feeds[i].clone(), semaphore.clone());
+            let (pipeline, feed, semaphore) =
+                (pipeline.clone(), feeds[i].clone(), semaphore.clone());
             let handle = running.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
                 pipeline.poll_and_record(&feed).await.1
             });
             task_feed.insert(handle.id(), i);
         }
-        let next_due = due.values().min().copied().unwrap_or(now + Duration::from_secs(3600));
+        let next_due = due
+            .values()
+            .min()
+            .copied()
+            .unwrap_or(now + Duration::from_secs(3600));
         tokio::select! {
             _ = stop.cancelled() => break,
             Some(done) = running.join_next_with_id() => match done {

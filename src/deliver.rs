@@ -41,10 +41,21 @@ pub enum Deliverer {
 impl Deliverer {
     pub fn build(dest: &DestinationConfig) -> Result<Deliverer, String> {
         Ok(match dest {
-            DestinationConfig::Email { transport, from, to, timeout } => match transport {
-                MailTransport::Smtp { host, port, tls, credentials } => {
+            DestinationConfig::Email {
+                transport,
+                from,
+                to,
+                timeout,
+            } => match transport {
+                MailTransport::Smtp {
+                    host,
+                    port,
+                    tls,
+                    credentials,
+                } => {
                     crate::fetch::install_crypto_provider();
-                    let params = TlsParameters::new(host.clone()).map_err(|e| format!("TLS setup for {host}: {e}"))?;
+                    let params = TlsParameters::new(host.clone())
+                        .map_err(|e| format!("TLS setup for {host}: {e}"))?;
                     let tls = match tls {
                         SmtpTls::Opportunistic => Tls::Opportunistic(params),
                         SmtpTls::Required => Tls::Required(params),
@@ -55,7 +66,10 @@ impl Deliverer {
                         .tls(tls)
                         .timeout(Some(*timeout));
                     if let Some((user, password)) = credentials {
-                        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+                        builder = builder.credentials(Credentials::new(
+                            user.clone(),
+                            password.expose().to_string(),
+                        ));
                     }
                     Deliverer::Smtp {
                         transport: builder.build(),
@@ -74,15 +88,23 @@ impl Deliverer {
             },
             DestinationConfig::Maildir { path } => Deliverer::Maildir {
                 path: path.clone(),
-                from: "newswatch <newswatch@localhost>".parse().expect("valid literal address"),
-                to: "newswatch <newswatch@localhost>".parse().expect("valid literal address"),
+                from: "newswatch <newswatch@localhost>"
+                    .parse()
+                    .expect("valid literal address"),
+                to: "newswatch <newswatch@localhost>"
+                    .parse()
+                    .expect("valid literal address"),
             },
         })
     }
 
     pub async fn deliver(&self, alert: &Alert) -> Result<(), DeliveryError> {
         match self {
-            Deliverer::Smtp { transport, from, to } => {
+            Deliverer::Smtp {
+                transport,
+                from,
+                to,
+            } => {
                 let message = render(alert, from, to)?;
                 transport.send(message).await.map(drop).map_err(|e| {
                     if e.is_permanent() {
@@ -92,7 +114,11 @@ impl Deliverer {
                     }
                 })
             }
-            Deliverer::Sendmail { transport, from, to } => {
+            Deliverer::Sendmail {
+                transport,
+                from,
+                to,
+            } => {
                 let message = render(alert, from, to)?;
                 transport
                     .send(message)
@@ -103,14 +129,17 @@ impl Deliverer {
                 let message = render(alert, from, std::slice::from_ref(to))?;
                 write_maildir(path, &alert.id, &message.formatted())
                     .await
-                    .map_err(|e| DeliveryError::Temporary(format!("maildir {}: {e}", path.display())))
+                    .map_err(|e| {
+                        DeliveryError::Temporary(format!("maildir {}: {e}", path.display()))
+                    })
             }
         }
     }
 }
 
 fn render(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> Result<lettre::Message, DeliveryError> {
-    email::render(alert, from, to).map_err(|e| DeliveryError::Permanent(format!("cannot build email: {e}")))
+    email::render(alert, from, to)
+        .map_err(|e| DeliveryError::Permanent(format!("cannot build email: {e}")))
 }
 
 /// Writes one message into a Maildir the standard way (tmp/, then rename into

@@ -12,7 +12,11 @@ pub fn message_id(alert: &Alert) -> String {
     format!("<{}@newswatch.alert>", alert.id)
 }
 
-pub fn render(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> Result<Message, lettre::error::Error> {
+pub fn render(
+    alert: &Alert,
+    from: &Mailbox,
+    to: &[Mailbox],
+) -> Result<Message, lettre::error::Error> {
     let to: Mailboxes = to.iter().cloned().collect();
     let mut message = Message::builder()
         .from(from.clone())
@@ -35,12 +39,19 @@ pub fn render(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> Result<Message, 
 }
 
 fn subject(alert: &Alert) -> String {
-    format!("[newswatch] {}: {}", one_line(&alert.rule), one_line(&alert.article.title))
+    format!(
+        "[newswatch] {}: {}",
+        one_line(&alert.rule),
+        one_line(&alert.article.title)
+    )
 }
 
 /// Header values must not carry line breaks (they would start a new header).
 fn one_line(text: &str) -> String {
-    text.split(|c: char| c.is_control()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+    text.split(|c: char| c.is_control())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn plain_body(alert: &Alert) -> String {
@@ -54,13 +65,20 @@ pub fn plain_body(alert: &Alert) -> String {
     body.push_str(&format!("Rule:      {}  ({})\n", alert.rule, alert.query));
     body.push_str(&format!("Feed:      {}\n", alert.feed));
     if let Some(published) = a.published {
-        body.push_str(&format!("Published: {}\n", published.format("%Y-%m-%d %H:%M UTC")));
+        body.push_str(&format!(
+            "Published: {}\n",
+            published.format("%Y-%m-%d %H:%M UTC")
+        ));
     }
     if !a.authors.is_empty() {
         body.push_str(&format!("Author:    {}\n", a.authors.join(", ")));
     }
     for excerpt in &alert.excerpts {
-        body.push_str(&format!("\n[{}] {}\n", field_label(excerpt), marked(excerpt, "*", "*")));
+        body.push_str(&format!(
+            "\n[{}] {}\n",
+            field_label(excerpt),
+            marked(excerpt, "*", "*")
+        ));
     }
     body.push_str(&format!("\n-- \nnewswatch alert {}\n", alert.id));
     body
@@ -82,7 +100,9 @@ pub fn marked(excerpt: &Excerpt, open: &str, close: &str) -> String {
         if start < at || end > excerpt.text.len() {
             continue;
         }
-        let (Some(before), Some(word)) = (excerpt.text.get(at..start), excerpt.text.get(start..end)) else {
+        let (Some(before), Some(word)) =
+            (excerpt.text.get(at..start), excerpt.text.get(start..end))
+        else {
             continue;
         };
         out.push_str(before);

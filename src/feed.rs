@@ -36,7 +36,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Article>, ParseError> {
 
 fn looks_like_html(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
-    let head = String::from_utf8_lossy(head).trim_start().to_ascii_lowercase();
+    let head = String::from_utf8_lossy(head)
+        .trim_start()
+        .to_ascii_lowercase();
     head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
@@ -56,7 +58,7 @@ fn normalize(entry: Entry) -> Article {
         .as_ref()
         .and_then(|c| {
             let body = c.body.as_deref()?;
-            Some(if is_plain(&c.content_type.to_string()) {
+            Some(if is_plain(c.content_type.as_ref()) {
                 html::collapse_whitespace(body)
             } else {
                 html::to_text(body)
@@ -67,7 +69,11 @@ fn normalize(entry: Entry) -> Article {
         guid.as_deref(),
         link.as_deref(),
         &title,
-        if content.is_empty() { &summary } else { &content },
+        if content.is_empty() {
+            &summary
+        } else {
+            &content
+        },
     );
     Article {
         key,
@@ -92,13 +98,63 @@ fn normalize(entry: Entry) -> Article {
 }
 
 fn plain_text(text: &Text) -> String {
-    if is_plain(&text.content_type.to_string()) {
+    // RSS titles are marked plain but routinely carry escaped markup or
+    // entities ("&lt;em&gt;", "&amp;eacute;"): readers render them as HTML.
+    if is_plain(text.content_type.as_ref()) && !has_markup(&text.content) {
         html::collapse_whitespace(&text.content)
     } else {
         html::to_text(&text.content)
     }
 }
 
+/// Whether text holds a tag (`<b`, `</`, `<!`) or an entity (`&amp;`, `&#39;`).
+fn has_markup(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let tag = bytes
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'));
+    tag || text
+        .match_indices('&')
+        .any(|(i, _)| is_entity(&text[i + 1..]))
+}
+
+/// Whether `rest` (the text after a `&`) starts with `name;` or `#digits;`.
+fn is_entity(rest: &str) -> bool {
+    let body = rest.strip_prefix('#').unwrap_or(rest);
+    let len = body.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    len > 0 && len <= 32 && body.as_bytes().get(len) == Some(&b';')
+}
+
 fn is_plain(media_type: &str) -> bool {
     media_type.starts_with("text/plain")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_plain_titles_is_rendered() {
+        assert!(has_markup("a <em>b</em>"));
+        assert!(has_markup("Caf&eacute;"));
+        assert!(!has_markup("AT&T: 3 < 4 & 5"));
+    }
+
+    #[test]
+    fn entries_without_id_get_a_stable_key() {
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><title>No id or link</title><description>Body text</description></item>
+            </channel></rss>"#;
+        let first = parse(xml).unwrap();
+        let second = parse(xml).unwrap();
+        assert_eq!(first[0].guid, None);
+        assert!(first[0].key.starts_with("hash:"));
+        assert_eq!(first[0].key, second[0].key);
+    }
+
+    #[test]
+    fn html_page_is_not_a_feed() {
+        let err = parse(b"<!DOCTYPE html><html><body>hi</body></html>").unwrap_err();
+        assert!(matches!(err, ParseError::HtmlPage));
+    }
 }

@@ -2,7 +2,9 @@
 //! `file://` reads. Returns raw bytes: the parser decides the encoding.
 
 use crate::config::Defaults;
-use reqwest::header::{ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::header::{
+    ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 use reqwest::{StatusCode, redirect};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -20,7 +22,10 @@ pub struct Validators {
 #[derive(Debug)]
 pub enum Fetched {
     NotModified,
-    Body { bytes: Vec<u8>, validators: Validators },
+    Body {
+        bytes: Vec<u8>,
+        validators: Validators,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +96,9 @@ impl Fetcher {
 
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
         if url.scheme() == "file" {
-            let path = url.to_file_path().map_err(|()| FetchError::Request(format!("bad file URL {url}")))?;
+            let path = url
+                .to_file_path()
+                .map_err(|()| FetchError::Request(format!("bad file URL {url}")))?;
             return Ok(Fetched::Body {
                 bytes: self.read_file(&path).await?,
                 validators: Validators::default(),
@@ -124,7 +131,9 @@ impl Fetcher {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
             if (bytes.len() + chunk.len()) as u64 > self.max_body {
-                return Err(FetchError::TooLarge { limit: self.max_body });
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -144,7 +153,9 @@ impl Fetcher {
             .await
             .map_err(file_error)?;
         if bytes.len() as u64 > self.max_body {
-            return Err(FetchError::TooLarge { limit: self.max_body });
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
         }
         Ok(bytes)
     }
@@ -185,7 +196,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+    (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
 }
 
 /// The URL for logs: without a password.

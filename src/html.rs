@@ -6,10 +6,38 @@ use html5gum::{DefaultEmitter, Token, Tokenizer};
 
 /// Elements whose start or end begins a new line of text.
 const BLOCKS: &[&[u8]] = &[
-    b"address", b"article", b"aside", b"blockquote", b"br", b"dd", b"div", b"dl", b"dt",
-    b"figcaption", b"figure", b"footer", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"header",
-    b"hr", b"li", b"main", b"nav", b"ol", b"p", b"pre", b"section", b"table", b"td", b"th",
-    b"tr", b"ul",
+    b"address",
+    b"article",
+    b"aside",
+    b"blockquote",
+    b"br",
+    b"dd",
+    b"div",
+    b"dl",
+    b"dt",
+    b"figcaption",
+    b"figure",
+    b"footer",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"header",
+    b"hr",
+    b"li",
+    b"main",
+    b"nav",
+    b"ol",
+    b"p",
+    b"pre",
+    b"section",
+    b"table",
+    b"td",
+    b"th",
+    b"tr",
+    b"ul",
 ];
 
 /// Elements whose text is never shown to a reader.
@@ -94,7 +122,10 @@ mod tests {
     #[test]
     fn blocks_become_lines_and_entities_decode() {
         let html = "<p>Two blasts at <b>Zaventem</b>&nbsp;airport.</p><p>Caf&eacute; closed &amp; empty</p>";
-        assert_eq!(to_text(html), "Two blasts at Zaventem airport.\nCafé closed & empty");
+        assert_eq!(
+            to_text(html),
+            "Two blasts at Zaventem airport.\nCafé closed & empty"
+        );
     }
 
     #[test]

@@ -113,9 +113,14 @@ fn eval(query: &Query, fields: &[FieldText], hits: &mut Vec<Hit>) -> bool {
                 false
             }
         }
-        Query::Or(parts) => parts
-            .iter()
-            .fold(false, |any, p| eval(p, fields, hits) || any),
+        Query::Or(parts) => {
+            // No short circuit: every branch's hits belong in the excerpts.
+            let mut any = false;
+            for part in parts {
+                any |= eval(part, fields, hits);
+            }
+            any
+        }
         Query::Not(inner) => !eval(inner, fields, &mut Vec::new()),
     }
 }
@@ -160,7 +165,9 @@ fn excerpts(fields: &[FieldText], mut hits: Vec<Hit>) -> Vec<Excerpt> {
         let window = start..end;
         let in_window: Vec<&Hit> = hits
             .iter()
-            .filter(|h| h.field == hit.field && window.start <= h.tokens.start && h.tokens.end <= window.end)
+            .filter(|h| {
+                h.field == hit.field && window.start <= h.tokens.start && h.tokens.end <= window.end
+            })
             .collect();
         out.push(cut(field, window.clone(), &in_window));
         covered.push((hit.field, window));
@@ -171,7 +178,11 @@ fn excerpts(fields: &[FieldText], mut hits: Vec<Hit>) -> Vec<Excerpt> {
 /// The text of tokens `window` of `field`, with "…" where it was cut.
 fn cut(field: &FieldText, window: Range<usize>, hits: &[&Hit]) -> Excerpt {
     let tokens = &field.tokens;
-    let from = if window.start == 0 { 0 } else { tokens[window.start].span.start };
+    let from = if window.start == 0 {
+        0
+    } else {
+        tokens[window.start].span.start
+    };
     let to = if window.end == tokens.len() {
         field.text.len()
     } else {

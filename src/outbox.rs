@@ -2,6 +2,7 @@
 //! destination's deliverer, and records the result. An alert leaves the
 //! outbox only after the destination accepted it.
 
+use crate::config::RetryPolicy;
 use crate::deliver::{Deliverer, DeliveryError};
 use crate::store::{QueuedAlert, Store, StoreError};
 use chrono::Utc;
@@ -11,10 +12,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const BATCH: usize = 100;
-const FIRST_RETRY: Duration = Duration::from_secs(30);
-const MAX_RETRY: Duration = Duration::from_secs(3600);
-/// A temporary failure that lasts this long becomes a dead letter.
-const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::days(3);
+/// How long an alert for a destination missing from the config waits.
+const HOLD_UNKNOWN_DESTINATION: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -26,12 +25,16 @@ pub struct DeliveryReport {
 pub struct Outbox {
     pub store: Arc<dyn Store>,
     pub deliverers: HashMap<String, Deliverer>,
+    pub retry: RetryPolicy,
 }
 
 impl Outbox {
     /// Attempts every alert that is due now, once each; stops early (between
     /// alerts, never during one) when `shutdown` fires.
-    pub async fn deliver_due(&self, shutdown: &CancellationToken) -> Result<DeliveryReport, StoreError> {
+    pub async fn deliver_due(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         let started = Utc::now();
         loop {
@@ -48,14 +51,21 @@ impl Outbox {
         }
     }
 
-    async fn deliver_one(&self, queued: QueuedAlert, report: &mut DeliveryReport) -> Result<(), StoreError> {
+    async fn deliver_one(
+        &self,
+        queued: QueuedAlert,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
         let alert = &queued.alert;
         let Some(deliverer) = self.deliverers.get(&alert.destination) else {
             // The destination left the config; keep the alert in case it returns.
             let error = format!("destination {:?} is not configured", alert.destination);
             tracing::warn!(alert = %alert.id, %error, "Alert held");
             report.retrying += 1;
-            return self.store.mark_retry(&alert.id, &error, Utc::now() + MAX_RETRY).await;
+            return self
+                .store
+                .mark_retry(&alert.id, &error, Utc::now() + HOLD_UNKNOWN_DESTINATION)
+                .await;
         };
         match deliverer.deliver(alert).await {
             Ok(()) => {
@@ -63,8 +73,8 @@ impl Outbox {
                 report.delivered += 1;
                 self.store.mark_delivered(&alert.id).await
             }
-            Err(DeliveryError::Temporary(error)) if Utc::now() - alert.created_at < GIVE_UP_AFTER => {
-                let delay = retry_delay(queued.attempts + 1);
+            Err(DeliveryError::Temporary(error)) if !self.given_up(alert.created_at) => {
+                let delay = retry_delay(&self.retry, queued.attempts + 1);
                 tracing::warn!(
                     alert = %alert.id,
                     destination = %alert.destination,
@@ -74,7 +84,9 @@ impl Outbox {
                     "Alert delivery failed"
                 );
                 report.retrying += 1;
-                self.store.mark_retry(&alert.id, &error, Utc::now() + delay).await
+                self.store
+                    .mark_retry(&alert.id, &error, Utc::now() + delay)
+                    .await
             }
             Err(error) => {
                 tracing::error!(alert = %alert.id, destination = %alert.destination, %error, "Alert is a dead letter");
@@ -82,6 +94,10 @@ impl Outbox {
                 self.store.mark_dead(&alert.id, &error.to_string()).await
             }
         }
+    }
+
+    fn given_up(&self, created_at: chrono::DateTime<Utc>) -> bool {
+        (Utc::now() - created_at).to_std().unwrap_or_default() >= self.retry.give_up_after
     }
 
     /// Delivers due alerts until `shutdown`, waking when `wake` is notified
@@ -92,7 +108,10 @@ impl Outbox {
                 tracing::error!(%error, "Outbox pass failed");
             }
             let next = match self.store.next_alert_due().await {
-                Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default().max(Duration::from_secs(1)),
+                Ok(Some(at)) => (at - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(Duration::from_secs(1)),
                 Ok(None) => Duration::from_secs(300),
                 Err(error) => {
                     tracing::error!(%error, "Cannot read outbox");
@@ -108,10 +127,13 @@ impl Outbox {
     }
 }
 
-/// 30 s doubling per attempt up to 1 h, with ±20% jitter so that alerts
-/// failed together do not retry together.
-fn retry_delay(attempt: u32) -> Duration {
-    let base = FIRST_RETRY.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(MAX_RETRY);
+/// The initial delay doubling per attempt up to the maximum, with ±20%
+/// jitter so that alerts that failed together do not retry together.
+fn retry_delay(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let base = policy
+        .initial
+        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(policy.max);
     base.mul_f64(0.8 + fastrand::f64() * 0.4)
 }
 
@@ -122,8 +144,11 @@ mod tests {
     #[test]
     fn retry_delay_grows_and_caps() {
         for (attempt, base) in [(1, 30.0), (2, 60.0), (3, 120.0), (10, 3600.0)] {
-            let d = retry_delay(attempt).as_secs_f64();
-            assert!((base * 0.8..=base * 1.2).contains(&d), "attempt {attempt}: {d}");
+            let d = retry_delay(&RetryPolicy::default(), attempt).as_secs_f64();
+            assert!(
+                (base * 0.8..=base * 1.2).contains(&d),
+                "attempt {attempt}: {d}"
+            );
         }
     }
 }

@@ -44,7 +44,10 @@ pub struct Pipeline {
 impl Pipeline {
     /// Polls `feed`, records the outcome (including failures, with backoff)
     /// and returns when the feed should next be polled.
-    pub async fn poll_and_record(&self, feed: &FeedConfig) -> (Result<PollReport, PollError>, DateTime<Utc>) {
+    pub async fn poll_and_record(
+        &self,
+        feed: &FeedConfig,
+    ) -> (Result<PollReport, PollError>, DateTime<Utc>) {
         let next_ok = Utc::now() + jittered(feed.interval);
         let result = self.poll(feed, next_ok).await;
         match &result {
@@ -64,14 +67,28 @@ impl Pipeline {
                 (result, next_ok)
             }
             Err(error) => {
-                let errors = self.store.feed_state(&feed.name).await.ok().flatten().map_or(0, |s| s.error_count) + 1;
+                let errors = self
+                    .store
+                    .feed_state(&feed.name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or(0, |s| s.error_count)
+                    + 1;
                 let mut delay = backoff(feed.interval, errors, self.defaults.max_backoff);
                 if let PollError::Fetch(fetch) = error {
-                    let asked = fetch.retry_after().unwrap_or_default().min(self.defaults.max_backoff);
+                    let asked = fetch
+                        .retry_after()
+                        .unwrap_or_default()
+                        .min(self.defaults.max_backoff);
                     delay = delay.max(chrono::Duration::from_std(asked).unwrap_or_default());
                 }
                 let next = Utc::now() + delay;
-                if let Err(store_error) = self.store.record_failure(&feed.name, &error.to_string(), next).await {
+                if let Err(store_error) = self
+                    .store
+                    .record_failure(&feed.name, &error.to_string(), next)
+                    .await
+                {
                     tracing::error!(feed = %feed.name, error = %store_error, "Cannot record feed failure");
                 }
                 tracing::warn!(
@@ -87,7 +104,11 @@ impl Pipeline {
         }
     }
 
-    async fn poll(&self, feed: &FeedConfig, next_poll_at: DateTime<Utc>) -> Result<PollReport, PollError> {
+    async fn poll(
+        &self,
+        feed: &FeedConfig,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<PollReport, PollError> {
         let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
         let validators = Validators {
             etag: state.etag.clone(),
@@ -95,7 +116,9 @@ impl Pipeline {
         };
         let (bytes, validators) = match self.fetcher.fetch(&feed.url, &validators).await? {
             Fetched::NotModified => {
-                self.store.record_not_modified(&feed.name, next_poll_at).await?;
+                self.store
+                    .record_not_modified(&feed.name, next_poll_at)
+                    .await?;
                 return Ok(PollReport {
                     not_modified: true,
                     ..Default::default()
@@ -105,10 +128,22 @@ impl Pipeline {
         };
         let articles = dedup_in_fetch(feed::parse(&bytes)?);
         let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
-        let unseen: HashSet<String> = self.store.unseen(&feed.name, &keys).await?.into_iter().collect();
-        let new: Vec<&Article> = articles.iter().filter(|a| unseen.contains(&a.key)).collect();
+        let unseen: HashSet<String> = self
+            .store
+            .unseen(&feed.name, &keys)
+            .await?
+            .into_iter()
+            .collect();
+        let new: Vec<&Article> = articles
+            .iter()
+            .filter(|a| unseen.contains(&a.key))
+            .collect();
         let quiet = !state.polled_ok && feed.first_poll == FirstPoll::Quiet;
-        let alerts = if quiet { Vec::new() } else { self.alerts_for(feed, &new) };
+        let alerts = if quiet {
+            Vec::new()
+        } else {
+            self.alerts_for(feed, &new)
+        };
         let report = PollReport {
             not_modified: false,
             entries: articles.len(),
@@ -124,7 +159,10 @@ impl Pipeline {
             alerts,
         };
         let alerts_queued = self.store.commit_poll(&feed.name, commit).await?;
-        Ok(PollReport { alerts_queued, ..report })
+        Ok(PollReport {
+            alerts_queued,
+            ..report
+        })
     }
 
     fn alerts_for(&self, feed: &FeedConfig, articles: &[&Article]) -> Vec<Alert> {
@@ -154,7 +192,10 @@ impl Pipeline {
 /// Keeps the first of entries that share a key (feeds do repeat entries).
 fn dedup_in_fetch(articles: Vec<Article>) -> Vec<Article> {
     let mut keys = HashSet::new();
-    articles.into_iter().filter(|a| keys.insert(a.key.clone())).collect()
+    articles
+        .into_iter()
+        .filter(|a| keys.insert(a.key.clone()))
+        .collect()
 }
 
 /// The poll interval ±10%, so feeds added together do not stay in lockstep.
@@ -180,7 +221,9 @@ mod tests {
     fn backoff_doubles_to_a_cap() {
         let min = |m: u64| Duration::from_secs(60 * m);
         let cap = min(60);
-        let got: Vec<i64> = (1..=6).map(|n| backoff(min(10), n, cap).num_minutes()).collect();
+        let got: Vec<i64> = (1..=6)
+            .map(|n| backoff(min(10), n, cap).num_minutes())
+            .collect();
         assert_eq!(got, [10, 20, 40, 60, 60, 60]);
         // An interval longer than the cap is kept as is.
         assert_eq!(backoff(min(120), 3, cap).num_minutes(), 120);

@@ -64,7 +64,11 @@ fn lex(src: &str) -> Result<Vec<(Lexeme, Range<usize>)>, QueryError> {
             }
             '(' | ')' => {
                 chars.next();
-                let lexeme = if c == '(' { Lexeme::LParen } else { Lexeme::RParen };
+                let lexeme = if c == '(' {
+                    Lexeme::LParen
+                } else {
+                    Lexeme::RParen
+                };
                 out.push((lexeme, start..start + 1));
             }
             '-' => {
@@ -87,7 +91,10 @@ fn lex(src: &str) -> Result<Vec<(Lexeme, Range<usize>)>, QueryError> {
                         message: "unterminated phrase: missing closing '\"'".into(),
                     });
                 };
-                out.push((Lexeme::Phrase(src[body_start..end].to_string()), start..end + 1));
+                out.push((
+                    Lexeme::Phrase(src[body_start..end].to_string()),
+                    start..end + 1,
+                ));
             }
             _ => {
                 let mut end = src.len();
@@ -136,7 +143,11 @@ impl Parser {
             self.pos += 1;
             terms.push(self.and_expr()?);
         }
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Query::Or(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Query::Or(terms)
+        })
     }
 
     fn and_expr(&mut self) -> Result<Query, QueryError> {
@@ -151,7 +162,11 @@ impl Parser {
                 Some(_) => terms.push(self.unary()?),
             }
         }
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Query::And(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Query::And(terms)
+        })
     }
 
     fn unary(&mut self) -> Result<Query, QueryError> {

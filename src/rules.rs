@@ -85,14 +85,16 @@ pub fn parse_rule_file(path: &Path, text: &str) -> ParsedRules {
         let name = raw_rule.name.get_ref().trim().to_string();
         let mut ok = true;
         if name.is_empty() {
-            out.errors.push(source.error_in(&raw_rule.name.span(), "rule name is empty"));
+            out.errors
+                .push(source.error_in(&raw_rule.name.span(), "rule name is empty"));
             ok = false;
         }
         let query = match query::parse(raw_rule.query.get_ref()) {
             Ok(q) => Some(q),
             Err(err) => {
                 let offset = string_body_start(text, &raw_rule.query.span()) + err.offset;
-                out.errors.push(source.error_at(offset, format!("in query: {}", err.message)));
+                out.errors
+                    .push(source.error_at(offset, format!("in query: {}", err.message)));
                 None
             }
         };
@@ -108,7 +110,11 @@ pub fn parse_rule_file(path: &Path, text: &str) -> ParsedRules {
                 name,
                 query_text: raw_rule.query.into_inner(),
                 query,
-                notify: raw_rule.notify.into_iter().map(Spanned::into_inner).collect(),
+                notify: raw_rule
+                    .notify
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
             });
         }
     }
@@ -150,6 +156,10 @@ mod tests {
         let text = "[[rule]]\nname = \"x\"\nquery = 'a'\nnotfy = []\n";
         let parsed = parse_rule_file(Path::new("r.toml"), text);
         assert_eq!(parsed.errors.len(), 1);
-        assert!(parsed.errors[0].to_string().starts_with("r.toml:4:1: unknown field `notfy`"));
+        assert!(
+            parsed.errors[0]
+                .to_string()
+                .starts_with("r.toml:4:1: unknown field `notfy`")
+        );
     }
 }

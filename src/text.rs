@@ -49,9 +49,10 @@ mod tests {
 
     #[test]
     fn splits_on_punctuation_and_lowercases() {
-        assert_eq!(words("Al-Shabab's attack, in BRUSSELS."), [
-            "al", "shabab", "s", "attack", "in", "brussels"
-        ]);
+        assert_eq!(
+            words("Al-Shabab's attack, in BRUSSELS."),
+            ["al", "shabab", "s", "attack", "in", "brussels"]
+        );
     }
 
     #[test]

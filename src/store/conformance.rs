@@ -30,7 +30,10 @@ fn keys(ks: &[&str]) -> Vec<String> {
 
 pub async fn seen_keys_and_alerts_commit_together(store: &dyn Store) {
     assert_eq!(store.feed_state("f").await.unwrap(), None);
-    assert_eq!(store.unseen("f", &keys(&["a", "b"])).await.unwrap(), keys(&["a", "b"]));
+    assert_eq!(
+        store.unseen("f", &keys(&["a", "b"])).await.unwrap(),
+        keys(&["a", "b"])
+    );
     let commit = PollCommit {
         etag: Some("\"v1\"".into()),
         seen_keys: keys(&["a"]),
@@ -38,9 +41,15 @@ pub async fn seen_keys_and_alerts_commit_together(store: &dyn Store) {
         ..Default::default()
     };
     assert_eq!(store.commit_poll("f", commit.clone()).await.unwrap(), 1);
-    assert_eq!(store.unseen("f", &keys(&["a", "b"])).await.unwrap(), keys(&["b"]));
+    assert_eq!(
+        store.unseen("f", &keys(&["a", "b"])).await.unwrap(),
+        keys(&["b"])
+    );
     // Seen keys are per feed.
-    assert_eq!(store.unseen("g", &keys(&["a"])).await.unwrap(), keys(&["a"]));
+    assert_eq!(
+        store.unseen("g", &keys(&["a"])).await.unwrap(),
+        keys(&["a"])
+    );
     // The same alert id is never queued twice.
     assert_eq!(store.commit_poll("f", commit).await.unwrap(), 0);
     let state = store.feed_state("f").await.unwrap().unwrap();
@@ -68,14 +77,23 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
     let now = Utc::now();
     let due = store.due_alerts(now, 10).await.unwrap();
     assert_eq!(due.len(), 3);
-    assert_eq!(due[0].alert, alert("a1").clone_with_time(due[0].alert.created_at));
+    assert_eq!(
+        due[0].alert,
+        alert("a1").clone_with_time(due[0].alert.created_at)
+    );
 
     store.mark_delivered("a1").await.unwrap();
-    store.mark_retry("a2", "421 busy", now + Duration::minutes(1)).await.unwrap();
+    store
+        .mark_retry("a2", "421 busy", now + Duration::minutes(1))
+        .await
+        .unwrap();
     store.mark_dead("a3", "550 no such user").await.unwrap();
 
     assert!(store.due_alerts(now, 10).await.unwrap().is_empty());
-    let later = store.due_alerts(now + Duration::minutes(2), 10).await.unwrap();
+    let later = store
+        .due_alerts(now + Duration::minutes(2), 10)
+        .await
+        .unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].alert.id, "a2");
     assert_eq!(later[0].attempts, 1);

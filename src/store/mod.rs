@@ -82,13 +82,26 @@ pub trait Store: Send + Sync {
     async fn commit_poll(&self, feed: &str, commit: PollCommit) -> Result<usize, StoreError>;
 
     /// Records a 304 Not Modified reply.
-    async fn record_not_modified(&self, feed: &str, next_poll_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn record_not_modified(
+        &self,
+        feed: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Records a failed poll; returns the number of consecutive failures.
-    async fn record_failure(&self, feed: &str, error: &str, next_poll_at: DateTime<Utc>) -> Result<u32, StoreError>;
+    async fn record_failure(
+        &self,
+        feed: &str,
+        error: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
 
     /// Pending alerts whose next attempt is due, oldest first.
-    async fn due_alerts(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedAlert>, StoreError>;
+    async fn due_alerts(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<QueuedAlert>, StoreError>;
 
     /// When the earliest pending alert is due, if any is pending.
     async fn next_alert_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
@@ -97,7 +110,12 @@ pub trait Store: Send + Sync {
     async fn mark_delivered(&self, id: &str) -> Result<(), StoreError>;
 
     /// A temporary failure: try again at `next_attempt_at`.
-    async fn mark_retry(&self, id: &str, error: &str, next_attempt_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn mark_retry(
+        &self,
+        id: &str,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// A permanent failure: keep the alert as a dead letter.
     async fn mark_dead(&self, id: &str, error: &str) -> Result<(), StoreError>;

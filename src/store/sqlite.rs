@@ -135,7 +135,8 @@ impl Store for SqliteStore {
         let feed = feed.to_string();
         let keys = keys.to_vec();
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT 1 FROM seen WHERE feed = ?1 AND key = ?2")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT 1 FROM seen WHERE feed = ?1 AND key = ?2")?;
             let mut unseen = Vec::new();
             for key in keys {
                 if !stmt.exists(params![feed, key])? {
@@ -182,7 +183,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_not_modified(&self, feed: &str, next_poll_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn record_not_modified(
+        &self,
+        feed: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let feed = feed.to_string();
         self.with(move |conn| {
             conn.execute(
@@ -194,7 +199,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_failure(&self, feed: &str, error: &str, next_poll_at: DateTime<Utc>) -> Result<u32, StoreError> {
+    async fn record_failure(
+        &self,
+        feed: &str,
+        error: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
         let feed = feed.to_string();
         let error = error.to_string();
         self.with(move |conn| {
@@ -210,7 +220,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn due_alerts(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedAlert>, StoreError> {
+    async fn due_alerts(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, payload, attempts FROM outbox
@@ -218,7 +232,11 @@ impl Store for SqliteStore {
                  ORDER BY next_attempt_at, created_at, id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                ))
             })?;
             let mut due = Vec::new();
             for row in rows {
@@ -258,7 +276,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn mark_retry(&self, id: &str, error: &str, next_attempt_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_retry(
+        &self,
+        id: &str,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let (id, error) = (id.to_string(), error.to_string());
         self.with(move |conn| {
             conn.execute(
@@ -285,7 +308,8 @@ impl Store for SqliteStore {
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         self.with(|conn| {
             let mut counts = OutboxCounts::default();
-            let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM outbox GROUP BY status")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT status, COUNT(*) FROM outbox GROUP BY status")?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
             for row in rows {
                 let (status, n) = row?;

@@ -1,0 +1,97 @@
+//! Broken feeds give a clear error naming the feed and what is wrong, and
+//! never stop the other feeds.
+
+use crate::support::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn mount(server: &MockServer, at: &str, body: &str, content_type: &str) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_string(), content_type))
+        .mount(server)
+        .await;
+}
+
+/// The log line reporting feed `name`'s failure.
+fn failure_line<'a>(log: &'a str, name: &str) -> &'a str {
+    log.lines()
+        .find(|l| l.contains("Feed failed") && l.contains(&format!("feed={name} ")))
+        .unwrap_or_else(|| panic!("no failure logged for {name}:\n{log}"))
+}
+
+#[tokio::test]
+async fn malformed_html_and_unreachable_feeds_are_reported_while_others_work() {
+    let smtp_port = free_port();
+    let sink = SmtpSink::start(smtp_port);
+    let server = MockServer::start().await;
+    let good = rss(&[Item {
+        guid: "ok-1",
+        title: "Brussels attack suspect detained",
+        body: "Prosecutors in Brussels said a suspect in last week's attack was detained on Sunday.",
+    }]);
+    mount(&server, "/good.xml", &good, "application/rss+xml").await;
+    let truncated = &good[..good.len() / 2];
+    mount(&server, "/broken.xml", truncated, "application/rss+xml").await;
+    let page =
+        "<!DOCTYPE html><html><head><title>Home</title></head><body><p>Welcome</p></body></html>";
+    mount(&server, "/index.html", page, "text/html").await;
+    let feeds = format!(
+        r#"
+[[feed]]
+name = "good"
+url = "{uri}/good.xml"
+first_poll = "alert"
+
+[[feed]]
+name = "broken"
+url = "{uri}/broken.xml"
+
+[[feed]]
+name = "homepage"
+url = "{uri}/index.html"
+
+[[feed]]
+name = "nohost"
+url = "http://nonexistent.invalid/feed.xml"
+
+[[feed]]
+name = "gone"
+url = "{uri}/missing.xml"
+"#,
+        uri = server.uri()
+    );
+    let env = Env::new(&config(smtp_port, &feeds), RULES);
+
+    let run = env.once().await;
+    assert!(
+        run.status.success(),
+        "a failing feed must not fail the run: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("feeds_ok=1 feeds_failed=4"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sink.messages().len(), 1, "the good feed still alerts");
+
+    let log = &run.stderr;
+    let broken = failure_line(log, "broken");
+    assert!(broken.contains("error=malformed feed"), "{broken}");
+    let homepage = failure_line(log, "homepage");
+    assert!(
+        homepage.contains("error=not a feed: the document is an HTML page"),
+        "{homepage}"
+    );
+    let nohost = failure_line(log, "nohost");
+    assert!(
+        nohost.contains("error=fetch failed") && nohost.contains("dns error"),
+        "{nohost}"
+    );
+    let gone = failure_line(log, "gone");
+    assert!(
+        gone.contains("error=fetch failed: HTTP status 404"),
+        "{gone}"
+    );
+}

@@ -1,0 +1,227 @@
+//! `newswatch inspect`: what the daemon sees in RSS 2.0, RSS 1.0, Atom and
+//! JSON Feed, from a file, a URL or standard input.
+
+use crate::support::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::io::AsyncWriteExt;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+async fn inspect(source: &str) -> Run {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(["inspect", source]);
+    run(cmd).await
+}
+
+async fn inspect_ok(source: &str) -> Vec<Value> {
+    let run = inspect(source).await;
+    assert!(run.status.success(), "{}", run.stderr);
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const KEYS: [&str; 9] = [
+    "id",
+    "guid",
+    "title",
+    "link",
+    "published",
+    "authors",
+    "categories",
+    "summary",
+    "text",
+];
+
+fn assert_keys(entries: &[Value]) {
+    for entry in entries {
+        let keys: Vec<&str> = entry
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = KEYS.to_vec();
+        expected.sort();
+        let mut got = keys.clone();
+        got.sort();
+        assert_eq!(got, expected);
+    }
+}
+
+#[tokio::test]
+async fn rss2() {
+    let entries = inspect_ok(fixture("rss2.xml").to_str().unwrap()).await;
+    assert_keys(&entries);
+    assert_eq!(
+        entries,
+        [
+            json!({
+                "id": "guid:gazette-77", "guid": "gazette-77",
+                "title": "Ferry strike ends after three days",
+                "link": "https://gazette.example.net/ferry-strike",
+                "published": "2026-03-25T13:30:00+00:00",
+                "authors": ["Nora Lind"], "categories": ["Transport", "Labour"],
+                "summary": "Crews voted to accept the offer.",
+                "text": "Crews voted to accept the offer & services resume on Thursday.\nQueues are expected."
+            }),
+            json!({
+                "id": "link:https://gazette.example.net/lighthouse", "guid": null,
+                "title": "Lighthouse reopens to visitors",
+                "link": "https://gazette.example.net/lighthouse",
+                "published": null, "authors": [], "categories": [],
+                "summary": "The restored tower is open again at weekends.",
+                "text": "The restored tower is open again at weekends."
+            }),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn rss1() {
+    let entries = inspect_ok(fixture("rss1.rdf").to_str().unwrap()).await;
+    assert_keys(&entries);
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!(e["title"], "Old bridge closed for repairs");
+    assert_eq!(e["link"], "https://valley.example.net/bridge");
+    assert_eq!(e["id"], "link:https://valley.example.net/bridge");
+    assert_eq!(e["published"], "2026-03-20T09:00:00+00:00");
+    assert_eq!(e["authors"], json!(["Tomas Berg"]));
+    assert_eq!(e["text"], "Engineers found cracks in two of the arches.");
+}
+
+#[tokio::test]
+async fn atom() {
+    let entries = inspect_ok(fixture("atom.xml").to_str().unwrap()).await;
+    assert_keys(&entries);
+    assert_eq!(entries.len(), 2);
+    let e = &entries[0];
+    assert_eq!(e["id"], "guid:urn:test:desert:501");
+    assert_eq!(e["title"], "Convoy attacked near oasis town");
+    // The alternate link, not the enclosure.
+    assert_eq!(e["link"], "https://desert.example.net/convoy");
+    assert_eq!(e["published"], "2026-03-21T11:45:00+00:00");
+    assert_eq!(e["authors"], json!(["Samir Khoury", "Ines Ortega"]));
+    assert_eq!(e["categories"], json!(["Security"]));
+    assert_eq!(e["summary"], "Gunmen fired on a supply convoy.");
+    assert_eq!(
+        e["text"],
+        "Gunmen fired on a supply convoy at dusk.\nTwo drivers were hurt."
+    );
+    // No <published>: the update time stands in.
+    assert_eq!(entries[1]["published"], "2026-03-20T08:00:00+00:00");
+    assert_eq!(entries[1]["summary"], "");
+    assert_eq!(entries[1]["text"], "Growers began picking this week.");
+}
+
+#[tokio::test]
+async fn json_feed() {
+    let entries = inspect_ok(fixture("feed.json").to_str().unwrap()).await;
+    assert_keys(&entries);
+    assert_eq!(entries.len(), 2);
+    let e = &entries[0];
+    assert_eq!(e["id"], "guid:island-9");
+    assert_eq!(e["link"], "https://island.example.net/storm");
+    assert_eq!(e["authors"], json!(["Hana Ito"]));
+    assert_eq!(e["categories"], json!(["weather", "utilities"]));
+    assert_eq!(e["summary"], "Power lines were brought down overnight.");
+    assert_eq!(
+        e["text"],
+        "Crews are working to restore power.\nSchools are closed."
+    );
+    assert_eq!(entries[1]["text"], "Work finished a week early.");
+}
+
+#[tokio::test]
+async fn from_url_and_stdin_match_the_file() {
+    let xml = std::fs::read(fixture("atom.xml")).unwrap();
+    let server = MockServer::start().await;
+    Mock::given(path("/feed"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(xml.clone(), "application/atom+xml"))
+        .mount(&server)
+        .await;
+    let from_file = inspect_ok(fixture("atom.xml").to_str().unwrap()).await;
+    let from_url = inspect_ok(&format!("{}/feed", server.uri())).await;
+    assert_eq!(from_url, from_file);
+
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["inspect", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&xml).await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    let from_stdin: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(from_stdin, from_file);
+}
+
+#[tokio::test]
+async fn not_a_feed_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("index.html");
+    std::fs::write(
+        &page,
+        "<!doctype html><html><body><h1>Welcome</h1></body></html>",
+    )
+    .unwrap();
+    let run = inspect(page.to_str().unwrap()).await;
+    assert!(!run.status.success());
+    assert!(
+        run.stderr
+            .contains("not a feed: the document is an HTML page"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+
+    let missing = inspect("/nonexistent/feed.xml").await;
+    assert!(!missing.status.success());
+    assert!(
+        missing.stderr.contains("cannot read /nonexistent/feed.xml"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[tokio::test]
+async fn closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<String> = (0..3000)
+        .map(|i| format!("<item><title>Story {i}</title><guid>g{i}</guid><description>Some text for story {i}.</description></item>"))
+        .collect();
+    let feed = dir.path().join("big.xml");
+    std::fs::write(
+        &feed,
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}</channel></rss>",
+            items.concat()
+        ),
+    )
+    .unwrap();
+    let script = format!(
+        "set -o pipefail; '{BIN}' inspect '{}' | head -n 1",
+        feed.display()
+    );
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.args(["-c", &script]);
+    let run = run(cmd).await;
+    assert!(run.status.success(), "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `newswatch` binary against real servers on
+//! loopback (feeds over HTTP from wiremock, mail over SMTP to aiosmtpd).
+
+mod check;
+mod daemon;
+mod feed_errors;
+mod inspect;
+mod support;

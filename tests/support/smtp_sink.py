@@ -1,0 +1,63 @@
+"""A real SMTP server for the integration tests (aiosmtpd), writing each
+accepted message to DIR/<n>.eml. Prints READY once listening; stops when
+stdin closes (the test dropped its handle) or on SIGTERM.
+
+    python3 smtp_sink.py --port 2525 --dir /tmp/mail [--temp-fail N] [--perm-fail]
+"""
+
+import argparse
+import itertools
+import os
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, out_dir, temp_fail, perm_fail):
+        self.out_dir = out_dir
+        self.temp_fail = temp_fail
+        self.perm_fail = perm_fail
+        self.counter = itertools.count(1)
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.perm_fail:
+            return "554 5.7.1 Message rejected by test server"
+        if self.temp_fail > 0:
+            self.temp_fail -= 1
+            return "451 4.3.0 Temporary failure, try again later"
+        n = next(self.counter)
+        tmp = os.path.join(self.out_dir, f".{n}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(envelope.original_content)
+        os.rename(tmp, os.path.join(self.out_dir, f"{n:04}.eml"))
+        return "250 2.0.0 Message accepted"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--temp-fail", type=int, default=0)
+    parser.add_argument("--perm-fail", action="store_true")
+    args = parser.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    controller = Controller(
+        Sink(args.dir, args.temp_fail, args.perm_fail),
+        hostname="127.0.0.1",
+        port=args.port,
+    )
+    controller.start()
+    print("READY", flush=True)
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
