@@ -207,3 +207,122 @@ fn cut(field: &FieldText, window: Range<usize>, hits: &[&Hit]) -> Excerpt {
         spans,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_rule_file;
+
+    fn rules(queries: &[&str]) -> RuleSet {
+        let text: String = queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| format!("[[rule]]\nname = \"r{i}\"\nquery = '{q}'\n"))
+            .collect();
+        let parsed = parse_rule_file(std::path::Path::new("t.toml"), &text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        RuleSet::new(parsed.rules)
+    }
+
+    fn article(title: &str, summary: &str, content: &str) -> Article {
+        Article {
+            key: "k".into(),
+            guid: None,
+            title: title.into(),
+            link: None,
+            published: None,
+            authors: vec![],
+            categories: vec![],
+            summary: summary.into(),
+            content: content.into(),
+        }
+    }
+
+    fn matched(queries: &[&str], a: &Article) -> Vec<String> {
+        rules(queries)
+            .matches(a)
+            .iter()
+            .map(|m| m.rule.query_text.clone())
+            .collect()
+    }
+
+    #[test]
+    fn whole_words_only_and_any_case() {
+        let a = article("Crisis talks in BRUSSELS", "", "");
+        assert_eq!(
+            matched(&["brussels", "ISIS", "crisis"], &a),
+            ["brussels", "crisis"]
+        );
+    }
+
+    #[test]
+    fn phrases_need_consecutive_words_and_see_through_hyphens() {
+        let a = article("", "Al-Shabab's fighters and the state of Islamic art", "");
+        assert_eq!(
+            matched(&["\"Islamic State\"", "\"al shabab\"", "Al-Shabab"], &a),
+            ["\"al shabab\"", "Al-Shabab"]
+        );
+    }
+
+    #[test]
+    fn and_or_not_across_fields() {
+        let a = article(
+            "Explosion at Zaventem",
+            "",
+            "Police said the airport near Brussels was evacuated.",
+        );
+        assert_eq!(
+            matched(
+                &[
+                    "Brussels explosion",
+                    "Brussels -football",
+                    "Brussels NOT airport",
+                    "(Paris OR Brussels) explosion"
+                ],
+                &a
+            ),
+            [
+                "Brussels explosion",
+                "Brussels -football",
+                "(Paris OR Brussels) explosion"
+            ]
+        );
+    }
+
+    #[test]
+    fn excerpts_mark_spans_title_first() {
+        let content = "One two three four five six seven eight nine ten eleven twelve. \
+                       Two explosions hit Zaventem airport this morning, officials said.";
+        let a = article("Zaventem closed", "", content);
+        let set = rules(&["Zaventem OR explosions"]);
+        let found = set.matches(&a);
+        let excerpts = &found[0].excerpts;
+        assert_eq!(excerpts.len(), 2);
+        assert_eq!(excerpts[0].field, Field::Title);
+        assert_eq!(excerpts[0].text, "Zaventem closed");
+        assert_eq!(excerpts[0].spans, [(0, 8)]);
+        let body = &excerpts[1];
+        assert_eq!(body.field, Field::Content);
+        assert!(body.text.starts_with("…four five"), "{}", body.text);
+        let marked: Vec<&str> = body.spans.iter().map(|&(s, e)| &body.text[s..e]).collect();
+        assert_eq!(marked, ["explosions", "Zaventem"]);
+    }
+
+    #[test]
+    fn at_most_three_excerpts_of_bounded_length() {
+        let filler = "word ".repeat(50);
+        let content =
+            format!("Brussels {filler} Brussels {filler} Brussels {filler} Brussels {filler}");
+        let a = article("", "", &content);
+        let set = rules(&["Brussels"]);
+        let found = set.matches(&a);
+        assert_eq!(found[0].excerpts.len(), MAX_EXCERPTS);
+        for e in &found[0].excerpts {
+            assert!(
+                e.text.split_whitespace().count() <= EXCERPT_WORDS + 1,
+                "{}",
+                e.text
+            );
+        }
+    }
+}

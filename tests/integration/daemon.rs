@@ -186,3 +186,46 @@ async fn smtp_down_keeps_alert_queued_until_server_returns() {
     daemon.stop().await;
     assert_eq!(sink.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn sighup_reloads_rules_and_rejects_a_broken_rule_file() {
+    let smtp_port = free_port();
+    let sink = SmtpSink::start(smtp_port);
+    let server = MockServer::start().await;
+    serve(&server, rss(&[HARVEST])).await;
+    let only_harbour = "[[rule]]\nname = \"harbour\"\nquery = 'harbour'\nnotify = [\"desk\"]\n";
+    let env = Env::new(
+        &config(smtp_port, &feed_block(&server, "quiet")),
+        only_harbour,
+    );
+    let rules_file = env.dir.path().join("rules.d/rules.toml");
+
+    let daemon = env.start_daemon();
+    daemon.wait_log("Feed fetched", 1).await;
+
+    std::fs::write(
+        &rules_file,
+        "[[rule]]\nname = \"broken\"\nquery = '(Brussels'\n",
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    daemon.wait_log("Reload rejected", 1).await;
+    assert!(
+        daemon
+            .log()
+            .contains("rules.toml:3:10: in query: unclosed '('"),
+        "{}",
+        daemon.log()
+    );
+
+    std::fs::write(&rules_file, RULES).unwrap();
+    daemon.signal("HUP");
+    daemon.wait_log("Config reloaded", 1).await;
+    serve(&server, rss(&[ZAVENTEM, HARVEST])).await;
+    wait_for("an alert from the reloaded rules", || {
+        (sink.messages().len() == 1).then_some(())
+    })
+    .await;
+    let log = daemon.stop().await;
+    assert!(log.contains("rule=brussels"), "{log}");
+}

@@ -4,5 +4,6 @@
 mod check;
 mod daemon;
 mod feed_errors;
+mod hostile;
 mod inspect;
 mod support;

@@ -181,14 +181,19 @@ impl Daemon {
         .await;
     }
 
-    /// Sends SIGTERM and waits for a clean exit.
-    pub async fn stop(mut self) -> String {
+    /// Sends a signal, e.g. "HUP", to the daemon.
+    pub fn signal(&self, name: &str) {
         let pid = self.child.id().expect("daemon is running");
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
             .status()
             .unwrap();
-        assert!(killed.success());
+        assert!(sent.success());
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub async fn stop(mut self) -> String {
+        self.signal("TERM");
         let status = tokio::time::timeout(DEADLINE, self.child.wait())
             .await
             .expect("daemon did not stop after SIGTERM")

@@ -1,0 +1,99 @@
+//! Hostile or broken servers: the fetch fails with a clear error, bounded in
+//! memory and time, and the next feed is polled as usual.
+
+use crate::support::*;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use std::io::Write;
+use std::time::Duration;
+use wiremock::matchers::{header_regex, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn failure_line(log: &str, name: &str) -> String {
+    log.lines()
+        .find(|l| l.contains("Feed failed") && l.contains(&format!("feed={name} ")))
+        .unwrap_or_else(|| panic!("no failure logged for {name}:\n{log}"))
+        .to_string()
+}
+
+fn feed(name: &str, url: &str) -> String {
+    format!("[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n")
+}
+
+#[tokio::test]
+async fn gzip_bomb_redirect_loop_and_stalled_server_fail_cleanly() {
+    let server = MockServer::start().await;
+
+    // 64 MiB of zeros compressed to ~64 KiB; the cap below is 1 MB.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1_000_000);
+    Mock::given(path("/bomb.xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Encoding", "gzip")
+                .set_body_raw(bomb, "application/rss+xml"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/loop.xml"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/loop.xml"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/slow.xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(rss(&[]))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(&server)
+        .await;
+    // The good feed is only served to a client that names itself.
+    Mock::given(method("GET"))
+        .and(path("/good.xml"))
+        .and(header_regex("User-Agent", r"^newswatch/\d+\.\d+\.\d+ "))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(rss(&[]), "application/rss+xml"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let uri = server.uri();
+    let feeds = [
+        feed("bomb", &format!("{uri}/bomb.xml")),
+        feed("loop", &format!("{uri}/loop.xml")),
+        feed("slow", &format!("{uri}/slow.xml")),
+        feed("good", &format!("{uri}/good.xml")),
+    ]
+    .concat();
+    let config = config(free_port(), &feeds).replace(
+        "timeout = \"10s\"\n\n[delivery]",
+        "timeout = \"2s\"\nmax_body_bytes = 1000000\n\n[delivery]",
+    );
+    let env = Env::new(&config, RULES);
+
+    let run = env.once().await;
+    assert!(run.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("feeds_ok=1 feeds_failed=3"),
+        "{}",
+        run.stderr
+    );
+    let log = &run.stderr;
+    assert!(
+        failure_line(log, "bomb").contains("response body exceeds the limit of 1000000 bytes"),
+        "{log}"
+    );
+    assert!(
+        failure_line(log, "loop").contains("too many redirects"),
+        "{log}"
+    );
+    assert!(
+        failure_line(log, "slow").contains("timed out after 2s"),
+        "{log}"
+    );
+    server.verify().await;
+}
