@@ -85,7 +85,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             let config = load(&cli.config)?;
             let (tx, rx) = mpsc::channel(4);
             tokio::spawn(forward_signals(tx));
-            daemon::run(config, rx, || {}).await?;
+            daemon::run(config, rx).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { source } => {

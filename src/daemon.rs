@@ -9,12 +9,13 @@ use crate::pipeline::Pipeline;
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
 use chrono::Utc;
+use sd_notify::NotifyState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 /// How many feeds are fetched at the same time.
@@ -104,12 +105,9 @@ pub async fn once(config: Config) -> Result<OnceReport> {
 }
 
 /// Runs the daemon until `Control::Shutdown` arrives or `control` closes.
-/// `ready` is called once the store is open and the rules are compiled.
-pub async fn run(
-    config: Config,
-    mut control: mpsc::Receiver<Control>,
-    ready: impl FnOnce(),
-) -> Result<()> {
+/// Tells systemd (when started by it) READY once the store is open and the
+/// rules are compiled.
+pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result<()> {
     let store = open_store(&config).await?;
     let mut rt = build(config, store.clone())?;
     tracing::info!(
@@ -119,7 +117,7 @@ pub async fn run(
         state_dir = %rt.config.state_dir.display(),
         "Newswatch started"
     );
-    ready();
+    notify_systemd(&[NotifyState::Ready]);
     loop {
         let stop = CancellationToken::new();
         let tasks = start(&rt, stop.clone());
@@ -130,10 +128,15 @@ pub async fn run(
         }
         match command {
             Control::Shutdown => {
+                notify_systemd(&[NotifyState::Stopping]);
                 tracing::info!("Newswatch stopped");
                 return Ok(());
             }
-            Control::Reload => rt = reload(rt, store.clone()),
+            Control::Reload => {
+                notify_systemd(&[NotifyState::Reloading]);
+                rt = reload(rt, store.clone());
+                notify_systemd(&[NotifyState::Ready]);
+            }
         }
     }
 }
@@ -199,6 +202,12 @@ async fn schedule(
         due.insert(i, at);
     }
     let semaphore = Arc::new(Semaphore::new(FETCH_CONCURRENCY));
+    // systemd's watchdog is fed from this loop, so a stuck scheduler gets restarted.
+    let mut watchdog = sd_notify::watchdog_enabled().map(|period| {
+        let mut ticker = tokio::time::interval(period / 2);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        ticker
+    });
     let mut running = JoinSet::new();
     // Which feed each poll task is for, so even a panicked poll is rescheduled.
     let mut task_feed = HashMap::new();
@@ -241,10 +250,27 @@ async fn schedule(
                 }
             },
             _ = tokio::time::sleep_until(next_due) => {}
+            _ = tick(&mut watchdog) => notify_systemd(&[NotifyState::Watchdog]),
         }
     }
     // Let polls in flight finish: their results are committed atomically.
     while running.join_next().await.is_some() {}
+}
+
+async fn tick(ticker: &mut Option<tokio::time::Interval>) {
+    match ticker {
+        Some(ticker) => {
+            ticker.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends a state to systemd; a no-op when not started by systemd.
+fn notify_systemd(state: &[NotifyState]) {
+    if let Err(error) = sd_notify::notify(state) {
+        tracing::warn!(%error, "Cannot notify systemd");
+    }
 }
 
 fn instant_at(at: chrono::DateTime<Utc>) -> Instant {

@@ -229,3 +229,26 @@ async fn sighup_reloads_rules_and_rejects_a_broken_rule_file() {
     let log = daemon.stop().await;
     assert!(log.contains("rule=brussels"), "{log}");
 }
+
+#[tokio::test]
+async fn tells_systemd_when_ready_and_when_stopping() {
+    let server = MockServer::start().await;
+    serve(&server, rss(&[HARVEST])).await;
+    let env = Env::new(&config(free_port(), &feed_block(&server, "quiet")), RULES);
+    let socket_path = env.dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(DEADLINE)).unwrap();
+
+    let daemon = env.start_daemon_with(&[("NOTIFY_SOCKET", &socket_path)]);
+    let receive = move || {
+        let mut buf = [0u8; 256];
+        let n = socket.recv(&mut buf).expect("a message from the daemon");
+        (String::from_utf8_lossy(&buf[..n]).into_owned(), socket)
+    };
+    let (ready, socket) = tokio::task::spawn_blocking(receive).await.unwrap();
+    assert_eq!(ready.trim(), "READY=1");
+    daemon.stop().await;
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "STOPPING=1");
+}

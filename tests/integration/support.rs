@@ -127,7 +127,15 @@ impl Env {
 
     /// Starts `newswatch run` in the background.
     pub fn start_daemon(&self) -> Daemon {
+        self.start_daemon_with(&[])
+    }
+
+    /// Starts `newswatch run` with extra environment variables.
+    pub fn start_daemon_with(&self, env: &[(&str, &Path)]) -> Daemon {
         let mut cmd = self.command(&["run"]);
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
