@@ -2,7 +2,8 @@
 //! once into [`Config`]. Every error is collected with its file:line:col.
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error};
-use crate::rules::{self, RuleSet};
+use crate::matcher::RuleSet;
+use crate::rules;
 use lettre::message::Mailbox;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -248,39 +249,27 @@ impl Config {
         }
 
         let rule_files = expand_rule_globs(&source, base, &raw.rules, &mut errors);
-        let mut rules = Vec::new();
-        let mut rule_names = HashSet::new();
+        let mut rule_texts = Vec::new();
         for file in &rule_files {
-            let text = match std::fs::read_to_string(file) {
-                Ok(text) => text,
-                Err(e) => {
-                    errors.push(file_error(file, format!("cannot read rule file: {e}")));
-                    continue;
-                }
-            };
-            let parsed = rules::parse_rule_file(file, &text);
-            errors.extend(parsed.errors);
-            for r in parsed.notify_refs {
-                if !declared.contains(&r.destination) {
-                    errors.push(Diagnostic {
-                        message: format!(
-                            "rule {:?} notifies unknown destination {:?}",
-                            r.rule, r.destination
-                        ),
-                        ..r.at
-                    });
-                }
-            }
-            for rule in parsed.rules {
-                if !rule_names.insert(rule.name.clone()) {
-                    errors.push(file_error(
-                        file,
-                        format!("duplicate rule name {:?}", rule.name),
-                    ));
-                }
-                rules.push(rule);
+            match std::fs::read_to_string(file) {
+                Ok(text) => rule_texts.push((file.clone(), text)),
+                Err(e) => errors.push(file_error(file, format!("cannot read rule file: {e}"))),
             }
         }
+        let parsed = rules::parse_rule_files(&rule_texts);
+        errors.extend(parsed.errors);
+        for r in parsed.notify_refs {
+            if !declared.contains(&r.destination) {
+                errors.push(Diagnostic {
+                    message: format!(
+                        "rule {:?} notifies unknown destination {:?}",
+                        r.rule, r.destination
+                    ),
+                    ..r.at
+                });
+            }
+        }
+        let rules = parsed.rules;
 
         if !errors.is_empty() {
             return Err(Diagnostics(errors));

@@ -11,16 +11,23 @@ pub struct Diagnostic {
     /// 1-based line and column.
     pub position: Option<(usize, usize)>,
     pub message: String,
+    /// The offending line and how many characters from `position` to underline.
+    pub excerpt: Option<(String, usize)>,
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
             Some((line, col)) => {
-                write!(f, "{}:{line}:{col}: {}", self.file.display(), self.message)
+                write!(f, "{}:{line}:{col}: {}", self.file.display(), self.message)?
             }
-            None => write!(f, "{}: {}", self.file.display(), self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message)?,
         }
+        if let (Some((_, col)), Some((text, width))) = (self.position, &self.excerpt) {
+            let pad = " ".repeat(col - 1);
+            write!(f, "\n    {text}\n    {pad}{}", "^".repeat((*width).max(1)))?;
+        }
+        Ok(())
     }
 }
 
@@ -48,22 +55,35 @@ pub struct SourceFile<'a> {
 
 impl SourceFile<'_> {
     pub fn error_at(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            file: self.path.to_path_buf(),
-            position: Some(line_col(self.text, offset)),
-            message: message.into(),
-        }
+        self.error_in(&(offset..offset), message)
     }
 
+    /// An error at `span`, shown with its line and a caret under the span.
     pub fn error_in(&self, span: &Range<usize>, message: impl Into<String>) -> Diagnostic {
-        self.error_at(span.start, message)
+        let (line, col) = line_col(self.text, span.start);
+        let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line_text = self.text[line_start..line_end].replace('\t', " ");
+        let end = floor_char_boundary(self.text, span.end.clamp(start, line_end));
+        Diagnostic {
+            file: self.path.to_path_buf(),
+            position: Some((line, col)),
+            message: message.into(),
+            excerpt: Some((
+                line_text.trim_end().to_string(),
+                self.text[start..end].chars().count(),
+            )),
+        }
     }
 
     /// A TOML syntax or shape error, located where the toml crate says.
     pub fn toml_error(&self, err: &toml::de::Error) -> Diagnostic {
         let message = err.message().trim_end().to_string();
         match err.span() {
-            Some(span) => self.error_at(span.start, message),
+            Some(span) => self.error_in(&span, message),
             None => file_error(self.path, message),
         }
     }
@@ -74,6 +94,7 @@ pub fn file_error(path: &Path, message: impl Into<String>) -> Diagnostic {
         file: path.to_path_buf(),
         position: None,
         message: message.into(),
+        excerpt: None,
     }
 }
 
@@ -103,5 +124,19 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 10), (2, 4));
+    }
+
+    #[test]
+    fn caret_underlines_the_span() {
+        let text = "[[rule]]\nquery = 'a OR'\n";
+        let source = SourceFile {
+            path: Path::new("r.toml"),
+            text,
+        };
+        let d = source.error_in(&(18..22), "bad");
+        assert_eq!(
+            d.to_string(),
+            "r.toml:2:10: bad\n    query = 'a OR'\n             ^^^^"
+        );
     }
 }

@@ -76,20 +76,12 @@ pub fn plain_body(alert: &Alert) -> String {
     for excerpt in &alert.excerpts {
         body.push_str(&format!(
             "\n[{}] {}\n",
-            field_label(excerpt),
+            excerpt.field.name(),
             marked(excerpt, "*", "*")
         ));
     }
     body.push_str(&format!("\n-- \nnewswatch alert {}\n", alert.id));
     body
-}
-
-fn field_label(excerpt: &Excerpt) -> &'static str {
-    match excerpt.field {
-        crate::matcher::Field::Title => "title",
-        crate::matcher::Field::Summary => "summary",
-        crate::matcher::Field::Content => "content",
-    }
 }
 
 /// The excerpt text with each matched span wrapped in `open`/`close`.

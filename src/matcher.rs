@@ -1,12 +1,18 @@
-//! Matches articles against the compiled rule set and cuts the excerpts
-//! that show why each rule matched.
+//! The compiled matcher: every rule's query in one structure, so the cost per
+//! article barely grows with the number of rules. One pass over the article's
+//! words looks each up in a dictionary of all rule words (and prefixes); only
+//! the rules anchored on a word that occurs are evaluated, plus the few rules
+//! that cannot be anchored (pure negations, regexes, substring rules).
+//! Matches carry excerpts: passages with the matched words as byte ranges.
 
 use crate::article::Article;
-use crate::query::Query;
-use crate::rules::{Rule, RuleSet};
-use crate::text::{self, Token};
+use crate::query::FieldSet;
+use crate::rules::Rule;
+use crate::text::{self, Tokens};
+use regex::Regex;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// Words of context in one excerpt.
@@ -15,14 +21,94 @@ const EXCERPT_WORDS: usize = 30;
 const LEAD_WORDS: usize = 10;
 const MAX_EXCERPTS: usize = 3;
 
-/// The article fields a query searches, in the order excerpts prefer them.
+/// A rule's query, compiled: boolean structure over leaves.
+#[derive(Debug, Clone)]
+pub enum Node {
+    Leaf(Box<Leaf>),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Near {
+        left: Box<Node>,
+        right: Box<Node>,
+        distance: u32,
+    },
+}
+
+/// One searchable term with where to look and how to compare.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pub kind: LeafKind,
+    pub fields: FieldSet,
+    pub case_sensitive: bool,
+    pub whole_word: bool,
+    /// Set when the rule set is compiled: the dictionary entry that finds
+    /// this term, and which of its words that entry is.
+    anchor: Option<(u32, usize)>,
+}
+
+impl Leaf {
+    pub fn new(kind: LeafKind, fields: FieldSet, case_sensitive: bool, whole_word: bool) -> Leaf {
+        Leaf {
+            kind,
+            fields,
+            case_sensitive,
+            whole_word,
+            anchor: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum LeafKind {
+    /// Consecutive words; with `prefix`, the last one is a prefix.
+    Words {
+        words: Vec<String>,
+        exact: Vec<String>,
+        prefix: bool,
+    },
+    Regex(Regex),
+}
+
+/// The article fields a query can search, in the order excerpts prefer them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Field {
     Title,
     Summary,
     Content,
+    Author,
+    Category,
+    Feed,
+    Link,
 }
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+            Field::Author => "author",
+            Field::Category => "category",
+            Field::Feed => "feed",
+            Field::Link => "link",
+        }
+    }
+}
+
+const FIELDS: [Field; 7] = [
+    Field::Title,
+    Field::Summary,
+    Field::Content,
+    Field::Author,
+    Field::Category,
+    Field::Feed,
+    Field::Link,
+];
+
+/// Fields that excerpts are cut from.
+const EXCERPT_FIELDS: usize = 3;
 
 /// A passage of one field with the matched words marked as byte ranges of `text`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,110 +125,463 @@ pub struct Match<'r> {
     pub excerpts: Vec<Excerpt>,
 }
 
-/// One field's text, tokenised once and indexed by word.
-struct FieldText<'a> {
-    field: Field,
-    text: &'a str,
-    tokens: Vec<Token>,
-    positions: HashMap<String, Vec<usize>>,
+/// The feed an article came from, for `feed:` terms and rule feed scopes.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedRef<'a> {
+    pub name: &'a str,
+    pub tags: &'a [String],
 }
 
-impl<'a> FieldText<'a> {
-    fn new(field: Field, text: &'a str) -> Self {
-        let tokens = text::tokenize(text);
-        let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, t) in tokens.iter().enumerate() {
-            positions.entry(t.norm.clone()).or_default().push(i);
-        }
-        FieldText {
-            field,
-            text,
-            tokens,
-            positions,
-        }
-    }
-}
-
-/// Where a query term was found: a field index and a range of token indices.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Hit {
-    field: usize,
-    tokens: Range<usize>,
+/// All rules, compiled together.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    /// Every anchor word of every rule → its id.
+    words: FxHashMap<Box<str>, u32>,
+    /// Every anchor prefix → its id (same id space as `words`).
+    prefixes: FxHashMap<Box<str>, u32>,
+    /// The distinct lengths (bytes) of the prefixes, ascending.
+    prefix_lens: Vec<usize>,
+    /// Per id, the rules that can only match if that id occurs.
+    anchored: Vec<Vec<u32>>,
+    /// Rules with no anchor, evaluated for every article.
+    always: Vec<u32>,
 }
 
 impl RuleSet {
-    /// Every rule that matches `article`, in rule order, with excerpts.
-    pub fn matches(&self, article: &Article) -> Vec<Match<'_>> {
-        let mut fields = vec![
-            FieldText::new(Field::Title, &article.title),
-            FieldText::new(Field::Summary, &article.summary),
-        ];
-        // Feeds often repeat the summary as the content: search it once.
-        if article.content != article.summary {
-            fields.push(FieldText::new(Field::Content, &article.content));
+    pub fn new(mut rules: Vec<Rule>) -> Self {
+        let mut set = RuleSet::default();
+        for (r, rule) in rules.iter_mut().enumerate() {
+            set.assign_anchors(&mut rule.node);
+            match rule_anchors(&rule.node) {
+                Some(ids) => {
+                    for id in ids {
+                        set.anchored[id as usize].push(r as u32);
+                    }
+                }
+                None => set.always.push(r as u32),
+            }
         }
-        self.rules()
-            .iter()
-            .filter_map(|rule| {
+        for list in &mut set.anchored {
+            list.dedup();
+        }
+        set.prefix_lens = {
+            let mut lens: Vec<usize> = set.prefixes.keys().map(|p| p.len()).collect();
+            lens.sort_unstable();
+            lens.dedup();
+            lens
+        };
+        set.rules = rules;
+        set
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// Number of rules evaluated for every article (no anchor word).
+    pub fn unanchored(&self) -> usize {
+        self.always.len()
+    }
+
+    fn assign_anchors(&mut self, node: &mut Node) {
+        match node {
+            Node::Leaf(leaf) => {
+                let LeafKind::Words { words, prefix, .. } = &leaf.kind else {
+                    return;
+                };
+                if !leaf.whole_word {
+                    return;
+                }
+                if words.len() == 1 && *prefix {
+                    let id = intern(&mut self.prefixes, &words[0], &mut self.anchored);
+                    leaf.anchor = Some((id, 0));
+                    return;
+                }
+                // The longest whole word is likely the rarest: fewest rules
+                // to evaluate, fewest positions to check.
+                let whole = if *prefix {
+                    words.len() - 1
+                } else {
+                    words.len()
+                };
+                let (index, word) = words[..whole]
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(i, w)| (w.len(), usize::MAX - i))
+                    .expect("a words leaf has a word");
+                let id = intern(&mut self.words, word, &mut self.anchored);
+                leaf.anchor = Some((id, index));
+            }
+            Node::And(parts) | Node::Or(parts) => {
+                parts.iter_mut().for_each(|p| self.assign_anchors(p))
+            }
+            Node::Not(inner) => self.assign_anchors(inner),
+            Node::Near { left, right, .. } => {
+                self.assign_anchors(left);
+                self.assign_anchors(right);
+            }
+        }
+    }
+
+    /// Every rule that matches `article`, in rule order, with excerpts.
+    /// With `feed`, rules scoped to other feeds are skipped; without it
+    /// (`test-rule`), every rule is tried.
+    pub fn matches(&self, article: &Article, feed: Option<FeedRef>) -> Vec<Match<'_>> {
+        let doc = Document::new(article, feed.map_or("", |f| f.name));
+        let mut occurrences: FxHashMap<u32, Vec<(u8, u32)>> = FxHashMap::default();
+        let mut candidates: Vec<u32> = self.always.clone();
+        for (f, field) in doc.fields.iter().enumerate() {
+            for i in 0..field.tokens.len() {
+                let word = field.tokens.word(i);
+                let mut found = |id: u32| {
+                    occurrences.entry(id).or_default().push((f as u8, i as u32));
+                    candidates.extend_from_slice(&self.anchored[id as usize]);
+                };
+                if let Some(&id) = self.words.get(word) {
+                    found(id);
+                }
+                for &len in &self.prefix_lens {
+                    if len > word.len() {
+                        break;
+                    }
+                    if let Some(&id) = word.get(..len).and_then(|p| self.prefixes.get(p)) {
+                        found(id);
+                    }
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let index = Indexed {
+            occurrences: &occurrences,
+        };
+        candidates
+            .into_iter()
+            .filter_map(|r| {
+                let rule = &self.rules[r as usize];
+                if let Some(feed) = feed
+                    && !rule.applies_to(feed.name, feed.tags)
+                {
+                    return None;
+                }
                 let mut hits = Vec::new();
-                eval(&rule.query, &fields, &mut hits).then(|| Match {
+                eval(&rule.node, &doc, &index, &mut hits).then(|| Match {
                     rule,
-                    excerpts: excerpts(&fields, hits),
+                    excerpts: excerpts(&doc, hits),
                 })
             })
             .collect()
     }
 }
 
-/// Evaluates `query`, pushing the hits of the terms that made it true.
-fn eval(query: &Query, fields: &[FieldText], hits: &mut Vec<Hit>) -> bool {
-    match query {
-        Query::Phrase(words) => {
-            let before = hits.len();
-            for (f, field) in fields.iter().enumerate() {
-                find_phrase(field, words, |tokens| hits.push(Hit { field: f, tokens }));
+fn intern(map: &mut FxHashMap<Box<str>, u32>, key: &str, anchored: &mut Vec<Vec<u32>>) -> u32 {
+    if let Some(&id) = map.get(key) {
+        return id;
+    }
+    let id = anchored.len() as u32;
+    anchored.push(Vec::new());
+    map.insert(key.into(), id);
+    id
+}
+
+/// Ids of which at least one must occur for the rule to match; `None` when
+/// no such set exists (the rule is evaluated for every article).
+fn rule_anchors(node: &Node) -> Option<Vec<u32>> {
+    match node {
+        Node::Leaf(leaf) => leaf.anchor.map(|(id, _)| vec![id]),
+        Node::Or(parts) => {
+            let mut all = Vec::new();
+            for part in parts {
+                all.extend(rule_anchors(part)?);
             }
-            hits.len() > before
+            Some(all)
         }
-        Query::And(parts) => {
+        // Any positive part that must hold will do; the smallest set is cheapest.
+        Node::And(parts) => parts.iter().filter_map(rule_anchors).min_by_key(Vec::len),
+        Node::Near { left, right, .. } => [rule_anchors(left), rule_anchors(right)]
+            .into_iter()
+            .flatten()
+            .min_by_key(Vec::len),
+        Node::Not(_) => None,
+    }
+}
+
+/// An article's fields, each tokenised once.
+pub struct Document<'a> {
+    fields: [FieldText<'a>; 7],
+}
+
+struct FieldText<'a> {
+    text: Cow<'a, str>,
+    tokens: Tokens,
+}
+
+impl<'a> FieldText<'a> {
+    fn new(text: Cow<'a, str>) -> Self {
+        let tokens = text::tokenize(&text);
+        FieldText { text, tokens }
+    }
+}
+
+impl<'a> Document<'a> {
+    pub fn new(article: &'a Article, feed: &'a str) -> Self {
+        // Feeds often repeat the summary as the content: search it once.
+        let content = if article.content == article.summary {
+            ""
+        } else {
+            &article.content
+        };
+        let field = |s: &'a str| FieldText::new(Cow::Borrowed(s));
+        Document {
+            fields: [
+                field(&article.title),
+                field(&article.summary),
+                field(content),
+                FieldText::new(Cow::Owned(article.authors.join("\n"))),
+                FieldText::new(Cow::Owned(article.categories.join("\n"))),
+                field(feed),
+                field(article.link.as_deref().unwrap_or("")),
+            ],
+        }
+    }
+}
+
+/// Where a term was found: a field index and a range of token indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hit {
+    field: usize,
+    tokens: Range<usize>,
+}
+
+/// How a leaf's occurrences are found: the compiled matcher looks them up in
+/// the article's word index; the test oracle scans every word.
+trait Positions {
+    fn words(&self, leaf: &Leaf, doc: &Document) -> Vec<Hit>;
+}
+
+struct Indexed<'o> {
+    occurrences: &'o FxHashMap<u32, Vec<(u8, u32)>>,
+}
+
+impl Positions for Indexed<'_> {
+    fn words(&self, leaf: &Leaf, doc: &Document) -> Vec<Hit> {
+        let Some((id, offset)) = leaf.anchor else {
+            return scan_words(leaf, doc);
+        };
+        let Some(found) = self.occurrences.get(&id) else {
+            return Vec::new();
+        };
+        found
+            .iter()
+            .filter(|(f, _)| leaf.fields.contains(FieldSet(1 << f)))
+            .filter_map(|&(f, i)| {
+                let start = (i as usize).checked_sub(offset)?;
+                words_at(leaf, &doc.fields[f as usize], start).then(|| Hit {
+                    field: f as usize,
+                    tokens: start..start + leaf_len(leaf),
+                })
+            })
+            .collect()
+    }
+}
+
+fn leaf_len(leaf: &Leaf) -> usize {
+    match &leaf.kind {
+        LeafKind::Words { words, .. } => words.len(),
+        LeafKind::Regex(_) => 0,
+    }
+}
+
+/// Whether the leaf's words occur at token `start` of `field`.
+fn words_at(leaf: &Leaf, field: &FieldText, start: usize) -> bool {
+    let LeafKind::Words {
+        words,
+        exact,
+        prefix,
+    } = &leaf.kind
+    else {
+        return false;
+    };
+    if start + words.len() > field.tokens.len() {
+        return false;
+    }
+    words.iter().enumerate().all(|(j, w)| {
+        let last_prefix = *prefix && j + 1 == words.len();
+        let token = field.tokens.word(start + j);
+        let folded_ok = if last_prefix {
+            token.starts_with(w.as_str())
+        } else {
+            token == w
+        };
+        folded_ok
+            && (!leaf.case_sensitive || {
+                let original =
+                    text::exact_form(&field.text[field.tokens.tokens[start + j].span.clone()]);
+                if last_prefix {
+                    original.starts_with(&exact[j])
+                } else {
+                    original == exact[j]
+                }
+            })
+    })
+}
+
+/// Every occurrence of a words leaf, by scanning: used for substring rules
+/// (`whole_word = false`) and by the test oracle.
+fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
+    let LeafKind::Words { words, exact, .. } = &leaf.kind else {
+        return Vec::new();
+    };
+    let mut hits = Vec::new();
+    for (f, field) in doc.fields.iter().enumerate() {
+        if !leaf.fields.contains(FieldSet(1 << f)) {
+            continue;
+        }
+        if leaf.whole_word {
+            for start in 0..field.tokens.len() {
+                if words_at(leaf, field, start) {
+                    hits.push(Hit {
+                        field: f,
+                        tokens: start..start + words.len(),
+                    });
+                }
+            }
+        } else if leaf.case_sensitive {
+            let needle = exact.join(" ");
+            for (at, _) in field.text.match_indices(needle.as_str()) {
+                hits.push(Hit {
+                    field: f,
+                    tokens: tokens_covering(field, at..at + needle.len()),
+                });
+            }
+        } else {
+            // Words in the normalised buffer are separated by one space.
+            let needle = words.join(" ");
+            for (at, _) in field.tokens.norm.match_indices(needle.as_str()) {
+                let first = field.tokens.tokens.partition_point(|t| t.norm.end <= at);
+                let last = field
+                    .tokens
+                    .tokens
+                    .partition_point(|t| t.norm.start < at + needle.len());
+                let last = last.max(first + 1).min(field.tokens.len());
+                hits.push(Hit {
+                    field: f,
+                    tokens: first..last,
+                });
+            }
+        }
+    }
+    hits
+}
+
+fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for (f, field) in doc.fields.iter().enumerate() {
+        if fields.contains(FieldSet(1 << f)) {
+            for m in regex.find_iter(&field.text) {
+                hits.push(Hit {
+                    field: f,
+                    tokens: tokens_covering(field, m.range()),
+                });
+            }
+        }
+    }
+    hits
+}
+
+/// The tokens overlapping a byte range of the field's original text.
+fn tokens_covering(field: &FieldText, range: Range<usize>) -> Range<usize> {
+    let tokens = &field.tokens.tokens;
+    let first = tokens.partition_point(|t| t.span.end <= range.start);
+    let last = tokens.partition_point(|t| t.span.start < range.end);
+    first..last.max(first)
+}
+
+/// Occurrences of a NEAR side (a leaf or an OR of leaves).
+fn positions(node: &Node, doc: &Document, index: &dyn Positions) -> Vec<Hit> {
+    match node {
+        Node::Leaf(leaf) => leaf_hits(leaf, doc, index),
+        Node::Or(parts) => parts
+            .iter()
+            .flat_map(|p| positions(p, doc, index))
+            .collect(),
+        // The parser only allows the above on either side of NEAR.
+        _ => Vec::new(),
+    }
+}
+
+fn leaf_hits(leaf: &Leaf, doc: &Document, index: &dyn Positions) -> Vec<Hit> {
+    match &leaf.kind {
+        LeafKind::Words { .. } => index.words(leaf, doc),
+        LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc),
+    }
+}
+
+/// Words strictly between two ranges of the same field (0 when adjacent or overlapping).
+fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
+    if b.start >= a.end {
+        b.start - a.end
+    } else {
+        a.start.saturating_sub(b.end)
+    }
+}
+
+/// Evaluates `node`, pushing the hits of the terms that made it true.
+fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>) -> bool {
+    match node {
+        Node::Leaf(leaf) => {
+            let found = leaf_hits(leaf, doc, index);
+            let any = !found.is_empty();
+            hits.extend(found);
+            any
+        }
+        Node::And(parts) => {
             let mut found = Vec::new();
-            if parts.iter().all(|p| eval(p, fields, &mut found)) {
+            if parts.iter().all(|p| eval(p, doc, index, &mut found)) {
                 hits.extend(found);
                 true
             } else {
                 false
             }
         }
-        Query::Or(parts) => {
+        Node::Or(parts) => {
             // No short circuit: every branch's hits belong in the excerpts.
             let mut any = false;
             for part in parts {
-                any |= eval(part, fields, hits);
+                any |= eval(part, doc, index, hits);
             }
             any
         }
-        Query::Not(inner) => !eval(inner, fields, &mut Vec::new()),
-    }
-}
-
-fn find_phrase(field: &FieldText, words: &[String], mut found: impl FnMut(Range<usize>)) {
-    let Some(starts) = field.positions.get(&words[0]) else {
-        return;
-    };
-    for &start in starts {
-        let end = start + words.len();
-        let matches = field
-            .tokens
-            .get(start..end)
-            .is_some_and(|ts| ts.iter().zip(words).all(|(t, w)| &t.norm == w));
-        if matches {
-            found(start..end);
+        Node::Not(inner) => !eval(inner, doc, index, &mut Vec::new()),
+        Node::Near {
+            left,
+            right,
+            distance,
+        } => {
+            let (lefts, rights) = (positions(left, doc, index), positions(right, doc, index));
+            let mut any = false;
+            for a in &lefts {
+                for b in &rights {
+                    if a.field == b.field && gap(&a.tokens, &b.tokens) <= *distance as usize {
+                        hits.push(a.clone());
+                        hits.push(b.clone());
+                        any = true;
+                    }
+                }
+            }
+            any
         }
     }
 }
 
 /// Cuts up to three excerpts around the hits, title first.
-fn excerpts(fields: &[FieldText], mut hits: Vec<Hit>) -> Vec<Excerpt> {
+fn excerpts(doc: &Document, mut hits: Vec<Hit>) -> Vec<Excerpt> {
+    hits.retain(|h| h.field < EXCERPT_FIELDS && !h.tokens.is_empty());
     hits.sort_by_key(|h| (h.field, h.tokens.start, h.tokens.end));
     hits.dedup();
     let mut out: Vec<Excerpt> = Vec::new();
@@ -157,7 +596,7 @@ fn excerpts(fields: &[FieldText], mut hits: Vec<Hit>) -> Vec<Excerpt> {
         if covered.iter().any(inside) {
             continue;
         }
-        let field = &fields[hit.field];
+        let field = &doc.fields[hit.field];
         let start = hit.tokens.start.saturating_sub(LEAD_WORDS);
         let end = (start + EXCERPT_WORDS)
             .max(hit.tokens.end)
@@ -169,15 +608,15 @@ fn excerpts(fields: &[FieldText], mut hits: Vec<Hit>) -> Vec<Excerpt> {
                 h.field == hit.field && window.start <= h.tokens.start && h.tokens.end <= window.end
             })
             .collect();
-        out.push(cut(field, window.clone(), &in_window));
+        out.push(cut(FIELDS[hit.field], field, window.clone(), &in_window));
         covered.push((hit.field, window));
     }
     out
 }
 
 /// The text of tokens `window` of `field`, with "…" where it was cut.
-fn cut(field: &FieldText, window: Range<usize>, hits: &[&Hit]) -> Excerpt {
-    let tokens = &field.tokens;
+fn cut(name: Field, field: &FieldText, window: Range<usize>, hits: &[&Hit]) -> Excerpt {
+    let tokens = &field.tokens.tokens;
     let from = if window.start == 0 {
         0
     } else {
@@ -190,139 +629,34 @@ fn cut(field: &FieldText, window: Range<usize>, hits: &[&Hit]) -> Excerpt {
     };
     let lead = if from > 0 { "…" } else { "" };
     let mut text = format!("{lead}{}", field.text[from..to].trim_end());
-    let spans = hits
+    let mut spans: Vec<(usize, usize)> = hits
         .iter()
         .map(|h| {
             let start = tokens[h.tokens.start].span.start - from + lead.len();
             let end = tokens[h.tokens.end - 1].span.end - from + lead.len();
-            (start, end)
+            (start, end.min(text.len()))
         })
         .collect();
+    // Overlapping hits (a phrase and one of its words) become one span.
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
     if to < field.text.len() {
         text.push('…');
     }
     Excerpt {
-        field: field.field,
+        field: name,
         text,
-        spans,
+        spans: merged,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rules::parse_rule_file;
-
-    fn rules(queries: &[&str]) -> RuleSet {
-        let text: String = queries
-            .iter()
-            .enumerate()
-            .map(|(i, q)| format!("[[rule]]\nname = \"r{i}\"\nquery = '{q}'\n"))
-            .collect();
-        let parsed = parse_rule_file(std::path::Path::new("t.toml"), &text);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        RuleSet::new(parsed.rules)
-    }
-
-    fn article(title: &str, summary: &str, content: &str) -> Article {
-        Article {
-            key: "k".into(),
-            guid: None,
-            title: title.into(),
-            link: None,
-            published: None,
-            authors: vec![],
-            categories: vec![],
-            summary: summary.into(),
-            content: content.into(),
-        }
-    }
-
-    fn matched(queries: &[&str], a: &Article) -> Vec<String> {
-        rules(queries)
-            .matches(a)
-            .iter()
-            .map(|m| m.rule.query_text.clone())
-            .collect()
-    }
-
-    #[test]
-    fn whole_words_only_and_any_case() {
-        let a = article("Crisis talks in BRUSSELS", "", "");
-        assert_eq!(
-            matched(&["brussels", "ISIS", "crisis"], &a),
-            ["brussels", "crisis"]
-        );
-    }
-
-    #[test]
-    fn phrases_need_consecutive_words_and_see_through_hyphens() {
-        let a = article("", "Al-Shabab's fighters and the state of Islamic art", "");
-        assert_eq!(
-            matched(&["\"Islamic State\"", "\"al shabab\"", "Al-Shabab"], &a),
-            ["\"al shabab\"", "Al-Shabab"]
-        );
-    }
-
-    #[test]
-    fn and_or_not_across_fields() {
-        let a = article(
-            "Explosion at Zaventem",
-            "",
-            "Police said the airport near Brussels was evacuated.",
-        );
-        assert_eq!(
-            matched(
-                &[
-                    "Brussels explosion",
-                    "Brussels -football",
-                    "Brussels NOT airport",
-                    "(Paris OR Brussels) explosion"
-                ],
-                &a
-            ),
-            [
-                "Brussels explosion",
-                "Brussels -football",
-                "(Paris OR Brussels) explosion"
-            ]
-        );
-    }
-
-    #[test]
-    fn excerpts_mark_spans_title_first() {
-        let content = "One two three four five six seven eight nine ten eleven twelve. \
-                       Two explosions hit Zaventem airport this morning, officials said.";
-        let a = article("Zaventem closed", "", content);
-        let set = rules(&["Zaventem OR explosions"]);
-        let found = set.matches(&a);
-        let excerpts = &found[0].excerpts;
-        assert_eq!(excerpts.len(), 2);
-        assert_eq!(excerpts[0].field, Field::Title);
-        assert_eq!(excerpts[0].text, "Zaventem closed");
-        assert_eq!(excerpts[0].spans, [(0, 8)]);
-        let body = &excerpts[1];
-        assert_eq!(body.field, Field::Content);
-        assert!(body.text.starts_with("…four five"), "{}", body.text);
-        let marked: Vec<&str> = body.spans.iter().map(|&(s, e)| &body.text[s..e]).collect();
-        assert_eq!(marked, ["explosions", "Zaventem"]);
-    }
-
-    #[test]
-    fn at_most_three_excerpts_of_bounded_length() {
-        let filler = "word ".repeat(50);
-        let content =
-            format!("Brussels {filler} Brussels {filler} Brussels {filler} Brussels {filler}");
-        let a = article("", "", &content);
-        let set = rules(&["Brussels"]);
-        let found = set.matches(&a);
-        assert_eq!(found[0].excerpts.len(), MAX_EXCERPTS);
-        for e in &found[0].excerpts {
-            assert!(
-                e.text.split_whitespace().count() <= EXCERPT_WORDS + 1,
-                "{}",
-                e.text
-            );
-        }
-    }
-}
+mod oracle;
+#[cfg(test)]
+mod tests;

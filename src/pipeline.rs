@@ -7,7 +7,7 @@ use crate::article::Article;
 use crate::config::{Defaults, FeedConfig, FirstPoll};
 use crate::feed::{self, ParseError};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators, redact};
-use crate::rules::RuleSet;
+use crate::matcher::{FeedRef, RuleSet};
 use crate::store::{PollCommit, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -169,7 +169,11 @@ impl Pipeline {
         let now = Utc::now();
         let mut alerts = Vec::new();
         for article in articles {
-            for m in self.rules.matches(article) {
+            let feed_ref = FeedRef {
+                name: &feed.name,
+                tags: &feed.tags,
+            };
+            for m in self.rules.matches(article, Some(feed_ref)) {
                 tracing::info!(feed = %feed.name, rule = %m.rule.name, title = %article.title, "Article matched");
                 for destination in &m.rule.notify {
                     alerts.push(Alert {

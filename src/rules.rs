@@ -1,10 +1,13 @@
-//! Rule files (`rules.d/*.toml`): the raw form as written, and the compiled
-//! [`RuleSet`] the matcher runs.
+//! Rule files (`rules.d/*.toml`): the raw form as written, aliases shared by
+//! all files, and each rule compiled into a matcher [`Node`] tree.
 
 use crate::diagnostic::{Diagnostic, SourceFile};
-use crate::query::{self, Query};
+use crate::matcher::{Leaf, LeafKind, Node};
+use crate::query::{self, Expr, FieldSet, QueryError};
 use serde::Deserialize;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -12,6 +15,8 @@ use toml::Spanned;
 struct RawRuleFile {
     #[serde(default)]
     rule: Vec<RawRule>,
+    #[serde(default)]
+    aliases: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -21,15 +26,38 @@ struct RawRule {
     query: Spanned<String>,
     #[serde(default)]
     notify: Vec<Spanned<String>>,
+    #[serde(default)]
+    feeds: Vec<Spanned<String>>,
+    #[serde(default)]
+    case_sensitive: bool,
+    #[serde(default = "yes")]
+    whole_word: bool,
 }
 
-/// A watch rule, validated and with its query parsed.
+fn yes() -> bool {
+    true
+}
+
+/// A watch rule, validated, with its query compiled.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub name: String,
     pub query_text: String,
-    pub query: Query,
+    pub node: Node,
     pub notify: Vec<String>,
+    /// Glob patterns over feed names and tags; empty means every feed.
+    pub feeds: Vec<glob::Pattern>,
+}
+
+impl Rule {
+    /// Whether the rule applies to a feed with this name and these tags.
+    pub fn applies_to(&self, feed: &str, tags: &[String]) -> bool {
+        self.feeds.is_empty()
+            || self
+                .feeds
+                .iter()
+                .any(|p| p.matches(feed) || tags.iter().any(|t| p.matches(t)))
+    }
 }
 
 /// A rule's reference to a destination, kept with its position so the config
@@ -41,28 +69,8 @@ pub struct NotifyRef {
     pub at: Diagnostic,
 }
 
-/// All rules, compiled together for matching.
-#[derive(Debug, Clone, Default)]
-pub struct RuleSet {
-    rules: Vec<Rule>,
-}
-
-impl RuleSet {
-    pub fn new(rules: Vec<Rule>) -> Self {
-        RuleSet { rules }
-    }
-
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
-    pub fn get(&self, name: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.name == name)
-    }
-}
-
-/// What one rule file yields: its rules, their destination references and
-/// every error found (a rule with an error is left out).
+/// What a set of rule files yields: the rules, their destination references
+/// and every error found (a rule with an error is left out).
 #[derive(Debug, Default)]
 pub struct ParsedRules {
     pub rules: Vec<Rule>,
@@ -70,69 +78,256 @@ pub struct ParsedRules {
     pub errors: Vec<Diagnostic>,
 }
 
-/// Parses the text of one rule file; `path` is only used in error messages.
-pub fn parse_rule_file(path: &Path, text: &str) -> ParsedRules {
-    let source = SourceFile { path, text };
+/// One alias list entry, parsed, with where it was written.
+struct AliasDef {
+    entries: Vec<Expr>,
+}
+
+/// Parses and compiles rule files given as (path, text). Aliases declared in
+/// any file may be used by rules in every file.
+pub fn parse_rule_files(files: &[(PathBuf, String)]) -> ParsedRules {
     let mut out = ParsedRules::default();
-    let raw: RawRuleFile = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(err) => {
-            out.errors.push(source.toml_error(&err));
-            return out;
+    let mut raws = Vec::new();
+    for (path, text) in files {
+        let source = SourceFile { path, text };
+        match toml::from_str::<RawRuleFile>(text) {
+            Ok(raw) => raws.push((path.as_path(), text.as_str(), raw)),
+            Err(err) => out.errors.push(source.toml_error(&err)),
         }
-    };
-    for raw_rule in raw.rule {
-        let name = raw_rule.name.get_ref().trim().to_string();
-        let mut ok = true;
-        if name.is_empty() {
-            out.errors
-                .push(source.error_in(&raw_rule.name.span(), "rule name is empty"));
-            ok = false;
-        }
-        let query = match query::parse(raw_rule.query.get_ref()) {
-            Ok(q) => Some(q),
-            Err(err) => {
-                let offset = string_body_start(text, &raw_rule.query.span()) + err.offset;
-                out.errors
-                    .push(source.error_at(offset, format!("in query: {}", err.message)));
-                None
+    }
+
+    let mut aliases: HashMap<String, AliasDef> = HashMap::new();
+    for (path, text, raw) in &raws {
+        let source = SourceFile { path, text };
+        for (name, entries) in &raw.aliases {
+            if aliases.contains_key(name.get_ref()) {
+                out.errors.push(source.error_in(
+                    &name.span(),
+                    format!("alias @{} is declared twice", name.get_ref()),
+                ));
+                continue;
             }
-        };
-        for dest in &raw_rule.notify {
-            out.notify_refs.push(NotifyRef {
-                rule: name.clone(),
-                destination: dest.get_ref().clone(),
-                at: source.error_in(&dest.span(), ""),
-            });
+            let mut parsed = Vec::new();
+            for entry in entries {
+                match query::parse_alias_entry(entry.get_ref()) {
+                    Ok(expr) => parsed.push(expr),
+                    Err(err) => {
+                        out.errors
+                            .push(located_in_string(&source, &entry.span(), &err, "in alias"))
+                    }
+                }
+            }
+            if entries.is_empty() {
+                out.errors.push(
+                    source.error_in(&name.span(), format!("alias @{} is empty", name.get_ref())),
+                );
+            }
+            aliases.insert(name.get_ref().clone(), AliasDef { entries: parsed });
         }
-        if let (Some(query), true) = (query, ok) {
-            out.rules.push(Rule {
-                name,
-                query_text: raw_rule.query.into_inner(),
-                query,
-                notify: raw_rule
-                    .notify
-                    .into_iter()
-                    .map(Spanned::into_inner)
-                    .collect(),
-            });
+    }
+
+    let mut names = HashSet::new();
+    for (path, text, raw) in raws {
+        let source = SourceFile { path, text };
+        for raw_rule in raw.rule {
+            if let Some(rule) = compile_rule(&source, raw_rule, &aliases, &mut names, &mut out) {
+                out.rules.push(rule);
+            }
         }
     }
     out
 }
 
-/// Byte offset where the value of a TOML string literal starts, past its quotes.
-/// (Escapes inside a basic string can shift later columns; positions are then
-/// approximate, which is still enough to find the spot.)
-fn string_body_start(text: &str, span: &std::ops::Range<usize>) -> usize {
-    let literal = &text[span.clone()];
-    if literal.starts_with("'''") || literal.starts_with("\"\"\"") {
-        let body = span.start + 3;
-        // A newline right after the opening delimiter is not part of the value.
-        body + usize::from(text[body..].starts_with('\n'))
-    } else {
-        span.start + 1
+/// Parses the text of one rule file on its own (no aliases from elsewhere).
+pub fn parse_rule_file(path: &Path, text: &str) -> ParsedRules {
+    parse_rule_files(&[(path.to_path_buf(), text.to_string())])
+}
+
+/// Compiles one `--query` given on the command line into a rule.
+pub fn rule_from_query(name: &str, query_text: &str) -> Result<Rule, QueryError> {
+    let expr = query::parse(query_text)?;
+    let node = resolve(&expr, &HashMap::new(), Options::default(), FieldSet::TEXT)?;
+    Ok(Rule {
+        name: name.to_string(),
+        query_text: query_text.to_string(),
+        node,
+        notify: Vec::new(),
+        feeds: Vec::new(),
+    })
+}
+
+fn compile_rule(
+    source: &SourceFile,
+    raw: RawRule,
+    aliases: &HashMap<String, AliasDef>,
+    names: &mut HashSet<String>,
+    out: &mut ParsedRules,
+) -> Option<Rule> {
+    let before = out.errors.len();
+    let name = raw.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        out.errors
+            .push(source.error_in(&raw.name.span(), "rule name is empty"));
+    } else if !names.insert(name.clone()) {
+        out.errors
+            .push(source.error_in(&raw.name.span(), format!("duplicate rule name {name:?}")));
     }
+    let query_span = raw.query.span();
+    let options = Options {
+        case_sensitive: raw.case_sensitive,
+        whole_word: raw.whole_word,
+    };
+    let node = query::parse(raw.query.get_ref())
+        .and_then(|expr| resolve(&expr, aliases, options, FieldSet::TEXT))
+        .map_err(|err| {
+            out.errors
+                .push(located_in_string(source, &query_span, &err, "in query"))
+        })
+        .ok();
+    let mut feeds = Vec::new();
+    for pattern in &raw.feeds {
+        match glob::Pattern::new(pattern.get_ref()) {
+            Ok(p) => feeds.push(p),
+            Err(e) => out
+                .errors
+                .push(source.error_in(&pattern.span(), format!("invalid feed pattern: {e}"))),
+        }
+    }
+    for dest in &raw.notify {
+        out.notify_refs.push(NotifyRef {
+            rule: name.clone(),
+            destination: dest.get_ref().clone(),
+            at: source.error_in(&dest.span(), ""),
+        });
+    }
+    if out.errors.len() > before {
+        return None;
+    }
+    Some(Rule {
+        name,
+        query_text: raw.query.into_inner(),
+        node: node?,
+        notify: raw.notify.into_iter().map(Spanned::into_inner).collect(),
+        feeds,
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    case_sensitive: bool,
+    whole_word: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            case_sensitive: false,
+            whole_word: true,
+        }
+    }
+}
+
+/// Turns parsed syntax into a matcher tree: aliases expanded, field scopes
+/// pushed down to the leaves, rule options applied.
+fn resolve(
+    expr: &Expr,
+    aliases: &HashMap<String, AliasDef>,
+    options: Options,
+    fields: FieldSet,
+) -> Result<Node, QueryError> {
+    let all = |parts: &[Expr]| -> Result<Vec<Node>, QueryError> {
+        parts
+            .iter()
+            .map(|p| resolve(p, aliases, options, fields))
+            .collect()
+    };
+    Ok(match expr {
+        Expr::Words {
+            words,
+            exact,
+            prefix,
+            ..
+        } => Node::Leaf(Box::new(Leaf::new(
+            LeafKind::Words {
+                words: words.clone(),
+                exact: exact.clone(),
+                prefix: *prefix,
+            },
+            fields,
+            options.case_sensitive,
+            options.whole_word,
+        ))),
+        Expr::Regex { regex, .. } => Node::Leaf(Box::new(Leaf::new(
+            LeafKind::Regex(regex.clone()),
+            fields,
+            true,
+            false,
+        ))),
+        Expr::Alias { name, span } => {
+            let Some(def) = aliases.get(name) else {
+                let mut known: Vec<&String> = aliases.keys().collect();
+                known.sort();
+                let hint = match known.is_empty() {
+                    true => "no aliases are declared".to_string(),
+                    false => format!(
+                        "declared: {}",
+                        known
+                            .iter()
+                            .map(|k| format!("@{k}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                return Err(QueryError {
+                    span: span.clone(),
+                    message: format!("unknown alias @{name} ({hint})"),
+                });
+            };
+            let entries = def
+                .entries
+                .iter()
+                .map(|e| resolve(e, aliases, options, fields))
+                .collect::<Result<Vec<_>, _>>()?;
+            Node::Or(entries)
+        }
+        Expr::Field {
+            fields: scope,
+            inner,
+        } => resolve(inner, aliases, options, *scope)?,
+        Expr::And(parts) => Node::And(all(parts)?),
+        Expr::Or(parts) => Node::Or(all(parts)?),
+        Expr::Not(inner) => Node::Not(Box::new(resolve(inner, aliases, options, fields)?)),
+        Expr::Near {
+            left,
+            right,
+            distance,
+        } => Node::Near {
+            left: Box::new(resolve(left, aliases, options, fields)?),
+            right: Box::new(resolve(right, aliases, options, fields)?),
+            distance: *distance,
+        },
+    })
+}
+
+/// Maps an error inside a TOML string value back to the file: the value starts
+/// past the opening quotes. (Escapes inside a basic string can shift later
+/// columns; positions are then approximate, which still finds the spot.)
+fn located_in_string(
+    source: &SourceFile,
+    value_span: &Range<usize>,
+    err: &QueryError,
+    context: &str,
+) -> Diagnostic {
+    let literal = &source.text[value_span.clone()];
+    let body = if literal.starts_with("'''") || literal.starts_with("\"\"\"") {
+        let after = value_span.start + 3;
+        // A newline right after the opening delimiter is not part of the value.
+        after + usize::from(source.text[after..].starts_with('\n'))
+    } else {
+        value_span.start + 1
+    };
+    let span = body + err.span.start..body + err.span.end;
+    source.error_in(&span, format!("{context}: {}", err.message))
 }
 
 #[cfg(test)]
@@ -140,14 +335,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_error_points_into_the_file() {
+    fn query_error_points_into_the_file_with_a_caret() {
         let text = "[[rule]]\nname = \"x\"\nquery = 'ISIS OR'\nnotify = [\"desk\"]\n";
         let parsed = parse_rule_file(Path::new("r.toml"), text);
         assert!(parsed.rules.is_empty());
         assert_eq!(parsed.errors.len(), 1);
         assert_eq!(
             parsed.errors[0].to_string(),
-            "r.toml:3:17: in query: expected a term at end of query"
+            "r.toml:3:17: in query: expected a term at end of query\n    query = 'ISIS OR'\n                    ^"
         );
     }
 
@@ -161,5 +356,34 @@ mod tests {
                 .to_string()
                 .starts_with("r.toml:4:1: unknown field `notfy`")
         );
+    }
+
+    #[test]
+    fn aliases_are_shared_across_files() {
+        let a = "[aliases]\nbrussels = [\"Brussels\", \"Zaventem\", \"Molen*\"]\n".to_string();
+        let b = "[[rule]]\nname = \"x\"\nquery = '@brussels blast'\n".to_string();
+        let parsed = parse_rule_files(&[("a.toml".into(), a), ("b.toml".into(), b)]);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.rules.len(), 1);
+    }
+
+    #[test]
+    fn unknown_alias_names_the_declared_ones() {
+        let text = "[aliases]\nbrussels = [\"Brussels\"]\n[[rule]]\nname = \"x\"\nquery = 'blast @bruxels'\n";
+        let parsed = parse_rule_file(Path::new("r.toml"), text);
+        assert_eq!(
+            parsed.errors[0].to_string().lines().next().unwrap(),
+            "r.toml:5:16: in query: unknown alias @bruxels (declared: @brussels)"
+        );
+    }
+
+    #[test]
+    fn duplicate_rules_and_bad_feed_patterns_are_errors() {
+        let text = "[[rule]]\nname = \"x\"\nquery = 'a'\n[[rule]]\nname = \"x\"\nquery = 'b'\nfeeds = [\"[\"]\n";
+        let parsed = parse_rule_file(Path::new("r.toml"), text);
+        let messages: Vec<String> = parsed.errors.iter().map(|e| e.message.clone()).collect();
+        assert_eq!(parsed.rules.len(), 1);
+        assert!(messages[0].contains("duplicate rule name"), "{messages:?}");
+        assert!(messages[1].contains("invalid feed pattern"), "{messages:?}");
     }
 }

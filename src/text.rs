@@ -1,46 +1,199 @@
-//! Word tokenising shared by the matcher and query parser, so that text and
-//! queries are normalised the same way: words are runs of letters and digits,
-//! compared lower-cased; everything else (spaces, hyphens, punctuation) splits.
+//! Word tokenising shared by the matcher and the query parser, so text and
+//! queries are normalised the same way: Unicode NFKC, lower-cased, Latin-script
+//! diacritics removed ("Aéroport" → "aeroport"), punctuation and hyphens split
+//! words ("Al-Shabab" → "al", "shabab"), and a possessive 's / ’s dropped.
 
 use std::ops::Range;
+use unicode_normalization::UnicodeNormalization;
 
-/// One word of a text: its normalised form and where it sits in the original.
+/// One word: where its normalised form sits in [`Tokens::norm`] and where
+/// the original sits in the tokenised text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub norm: String,
+    pub norm: Range<usize>,
     pub span: Range<usize>,
 }
 
+/// A tokenised text: all normalised words in one buffer, separated by single
+/// spaces (one allocation, not one per word), plus each word's ranges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub norm: String,
+    pub tokens: Vec<Token>,
+}
+
+impl Tokens {
+    pub fn word(&self, i: usize) -> &str {
+        &self.norm[self.tokens[i].norm.clone()]
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+}
+
 /// Splits `text` into normalised words with their byte ranges in `text`.
-pub fn tokenize(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                tokens.push(token(text, s..i));
-                start = None;
+pub fn tokenize(text: &str) -> Tokens {
+    let mut out = Tokens {
+        norm: String::with_capacity(text.len()),
+        tokens: Vec::with_capacity(text.len() / 6),
+    };
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip to the start of a word.
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() {
+        } else if b < 0x80 {
+            i += 1;
+            continue;
+        } else {
+            let c = next_char(text, i);
+            if !is_word_char(c) {
+                i += c.len_utf8();
+                continue;
+            }
+        }
+        let start = i;
+        let mut ascii = true;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphanumeric() {
+                i += 1;
+            } else if b < 0x80 {
+                break;
+            } else {
+                let c = next_char(text, i);
+                if !is_word_char(c) {
+                    break;
+                }
+                ascii = false;
+                i += c.len_utf8();
+            }
+        }
+        if is_possessive_s(text, start, i) {
+            continue;
+        }
+        if ascii {
+            if !out.norm.is_empty() {
+                out.norm.push(' ');
+            }
+            let from = out.norm.len();
+            out.norm.extend(
+                text[start..i]
+                    .bytes()
+                    .map(|b| b.to_ascii_lowercase() as char),
+            );
+            out.tokens.push(Token {
+                norm: from..out.norm.len(),
+                span: start..i,
+            });
+        } else {
+            push_folded(&text[start..i], start..i, &mut out);
+        }
+    }
+    out
+}
+
+fn next_char(text: &str, i: usize) -> char {
+    text[i..].chars().next().unwrap_or(' ')
+}
+
+/// Letters, digits, and combining marks (so a decomposed "e\u{301}" stays one word).
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
+}
+
+/// Whether `text[start..end]` is the "s" of a possessive ("Kenya's", "Kenya’s").
+fn is_possessive_s(text: &str, start: usize, end: usize) -> bool {
+    if !matches!(&text[start..end], "s" | "S") {
+        return false;
+    }
+    let before = &text[..start];
+    let Some(apostrophe) = before.chars().next_back() else {
+        return false;
+    };
+    matches!(apostrophe, '\'' | '’')
+        && before[..before.len() - apostrophe.len_utf8()]
+            .chars()
+            .next_back()
+            .is_some_and(is_word_char)
+}
+
+/// Latin, Greek and Cyrillic accents (U+0300–U+036F). Marks of other scripts
+/// (Devanagari vowel signs, say) carry meaning and are kept.
+fn is_diacritic(c: char) -> bool {
+    ('\u{300}'..='\u{36f}').contains(&c)
+}
+
+/// Normalises a non-ASCII word; NFKC can turn one word into several ("½").
+fn push_folded(word: &str, span: Range<usize>, out: &mut Tokens) {
+    let folded: String = fold(word);
+    let mut from = None;
+    for (i, c) in folded.char_indices() {
+        match (is_word_char(c), from) {
+            (true, None) => from = Some(i),
+            (false, Some(f)) => {
+                push_piece(&folded[f..i], span.clone(), out);
+                from = None;
             }
             _ => {}
         }
     }
-    if let Some(s) = start {
-        tokens.push(token(text, s..text.len()));
+    if let Some(f) = from {
+        push_piece(&folded[f..], span, out);
     }
-    tokens
 }
 
-fn token(text: &str, span: Range<usize>) -> Token {
-    Token {
-        norm: text[span.clone()].to_lowercase(),
+fn push_piece(piece: &str, span: Range<usize>, out: &mut Tokens) {
+    if !out.norm.is_empty() {
+        out.norm.push(' ');
+    }
+    let from = out.norm.len();
+    out.norm.push_str(piece);
+    out.tokens.push(Token {
+        norm: from..out.norm.len(),
         span,
-    }
+    });
 }
 
-/// Normalised words of a query term, e.g. `Al-Shabab` → `["al", "shabab"]`.
+/// NFKC, diacritics removed, lower-cased.
+fn fold(word: &str) -> String {
+    let stripped: String = word.nfkd().filter(|c| !is_diacritic(*c)).collect();
+    stripped.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// A word as a case-sensitive rule compares it: NFKC and diacritics removed,
+/// case kept.
+pub fn exact_form(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_string();
+    }
+    let stripped: String = word.nfkd().filter(|c| !is_diacritic(*c)).collect();
+    stripped.nfkc().collect()
+}
+
+/// Normalised words of a query term, e.g. `Al-Shabab's` → `["al", "shabab"]`.
 pub fn words(text: &str) -> Vec<String> {
-    tokenize(text).into_iter().map(|t| t.norm).collect()
+    let tokens = tokenize(text);
+    (0..tokens.len())
+        .map(|i| tokens.word(i).to_string())
+        .collect()
+}
+
+/// The original words of a query term, split the same way as [`words`]
+/// (for case-sensitive comparison).
+pub fn original_words(text: &str) -> Vec<String> {
+    let tokens = tokenize(text);
+    tokens
+        .tokens
+        .iter()
+        .map(|t| exact_form(&text[t.span.clone()]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -51,20 +204,38 @@ mod tests {
     fn splits_on_punctuation_and_lowercases() {
         assert_eq!(
             words("Al-Shabab's attack, in BRUSSELS."),
-            ["al", "shabab", "s", "attack", "in", "brussels"]
+            ["al", "shabab", "attack", "in", "brussels"]
         );
+    }
+
+    #[test]
+    fn possessives_are_dropped_but_not_other_s() {
+        assert_eq!(words("Kenya’s mall"), ["kenya", "mall"]);
+        assert_eq!(words("s club 's"), ["s", "club", "s"]);
     }
 
     #[test]
     fn spans_point_into_original_text() {
         let text = "Zaventem: blast";
         let tokens = tokenize(text);
-        assert_eq!(&text[tokens[0].span.clone()], "Zaventem");
-        assert_eq!(&text[tokens[1].span.clone()], "blast");
+        assert_eq!(&text[tokens.tokens[0].span.clone()], "Zaventem");
+        assert_eq!(tokens.word(1), "blast");
     }
 
     #[test]
-    fn handles_multibyte_letters() {
-        assert_eq!(words("Aéroport de Liège"), ["aéroport", "de", "liège"]);
+    fn diacritics_are_removed_and_compatibility_forms_folded() {
+        assert_eq!(words("Aéroport de Liège"), ["aeroport", "de", "liege"]);
+        // Decomposed é (e + U+0301) is the same word.
+        assert_eq!(words("Ae\u{301}roport"), ["aeroport"]);
+        // Full-width letters and ligatures.
+        assert_eq!(words("ＩＳＩＳ ﬁghters"), ["isis", "fighters"]);
+        // Marks outside the Latin accents are kept.
+        assert_eq!(words("नमस्ते"), ["नमस्ते"]);
+        assert_eq!(words("Москва́"), ["москва"]);
+    }
+
+    #[test]
+    fn exact_form_keeps_case() {
+        assert_eq!(original_words("ISIS Aé"), ["ISIS", "Ae"]);
     }
 }

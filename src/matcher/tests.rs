@@ -1,0 +1,444 @@
+use super::*;
+use crate::rules::parse_rule_files;
+use proptest::prelude::*;
+
+const ALIASES: &str = r#"
+[aliases]
+brussels = ["Brussels", "Bruxelles", "Zaventem", "Molenbeek"]
+isis = ["ISIS", "ISIL", "Islamic State", "Daesh"]
+blast = ["explo*", "blast"]
+"#;
+
+/// Compiles rules given as (query, extra TOML lines) with the aliases above.
+fn rules_with(specs: &[(&str, &str)]) -> Vec<Rule> {
+    let mut text = String::new();
+    for (i, (query, extra)) in specs.iter().enumerate() {
+        text.push_str(&format!(
+            "[[rule]]\nname = \"r{i}\"\nquery = '''{query}'''\n{extra}\n"
+        ));
+    }
+    let parsed = parse_rule_files(&[
+        ("aliases.toml".into(), ALIASES.into()),
+        ("t.toml".into(), text),
+    ]);
+    assert!(
+        parsed.errors.is_empty(),
+        "{}",
+        parsed
+            .errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    parsed.rules
+}
+
+fn article(title: &str, summary: &str, content: &str) -> Article {
+    Article {
+        key: "k".into(),
+        guid: None,
+        title: title.into(),
+        link: Some("https://news.example.org/world/brussels-blast".into()),
+        published: None,
+        authors: vec!["Lea Martens".into()],
+        categories: vec!["Europe".into(), "Security".into()],
+        summary: summary.into(),
+        content: content.into(),
+    }
+}
+
+const FEED: FeedRef = FeedRef {
+    name: "world-wire",
+    tags: &[],
+};
+
+/// Which of `queries` match `a`; also checks the oracle agrees.
+fn matched_with(specs: &[(&str, &str)], a: &Article) -> Vec<usize> {
+    let rules = rules_with(specs);
+    let set = RuleSet::new(rules.clone());
+    let names: Vec<String> = set
+        .matches(a, Some(FEED))
+        .iter()
+        .map(|m| m.rule.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        oracle::matching_rules(&rules, a, Some(FEED)),
+        "compiled and oracle disagree"
+    );
+    names.iter().map(|n| n[1..].parse().unwrap()).collect()
+}
+
+fn matched(queries: &[&str], a: &Article) -> Vec<usize> {
+    let specs: Vec<(&str, &str)> = queries.iter().map(|q| (*q, "")).collect();
+    matched_with(&specs, a)
+}
+
+#[test]
+fn whole_words_any_case() {
+    let a = article("Crisis talks in BRUSSELS", "", "");
+    assert_eq!(matched(&["brussels", "ISIS", "crisis", "talk"], &a), [0, 2]);
+}
+
+#[test]
+fn phrases_hyphens_possessives_diacritics() {
+    let a = article(
+        "",
+        "Al-Shabab's fighters near Kenya’s border; l'aéroport fermé",
+        "",
+    );
+    assert_eq!(
+        matched(
+            &[
+                "\"al shabab\"",
+                "\"Shabab fighters\"",
+                "Kenya NEAR/2 border",
+                "aeroport",
+                "\"Islamic State\"",
+                "AEROPORT FERME"
+            ],
+            &a
+        ),
+        [0, 1, 2, 3, 5]
+    );
+}
+
+#[test]
+fn prefixes() {
+    let a = article("Two explosions at the airport", "", "");
+    assert_eq!(
+        matched(&["explo*", "\"two explo*\"", "expla*", "airports*"], &a),
+        [0, 1]
+    );
+}
+
+#[test]
+fn boolean_operators() {
+    let a = article(
+        "Explosion at Zaventem",
+        "",
+        "Police said the airport near Brussels was evacuated.",
+    );
+    assert_eq!(
+        matched(
+            &[
+                "Brussels explosion",
+                "Brussels AND -football",
+                "Brussels NOT airport",
+                "(Paris OR Brussels) explosion",
+                "NOT football",
+                "Paris OR London",
+            ],
+            &a
+        ),
+        [0, 1, 3, 4]
+    );
+}
+
+#[test]
+fn near_distance_either_order_and_groups() {
+    let a = article(
+        "",
+        "",
+        "Gunmen attacked a mall in Nairobi on Saturday, and the siege of the Westgate mall lasted days.",
+    );
+    assert_eq!(
+        matched(
+            &[
+                "attacked NEAR/2 mall",
+                "attacked NEAR/1 mall",
+                "mall NEAR/3 gunmen",
+                "Nairobi NEAR/3 (siege OR hostage)",
+                "\"Westgate mall\" NEAR/9 Saturday",
+                "Westgate NEAR/0 mall",
+                "gunmen NEAR days",
+            ],
+            &a
+        ),
+        [0, 1, 2, 4, 5]
+    );
+}
+
+#[test]
+fn field_scopes() {
+    let a = article("Blast in Brussels", "Summary words", "Body about Molenbeek");
+    assert_eq!(
+        matched(
+            &[
+                "title:brussels",
+                "title:molenbeek",
+                "content:molenbeek",
+                "summary:(words OR nothing)",
+                "author:martens",
+                "author:\"lea martens\"",
+                "category:security",
+                "feed:wire",
+                "link:blast",
+                "title:blast NEAR/2 brussels",
+            ],
+            &a
+        ),
+        [0, 2, 3, 4, 5, 6, 7, 8, 9]
+    );
+}
+
+#[test]
+fn regex_escape_hatch() {
+    let a = article("Al Shabaab claims raid", "", "");
+    assert_eq!(
+        matched(
+            &[
+                "/Al[- ]Shabaa?b/",
+                "/^Al Shabab$/",
+                "title:/claims\\s+raid/"
+            ],
+            &a
+        ),
+        [0, 2]
+    );
+}
+
+#[test]
+fn aliases_expand_to_their_entries() {
+    let a = article("Daesh claims explosions at Zaventem", "", "");
+    assert_eq!(
+        matched(
+            &[
+                "@isis",
+                "@brussels @blast",
+                "@brussels NEAR/1 @blast",
+                "@brussels NEAR/0 @blast",
+                "@isis -@brussels"
+            ],
+            &a
+        ),
+        [0, 1, 2]
+    );
+}
+
+#[test]
+fn case_sensitive_rules() {
+    let a = article("Isis the goddess, and ISIS the group", "", "");
+    let b = article("Temple of Isis restored", "", "");
+    let specs = [("ISIS", "case_sensitive = true"), ("isis", "")];
+    assert_eq!(matched_with(&specs, &a), [0, 1]);
+    assert_eq!(matched_with(&specs, &b), [1]);
+}
+
+#[test]
+fn substring_rules() {
+    let a = article("Counterterrorism unit deployed", "", "");
+    let specs = [
+        ("terror", "whole_word = false"),
+        ("terror", ""),
+        ("\"ism unit\"", "whole_word = false"),
+    ];
+    assert_eq!(matched_with(&specs, &a), [0, 2]);
+}
+
+#[test]
+fn feed_scope_by_name_or_tag() {
+    let rules = rules_with(&[
+        ("brussels", "feeds = [\"world-*\"]"),
+        ("brussels", "feeds = [\"europe\"]"),
+        ("brussels", "feeds = [\"other\"]"),
+        ("brussels", ""),
+    ]);
+    let set = RuleSet::new(rules);
+    let a = article("Brussels", "", "");
+    let tags = vec!["europe".to_string()];
+    let names: Vec<String> = set
+        .matches(
+            &a,
+            Some(FeedRef {
+                name: "world-wire",
+                tags: &tags,
+            }),
+        )
+        .iter()
+        .map(|m| m.rule.name.clone())
+        .collect();
+    assert_eq!(names, ["r0", "r1", "r3"]);
+    // test-rule ignores scope.
+    assert_eq!(set.matches(&a, None).len(), 4);
+}
+
+#[test]
+fn negation_only_and_regex_rules_are_evaluated_directly() {
+    let rules = rules_with(&[
+        ("NOT football", ""),
+        ("/x/", ""),
+        ("brussels", ""),
+        ("brussels OR -x", ""),
+    ]);
+    assert_eq!(RuleSet::new(rules).unanchored(), 3);
+}
+
+#[test]
+fn excerpts_mark_spans_title_first() {
+    let content = "One two three four five six seven eight nine ten eleven twelve. \
+                   Two explosions hit Zaventem airport this morning, officials said.";
+    let a = article("Zaventem closed", "", content);
+    let set = RuleSet::new(rules_with(&[("Zaventem OR explosions", "")]));
+    let found = set.matches(&a, None);
+    let excerpts = &found[0].excerpts;
+    assert_eq!(excerpts.len(), 2);
+    assert_eq!(excerpts[0].field, Field::Title);
+    assert_eq!(excerpts[0].text, "Zaventem closed");
+    assert_eq!(excerpts[0].spans, [(0, 8)]);
+    let body = &excerpts[1];
+    assert_eq!(body.field, Field::Content);
+    assert!(body.text.starts_with("…four five"), "{}", body.text);
+    let marked: Vec<&str> = body.spans.iter().map(|&(s, e)| &body.text[s..e]).collect();
+    assert_eq!(marked, ["explosions", "Zaventem"]);
+}
+
+#[test]
+fn phrase_spans_cover_the_phrase_and_near_marks_both_sides() {
+    let a = article("Kenya's Westgate mall attacked", "", "");
+    let set = RuleSet::new(rules_with(&[("Kenya NEAR/3 mall", "")]));
+    let found = set.matches(&a, None);
+    let e = &found[0].excerpts[0];
+    let marked: Vec<&str> = e.spans.iter().map(|&(s, x)| &e.text[s..x]).collect();
+    assert_eq!(marked, ["Kenya", "mall"]);
+}
+
+#[test]
+fn at_most_three_excerpts_of_bounded_length() {
+    let filler = "word ".repeat(50);
+    let content =
+        format!("Brussels {filler} Brussels {filler} Brussels {filler} Brussels {filler}");
+    let a = article("", "", &content);
+    let set = RuleSet::new(rules_with(&[("Brussels", "")]));
+    let found = set.matches(&a, None);
+    assert_eq!(found[0].excerpts.len(), MAX_EXCERPTS);
+    for e in &found[0].excerpts {
+        assert!(
+            e.text.split_whitespace().count() <= EXCERPT_WORDS + 1,
+            "{}",
+            e.text
+        );
+    }
+}
+
+// --- compiled matcher vs oracle on random rules and articles ---
+
+const VOCAB: &[&str] = &[
+    "Brussels",
+    "Zaventem",
+    "ISIS",
+    "Isis",
+    "blast",
+    "explosion",
+    "explosions",
+    "al",
+    "Shabab",
+    "Al-Shabab's",
+    "aéroport",
+    "aeroport",
+    "Kenya's",
+    "mall",
+    "the",
+    "attack",
+    "state",
+    "Islamic",
+];
+const QUERY_WORDS: &[&str] = &[
+    "brussels",
+    "zaventem",
+    "isis",
+    "blast",
+    "explo*",
+    "\"al shabab\"",
+    "aeroport",
+    "kenya",
+    "mall",
+    "the",
+    "attack*",
+    "\"islamic state\"",
+    "@brussels",
+    "@isis",
+    "@blast",
+    "title:blast",
+    "content:(mall OR attack)",
+    "/[Ee]xplosions?/",
+];
+
+fn query_strategy() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(QUERY_WORDS).prop_map(str::to_string);
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+            inner.clone().prop_map(|a| format!("(NOT {a})")),
+            (
+                prop::sample::select(QUERY_WORDS),
+                prop::sample::select(QUERY_WORDS),
+                0u32..4
+            )
+                .prop_filter("NEAR takes terms", |(a, b, _)| !a.starts_with('/')
+                    && !b.starts_with('/'))
+                .prop_map(|(a, b, n)| format!("({a} NEAR/{n} {b})")),
+        ]
+    })
+}
+
+fn text_strategy() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            prop::sample::select(VOCAB),
+            prop::sample::select(&[" ", ", ", "-", ". ", " ’"][..]),
+        ),
+        0..25,
+    )
+    .prop_map(|words| {
+        words
+            .into_iter()
+            .map(|(w, sep)| format!("{w}{sep}"))
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_matcher_agrees_with_the_oracle(
+        queries in prop::collection::vec((query_strategy(), any::<bool>(), any::<bool>()), 1..20),
+        title in text_strategy(),
+        summary in text_strategy(),
+        content in text_strategy(),
+    ) {
+        let specs: Vec<(String, &str)> = queries
+            .iter()
+            .map(|(q, cs, ww)| {
+                let extra = match (cs, ww) {
+                    (true, _) => "case_sensitive = true",
+                    (false, false) => "whole_word = false",
+                    _ => "",
+                };
+                (q.clone(), extra)
+            })
+            .collect();
+        let specs: Vec<(&str, &str)> = specs.iter().map(|(q, e)| (q.as_str(), *e)).collect();
+        let rules = rules_with(&specs);
+        let set = RuleSet::new(rules.clone());
+        let a = article(&title, &summary, &content);
+        let compiled: Vec<String> = set.matches(&a, Some(FEED)).iter().map(|m| m.rule.name.clone()).collect();
+        prop_assert_eq!(compiled, oracle::matching_rules(&rules, &a, Some(FEED)));
+    }
+
+    #[test]
+    fn tokenizer_and_excerpts_never_panic(text in "\\PC{0,200}", query in prop::sample::select(QUERY_WORDS)) {
+        let a = article(&text, &text, "");
+        let set = RuleSet::new(rules_with(&[(query, "")]));
+        for m in set.matches(&a, None) {
+            for e in &m.excerpts {
+                for &(s, x) in &e.spans {
+                    prop_assert!(e.text.get(s..x).is_some());
+                }
+            }
+        }
+    }
+}
