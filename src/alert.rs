@@ -43,13 +43,49 @@ impl AlertArticle {
 }
 
 /// Hash of rule, article key and destination: the same article matched by the
-/// same rule for the same destination always gets the same id, even when it
-/// arrives through two feeds.
-pub fn alert_id(rule: &str, article_key: &str, destination: &str) -> String {
+/// same rule for the same destination always gets the same id. A key that is a
+/// URL names the article everywhere, so a story cross-posted to two feeds
+/// alerts once; any other key (a GUID like "1234", a content hash) is only
+/// unique within its feed, so the feed is part of the id.
+pub fn alert_id(rule: &str, feed: &str, article_key: &str, destination: &str) -> String {
+    let global = article_key.starts_with("link:")
+        || article_key
+            .strip_prefix("guid:")
+            .is_some_and(|g| g.starts_with("http://") || g.starts_with("https://"));
+    let scope = if global { "" } else { feed };
     let mut hasher = Sha256::new();
-    for part in [rule, article_key, destination] {
+    for part in [rule, scope, article_key, destination] {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
     hex(&hasher.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::alert_id;
+
+    #[test]
+    fn urls_are_global_other_keys_are_per_feed() {
+        assert_eq!(
+            alert_id("r", "a", "link:https://x/1", "d"),
+            alert_id("r", "b", "link:https://x/1", "d")
+        );
+        assert_eq!(
+            alert_id("r", "a", "guid:https://x/1", "d"),
+            alert_id("r", "b", "guid:https://x/1", "d")
+        );
+        assert_ne!(
+            alert_id("r", "a", "guid:1234", "d"),
+            alert_id("r", "b", "guid:1234", "d")
+        );
+        assert_ne!(
+            alert_id("r", "a", "hash:ab", "d"),
+            alert_id("r", "b", "hash:ab", "d")
+        );
+        assert_ne!(
+            alert_id("r", "a", "guid:1", "d"),
+            alert_id("r", "a", "guid:1", "e")
+        );
+    }
 }

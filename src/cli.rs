@@ -4,7 +4,7 @@
 use crate::config::{Config, DEFAULT_CONFIG_PATH, Defaults};
 use crate::daemon::{self, Control};
 use crate::feed;
-use crate::fetch::{Fetched, Fetcher, Validators};
+use crate::fetch::{Fetched, Fetcher, Validators, redact};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -84,7 +84,9 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Run => {
             let config = load(&cli.config)?;
             let (tx, rx) = mpsc::channel(4);
-            tokio::spawn(forward_signals(tx));
+            // Installed before the daemon starts, so an early SIGTERM is not fatal.
+            let signals = Signals::install()?;
+            tokio::spawn(signals.forward(tx));
             daemon::run(config, rx).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -123,25 +125,34 @@ fn check(path: &std::path::Path) -> ExitCode {
 }
 
 /// SIGTERM and SIGINT stop the daemon; SIGHUP reloads it.
-async fn forward_signals(tx: mpsc::Sender<Control>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("Cannot install signal handlers");
-        return;
-    };
-    loop {
-        let command = tokio::select! {
-            _ = term.recv() => Control::Shutdown,
-            _ = int.recv() => Control::Shutdown,
-            _ = hup.recv() => Control::Reload,
-        };
-        tracing::info!(?command, "Signal received");
-        if tx.send(command).await.is_err() {
-            return;
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind| signal(kind).context("cannot install signal handlers");
+        Ok(Signals {
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+            hup: install(SignalKind::hangup())?,
+        })
+    }
+
+    async fn forward(mut self, tx: mpsc::Sender<Control>) {
+        loop {
+            let command = tokio::select! {
+                _ = self.term.recv() => Control::Shutdown,
+                _ = self.int.recv() => Control::Shutdown,
+                _ = self.hup.recv() => Control::Reload,
+            };
+            tracing::info!(?command, "Signal received");
+            if tx.send(command).await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -162,7 +173,7 @@ struct InspectEntry<'a> {
 
 async fn inspect(source: &str) -> Result<()> {
     let bytes = read_source(source).await?;
-    let articles = feed::parse(&bytes).with_context(|| source.to_string())?;
+    let articles = feed::parse(&bytes).with_context(|| redact_source(source))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for a in &articles {
@@ -205,13 +216,19 @@ async fn read_source(source: &str) -> Result<Vec<u8>> {
             "http" | "https" | "file" => {
                 return match fetcher.fetch(&url, &Validators::default()).await {
                     Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
-                    Ok(Fetched::NotModified) => bail!("{source}: server replied 304 Not Modified"),
-                    Err(e) => Err(e)
-                        .with_context(|| format!("cannot fetch {}", crate::fetch::redact(&url))),
+                    Ok(Fetched::NotModified) => {
+                        bail!("{}: server replied 304 Not Modified", redact(&url))
+                    }
+                    Err(e) => Err(e).with_context(|| format!("cannot fetch {}", redact(&url))),
                 };
             }
             _ => {}
         }
     }
     Ok(fetcher.read_file(std::path::Path::new(source)).await?)
+}
+
+/// A source for messages: URLs without their secrets, paths as given.
+fn redact_source(source: &str) -> String {
+    url::Url::parse(source).map_or_else(|_| source.to_string(), |u| redact(&u))
 }

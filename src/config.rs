@@ -15,6 +15,11 @@ use url::Url;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/newswatch/newswatch.toml";
 
+/// Bounds for every duration in the config: "15ms" meant as "15m" would poll
+/// a feed back to back, and "300000 years" would overflow date arithmetic.
+const MIN_DURATION: Duration = Duration::from_secs(1);
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -40,6 +45,7 @@ struct RawDefaults {
     max_backoff: Option<Spanned<String>>,
     max_body_bytes: Option<u64>,
     user_agent: Option<String>,
+    allow_private_redirects: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +102,8 @@ pub struct Defaults {
     pub max_backoff: Duration,
     pub max_body_bytes: u64,
     pub user_agent: String,
+    /// Follow a feed's redirect from its host to a loopback or private address.
+    pub allow_private_redirects: bool,
 }
 
 impl Default for Defaults {
@@ -110,6 +118,7 @@ impl Default for Defaults {
                 "newswatch/{} (feed watcher; +https://github.com/newswatch/newswatch)",
                 env!("CARGO_PKG_VERSION")
             ),
+            allow_private_redirects: false,
         }
     }
 }
@@ -298,6 +307,9 @@ fn build_defaults(source: &SourceFile, raw: RawDefaults, errors: &mut Vec<Diagno
             .unwrap_or(fallback.max_backoff),
         max_body_bytes: raw.max_body_bytes.unwrap_or(fallback.max_body_bytes),
         user_agent: raw.user_agent.unwrap_or(fallback.user_agent),
+        allow_private_redirects: raw
+            .allow_private_redirects
+            .unwrap_or(fallback.allow_private_redirects),
     }
 }
 
@@ -500,10 +512,14 @@ fn mail_transport(
         },
         (None, None) => None,
     };
+    // `smtp://alerts%40example.org@host`: the URL form of the name is encoded.
+    let url_user = percent_encoding::percent_decode_str(url.username())
+        .decode_utf8_lossy()
+        .into_owned();
     let user = raw
         .username
         .clone()
-        .or_else(|| Some(url.username().to_string()).filter(|u| !u.is_empty()));
+        .or_else(|| Some(url_user).filter(|u| !u.is_empty()));
     let credentials = match (user, password) {
         (Some(user), Some(password)) => Some((user, password)),
         (None, None) => None,
@@ -546,9 +562,9 @@ fn duration(
 ) -> Option<Duration> {
     let text = text?;
     match humantime::parse_duration(text.get_ref()) {
-        Ok(d) if !d.is_zero() => Some(d),
+        Ok(d) if (MIN_DURATION..=MAX_DURATION).contains(&d) => Some(d),
         Ok(_) => {
-            errors.push(source.error_in(&text.span(), "duration must be greater than zero"));
+            errors.push(source.error_in(&text.span(), "duration must be between 1s and 365days"));
             None
         }
         Err(e) => {
@@ -594,13 +610,26 @@ fn expand_rule_globs(
         let full = base.join(pattern.get_ref());
         match glob::glob(&full.to_string_lossy()) {
             Ok(paths) => {
-                let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
-                found.sort();
-                files.extend(found);
+                let before = files.len();
+                for path in paths {
+                    match path {
+                        Ok(path) => files.push(path),
+                        Err(e) => errors
+                            .push(source.error_in(&pattern.span(), format!("cannot read {e}"))),
+                    }
+                }
+                // A typo in the glob would otherwise leave no rules in force, silently.
+                if files.len() == before {
+                    errors.push(source.error_in(
+                        &pattern.span(),
+                        format!("{} matches no files", full.display()),
+                    ));
+                }
             }
             Err(e) => errors.push(source.error_in(&pattern.span(), format!("invalid glob: {e}"))),
         }
     }
+    files.sort();
     files.dedup();
     files
 }

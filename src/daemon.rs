@@ -220,11 +220,20 @@ async fn schedule(
             .collect();
         for i in ready {
             due.remove(&i);
-            let (pipeline, feed, semaphore) =
-                (pipeline.clone(), feeds[i].clone(), semaphore.clone());
+            let (pipeline, feed, semaphore, stop) = (
+                pipeline.clone(),
+                feeds[i].clone(),
+                semaphore.clone(),
+                stop.clone(),
+            );
             let handle = running.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                pipeline.poll_and_record(&feed).await.1
+                // Polls still waiting for a fetch slot give way to shutdown or
+                // reload; polls already running finish (they commit atomically).
+                let _permit = tokio::select! {
+                    permit = semaphore.acquire_owned() => permit,
+                    _ = stop.cancelled() => return None,
+                };
+                Some(pipeline.poll_and_record(&feed).await.1)
             });
             task_feed.insert(handle.id(), i);
         }
@@ -237,7 +246,7 @@ async fn schedule(
             _ = stop.cancelled() => break,
             Some(done) = running.join_next_with_id() => match done {
                 Ok((id, next)) => {
-                    if let Some(i) = task_feed.remove(&id) {
+                    if let (Some(i), Some(next)) = (task_feed.remove(&id), next) {
                         due.insert(i, instant_at(next));
                     }
                     wake.notify_one();

@@ -151,6 +151,13 @@ async fn write_maildir(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()
     }
     let name = format!("{id}.newswatch");
     let tmp = dir.join("tmp").join(&name);
-    tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, dir.join("new").join(&name)).await
+    let mut file = tokio::fs::File::create(&tmp).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, bytes).await?;
+    // On disk before the rename and before the outbox marks it delivered.
+    file.sync_all().await?;
+    tokio::fs::rename(&tmp, dir.join("new").join(&name)).await?;
+    tokio::fs::File::open(dir.join("new"))
+        .await?
+        .sync_all()
+        .await
 }

@@ -84,7 +84,7 @@ impl Fetcher {
             .user_agent(&defaults.user_agent)
             .connect_timeout(defaults.timeout.min(Duration::from_secs(10)))
             .timeout(defaults.timeout)
-            .redirect(redirect::Policy::limited(MAX_REDIRECTS))
+            .redirect(redirect_policy(defaults.allow_private_redirects))
             .build()
             .map_err(|e| FetchError::Request(error_chain(&e)))?;
         Ok(Fetcher {
@@ -169,6 +169,57 @@ impl Fetcher {
     }
 }
 
+/// At most 5 redirects; and a feed may not redirect us from its host to a
+/// loopback, private or link-local address (cloud metadata, admin panels)
+/// unless the config allows it. The configured URL itself may point anywhere.
+/// (Names that resolve to such addresses are not caught here.)
+fn redirect_policy(allow_private: bool) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error("too many redirects");
+        }
+        let first_host = attempt
+            .previous()
+            .first()
+            .and_then(|u| u.host_str())
+            .map(str::to_owned);
+        let target = attempt.url();
+        if !allow_private && target.host_str() != first_host.as_deref() && is_private(target) {
+            let host = target.host_str().unwrap_or_default().to_string();
+            return attempt.error(format!("redirect to private address {host} refused"));
+        }
+        attempt.follow()
+    })
+}
+
+fn is_private(url: &Url) -> bool {
+    let v4_private = |ip: std::net::Ipv4Addr| {
+        ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+    };
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => v4_private(ip),
+        Some(url::Host::Ipv6(ip)) => match ip.to_ipv4_mapped() {
+            Some(v4) => v4_private(v4),
+            None => {
+                let first = ip.segments()[0];
+                ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80
+            }
+        },
+        None => false,
+    }
+}
+
 /// An error and its causes, joined: reqwest's top-level message alone
 /// ("error sending request") does not say what went wrong.
 fn error_chain(err: &dyn std::error::Error) -> String {
@@ -201,11 +252,57 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .ok()
 }
 
-/// The URL for logs: without a password.
+/// The URL for logs and messages: user, password and query values (API
+/// keys, tokens) replaced by `***`.
 pub fn redact(url: &Url) -> String {
     let mut url = url.clone();
     if url.password().is_some() {
         let _ = url.set_password(Some("***"));
     }
+    if !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    if url.query().is_some() {
+        let keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|k| (k, "***")));
+    }
     url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_credentials_and_query_values() {
+        let url = Url::parse("https://user:pw@feeds.test/rss?apikey=s3cret&lang=en").unwrap();
+        assert_eq!(
+            redact(&url),
+            "https://***:***@feeds.test/rss?apikey=***&lang=***"
+        );
+    }
+
+    #[test]
+    fn private_addresses() {
+        for private in [
+            "http://127.0.0.1/",
+            "http://localhost:8080/",
+            "http://10.1.2.3/",
+            "http://169.254.169.254/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[::ffff:192.168.0.1]/",
+        ] {
+            assert!(is_private(&Url::parse(private).unwrap()), "{private}");
+        }
+        for public in [
+            "http://93.184.216.34/",
+            "https://example.org/",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(!is_private(&Url::parse(public).unwrap()), "{public}");
+        }
+    }
 }

@@ -37,15 +37,23 @@ impl Outbox {
     ) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         let started = Utc::now();
+        // Each alert is tried once per pass: a retry due again within the same
+        // second (the store's resolution) waits for the next pass.
+        let mut tried = std::collections::HashSet::new();
         loop {
             let due = self.store.due_alerts(started, BATCH).await?;
-            if due.is_empty() {
+            let fresh: Vec<QueuedAlert> = due
+                .into_iter()
+                .filter(|q| !tried.contains(&q.alert.id))
+                .collect();
+            if fresh.is_empty() {
                 return Ok(report);
             }
-            for queued in due {
+            for queued in fresh {
                 if shutdown.is_cancelled() {
                     return Ok(report);
                 }
+                tried.insert(queued.alert.id.clone());
                 self.deliver_one(queued, &mut report).await?;
             }
         }

@@ -177,7 +177,7 @@ impl Pipeline {
                 tracing::info!(feed = %feed.name, rule = %m.rule.name, title = %article.title, "Article matched");
                 for destination in &m.rule.notify {
                     alerts.push(Alert {
-                        id: alert_id(&m.rule.name, &article.key, destination),
+                        id: alert_id(&m.rule.name, &feed.name, &article.key, destination),
                         rule: m.rule.name.clone(),
                         query: m.rule.query_text.clone(),
                         destination: destination.clone(),

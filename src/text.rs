@@ -103,9 +103,15 @@ fn next_char(text: &str, i: usize) -> char {
     text[i..].chars().next().unwrap_or(' ')
 }
 
-/// Letters, digits, and combining marks (so a decomposed "e\u{301}" stays one word).
+/// Letters, digits, combining marks (so a decomposed "e\u{301}" stays one
+/// word) and invisible joiners (so "Zaven\u{ad}tem" with a soft hyphen does).
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
+    c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c) || is_invisible(c)
+}
+
+/// Soft hyphen, zero-width joiner and non-joiner, word joiner.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{200c}' | '\u{200d}' | '\u{2060}')
 }
 
 /// Whether `text[start..end]` is the "s" of a possessive ("Kenya's", "Kenya’s").
@@ -163,7 +169,10 @@ fn push_piece(piece: &str, span: Range<usize>, out: &mut Tokens) {
 
 /// NFKC, diacritics removed, lower-cased.
 fn fold(word: &str) -> String {
-    let stripped: String = word.nfkd().filter(|c| !is_diacritic(*c)).collect();
+    let stripped: String = word
+        .nfkd()
+        .filter(|c| !is_diacritic(*c) && !is_invisible(*c))
+        .collect();
     stripped.nfkc().flat_map(char::to_lowercase).collect()
 }
 
@@ -173,7 +182,10 @@ pub fn exact_form(word: &str) -> String {
     if word.is_ascii() {
         return word.to_string();
     }
-    let stripped: String = word.nfkd().filter(|c| !is_diacritic(*c)).collect();
+    let stripped: String = word
+        .nfkd()
+        .filter(|c| !is_diacritic(*c) && !is_invisible(*c))
+        .collect();
     stripped.nfkc().collect()
 }
 
@@ -232,6 +244,11 @@ mod tests {
         // Marks outside the Latin accents are kept.
         assert_eq!(words("नमस्ते"), ["नमस्ते"]);
         assert_eq!(words("Москва́"), ["москва"]);
+        // A soft hyphen or word joiner does not split a word.
+        assert_eq!(
+            words("Zaven\u{ad}tem Mo\u{2060}lenbeek"),
+            ["zaventem", "molenbeek"]
+        );
     }
 
     #[test]

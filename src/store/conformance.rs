@@ -28,7 +28,7 @@ fn keys(ks: &[&str]) -> Vec<String> {
     ks.iter().map(|k| k.to_string()).collect()
 }
 
-pub async fn seen_keys_and_alerts_commit_together(store: &dyn Store) {
+pub async fn commit_records_seen_keys_and_queues_alerts_once(store: &dyn Store) {
     assert_eq!(store.feed_state("f").await.unwrap(), None);
     assert_eq!(
         store.unseen("f", &keys(&["a", "b"])).await.unwrap(),
@@ -122,9 +122,9 @@ mod sqlite {
     }
 
     #[tokio::test]
-    async fn seen_keys_and_alerts_commit_together() {
+    async fn commit_records_seen_keys_and_queues_alerts_once() {
         let (_dir, store) = fresh().await;
-        super::seen_keys_and_alerts_commit_together(&*store).await;
+        super::commit_records_seen_keys_and_queues_alerts_once(&*store).await;
     }
 
     #[tokio::test]

@@ -51,7 +51,8 @@ impl SqliteStore {
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
             let mut conn = Connection::open(&path)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // FULL: a commit (entries seen, alerts queued or delivered) survives power loss.
+            conn.pragma_update(None, "synchronous", "FULL")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             migrate(&mut conn)?;
             Ok(conn)
@@ -239,12 +240,22 @@ impl Store for SqliteStore {
                 ))
             })?;
             let mut due = Vec::new();
+            let mut unreadable = Vec::new();
             for row in rows {
                 let (id, payload, attempts) = row?;
-                due.push(QueuedAlert {
-                    alert: decode_alert(id, &payload)?,
-                    attempts,
-                });
+                match decode_alert(id.clone(), &payload) {
+                    Ok(alert) => due.push(QueuedAlert { alert, attempts }),
+                    Err(error) => unreadable.push((id, error.to_string())),
+                }
+            }
+            drop(stmt);
+            // One row this version cannot read must not block the rest.
+            for (id, error) in unreadable {
+                tracing::error!(alert = %id, %error, "Unreadable alert is a dead letter");
+                conn.execute(
+                    "UPDATE outbox SET status = 'dead', last_error = ?2 WHERE id = ?1",
+                    params![id, error],
+                )?;
             }
             Ok(due)
         })

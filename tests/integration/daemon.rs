@@ -40,8 +40,8 @@ fn feed_block(server: &MockServer, first_poll: &str) -> String {
 
 #[tokio::test]
 async fn first_poll_is_quiet_then_one_email_per_new_match_across_restarts() {
-    let smtp_port = free_port();
-    let sink = SmtpSink::start(smtp_port);
+    let sink = SmtpSink::start_any();
+    let smtp_port = sink.port;
     let server = MockServer::start().await;
     serve(&server, rss(&[ZAVENTEM, HARVEST])).await;
     let env = Env::new(&config(smtp_port, &feed_block(&server, "quiet")), RULES);
@@ -91,8 +91,8 @@ async fn first_poll_is_quiet_then_one_email_per_new_match_across_restarts() {
 
 #[tokio::test]
 async fn daemon_alerts_once_and_restart_does_not_alert_again() {
-    let smtp_port = free_port();
-    let sink = SmtpSink::start(smtp_port);
+    let sink = SmtpSink::start_any();
+    let smtp_port = sink.port;
     let server = MockServer::start().await;
     serve(&server, rss(&[ZAVENTEM, HARVEST])).await;
     let env = Env::new(&config(smtp_port, &feed_block(&server, "alert")), RULES);
@@ -189,8 +189,8 @@ async fn smtp_down_keeps_alert_queued_until_server_returns() {
 
 #[tokio::test]
 async fn sighup_reloads_rules_and_rejects_a_broken_rule_file() {
-    let smtp_port = free_port();
-    let sink = SmtpSink::start(smtp_port);
+    let sink = SmtpSink::start_any();
+    let smtp_port = sink.port;
     let server = MockServer::start().await;
     serve(&server, rss(&[HARVEST])).await;
     let only_harbour = "[[rule]]\nname = \"harbour\"\nquery = 'harbour'\nnotify = [\"desk\"]\n";

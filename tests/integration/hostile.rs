@@ -44,6 +44,15 @@ async fn gzip_bomb_redirect_loop_and_stalled_server_fail_cleanly() {
         .respond_with(ResponseTemplate::new(302).insert_header("Location", "/loop.xml"))
         .mount(&server)
         .await;
+    // 127.0.0.1 sending us on to "localhost": another host, and a private one.
+    let port = server.address().port();
+    Mock::given(path("/sneaky.xml"))
+        .respond_with(
+            ResponseTemplate::new(301)
+                .insert_header("Location", format!("http://localhost:{port}/good.xml")),
+        )
+        .mount(&server)
+        .await;
     Mock::given(path("/slow.xml"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -67,18 +76,19 @@ async fn gzip_bomb_redirect_loop_and_stalled_server_fail_cleanly() {
         feed("loop", &format!("{uri}/loop.xml")),
         feed("slow", &format!("{uri}/slow.xml")),
         feed("good", &format!("{uri}/good.xml")),
+        feed("sneaky", &format!("{uri}/sneaky.xml")),
     ]
     .concat();
     let config = config(free_port(), &feeds).replace(
         "timeout = \"10s\"\n\n[delivery]",
-        "timeout = \"2s\"\nmax_body_bytes = 1000000\n\n[delivery]",
+        "timeout = \"5s\"\nmax_body_bytes = 1000000\n\n[delivery]",
     );
     let env = Env::new(&config, RULES);
 
     let run = env.once().await;
     assert!(run.status.success(), "{}", run.stderr);
     assert!(
-        run.stderr.contains("feeds_ok=1 feeds_failed=3"),
+        run.stderr.contains("feeds_ok=1 feeds_failed=4"),
         "{}",
         run.stderr
     );
@@ -92,8 +102,13 @@ async fn gzip_bomb_redirect_loop_and_stalled_server_fail_cleanly() {
         "{log}"
     );
     assert!(
-        failure_line(log, "slow").contains("timed out after 2s"),
+        failure_line(log, "slow").contains("timed out after 5s"),
         "{log}"
+    );
+    let sneaky = failure_line(log, "sneaky");
+    assert!(
+        sneaky.contains("redirect to private address localhost refused"),
+        "{sneaky}"
     );
     server.verify().await;
 }

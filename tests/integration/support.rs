@@ -38,9 +38,16 @@ pub async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T 
 pub struct SmtpSink {
     child: Child,
     dir: TempDir,
+    pub port: u16,
 }
 
 impl SmtpSink {
+    /// Starts on a port of the server's choosing (no race with other tests).
+    pub fn start_any() -> SmtpSink {
+        Self::start_with(0, &[])
+    }
+
+    /// Starts on a given port (to bring back a server that was down).
     pub fn start(port: u16) -> SmtpSink {
         Self::start_with(port, &[])
     }
@@ -65,12 +72,14 @@ impl SmtpSink {
             let _ = tx.send(line);
         });
         let line = rx.recv_timeout(DEADLINE).expect("SMTP sink did not start");
-        assert_eq!(
-            line.trim(),
-            "READY",
-            "SMTP sink failed to start (is aiosmtpd installed?)"
-        );
-        SmtpSink { child, dir }
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("SMTP sink failed to start (is aiosmtpd installed?): {line:?}")
+            });
+        SmtpSink { child, dir, port }
     }
 
     /// Messages accepted so far, oldest first.
@@ -140,7 +149,7 @@ impl Env {
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let mut log = sink.lock().unwrap();
@@ -148,7 +157,7 @@ impl Env {
                 log.push('\n');
             }
         });
-        Daemon { child, log }
+        Daemon { child, log, reader }
     }
 }
 
@@ -174,6 +183,7 @@ pub async fn run(mut cmd: tokio::process::Command) -> Run {
 pub struct Daemon {
     child: tokio::process::Child,
     log: Arc<Mutex<String>>,
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl Daemon {
@@ -206,13 +216,16 @@ impl Daemon {
             .await
             .expect("daemon did not stop after SIGTERM")
             .unwrap();
+        // The reader ends at EOF, once the daemon's stderr is closed.
+        tokio::time::timeout(DEADLINE, &mut self.reader)
+            .await
+            .expect("log reader did not finish")
+            .unwrap();
         assert!(
             status.success(),
             "daemon exited with {status}: {}",
             self.log()
         );
-        // Let the log reader drain.
-        tokio::time::sleep(Duration::from_millis(50)).await;
         self.log()
     }
 }

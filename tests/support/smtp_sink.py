@@ -1,17 +1,18 @@
 """A real SMTP server for the integration tests (aiosmtpd), writing each
-accepted message to DIR/<n>.eml. Prints READY once listening; stops when
+accepted message to DIR/<n>.eml. Prints "READY <port>" once listening
+(--port 0 picks a free port); stops when
 stdin closes (the test dropped its handle) or on SIGTERM.
 
     python3 smtp_sink.py --port 2525 --dir /tmp/mail [--temp-fail N] [--perm-fail]
 """
 
 import argparse
+import asyncio
 import itertools
 import os
 import sys
-import threading
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class Sink:
@@ -35,6 +36,18 @@ class Sink:
         return "250 2.0.0 Message accepted"
 
 
+async def serve(args):
+    handler = Sink(args.dir, args.temp_fail, args.perm_fail)
+    loop = asyncio.get_running_loop()
+    # Port 0 lets the OS pick a free port, which we report: no race with
+    # other tests for a port chosen in advance.
+    server = await loop.create_server(lambda: SMTP(handler), host="127.0.0.1", port=args.port)
+    port = server.sockets[0].getsockname()[1]
+    print(f"READY {port}", flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)
+    server.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
@@ -43,20 +56,7 @@ def main():
     parser.add_argument("--perm-fail", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    controller = Controller(
-        Sink(args.dir, args.temp_fail, args.perm_fail),
-        hostname="127.0.0.1",
-        port=args.port,
-    )
-    controller.start()
-    print("READY", flush=True)
-    done = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    controller.stop()
+    asyncio.run(serve(args))
 
 
 if __name__ == "__main__":
