@@ -1,15 +1,19 @@
 //! Command line: parses arguments and runs the chosen command. Returns
 //! `anyhow` errors with context; only `main` prints them.
 
+use crate::article::Article;
 use crate::config::{Config, DEFAULT_CONFIG_PATH, Defaults};
 use crate::daemon::{self, Control};
+use crate::diagnostic::Diagnostics;
 use crate::feed;
 use crate::fetch::{Fetched, Fetcher, Validators, redact};
+use crate::matcher::{Excerpt, RuleSet};
+use crate::rules;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio::sync::mpsc;
 
@@ -49,6 +53,29 @@ pub enum Command {
         /// An http(s) URL, a file path, or `-` for standard input.
         source: String,
     },
+    /// Run rules over feeds and print what would alert; sends nothing.
+    TestRule {
+        /// A query to try, instead of rule files.
+        #[arg(long, conflicts_with = "rules")]
+        query: Option<String>,
+        /// Rule files to use (repeatable); default: the config's rules.
+        #[arg(long)]
+        rules: Vec<PathBuf>,
+        /// Only this rule.
+        #[arg(long)]
+        rule: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+        /// Feeds: http(s) URLs, file paths, or `-` for standard input.
+        #[arg(required = true)]
+        sources: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -92,6 +119,17 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inspect { source } => {
             inspect(&source).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TestRule {
+            query,
+            rules,
+            rule,
+            format,
+            sources,
+        } => {
+            let set = test_rules(&cli.config, query, &rules, rule.as_deref())?;
+            test_rule(&set, &sources, format).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -231,4 +269,102 @@ async fn read_source(source: &str) -> Result<Vec<u8>> {
 /// A source for messages: URLs without their secrets, paths as given.
 fn redact_source(source: &str) -> String {
     url::Url::parse(source).map_or_else(|_| source.to_string(), |u| redact(&u))
+}
+
+/// The rules `test-rule` runs: a `--query`, `--rules` files, or the config's.
+fn test_rules(
+    config: &Path,
+    query: Option<String>,
+    files: &[PathBuf],
+    only: Option<&str>,
+) -> Result<RuleSet> {
+    let mut rules = if let Some(query) = query {
+        let rule = rules::rule_from_query("query", &query)
+            .map_err(|e| anyhow::anyhow!("--query: {}: {e}", e.span.start + 1))?;
+        vec![rule]
+    } else if !files.is_empty() {
+        let mut texts = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            texts.push((file.clone(), text));
+        }
+        let parsed = rules::parse_rule_files(&texts);
+        if !parsed.errors.is_empty() {
+            bail!("invalid rules:\n{}", Diagnostics(parsed.errors));
+        }
+        parsed.rules
+    } else {
+        load(config)?.rules.rules().to_vec()
+    };
+    if let Some(name) = only {
+        rules.retain(|r| r.name == name);
+        if rules.is_empty() {
+            bail!("no rule named {name:?}");
+        }
+    }
+    Ok(RuleSet::new(rules))
+}
+
+/// One line of `test-rule --format json`; its keys are a documented interface.
+#[derive(Serialize)]
+struct TestRuleMatch<'a> {
+    rule: &'a str,
+    entry_id: &'a str,
+    title: &'a str,
+    link: Option<&'a str>,
+    excerpts: &'a [Excerpt],
+}
+
+async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let (mut entries, mut matches) = (0, 0);
+    for source in sources {
+        let bytes = read_source(source).await?;
+        let articles = feed::parse(&bytes).with_context(|| redact_source(source))?;
+        for article in &articles {
+            entries += 1;
+            for m in set.matches(article, None) {
+                matches += 1;
+                let text = match format {
+                    OutputFormat::Json => serde_json::to_string(&TestRuleMatch {
+                        rule: &m.rule.name,
+                        entry_id: &article.key,
+                        title: &article.title,
+                        link: article.link.as_deref(),
+                        excerpts: &m.excerpts,
+                    })?,
+                    OutputFormat::Human => human_match(&m.rule.name, article, &m.excerpts),
+                };
+                if let Err(e) = writeln!(out, "{text}") {
+                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        Ok(())
+                    } else {
+                        Err(e.into())
+                    };
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{matches} match(es) in {entries} entries, {} rule(s)",
+        set.rules().len()
+    );
+    Ok(())
+}
+
+fn human_match(rule: &str, article: &Article, excerpts: &[Excerpt]) -> String {
+    let mut text = format!("{rule}: {}\n", article.title);
+    if let Some(link) = &article.link {
+        text.push_str(&format!("  {link}\n"));
+    }
+    for e in excerpts {
+        text.push_str(&format!(
+            "  [{}] {}\n",
+            e.field.name(),
+            crate::email::marked(e, "[", "]").replace('\n', " ")
+        ));
+    }
+    text
 }

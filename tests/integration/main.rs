@@ -7,3 +7,4 @@ mod feed_errors;
 mod hostile;
 mod inspect;
 mod support;
+mod test_rule;

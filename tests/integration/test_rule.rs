@@ -1,0 +1,97 @@
+//! `newswatch test-rule`: rules over feeds, nothing sent, nothing stored.
+
+use crate::support::*;
+use serde_json::{Value, json};
+use std::path::Path;
+
+fn example(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+async fn newswatch(args: &[&str]) -> Run {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(args);
+    run(cmd).await
+}
+
+#[tokio::test]
+async fn json_matches_carry_the_inspect_id_and_spans() {
+    let feed = example("config/feeds/world-wire.xml");
+    let found = newswatch(&[
+        "test-rule",
+        "--query",
+        "Zaventem NEAR/3 explosions",
+        "--format",
+        "json",
+        &feed,
+    ])
+    .await;
+    assert!(found.status.success(), "{}", found.stderr);
+    let lines: Vec<Value> = found
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", found.stdout);
+    let m = &lines[0];
+    assert_eq!(m["rule"], "query");
+    assert_eq!(
+        m["title"],
+        "Two explosions reported at Zaventem airport departure hall"
+    );
+    assert_eq!(
+        m["excerpts"][0],
+        json!({"field": "title", "text": "Two explosions reported at Zaventem airport departure hall", "spans": [[4, 14], [27, 35]]})
+    );
+    let inspected = newswatch(&["inspect", &feed]).await;
+    let first: Value = serde_json::from_str(inspected.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(m["entry_id"], first["id"]);
+}
+
+#[tokio::test]
+async fn rule_files_and_one_rule_by_name() {
+    let feed = example("config/feeds/world-wire.xml");
+    let rules = example("config/rules.d/security.toml");
+    let all = newswatch(&["test-rule", "--rules", &rules, &feed]).await;
+    assert!(all.status.success(), "{}", all.stderr);
+    assert!(
+        all.stdout.contains("brussels-incident: Two explosions"),
+        "{}",
+        all.stdout
+    );
+    assert!(
+        all.stdout.contains("[title] [Islamic State] claims"),
+        "{}",
+        all.stdout
+    );
+    let one = newswatch(&[
+        "test-rule",
+        "--rules",
+        &rules,
+        "--rule",
+        "islamic-state",
+        &feed,
+    ])
+    .await;
+    assert!(!one.stdout.contains("brussels-incident"), "{}", one.stdout);
+    assert!(
+        one.stderr.contains("1 match(es) in 4 entries, 1 rule(s)"),
+        "{}",
+        one.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_broken_query_is_rejected_with_its_position() {
+    let feed = example("config/feeds/world-wire.xml");
+    let bad = newswatch(&["test-rule", "--query", "Brussels NEAR/x blast", &feed]).await;
+    assert!(!bad.status.success());
+    assert!(
+        bad.stderr.contains("--query: 10: NEAR/n needs a distance"),
+        "{}",
+        bad.stderr
+    );
+}
