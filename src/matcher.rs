@@ -140,12 +140,16 @@ pub struct RuleSet {
     words: FxHashMap<Box<str>, u32>,
     /// Every anchor prefix → its id (same id space as `words`).
     prefixes: FxHashMap<Box<str>, u32>,
-    /// The distinct lengths (bytes) of the prefixes, ascending.
-    prefix_lens: Vec<usize>,
+    /// Prefixes grouped by their first `head_len` bytes, so each word costs
+    /// one lookup however many prefix lengths there are.
+    prefix_heads: FxHashMap<Box<str>, Vec<(Box<str>, u32)>>,
+    head_len: usize,
     /// Per id, the rules that can only match if that id occurs.
     anchored: Vec<Vec<u32>>,
     /// Rules with no anchor, evaluated for every article.
     always: Vec<u32>,
+    /// Per id, how often its word is guessed to occur (see [`word_cost`]).
+    costs: Vec<u32>,
 }
 
 impl RuleSet {
@@ -153,8 +157,8 @@ impl RuleSet {
         let mut set = RuleSet::default();
         for (r, rule) in rules.iter_mut().enumerate() {
             set.assign_anchors(&mut rule.node);
-            match rule_anchors(&rule.node) {
-                Some(ids) => {
+            match rule_anchors(&rule.node, &set.costs) {
+                Some((ids, _)) => {
                     for id in ids {
                         set.anchored[id as usize].push(r as u32);
                     }
@@ -165,12 +169,14 @@ impl RuleSet {
         for list in &mut set.anchored {
             list.dedup();
         }
-        set.prefix_lens = {
-            let mut lens: Vec<usize> = set.prefixes.keys().map(|p| p.len()).collect();
-            lens.sort_unstable();
-            lens.dedup();
-            lens
-        };
+        set.head_len = set.prefixes.keys().map(|p| p.len()).min().unwrap_or(0);
+        for (prefix, &id) in &set.prefixes {
+            let head = prefix[..floor_boundary(prefix, set.head_len)].into();
+            set.prefix_heads
+                .entry(head)
+                .or_default()
+                .push((prefix.clone(), id));
+        }
         set.rules = rules;
         set
     }
@@ -191,7 +197,12 @@ impl RuleSet {
     fn assign_anchors(&mut self, node: &mut Node) {
         match node {
             Node::Leaf(leaf) => {
-                let LeafKind::Words { words, prefix, .. } = &leaf.kind else {
+                let LeafKind::Words {
+                    words,
+                    exact,
+                    prefix,
+                } = &leaf.kind
+                else {
                     return;
                 };
                 if !leaf.whole_word {
@@ -199,22 +210,29 @@ impl RuleSet {
                 }
                 if words.len() == 1 && *prefix {
                     let id = intern(&mut self.prefixes, &words[0], &mut self.anchored);
+                    self.costs.resize(self.anchored.len(), 0);
+                    self.costs[id as usize] = word_cost(&words[0], exact.first()) + 1;
                     leaf.anchor = Some((id, 0));
                     return;
                 }
-                // The longest whole word is likely the rarest: fewest rules
-                // to evaluate, fewest positions to check.
+                // The rarest word: fewest rules to evaluate, fewest positions
+                // to check.
                 let whole = if *prefix {
                     words.len() - 1
                 } else {
                     words.len()
                 };
-                let (index, word) = words[..whole]
-                    .iter()
-                    .enumerate()
-                    .max_by_key(|(i, w)| (w.len(), usize::MAX - i))
+                let index = (0..whole)
+                    .min_by_key(|&i| {
+                        (
+                            word_cost(&words[i], exact.get(i)),
+                            std::cmp::Reverse(words[i].len()),
+                        )
+                    })
                     .expect("a words leaf has a word");
-                let id = intern(&mut self.words, word, &mut self.anchored);
+                let id = intern(&mut self.words, &words[index], &mut self.anchored);
+                self.costs.resize(self.anchored.len(), 0);
+                self.costs[id as usize] = word_cost(&words[index], exact.get(index));
                 leaf.anchor = Some((id, index));
             }
             Node::And(parts) | Node::Or(parts) => {
@@ -233,30 +251,36 @@ impl RuleSet {
     /// (`test-rule`), every rule is tried.
     pub fn matches(&self, article: &Article, feed: Option<FeedRef>) -> Vec<Match<'_>> {
         let doc = Document::new(article, feed.map_or("", |f| f.name));
-        let mut occurrences: FxHashMap<u32, Vec<(u8, u32)>> = FxHashMap::default();
+        let mut occurrences: Vec<(u32, u8, u32)> = Vec::new();
         let mut candidates: Vec<u32> = self.always.clone();
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
                 let word = field.tokens.word(i);
                 let mut found = |id: u32| {
-                    occurrences.entry(id).or_default().push((f as u8, i as u32));
+                    occurrences.push((id, f as u8, i as u32));
                     candidates.extend_from_slice(&self.anchored[id as usize]);
                 };
                 if let Some(&id) = self.words.get(word) {
                     found(id);
                 }
-                for &len in &self.prefix_lens {
-                    if len > word.len() {
-                        break;
-                    }
-                    if let Some(&id) = word.get(..len).and_then(|p| self.prefixes.get(p)) {
-                        found(id);
+                if self.head_len > 0 && word.len() >= self.head_len {
+                    let head = &word[..floor_boundary(word, self.head_len)];
+                    for (prefix, id) in self.prefix_heads.get(head).into_iter().flatten() {
+                        if word.starts_with(&**prefix) {
+                            found(*id);
+                        }
                     }
                 }
             }
         }
         candidates.sort_unstable();
         candidates.dedup();
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        // Pushed in text order while scanning (cheap); sorted once, by id,
+        // only when some rule needs them.
+        occurrences.sort_unstable_by_key(|o| o.0);
         let index = Indexed {
             occurrences: &occurrences,
         };
@@ -279,6 +303,14 @@ impl RuleSet {
     }
 }
 
+/// The largest char boundary of `s` at or below `i`.
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 fn intern(map: &mut FxHashMap<Box<str>, u32>, key: &str, anchored: &mut Vec<Vec<u32>>) -> u32 {
     if let Some(&id) = map.get(key) {
         return id;
@@ -289,25 +321,145 @@ fn intern(map: &mut FxHashMap<Box<str>, u32>, key: &str, anchored: &mut Vec<Vec<
     id
 }
 
-/// Ids of which at least one must occur for the rule to match; `None` when
-/// no such set exists (the rule is evaluated for every article).
-fn rule_anchors(node: &Node) -> Option<Vec<u32>> {
+/// Ids of which at least one must occur for the rule to match, with their
+/// summed cost; `None` when no such set exists (the rule is evaluated for
+/// every article).
+fn rule_anchors(node: &Node, costs: &[u32]) -> Option<(Vec<u32>, u32)> {
     match node {
-        Node::Leaf(leaf) => leaf.anchor.map(|(id, _)| vec![id]),
+        Node::Leaf(leaf) => leaf.anchor.map(|(id, _)| (vec![id], costs[id as usize])),
         Node::Or(parts) => {
-            let mut all = Vec::new();
+            let (mut all, mut cost) = (Vec::new(), 0u32);
             for part in parts {
-                all.extend(rule_anchors(part)?);
+                let (ids, c) = rule_anchors(part, costs)?;
+                all.extend(ids);
+                cost = cost.saturating_add(c);
             }
-            Some(all)
+            Some((all, cost))
         }
-        // Any positive part that must hold will do; the smallest set is cheapest.
-        Node::And(parts) => parts.iter().filter_map(rule_anchors).min_by_key(Vec::len),
-        Node::Near { left, right, .. } => [rule_anchors(left), rule_anchors(right)]
+        // Any positive part that must hold will do; the rarest is cheapest.
+        Node::And(parts) => parts
+            .iter()
+            .filter_map(|p| rule_anchors(p, costs))
+            .min_by_key(|(_, c)| *c),
+        Node::Near { left, right, .. } => [rule_anchors(left, costs), rule_anchors(right, costs)]
             .into_iter()
             .flatten()
-            .min_by_key(Vec::len),
+            .min_by_key(|(_, c)| *c),
         Node::Not(_) => None,
+    }
+}
+
+/// Words so frequent in news that anchoring a rule on them would evaluate it
+/// for nearly every article.
+const FREQUENT: &[&str] = &[
+    // Name particles: "Al-Shabab", "Abu Sayyaf", "van der Berg".
+    "abu",
+    "al",
+    "bin",
+    "da",
+    "de",
+    "del",
+    "der",
+    "di",
+    "du",
+    "el",
+    "ibn",
+    "la",
+    "le",
+    "van",
+    "von",
+    // Everyday news words.
+    "a",
+    "about",
+    "after",
+    "against",
+    "all",
+    "also",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "attack",
+    "be",
+    "been",
+    "but",
+    "by",
+    "city",
+    "country",
+    "court",
+    "day",
+    "for",
+    "forces",
+    "from",
+    "government",
+    "group",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
+    "his",
+    "in",
+    "is",
+    "it",
+    "its",
+    "killed",
+    "last",
+    "local",
+    "minister",
+    "more",
+    "new",
+    "not",
+    "of",
+    "officials",
+    "on",
+    "one",
+    "or",
+    "over",
+    "people",
+    "police",
+    "president",
+    "region",
+    "reported",
+    "said",
+    "security",
+    "she",
+    "that",
+    "the",
+    "their",
+    "they",
+    "this",
+    "to",
+    "two",
+    "up",
+    "was",
+    "week",
+    "were",
+    "which",
+    "who",
+    "will",
+    "with",
+    "year",
+    "years",
+];
+
+/// A guess at how often a word occurs, without corpus statistics: very common
+/// words are dear, words written capitalised in the query (names, places,
+/// groups) are cheap, and longer words are cheaper than short ones.
+fn word_cost(word: &str, exact: Option<&String>) -> u32 {
+    if FREQUENT.contains(&word) {
+        return 1000;
+    }
+    let capitalised = exact
+        .and_then(|e| e.chars().next())
+        .is_some_and(char::is_uppercase);
+    let short = word.chars().count() < 5;
+    match (capitalised, short) {
+        (true, false) => 2,
+        (true, true) => 4,
+        (false, false) => 30,
+        (false, true) => 60,
     }
 }
 
@@ -365,7 +517,8 @@ trait Positions {
 }
 
 struct Indexed<'o> {
-    occurrences: &'o FxHashMap<u32, Vec<(u8, u32)>>,
+    /// (id, field, token) of every dictionary word in the article, by id.
+    occurrences: &'o [(u32, u8, u32)],
 }
 
 impl Positions for Indexed<'_> {
@@ -373,13 +526,13 @@ impl Positions for Indexed<'_> {
         let Some((id, offset)) = leaf.anchor else {
             return scan_words(leaf, doc);
         };
-        let Some(found) = self.occurrences.get(&id) else {
-            return Vec::new();
-        };
-        found
+        let from = self.occurrences.partition_point(|o| o.0 < id);
+        let to = self.occurrences.partition_point(|o| o.0 <= id);
+        self.occurrences[from..to]
             .iter()
+            .map(|&(_, f, i)| (f, i))
             .filter(|(f, _)| leaf.fields.contains(FieldSet(1 << f)))
-            .filter_map(|&(f, i)| {
+            .filter_map(|(f, i)| {
                 let start = (i as usize).checked_sub(offset)?;
                 words_at(leaf, &doc.fields[f as usize], start).then(|| Hit {
                     field: f as usize,

@@ -1,0 +1,307 @@
+//! Matcher benchmark: compiled rule sets of 1k to 1M rules over a corpus of
+//! news-length articles, beside a `regex::RegexSet` baseline at 1k rules.
+//! Prints each figure next to its target. Run: `cargo bench --bench matcher`
+//! (`-- --quick` stops at 100k rules).
+
+use newswatch::article::Article;
+use newswatch::matcher::RuleSet;
+use newswatch::rules::parse_rule_files;
+use std::time::{Duration, Instant};
+
+const COMMON: &[&str] = &[
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "said",
+    "on",
+    "for",
+    "with",
+    "police",
+    "government",
+    "officials",
+    "after",
+    "was",
+    "were",
+    "city",
+    "people",
+    "attack",
+    "minister",
+    "security",
+    "reported",
+    "killed",
+    "border",
+    "forces",
+    "group",
+    "talks",
+    "president",
+    "week",
+    "market",
+    "election",
+    "court",
+    "protest",
+    "village",
+    "airport",
+    "explosion",
+    "army",
+    "region",
+    "local",
+    "news",
+    "workers",
+    "prices",
+    "storm",
+    "league",
+    "vote",
+    "investigation",
+    "suspects",
+    "agreement",
+    "deal",
+    "oil",
+    "water",
+    "hospital",
+    "school",
+    "rebels",
+    "capital",
+];
+
+/// A made-up proper name of 2–4 syllables (75 of them), capitalised.
+fn name(rng: &mut fastrand::Rng) -> String {
+    const CONSONANTS: &[u8] = b"bdfghklmnprstvz";
+    const VOWELS: &[u8] = b"aeiou";
+    let n = rng.usize(2..=4);
+    let word: String = (0..n)
+        .flat_map(|_| {
+            [
+                CONSONANTS[rng.usize(..CONSONANTS.len())] as char,
+                VOWELS[rng.usize(..VOWELS.len())] as char,
+            ]
+        })
+        .collect();
+    let mut chars = word.chars();
+    let first = chars.next().unwrap().to_uppercase().collect::<String>();
+    first + chars.as_str()
+}
+
+/// 200k names: people, groups, places that rules watch.
+fn vocabulary(rng: &mut fastrand::Rng) -> Vec<String> {
+    (0..200_000)
+        .map(|i| match i % 3 {
+            0 => format!("{} {}", name(rng), name(rng)),
+            1 => format!("Al-{}", name(rng)),
+            _ => name(rng),
+        })
+        .collect()
+}
+
+fn term(rng: &mut fastrand::Rng, vocab: &[String]) -> String {
+    let v = &vocab[rng.usize(..vocab.len())];
+    match rng.u8(..20) {
+        0 => {
+            let word = v.rsplit([' ', '-']).next().unwrap_or(v);
+            // A word stem, as people write them: most of the name.
+            format!("{}*", &word[..(word.len() - 1).max(4).min(word.len())])
+        }
+        1..=3 => format!("\"{v} {}\"", COMMON[rng.usize(..COMMON.len())]),
+        _ if v.contains(' ') || v.contains('-') => format!("\"{v}\""),
+        _ => v.clone(),
+    }
+}
+
+/// Rules as TOML: mostly names and phrases, some OR, AND, NOT, NEAR, aliases.
+fn rules_toml(n: usize, rng: &mut fastrand::Rng, vocab: &[String]) -> String {
+    let mut toml = String::from("[aliases]\n");
+    for a in 0..200 {
+        let entries: Vec<String> = (0..rng.usize(3..=5))
+            .map(|_| format!("{:?}", vocab[rng.usize(..vocab.len())]))
+            .collect();
+        toml.push_str(&format!("a{a} = [{}]\n", entries.join(", ")));
+    }
+    for i in 0..n {
+        let t = |rng: &mut fastrand::Rng| term(rng, vocab);
+        let common = COMMON[rng.usize(..COMMON.len())];
+        let query = match rng.u8(..100) {
+            0..=49 => t(rng),
+            50..=64 => format!("{} OR {} OR {}", t(rng), t(rng), t(rng)),
+            65..=74 => format!("{} {common}", t(rng)),
+            75..=79 => format!("{} -{common}", t(rng)),
+            80..=89 => format!("{} NEAR/5 {common}", t(rng)),
+            _ => format!("@a{} {common}", rng.usize(..200)),
+        };
+        toml.push_str(&format!(
+            "[[rule]]\nname = \"r{i}\"\nquery = '''{query}'''\n"
+        ));
+    }
+    toml
+}
+
+/// 300 articles of 2–8 KB: common words, names now and then (most of them
+/// names nobody watches, one in ten a watched one).
+fn corpus(rng: &mut fastrand::Rng, vocab: &[String]) -> Vec<Article> {
+    (0..300)
+        .map(|i| {
+            let target = rng.usize(2048..8192);
+            let mut content = String::new();
+            while content.len() < target {
+                match rng.u8(..40) {
+                    0 if rng.u8(..10) == 0 => content.push_str(&vocab[rng.usize(..vocab.len())]),
+                    0 => content.push_str(&name(rng)),
+                    _ => content.push_str(COMMON[rng.usize(..COMMON.len())]),
+                }
+                content.push_str(if rng.u8(..12) == 0 { ". " } else { " " });
+            }
+            Article {
+                key: format!("guid:{i}"),
+                guid: Some(i.to_string()),
+                title: format!(
+                    "{} {} in {}",
+                    name(rng),
+                    COMMON[rng.usize(..COMMON.len())],
+                    name(rng)
+                ),
+                link: Some(format!("https://news.example.org/{i}")),
+                published: None,
+                authors: vec![format!("{} {}", name(rng), name(rng))],
+                categories: vec!["World".into()],
+                summary: content[..200.min(content.len())].to_string(),
+                content,
+            }
+        })
+        .collect()
+}
+
+fn article_bytes(a: &Article) -> usize {
+    a.title.len() + a.summary.len() + a.content.len()
+}
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+struct Timing {
+    mb_per_s: f64,
+    p50: Duration,
+    p99: Duration,
+    matches_per_article: f64,
+}
+
+/// Times `run` on every article, repeating the corpus for at least `min`.
+fn time_corpus(
+    articles: &[Article],
+    min: Duration,
+    mut run: impl FnMut(&Article) -> usize,
+) -> Timing {
+    let mut per_article = Vec::new();
+    let (mut bytes, mut matches, mut total) = (0usize, 0usize, Duration::ZERO);
+    while total < min || per_article.len() < articles.len() {
+        for a in articles {
+            let start = Instant::now();
+            matches += run(a);
+            let took = start.elapsed();
+            per_article.push(took);
+            total += took;
+            bytes += article_bytes(a);
+        }
+    }
+    per_article.sort();
+    let pct = |p: f64| per_article[((per_article.len() - 1) as f64 * p) as usize];
+    Timing {
+        mb_per_s: bytes as f64 / total.as_secs_f64() / 1e6,
+        p50: pct(0.5),
+        p99: pct(0.99),
+        matches_per_article: matches as f64 / per_article.len() as f64,
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let mut rng = fastrand::Rng::with_seed(7);
+    let vocab = vocabulary(&mut rng);
+    let articles = corpus(&mut rng, &vocab);
+    let corpus_mb = articles.iter().map(article_bytes).sum::<usize>() as f64 / 1e6;
+    println!(
+        "corpus: {} articles, {corpus_mb:.1} MB; one thread",
+        articles.len()
+    );
+    let tokenize = time_corpus(&articles, Duration::from_secs(1), |a| {
+        [&a.title, &a.summary, &a.content]
+            .iter()
+            .map(|t| newswatch::text::tokenize(t).len())
+            .sum()
+    });
+    println!("tokenising alone: {:.0} MB/s", tokenize.mb_per_s);
+    println!();
+    println!(
+        "| rules | MB/s per core (target) | p50 / article | p99 / article (target) | compile (target) | memory (target) | matches / article |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let sizes: &[(usize, f64)] = if quick {
+        &[(0, 0.0), (1_000, 300.0), (10_000, 250.0), (100_000, 200.0)]
+    } else {
+        &[
+            (1_000, 300.0),
+            (10_000, 250.0),
+            (100_000, 200.0),
+            (1_000_000, 150.0),
+        ]
+    };
+    for &(n, target) in sizes {
+        let toml = rules_toml(n, &mut rng, &vocab);
+        let before = rss_bytes();
+        let start = Instant::now();
+        let parsed = parse_rule_files(&[("bench.toml".into(), toml)]);
+        assert!(parsed.errors.is_empty(), "{}", parsed.errors[0]);
+        let set = RuleSet::new(parsed.rules);
+        let compile = start.elapsed();
+        let memory = rss_bytes().saturating_sub(before);
+        let t = time_corpus(&articles, Duration::from_secs(2), |a| {
+            set.matches(a, None).len()
+        });
+        let p99_target = if n == 100_000 { " (≤ 1 ms)" } else { "" };
+        let (compile_target, memory_target) = if n == 1_000_000 {
+            (" (≤ 10 s)", " (≤ 2 GB)")
+        } else {
+            ("", "")
+        };
+        println!(
+            "| {n} | {:.0} (≥ {target:.0}) | {:.1} µs | {:.1} µs{p99_target} | {:.2} s{compile_target} | {:.0} MB{memory_target} | {:.1} |",
+            t.mb_per_s,
+            t.p50.as_secs_f64() * 1e6,
+            t.p99.as_secs_f64() * 1e6,
+            compile.as_secs_f64(),
+            memory as f64 / 1e6,
+            t.matches_per_article,
+        );
+    }
+
+    // Baseline: the regex approach of other tools, one RegexSet of 1k rules
+    // (each rule's words as a case-insensitive whole-word alternation).
+    let patterns: Vec<String> = (0..1_000)
+        .map(|_| {
+            let alts: Vec<String> = (0..rng.usize(1..=3))
+                .map(|_| regex::escape(&vocab[rng.usize(..vocab.len())]))
+                .collect();
+            format!(r"(?i)\b(?:{})\b", alts.join("|"))
+        })
+        .collect();
+    let regex_set = regex::RegexSet::new(&patterns).expect("baseline regexes compile");
+    let t = time_corpus(&articles, Duration::from_secs(2), |a| {
+        regex_set.matches(&a.title).len()
+            + regex_set.matches(&a.summary).len()
+            + regex_set.matches(&a.content).len()
+    });
+    println!();
+    println!(
+        "baseline regex::RegexSet, 1000 rules: {:.1} MB/s, p50 {:.1} µs, p99 {:.1} µs per article",
+        t.mb_per_s,
+        t.p50.as_secs_f64() * 1e6,
+        t.p99.as_secs_f64() * 1e6
+    );
+}
