@@ -150,6 +150,13 @@ pub struct RuleSet {
     always: Vec<u32>,
     /// Per id, how often its word is guessed to occur (see [`word_cost`]).
     costs: Vec<u32>,
+    /// Per rule, the ids of all its leaves.
+    rule_ids: Vec<Vec<u32>>,
+    /// Per first byte, a bit per word length present in `words`: most words
+    /// of an article are rejected without hashing.
+    word_filter: Vec<u64>,
+    /// Per first byte, whether any prefix starts with it.
+    head_filter: Vec<bool>,
 }
 
 impl RuleSet {
@@ -157,6 +164,9 @@ impl RuleSet {
         let mut set = RuleSet::default();
         for (r, rule) in rules.iter_mut().enumerate() {
             set.assign_anchors(&mut rule.node);
+            let mut ids = Vec::new();
+            leaf_ids(&rule.node, &mut ids);
+            set.rule_ids.push(ids);
             match rule_anchors(&rule.node, &set.costs) {
                 Some((ids, _)) => {
                     for id in ids {
@@ -168,6 +178,14 @@ impl RuleSet {
         }
         for list in &mut set.anchored {
             list.dedup();
+        }
+        set.word_filter = vec![0; 256];
+        for word in set.words.keys() {
+            set.word_filter[word.as_bytes()[0] as usize] |= length_bit(word.len());
+        }
+        set.head_filter = vec![false; 256];
+        for prefix in set.prefixes.keys() {
+            set.head_filter[prefix.as_bytes()[0] as usize] = true;
         }
         set.head_len = set.prefixes.keys().map(|p| p.len()).min().unwrap_or(0);
         for (prefix, &id) in &set.prefixes {
@@ -260,10 +278,13 @@ impl RuleSet {
                     occurrences.push((id, f as u8, i as u32));
                     candidates.extend_from_slice(&self.anchored[id as usize]);
                 };
-                if let Some(&id) = self.words.get(word) {
+                let first = word.as_bytes()[0] as usize;
+                if self.word_filter[first] & length_bit(word.len()) != 0
+                    && let Some(&id) = self.words.get(word)
+                {
                     found(id);
                 }
-                if self.head_len > 0 && word.len() >= self.head_len {
+                if self.head_filter[first] && self.head_len > 0 && word.len() >= self.head_len {
                     let head = &word[..floor_boundary(word, self.head_len)];
                     for (prefix, id) in self.prefix_heads.get(head).into_iter().flatten() {
                         if word.starts_with(&**prefix) {
@@ -278,8 +299,13 @@ impl RuleSet {
         if candidates.is_empty() {
             return Vec::new();
         }
-        // Pushed in text order while scanning (cheap); sorted once, by id,
-        // only when some rule needs them.
+        // Pushed in text order while scanning (cheap); only the ones the
+        // candidate rules look at are kept and sorted by id.
+        let needed: rustc_hash::FxHashSet<u32> = candidates
+            .iter()
+            .flat_map(|&r| self.rule_ids[r as usize].iter().copied())
+            .collect();
+        occurrences.retain(|o| needed.contains(&o.0));
         occurrences.sort_unstable_by_key(|o| o.0);
         let index = Indexed {
             occurrences: &occurrences,
@@ -301,6 +327,23 @@ impl RuleSet {
             })
             .collect()
     }
+}
+
+fn leaf_ids(node: &Node, out: &mut Vec<u32>) {
+    match node {
+        Node::Leaf(leaf) => out.extend(leaf.anchor.map(|(id, _)| id)),
+        Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| leaf_ids(p, out)),
+        Node::Not(inner) => leaf_ids(inner, out),
+        Node::Near { left, right, .. } => {
+            leaf_ids(left, out);
+            leaf_ids(right, out);
+        }
+    }
+}
+
+/// A word length's bit in [`RuleSet::word_filter`] (lengths of 63 and more share one).
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 /// The largest char boundary of `s` at or below `i`.
