@@ -13,13 +13,6 @@ async fn mount(server: &MockServer, at: &str, body: &str, content_type: &str) {
         .await;
 }
 
-/// The log line reporting feed `name`'s failure.
-fn failure_line<'a>(log: &'a str, name: &str) -> &'a str {
-    log.lines()
-        .find(|l| l.contains("Feed failed") && l.contains(&format!("feed={name} ")))
-        .unwrap_or_else(|| panic!("no failure logged for {name}:\n{log}"))
-}
-
 #[tokio::test]
 async fn malformed_html_and_unreachable_feeds_are_reported_while_others_work() {
     let sink = SmtpSink::start_any();

@@ -9,13 +9,6 @@ use std::time::Duration;
 use wiremock::matchers::{header_regex, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn failure_line(log: &str, name: &str) -> String {
-    log.lines()
-        .find(|l| l.contains("Feed failed") && l.contains(&format!("feed={name} ")))
-        .unwrap_or_else(|| panic!("no failure logged for {name}:\n{log}"))
-        .to_string()
-}
-
 fn feed(name: &str, url: &str) -> String {
     format!("[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n")
 }

@@ -311,3 +311,10 @@ pub fn mail_header(mail: &str, name: &str) -> Option<String> {
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
 }
+
+/// The log line reporting feed `name`'s failure.
+pub fn failure_line<'a>(log: &'a str, name: &str) -> &'a str {
+    log.lines()
+        .find(|l| l.contains("Feed failed") && l.contains(&format!("feed={name} ")))
+        .unwrap_or_else(|| panic!("no failure logged for {name}:\n{log}"))
+}
