@@ -210,8 +210,9 @@ struct InspectEntry<'a> {
 }
 
 async fn inspect(source: &str) -> Result<()> {
-    let bytes = read_source(source).await?;
-    let articles = feed::parse(&bytes).with_context(|| redact_source(source))?;
+    let (bytes, charset) = read_source(source).await?;
+    let articles =
+        feed::parse(&bytes, charset.as_deref()).with_context(|| redact_source(source))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for a in &articles {
@@ -239,21 +240,21 @@ async fn inspect(source: &str) -> Result<()> {
     }
 }
 
-/// Reads a feed from a URL, a file or standard input.
-async fn read_source(source: &str) -> Result<Vec<u8>> {
+/// Reads a feed from a URL, a file or standard input, with the HTTP charset if any.
+async fn read_source(source: &str) -> Result<(Vec<u8>, Option<String>)> {
     if source == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
-        return Ok(bytes);
+        return Ok((bytes, None));
     }
     let fetcher = Fetcher::new(&Defaults::default())?;
     if let Ok(url) = url::Url::parse(source) {
         match url.scheme() {
             "http" | "https" | "file" => {
                 return match fetcher.fetch(&url, &Validators::default()).await {
-                    Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
+                    Ok(Fetched::Body { bytes, charset, .. }) => Ok((bytes, charset)),
                     Ok(Fetched::NotModified) => {
                         bail!("{}: server replied 304 Not Modified", redact(&url))
                     }
@@ -263,7 +264,7 @@ async fn read_source(source: &str) -> Result<Vec<u8>> {
             _ => {}
         }
     }
-    Ok(fetcher.read_file(std::path::Path::new(source)).await?)
+    Ok((fetcher.read_file(std::path::Path::new(source)).await?, None))
 }
 
 /// A source for messages: URLs without their secrets, paths as given.
@@ -321,8 +322,9 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
     let mut out = stdout.lock();
     let (mut entries, mut matches) = (0, 0);
     for source in sources {
-        let bytes = read_source(source).await?;
-        let articles = feed::parse(&bytes).with_context(|| redact_source(source))?;
+        let (bytes, charset) = read_source(source).await?;
+        let articles =
+            feed::parse(&bytes, charset.as_deref()).with_context(|| redact_source(source))?;
         for article in &articles {
             entries += 1;
             for m in set.matches(article, None) {

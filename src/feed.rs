@@ -2,7 +2,7 @@
 //! plain-text [`Article`]s.
 
 use crate::article::{Article, article_key};
-use crate::html;
+use crate::{encoding, html};
 use feed_rs::model::{Entry, Text};
 use feed_rs::parser::{self, ParseFeedError};
 
@@ -16,8 +16,11 @@ pub enum ParseError {
     Malformed(String),
 }
 
-/// Parses feed bytes (not text: the feed's own encoding declaration must win).
-pub fn parse(bytes: &[u8]) -> Result<Vec<Article>, ParseError> {
+/// Parses feed bytes (not text: the encoding is decided here, from the HTTP
+/// `charset`, a BOM or the XML declaration, in that order).
+pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Vec<Article>, ParseError> {
+    let utf8 = encoding::to_utf8(bytes, http_charset);
+    let bytes: &[u8] = &utf8;
     // An empty id from the generator means "the feed gave none"; feed-rs's own
     // generator would invent an id that changes on every parse.
     let parser = parser::Builder::new()
@@ -145,16 +148,26 @@ mod tests {
         let xml = br#"<rss version="2.0"><channel><title>t</title>
             <item><title>No id or link</title><description>Body text</description></item>
             </channel></rss>"#;
-        let first = parse(xml).unwrap();
-        let second = parse(xml).unwrap();
+        let first = parse(xml, None).unwrap();
+        let second = parse(xml, None).unwrap();
         assert_eq!(first[0].guid, None);
         assert!(first[0].key.starts_with("hash:"));
         assert_eq!(first[0].key, second[0].key);
     }
 
     #[test]
+    fn invalid_utf8_costs_nothing() {
+        let xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title>\
+            <item><title>A\xe9roport de Li\xe8ge ferm\xe9</title><guid>1</guid></item>\
+            <item><title>Second</title><guid>2</guid></item></channel></rss>";
+        let articles = parse(xml, None).unwrap();
+        assert_eq!(articles.len(), 2);
+        assert_eq!(articles[0].title, "Aéroport de Liège fermé");
+    }
+
+    #[test]
     fn html_page_is_not_a_feed() {
-        let err = parse(b"<!DOCTYPE html><html><body>hi</body></html>").unwrap_err();
+        let err = parse(b"<!DOCTYPE html><html><body>hi</body></html>", None).unwrap_err();
         assert!(matches!(err, ParseError::HtmlPage));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::Defaults;
 use reqwest::header::{
-    ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use reqwest::{StatusCode, redirect};
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub enum Fetched {
     Body {
         bytes: Vec<u8>,
         validators: Validators,
+        /// The `charset` of the `Content-Type` header, if any.
+        charset: Option<String>,
     },
 }
 
@@ -102,6 +104,7 @@ impl Fetcher {
             return Ok(Fetched::Body {
                 bytes: self.read_file(&path).await?,
                 validators: Validators::default(),
+                charset: None,
             });
         }
         let mut request = self.client.get(url.clone());
@@ -126,6 +129,12 @@ impl Fetcher {
             etag: header(response.headers(), ETAG),
             last_modified: header(response.headers(), LAST_MODIFIED),
         };
+        let charset = header(response.headers(), CONTENT_TYPE).and_then(|ct| {
+            ct.split(';').find_map(|param| {
+                let value = param.trim().strip_prefix("charset=")?;
+                Some(value.trim_matches('"').to_string())
+            })
+        });
         // Read chunk by chunk: the cap applies to the decompressed size, so a
         // small gzip bomb stops at the limit instead of filling memory.
         let mut bytes = Vec::new();
@@ -137,7 +146,11 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Body { bytes, validators })
+        Ok(Fetched::Body {
+            bytes,
+            validators,
+            charset,
+        })
     }
 
     /// Reads a local file, with the same size cap as HTTP bodies.

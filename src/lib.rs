@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod diagnostic;
 pub mod email;
+pub mod encoding;
 pub mod feed;
 pub mod fetch;
 pub mod html;

@@ -114,7 +114,7 @@ impl Pipeline {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let (bytes, validators) = match self.fetcher.fetch(&feed.url, &validators).await? {
+        let (bytes, validators, charset) = match self.fetcher.fetch(&feed.url, &validators).await? {
             Fetched::NotModified => {
                 self.store
                     .record_not_modified(&feed.name, next_poll_at)
@@ -124,9 +124,13 @@ impl Pipeline {
                     ..Default::default()
                 });
             }
-            Fetched::Body { bytes, validators } => (bytes, validators),
+            Fetched::Body {
+                bytes,
+                validators,
+                charset,
+            } => (bytes, validators, charset),
         };
-        let articles = dedup_in_fetch(feed::parse(&bytes)?);
+        let articles = dedup_in_fetch(feed::parse(&bytes, charset.as_deref())?);
         let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
         let unseen: HashSet<String> = self
             .store

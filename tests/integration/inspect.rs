@@ -225,3 +225,28 @@ async fn closed_pipe_ends_quietly() {
     assert_eq!(run.stdout.lines().count(), 1);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn http_charset_and_mislabelled_utf8_are_read() {
+    let server = MockServer::start().await;
+    // No XML declaration: the HTTP charset decides (windows-1251 Cyrillic,
+    // which the windows-1252 fallback would misread).
+    let latin1 = b"<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid><title>\xcc\xee\xf1\xea\xe2\xe0</title></item></channel></rss>".to_vec();
+    Mock::given(path("/latin1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(latin1, "application/rss+xml; charset=windows-1251"),
+        )
+        .mount(&server)
+        .await;
+    // Declared UTF-8 but written in windows-1252: read, not rejected.
+    let mislabelled = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><item><guid>2</guid><title>A\xe9roport</title></item></channel></rss>".to_vec();
+    Mock::given(path("/mislabelled"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(mislabelled, "application/rss+xml"))
+        .mount(&server)
+        .await;
+    let latin1 = inspect_ok(&format!("{}/latin1", server.uri())).await;
+    assert_eq!(latin1[0]["title"], "Москва");
+    let mislabelled = inspect_ok(&format!("{}/mislabelled", server.uri())).await;
+    assert_eq!(mislabelled[0]["title"], "Aéroport");
+}

@@ -1,0 +1,117 @@
+//! Character encoding of feed bytes: HTTP `charset` > BOM > XML declaration >
+//! UTF-8, decoded the way browsers do (encoding_rs). A document that claims
+//! UTF-8 but is not valid UTF-8 is read as windows-1252, the usual truth of
+//! such feeds. Never rejects a feed: at worst a character becomes U+FFFD.
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use std::borrow::Cow;
+
+/// Feed bytes as UTF-8, with any XML declaration saying so, ready for the
+/// parser. Valid UTF-8 without a BOM or foreign declaration is not copied.
+pub fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
+    let declared = xml_declared_encoding(bytes);
+    // A declaration we could read as ASCII means an 8-bit document, whatever
+    // it says (a "UTF-16" declaration without a BOM is wrong by definition).
+    let from_declaration = declared
+        .and_then(|label| Encoding::for_label(label.as_bytes()))
+        .map(Encoding::output_encoding);
+    let encoding = http_charset
+        .and_then(|label| Encoding::for_label(label.trim().as_bytes()))
+        .or_else(|| Encoding::for_bom(bytes).map(|(e, _)| e))
+        .or(from_declaration)
+        .unwrap_or(UTF_8);
+    let bom_len = Encoding::for_bom(bytes).map_or(0, |(_, len)| len);
+    let body = &bytes[bom_len..];
+    if encoding == UTF_8 && bom_len == 0 && std::str::from_utf8(body).is_ok() {
+        let declared_utf8 =
+            declared.is_none_or(|d| Encoding::for_label(d.as_bytes()) == Some(UTF_8));
+        if declared_utf8 {
+            return Cow::Borrowed(bytes);
+        }
+    }
+    let (text, had_errors) = encoding.decode_without_bom_handling(body);
+    let text = if had_errors && encoding == UTF_8 {
+        WINDOWS_1252.decode_without_bom_handling(body).0
+    } else {
+        text
+    };
+    Cow::Owned(declare_utf8(&text).into_bytes())
+}
+
+/// The `encoding="…"` of an XML declaration at the start of the document.
+fn xml_declared_encoding(bytes: &[u8]) -> Option<&str> {
+    let head = &bytes[..bytes.len().min(256)];
+    let start = head.windows(5).position(|w| w == b"<?xml")?;
+    let end = start + head[start..].windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[start..end]).ok()?;
+    let at = decl.find("encoding")? + "encoding".len();
+    let rest = decl[at..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    Some(&value[..value.find(quote)?])
+}
+
+/// Rewrites the XML declaration's encoding to UTF-8 (the text now is).
+fn declare_utf8(text: &str) -> String {
+    let Some(label) = xml_declared_encoding(text.as_bytes()) else {
+        return text.to_string();
+    };
+    let label_start = label.as_ptr() as usize - text.as_ptr() as usize;
+    format!(
+        "{}UTF-8{}",
+        &text[..label_start],
+        &text[label_start + label.len()..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf8(bytes: &[u8], charset: Option<&str>) -> String {
+        String::from_utf8(to_utf8(bytes, charset).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn valid_utf8_is_passed_through() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>Liège</rss>".as_bytes();
+        assert!(matches!(to_utf8(doc, None), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn declared_latin1_is_transcoded_and_redeclared() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss>Li\xe8ge</rss>";
+        assert_eq!(
+            utf8(doc, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>Liège</rss>"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_falls_back_to_windows_1252() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>Li\xe8ge \x93quoted\x94</rss>";
+        assert_eq!(
+            utf8(doc, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>Liège “quoted”</rss>"
+        );
+    }
+
+    #[test]
+    fn http_charset_wins_over_the_declaration() {
+        let doc = b"<?xml version='1.0' encoding='utf-8'?><rss>Li\xe8ge</rss>";
+        assert_eq!(
+            utf8(doc, Some("windows-1252")),
+            "<?xml version='1.0' encoding='UTF-8'?><rss>Liège</rss>"
+        );
+    }
+
+    #[test]
+    fn bom_decides_without_a_declaration() {
+        let doc = b"\xff\xfe<\x00r\x00s\x00s\x00>\x00";
+        assert_eq!(utf8(doc, None), "<rss>");
+        assert_eq!(
+            utf8(b"\xef\xbb\xbf<rss>\xc3\xa9</rss>", None),
+            "<rss>é</rss>"
+        );
+    }
+}
