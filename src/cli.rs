@@ -211,8 +211,15 @@ struct InspectEntry<'a> {
 
 async fn inspect(source: &str) -> Result<()> {
     let (bytes, charset) = read_source(source).await?;
-    let articles =
-        feed::parse(&bytes, charset.as_deref()).with_context(|| redact_source(source))?;
+    let parsed = feed::parse(&bytes, charset.as_deref()).with_context(|| redact_source(source))?;
+    if let Some(error) = &parsed.malformed {
+        eprintln!(
+            "{}: malformed feed ({error}); {} complete entries recovered",
+            redact_source(source),
+            parsed.articles.len()
+        );
+    }
+    let articles = parsed.articles;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for a in &articles {
@@ -323,8 +330,9 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
     let (mut entries, mut matches) = (0, 0);
     for source in sources {
         let (bytes, charset) = read_source(source).await?;
-        let articles =
-            feed::parse(&bytes, charset.as_deref()).with_context(|| redact_source(source))?;
+        let articles = feed::parse(&bytes, charset.as_deref())
+            .with_context(|| redact_source(source))?
+            .articles;
         for article in &articles {
             entries += 1;
             for m in set.matches(article, None) {

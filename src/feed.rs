@@ -16,25 +16,110 @@ pub enum ParseError {
     Malformed(String),
 }
 
+/// A parsed feed: its entries, and why it was not well-formed if it was not
+/// (then `articles` holds the entries that could be recovered).
+#[derive(Debug)]
+pub struct Parsed {
+    pub articles: Vec<Article>,
+    pub malformed: Option<String>,
+}
+
 /// Parses feed bytes (not text: the encoding is decided here, from the HTTP
-/// `charset`, a BOM or the XML declaration, in that order).
-pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Vec<Article>, ParseError> {
+/// `charset`, a BOM or the XML declaration, in that order). Strict first;
+/// if the document is malformed, each entry is parsed on its own, so a broken
+/// entry or a truncated tail costs only those entries.
+pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseError> {
     let utf8 = encoding::to_utf8(bytes, http_charset);
     let bytes: &[u8] = &utf8;
-    // An empty id from the generator means "the feed gave none"; feed-rs's own
-    // generator would invent an id that changes on every parse.
-    let parser = parser::Builder::new()
-        .id_generator(|_links, _title, _uri| String::new())
-        .build();
-    match parser.parse(bytes) {
-        Ok(feed) => Ok(feed.entries.into_iter().map(normalize).collect()),
+    match strict(bytes) {
+        Ok(articles) => Ok(Parsed {
+            articles,
+            malformed: None,
+        }),
         Err(err) if looks_like_html(bytes) => {
             tracing::debug!(error = %err, "Parser rejected an HTML page");
             Err(ParseError::HtmlPage)
         }
         Err(ParseFeedError::ParseError(kind)) => Err(ParseError::NotAFeed(kind.to_string())),
-        Err(err) => Err(ParseError::Malformed(err.to_string())),
+        Err(err) => match recover(bytes) {
+            Some(articles) if !articles.is_empty() => Ok(Parsed {
+                articles,
+                malformed: Some(err.to_string()),
+            }),
+            _ => Err(ParseError::Malformed(err.to_string())),
+        },
     }
+}
+
+fn strict(bytes: &[u8]) -> Result<Vec<Article>, ParseFeedError> {
+    // An empty id from the generator means "the feed gave none"; feed-rs's own
+    // generator would invent an id that changes on every parse.
+    let parser = parser::Builder::new()
+        .id_generator(|_links, _title, _uri| String::new())
+        .build();
+    Ok(parser
+        .parse(bytes)?
+        .entries
+        .into_iter()
+        .map(normalize)
+        .collect())
+}
+
+/// Parses each `<item>` / `<entry>` of a malformed document on its own,
+/// inside the document's own head, and keeps those that parse.
+fn recover(bytes: &[u8]) -> Option<Vec<Article>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (open, close) = if find_tag(text, "<entry").is_some() {
+        ("<entry", "</entry>")
+    } else {
+        ("<item", "</item>")
+    };
+    let first = find_tag(text, open)?;
+    let head = &text[..first];
+    let tail = if head.contains("<feed") {
+        "</feed>"
+    } else if head.contains("<rdf:RDF") {
+        "</rdf:RDF>"
+    } else {
+        "</channel></rss>"
+    };
+    let mut articles = Vec::new();
+    let mut rest = &text[first..];
+    while let Some(start) = find_tag(rest, open) {
+        let chunk = &rest[start..];
+        let next_open = find_tag(&chunk[1..], open).map(|i| i + 1);
+        let end = chunk.find(close).map(|i| i + close.len());
+        let (entry, advance) = match (end, next_open) {
+            // Closed before the next entry starts: a whole entry.
+            (Some(end), Some(next)) if end <= next => (&chunk[..end], end),
+            (Some(end), None) => (&chunk[..end], end),
+            // Never closed: broken (or truncated); skip to the next entry.
+            (_, Some(next)) => ("", next),
+            (None, None) => ("", chunk.len()),
+        };
+        if !entry.is_empty()
+            && let Ok(mut one) = strict(format!("{head}{entry}{tail}").as_bytes())
+            && one.len() == 1
+        {
+            articles.push(one.remove(0));
+        }
+        rest = &chunk[advance..];
+    }
+    Some(articles)
+}
+
+/// Byte offset of the start tag `<name` (not `<names`) in `text`.
+fn find_tag(text: &str, open: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(open) {
+        let at = from + i;
+        match text[at + open.len()..].chars().next() {
+            Some(c) if c == '>' || c == '/' || c.is_whitespace() => return Some(at),
+            None => return None,
+            _ => from = at + open.len(),
+        }
+    }
+    None
 }
 
 fn looks_like_html(bytes: &[u8]) -> bool {
@@ -148,8 +233,8 @@ mod tests {
         let xml = br#"<rss version="2.0"><channel><title>t</title>
             <item><title>No id or link</title><description>Body text</description></item>
             </channel></rss>"#;
-        let first = parse(xml, None).unwrap();
-        let second = parse(xml, None).unwrap();
+        let first = parse(xml, None).unwrap().articles;
+        let second = parse(xml, None).unwrap().articles;
         assert_eq!(first[0].guid, None);
         assert!(first[0].key.starts_with("hash:"));
         assert_eq!(first[0].key, second[0].key);
@@ -160,14 +245,83 @@ mod tests {
         let xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title>\
             <item><title>A\xe9roport de Li\xe8ge ferm\xe9</title><guid>1</guid></item>\
             <item><title>Second</title><guid>2</guid></item></channel></rss>";
-        let articles = parse(xml, None).unwrap();
+        let articles = parse(xml, None).unwrap().articles;
         assert_eq!(articles.len(), 2);
         assert_eq!(articles[0].title, "Aéroport de Liège fermé");
+    }
+
+    const GOOD: &str = "<item><title>Good one</title><guid>g1</guid></item>";
+
+    fn rss(items: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>{items}</channel></rss>"
+        )
+    }
+
+    #[test]
+    fn a_broken_entry_costs_only_itself() {
+        let broken = "<item><title>Bad <b>unclosed</title><guid>g2</guid></item>";
+        let parsed = parse(
+            rss(&format!(
+                "{GOOD}{broken}<item><title>Third</title><guid>g3</guid></item>"
+            ))
+            .as_bytes(),
+            None,
+        )
+        .unwrap();
+        let titles: Vec<&str> = parsed.articles.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(titles, ["Good one", "Third"]);
+        assert!(parsed.malformed.is_some());
+    }
+
+    #[test]
+    fn a_truncated_feed_keeps_its_complete_entries() {
+        let full = rss(&format!(
+            "{GOOD}<item><title>Second</title><guid>g2</guid></item><item><title>Cut"
+        ));
+        let cut = &full[..full.find("Cut").unwrap() + 3];
+        let parsed = parse(cut.as_bytes(), None).unwrap();
+        let titles: Vec<&str> = parsed.articles.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(titles, ["Good one", "Second"]);
+    }
+
+    #[test]
+    fn truncated_atom_keeps_its_complete_entries() {
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>f</id>\
+            <entry><id>e1</id><title>One</title></entry><entry><id>e2</id><title>Tw";
+        let parsed = parse(atom.as_bytes(), None).unwrap();
+        assert_eq!(parsed.articles.len(), 1);
+        assert_eq!(parsed.articles[0].title, "One");
     }
 
     #[test]
     fn html_page_is_not_a_feed() {
         let err = parse(b"<!DOCTYPE html><html><body>hi</body></html>", None).unwrap_err();
         assert!(matches!(err, ParseError::HtmlPage));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+
+        #[test]
+        fn truncation_keeps_every_complete_item(n in 1usize..8, cut in 0usize..400, at in 0usize..2000, byte in proptest::prelude::any::<u8>()) {
+            let items: String = (0..n)
+                .map(|i| format!("<item><title>Story {i} &amp; more</title><guid>g{i}</guid><description>&lt;p&gt;Text {i}&lt;/p&gt;</description></item>"))
+                .collect();
+            let full = rss(&items);
+            // Truncated anywhere: never a panic; cut after the k-th </item>, the first k items.
+            let end = full.len().saturating_sub(cut);
+            let truncated = &full.as_bytes()[..end];
+            let complete = full[..end].matches("</item>").count();
+            match parse(truncated, None) {
+                Ok(parsed) => proptest::prop_assert_eq!(parsed.articles.len(), complete.min(n)),
+                Err(_) => proptest::prop_assert_eq!(complete, 0),
+            }
+            // One corrupted byte anywhere: never a panic.
+            let mut corrupted = full.clone().into_bytes();
+            let at = at % corrupted.len();
+            corrupted[at] = byte;
+            let _ = parse(&corrupted, None);
+        }
     }
 }

@@ -130,7 +130,11 @@ impl Pipeline {
                 charset,
             } => (bytes, validators, charset),
         };
-        let articles = dedup_in_fetch(feed::parse(&bytes, charset.as_deref())?);
+        let parsed = feed::parse(&bytes, charset.as_deref())?;
+        if let Some(error) = &parsed.malformed {
+            tracing::warn!(feed = %feed.name, %error, recovered = parsed.articles.len(), "Feed malformed; complete entries recovered");
+        }
+        let articles = dedup_in_fetch(parsed.articles);
         let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
         let unseen: HashSet<String> = self
             .store
