@@ -86,3 +86,45 @@ url = "{uri}/missing.xml"
         "{gone}"
     );
 }
+
+#[tokio::test]
+async fn a_broken_entry_does_not_cost_the_rest_of_the_feed() {
+    let sink = SmtpSink::start_any();
+    let server = MockServer::start().await;
+    let feed = rss(&[
+        Item {
+            guid: "bad-1",
+            title: "Unclosed <b>markup in Brussels",
+            body: "broken",
+        },
+        Item {
+            guid: "ok-2",
+            title: "Brussels attack suspect detained",
+            body: "Prosecutors said a suspect in the attack was detained.",
+        },
+    ]);
+    // The first title carries a raw, unclosed <b>: the whole document is not XML.
+    mount(&server, "/mixed.xml", &feed, "application/rss+xml").await;
+    let feeds = format!(
+        "[[feed]]\nname = \"mixed\"\nurl = \"{}/mixed.xml\"\nfirst_poll = \"alert\"\n",
+        server.uri()
+    );
+    let env = Env::new(&config(sink.port, &feeds), RULES);
+
+    let run = env.once().await;
+    assert!(run.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Feed malformed; complete entries recovered"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("recovered=1"), "{}", run.stderr);
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mail_header(&mails[0], "Subject")
+            .unwrap()
+            .contains("Brussels attack suspect detained")
+    );
+}
