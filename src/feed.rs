@@ -139,7 +139,12 @@ fn normalize(entry: Entry) -> Article {
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .or(entry.links.first())
         .map(|l| l.href.trim().to_string())
-        .filter(|href| !href.is_empty());
+        .filter(|href| !href.is_empty())
+        // RSS permalink GUIDs are the article's address when there is no <link>.
+        .or_else(|| {
+            guid.clone()
+                .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+        });
     let summary = entry.summary.as_ref().map(plain_text).unwrap_or_default();
     let content = entry
         .content
@@ -292,6 +297,13 @@ mod tests {
         let parsed = parse(atom.as_bytes(), None).unwrap();
         assert_eq!(parsed.articles.len(), 1);
         assert_eq!(parsed.articles[0].title, "One");
+    }
+
+    #[test]
+    fn permalink_guid_stands_in_for_a_missing_link() {
+        let xml = rss("<item><title>x</title><guid>https://news.test/a/1</guid></item>");
+        let articles = parse(xml.as_bytes(), None).unwrap().articles;
+        assert_eq!(articles[0].link.as_deref(), Some("https://news.test/a/1"));
     }
 
     #[test]
