@@ -1,9 +1,9 @@
-//! Character encoding of feed bytes: HTTP `charset` > BOM > XML declaration >
+//! Character encoding of feed bytes: BOM > HTTP `charset` > XML declaration >
 //! UTF-8, decoded the way browsers do (encoding_rs). A document that claims
 //! UTF-8 but is not valid UTF-8 is read as windows-1252, the usual truth of
 //! such feeds. Never rejects a feed: at worst a character becomes U+FFFD.
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, REPLACEMENT, UTF_8, WINDOWS_1252};
 use std::borrow::Cow;
 
 /// Feed bytes as UTF-8, with any XML declaration saying so, ready for the
@@ -15,10 +15,17 @@ pub fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]>
     let from_declaration = declared
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .map(Encoding::output_encoding);
-    let encoding = http_charset
-        .and_then(|label| Encoding::for_label(label.trim().as_bytes()))
-        .or_else(|| Encoding::for_bom(bytes).map(|(e, _)| e))
-        .or(from_declaration)
+    // A BOM is the surest sign (browsers let it win too), then the server's
+    // word, then the document's. Labels that decode to nothing are ignored.
+    let usable = |e: &&'static Encoding| *e != REPLACEMENT;
+    let encoding = Encoding::for_bom(bytes)
+        .map(|(e, _)| e)
+        .or_else(|| {
+            http_charset
+                .and_then(|label| Encoding::for_label(label.trim().as_bytes()))
+                .filter(usable)
+        })
+        .or(from_declaration.filter(usable))
         .unwrap_or(UTF_8);
     let bom_len = Encoding::for_bom(bytes).map_or(0, |(_, len)| len);
     let body = &bytes[bom_len..];
@@ -102,6 +109,18 @@ mod tests {
         assert_eq!(
             utf8(doc, Some("windows-1252")),
             "<?xml version='1.0' encoding='UTF-8'?><rss>Liège</rss>"
+        );
+    }
+
+    #[test]
+    fn bom_beats_a_wrong_http_charset_and_unusable_labels_are_ignored() {
+        assert_eq!(utf8(b"\xff\xfe<\x00r\x00>\x00", Some("utf-8")), "<r>");
+        assert_eq!(
+            utf8(
+                b"<?xml version='1.0' encoding='ISO-2022-KR'?><r>x</r>",
+                None
+            ),
+            "<?xml version='1.0' encoding='UTF-8'?><r>x</r>"
         );
     }
 

@@ -4,7 +4,7 @@
 use crate::article::{Article, article_key};
 use crate::{encoding, html};
 use feed_rs::model::{Entry, Text};
-use feed_rs::parser::{self, ParseFeedError};
+use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -40,7 +40,10 @@ pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseEr
             tracing::debug!(error = %err, "Parser rejected an HTML page");
             Err(ParseError::HtmlPage)
         }
-        Err(ParseFeedError::ParseError(kind)) => Err(ParseError::NotAFeed(kind.to_string())),
+        // No feed root at all: not a feed. Any other error may sit in one entry.
+        Err(ParseFeedError::ParseError(kind @ ParseErrorKind::NoFeedRoot)) => {
+            Err(ParseError::NotAFeed(kind.to_string()))
+        }
         Err(err) => match recover(bytes) {
             Some(articles) if !articles.is_empty() => Ok(Parsed {
                 articles,
@@ -76,9 +79,9 @@ fn recover(bytes: &[u8]) -> Option<Vec<Article>> {
     };
     let first = find_tag(text, open)?;
     let head = &text[..first];
-    let tail = if head.contains("<feed") {
+    let tail = if open == "<entry" {
         "</feed>"
-    } else if head.contains("<rdf:RDF") {
+    } else if find_tag(head, "<rdf:RDF").is_some() {
         "</rdf:RDF>"
     } else {
         "</channel></rss>"
@@ -304,6 +307,13 @@ mod tests {
         let xml = rss("<item><title>x</title><guid>https://news.test/a/1</guid></item>");
         let articles = parse(xml.as_bytes(), None).unwrap().articles;
         assert_eq!(articles[0].link.as_deref(), Some("https://news.test/a/1"));
+    }
+
+    #[test]
+    fn recovery_in_rss_with_feedburner_head() {
+        let xml = "<rss version=\"2.0\"><channel><title>t</title><feedburner:info uri=\"x\"/>\
+            <item><title>One</title><guid>1</guid></item><item><title>Tw";
+        assert_eq!(parse(xml.as_bytes(), None).unwrap().articles.len(), 1);
     }
 
     #[test]

@@ -279,12 +279,18 @@ impl RuleSet {
                     candidates.extend_from_slice(&self.anchored[id as usize]);
                 };
                 let first = word.as_bytes()[0] as usize;
-                if self.word_filter[first] & length_bit(word.len()) != 0
+                if self
+                    .word_filter
+                    .get(first)
+                    .is_some_and(|bits| bits & length_bit(word.len()) != 0)
                     && let Some(&id) = self.words.get(word)
                 {
                     found(id);
                 }
-                if self.head_filter[first] && self.head_len > 0 && word.len() >= self.head_len {
+                if self.head_filter.get(first).copied().unwrap_or(false)
+                    && self.head_len > 0
+                    && word.len() >= self.head_len
+                {
                     let head = &word[..floor_boundary(word, self.head_len)];
                     for (prefix, id) in self.prefix_heads.get(head).into_iter().flatten() {
                         if word.starts_with(&**prefix) {
@@ -509,6 +515,8 @@ fn word_cost(word: &str, exact: Option<&String>) -> u32 {
 /// An article's fields, each tokenised once.
 pub struct Document<'a> {
     fields: [FieldText<'a>; 7],
+    /// The content repeated the summary and was left out; the summary stands in.
+    content_is_summary: bool,
 }
 
 struct FieldText<'a> {
@@ -526,7 +534,8 @@ impl<'a> FieldText<'a> {
 impl<'a> Document<'a> {
     pub fn new(article: &'a Article, feed: &'a str) -> Self {
         // Feeds often repeat the summary as the content: search it once.
-        let content = if article.content == article.summary {
+        let content_is_summary = article.content == article.summary;
+        let content = if content_is_summary {
             ""
         } else {
             &article.content
@@ -542,7 +551,15 @@ impl<'a> Document<'a> {
                 field(feed),
                 field(article.link.as_deref().unwrap_or("")),
             ],
+            content_is_summary,
         }
+    }
+
+    /// Whether field `f` is searched by terms scoped to `fields` (`content:`
+    /// also searches the summary when the content merely repeated it).
+    fn in_scope(&self, fields: FieldSet, f: usize) -> bool {
+        fields.contains(FieldSet(1 << f))
+            || (self.content_is_summary && f == 1 && fields.contains(FieldSet::CONTENT))
     }
 }
 
@@ -574,7 +591,7 @@ impl Positions for Indexed<'_> {
         self.occurrences[from..to]
             .iter()
             .map(|&(_, f, i)| (f, i))
-            .filter(|(f, _)| leaf.fields.contains(FieldSet(1 << f)))
+            .filter(|(f, _)| doc.in_scope(leaf.fields, *f as usize))
             .filter_map(|(f, i)| {
                 let start = (i as usize).checked_sub(offset)?;
                 words_at(leaf, &doc.fields[f as usize], start).then(|| Hit {
@@ -635,7 +652,7 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
     };
     let mut hits = Vec::new();
     for (f, field) in doc.fields.iter().enumerate() {
-        if !leaf.fields.contains(FieldSet(1 << f)) {
+        if !doc.in_scope(leaf.fields, f) {
             continue;
         }
         if leaf.whole_word {
@@ -647,14 +664,6 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
                     });
                 }
             }
-        } else if leaf.case_sensitive {
-            let needle = exact.join(" ");
-            for (at, _) in field.text.match_indices(needle.as_str()) {
-                hits.push(Hit {
-                    field: f,
-                    tokens: tokens_covering(field, at..at + needle.len()),
-                });
-            }
         } else {
             // Words in the normalised buffer are separated by one space.
             let needle = words.join(" ");
@@ -665,6 +674,17 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
                     .tokens
                     .partition_point(|t| t.norm.start < at + needle.len());
                 let last = last.max(first + 1).min(field.tokens.len());
+                // Case-sensitive: the covered words, as written, must hold the
+                // words as written in the query.
+                if leaf.case_sensitive {
+                    let written: Vec<String> = field.tokens.tokens[first..last]
+                        .iter()
+                        .map(|t| text::exact_form(&field.text[t.span.clone()]))
+                        .collect();
+                    if !written.join(" ").contains(&exact.join(" ")) {
+                        continue;
+                    }
+                }
                 hits.push(Hit {
                     field: f,
                     tokens: first..last,
@@ -678,7 +698,7 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
 fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document) -> Vec<Hit> {
     let mut hits = Vec::new();
     for (f, field) in doc.fields.iter().enumerate() {
-        if fields.contains(FieldSet(1 << f)) {
+        if doc.in_scope(fields, f) {
             for m in regex.find_iter(&field.text) {
                 hits.push(Hit {
                     field: f,

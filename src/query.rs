@@ -49,6 +49,7 @@ impl FieldSet {
 /// Largest compiled size of one `/regex/`, so a rule cannot eat the memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 const NEAR_SIDES: &str = "NEAR sides must be words, phrases, prefixes, aliases or (a OR b) groups";
+const MAX_NESTING: usize = 256;
 /// `NEAR` without a distance.
 pub const DEFAULT_NEAR: u32 = 10;
 
@@ -104,6 +105,25 @@ fn error<T>(span: Range<usize>, message: impl Into<String>) -> Result<T, QueryEr
 
 pub fn parse(src: &str) -> Result<Expr, QueryError> {
     let tokens = lex(src)?;
+    // Parsing, compiling and matching recurse once per nesting level: bound
+    // the nesting so a hostile query cannot overflow the stack.
+    let nesting = tokens
+        .iter()
+        .filter(|(l, _)| {
+            matches!(
+                l,
+                Lexeme::LParen | Lexeme::Not | Lexeme::Minus | Lexeme::Field(_)
+            )
+        })
+        .count();
+    if nesting > MAX_NESTING {
+        return error(
+            0..src.len(),
+            format!(
+                "query is too complex: more than {MAX_NESTING} parentheses, NOTs and field scopes"
+            ),
+        );
+    }
     let mut parser = Parser {
         tokens,
         pos: 0,
@@ -546,6 +566,18 @@ mod tests {
             assert!(err.message.contains(message), "{src}: {err:?}");
             assert_eq!(&err.span, span, "{src}: {err:?}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().message.contains("too complex"));
+        assert!(
+            parse(&"NOT ".repeat(100_000))
+                .unwrap_err()
+                .message
+                .contains("too complex")
+        );
     }
 
     #[test]

@@ -238,6 +238,26 @@ fn substring_rules() {
 }
 
 #[test]
+fn case_sensitive_substrings_see_through_hyphens_and_accents() {
+    let a = article("Al-Shabab fighters near the Aéroport", "", "");
+    let specs = [
+        ("Al-Shabab", "case_sensitive = true\nwhole_word = false"),
+        ("Aéroport", "case_sensitive = true\nwhole_word = false"),
+        ("AL-SHABAB", "case_sensitive = true\nwhole_word = false"),
+    ];
+    assert_eq!(matched_with(&specs, &a), [0, 1]);
+}
+
+#[test]
+fn content_scope_finds_a_summary_that_doubles_as_content() {
+    let a = article("", "Blast in Brussels", "Blast in Brussels");
+    assert_eq!(
+        matched(&["content:Brussels", "summary:Brussels"], &a),
+        [0, 1]
+    );
+}
+
+#[test]
 fn feed_scope_by_name_or_tag() {
     let rules = rules_with(&[
         ("brussels", "feeds = [\"world-*\"]"),
