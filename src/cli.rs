@@ -53,6 +53,9 @@ pub enum Command {
         /// An http(s) URL, a file path, or `-` for standard input.
         source: String,
     },
+    /// List, retry or drop queued alerts and dead letters.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Run rules over feeds and print what would alert; sends nothing.
     TestRule {
         /// A query to try, instead of rule files.
@@ -70,6 +73,26 @@ pub enum Command {
         #[arg(required = true)]
         sources: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Alerts waiting for delivery and dead letters (with --all, delivered ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Queue dead letters for delivery again, due now.
+    Retry {
+        /// The alert id (see `outbox list`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove an alert that was not delivered.
+    Drop { id: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,6 +144,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             inspect(&source).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Outbox(command) => outbox(&cli.config, command).await,
         Command::TestRule {
             query,
             rules,
@@ -377,4 +401,59 @@ fn human_match(rule: &str, article: &Article, excerpts: &[Excerpt]) -> String {
         ));
     }
     text
+}
+
+async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {
+    let config = load(config)?;
+    let store = crate::store::open(&config.state_dir)
+        .await
+        .with_context(|| format!("cannot open store in {}", config.state_dir.display()))?;
+    match command {
+        OutboxCommand::List { all } => {
+            let entries = store.outbox_entries(!all).await?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            for e in &entries {
+                let a = &e.alert;
+                let line = format!(
+                    "{}  {:<9} attempts={:<3} {} -> {}  {}{}",
+                    a.id,
+                    e.status,
+                    e.attempts,
+                    a.rule,
+                    a.destination,
+                    a.article.title,
+                    e.last_error
+                        .as_deref()
+                        .map(|err| format!("\n    last error: {err}"))
+                        .unwrap_or_default()
+                );
+                if let Err(err) = writeln!(out, "{line}") {
+                    if err.kind() == std::io::ErrorKind::BrokenPipe {
+                        break;
+                    }
+                    return Err(err.into());
+                }
+            }
+            eprintln!("{} alert(s)", entries.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxCommand::Retry { id, all: _ } => {
+            let revived = store.revive(id.as_deref()).await?;
+            if revived == 0 && id.is_some() {
+                bail!("no dead letter with id {}", id.unwrap_or_default());
+            }
+            println!(
+                "{revived} dead letter(s) queued again; the running daemon or the next `once` delivers them"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxCommand::Drop { id } => {
+            if !store.drop_alert(&id).await? {
+                bail!("no undelivered alert with id {id}");
+            }
+            println!("dropped {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

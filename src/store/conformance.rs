@@ -103,6 +103,36 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
     );
     let counts = store.outbox_counts().await.unwrap();
     assert_eq!((counts.pending, counts.delivered, counts.dead), (1, 1, 1));
+
+    // Dead letters can be listed, revived and dropped; delivered ones stay.
+    let open: Vec<(String, String)> = store
+        .outbox_entries(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.alert.id, e.status))
+        .collect();
+    assert_eq!(open.len(), 2);
+    assert!(open.contains(&("a3".into(), "dead".into())));
+    assert_eq!(store.outbox_entries(false).await.unwrap().len(), 3);
+    assert_eq!(store.revive(Some("a3")).await.unwrap(), 1);
+    let due = store
+        .due_alerts(Utc::now() + Duration::seconds(1), 10)
+        .await
+        .unwrap();
+    let revived = due
+        .iter()
+        .find(|q| q.alert.id == "a3")
+        .expect("revived alert is due");
+    assert_eq!(revived.attempts, 0);
+    assert!(Utc::now() - revived.alert.created_at < Duration::minutes(1));
+    assert_eq!(store.revive(None).await.unwrap(), 0);
+    assert!(store.drop_alert("a3").await.unwrap());
+    assert!(
+        !store.drop_alert("a1").await.unwrap(),
+        "delivered alerts are kept"
+    );
+    assert!(!store.drop_alert("nope").await.unwrap());
 }
 
 impl Alert {

@@ -63,6 +63,15 @@ pub struct QueuedAlert {
     pub attempts: u32,
 }
 
+/// One outbox row, for `newswatch outbox list`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub alert: Alert,
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
     pub pending: u64,
@@ -121,6 +130,16 @@ pub trait Store: Send + Sync {
     async fn mark_dead(&self, id: &str, error: &str) -> Result<(), StoreError>;
 
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+
+    /// Outbox entries, newest first; with `dead_and_pending`, only those.
+    async fn outbox_entries(&self, dead_and_pending: bool) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Makes dead letters (one, or all with `None`) pending again, due now,
+    /// with a fresh retry budget. Returns how many were revived.
+    async fn revive(&self, id: Option<&str>) -> Result<usize, StoreError>;
+
+    /// Removes an alert that is not delivered; returns whether one was removed.
+    async fn drop_alert(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 /// Opens the store for a state directory (SQLite, the embedded default).

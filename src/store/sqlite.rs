@@ -1,7 +1,7 @@
 //! SQLite backend: one file in the state directory, WAL mode, migrations
 //! numbered by `PRAGMA user_version`.
 
-use super::{FeedState, OutboxCounts, PollCommit, QueuedAlert, Store, StoreError};
+use super::{FeedState, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Store, StoreError};
 use crate::alert::Alert;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -312,6 +312,68 @@ impl Store for SqliteStore {
                 params![id, error],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_entries(&self, dead_and_pending: bool) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, payload, status, attempts, last_error FROM outbox
+                 WHERE ?1 = 0 OR status IN ('pending', 'dead')
+                 ORDER BY created_at DESC, id",
+            )?;
+            let rows = stmt.query_map([dead_and_pending], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })?;
+            let mut entries = Vec::new();
+            for row in rows {
+                let (id, payload, status, attempts, last_error) = row?;
+                entries.push(OutboxEntry {
+                    alert: decode_alert(id, &payload)?,
+                    status,
+                    attempts,
+                    last_error,
+                });
+            }
+            Ok(entries)
+        })
+        .await
+    }
+
+    async fn revive(&self, id: Option<&str>) -> Result<usize, StoreError> {
+        let id = id.map(str::to_string);
+        self.with(move |conn| {
+            // The alert's created_at restarts too: the give-up clock counts
+            // from the revival.
+            let now = Utc::now();
+            Ok(conn.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2,
+                     payload = json_set(payload, '$.created_at', ?3)
+                 WHERE status = 'dead' AND (?1 IS NULL OR id = ?1)",
+                params![
+                    id,
+                    ts(now),
+                    now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                ],
+            )?)
+        })
+        .await
+    }
+
+    async fn drop_alert(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            Ok(conn.execute(
+                "DELETE FROM outbox WHERE id = ?1 AND status != 'delivered'",
+                [id],
+            )? > 0)
         })
         .await
     }

@@ -6,5 +6,6 @@ mod daemon;
 mod feed_errors;
 mod hostile;
 mod inspect;
+mod outbox;
 mod support;
 mod test_rule;
