@@ -35,7 +35,29 @@ pub fn render(
         HeaderName::new_from_ascii_str("X-Newswatch-Rule"),
         one_line(&alert.rule),
     ));
+    // Lets mail clients filter and thread alerts per rule.
+    headers.insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str("List-Id"),
+        list_id(&alert.rule),
+    ));
     Ok(message)
+}
+
+/// `List-Id: brussels-incident <brussels-incident.rules.newswatch>` (RFC 2919).
+fn list_id(rule: &str) -> String {
+    let label: String = rule
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let label = label.trim_matches('-');
+    let label = if label.is_empty() { "rule" } else { label };
+    format!("{} <{label}.rules.newswatch>", one_line(rule))
 }
 
 fn subject(alert: &Alert) -> String {

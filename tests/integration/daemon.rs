@@ -70,6 +70,14 @@ async fn first_poll_is_quiet_then_one_email_per_new_match_across_restarts() {
             .unwrap()
             .ends_with("@newswatch.alert>")
     );
+    assert_eq!(
+        mail_header(mail, "List-Id").unwrap(),
+        "al-shabab <al-shabab.rules.newswatch>"
+    );
+    assert_eq!(
+        mail_header(mail, "Auto-Submitted").unwrap(),
+        "auto-generated"
+    );
     let body = mail_body(mail);
     assert!(body.contains("http://news.test/wire-3"), "{body}");
     assert!(body.contains("Feed:      wire"), "{body}");
