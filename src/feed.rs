@@ -5,6 +5,7 @@ use crate::article::{Article, article_key};
 use crate::{encoding, html};
 use feed_rs::model::{Entry, Text};
 use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -30,7 +31,8 @@ pub struct Parsed {
 /// entry or a truncated tail costs only those entries.
 pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseError> {
     let utf8 = encoding::to_utf8(bytes, http_charset);
-    let bytes: &[u8] = &utf8;
+    let upgraded = upgrade_legacy(&utf8);
+    let bytes: &[u8] = &upgraded;
     match strict(bytes) {
         Ok(articles) => Ok(Parsed {
             articles,
@@ -52,6 +54,51 @@ pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseEr
             _ => Err(ParseError::Malformed(err.to_string())),
         },
     }
+}
+
+const ATOM_03: &str = "http://purl.org/atom/ns#";
+const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
+
+/// Atom 0.3 and RSS 0.90, which feed-rs does not know, rewritten as the
+/// Atom 1.0 and RSS 1.0 they are close to (same shapes, renamed elements).
+fn upgrade_legacy(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Cow::Borrowed(bytes);
+    };
+    let head = &text[..floor(text, 1024)];
+    if head.contains(ATOM_03) {
+        let mut text = text.replacen(ATOM_03, "http://www.w3.org/2005/Atom", 1);
+        for (old, new) in [
+            ("issued", "published"),
+            ("modified", "updated"),
+            ("tagline", "subtitle"),
+            ("copyright", "rights"),
+        ] {
+            text = text
+                .replace(&format!("<{old}>"), &format!("<{new}>"))
+                .replace(&format!("</{old}>"), &format!("</{new}>"));
+        }
+        // 0.3's created has no 1.0 twin; published carries the same meaning.
+        text = text
+            .replace("<created>", "<published>")
+            .replace("</created>", "</published>");
+        return Cow::Owned(text.into_bytes());
+    }
+    if head.contains(RSS_090) {
+        return Cow::Owned(
+            text.replacen(RSS_090, "http://purl.org/rss/1.0/", 1)
+                .into_bytes(),
+        );
+    }
+    Cow::Borrowed(bytes)
+}
+
+fn floor(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 fn strict(bytes: &[u8]) -> Result<Vec<Article>, ParseFeedError> {

@@ -250,3 +250,22 @@ async fn http_charset_and_mislabelled_utf8_are_read() {
     let mislabelled = inspect_ok(&format!("{}/mislabelled", server.uri())).await;
     assert_eq!(mislabelled[0]["title"], "Aéroport");
 }
+
+#[tokio::test]
+async fn atom_0_3_and_rss_0_90() {
+    let atom = inspect_ok(fixture("atom03.xml").to_str().unwrap()).await;
+    assert_keys(&atom);
+    assert_eq!(
+        atom,
+        [json!({
+            "id": "guid:tag:old.example.net,2026:1", "guid": "tag:old.example.net,2026:1",
+            "title": "Harbour reopens", "link": "https://old.example.net/harbour",
+            "published": "2026-03-20T09:00:00+00:00", "authors": [], "categories": [],
+            "summary": "The harbour reopened after repairs.", "text": "Ships returned on Friday."
+        })]
+    );
+    let rss = inspect_ok(fixture("rss090.rdf").to_str().unwrap()).await;
+    assert_eq!(rss.len(), 1);
+    assert_eq!(rss[0]["title"], "Bridge opens");
+    assert_eq!(rss[0]["link"], "https://ninety.example.net/bridge");
+}
