@@ -235,7 +235,8 @@ struct InspectEntry<'a> {
 
 async fn inspect(source: &str) -> Result<()> {
     let (bytes, charset) = read_source(source).await?;
-    let parsed = feed::parse(&bytes, charset.as_deref()).with_context(|| redact_source(source))?;
+    let parsed = feed::parse_from(&bytes, charset.as_deref(), source_url(source).as_ref())
+        .with_context(|| redact_source(source))?;
     if let Some(error) = &parsed.malformed {
         eprintln!(
             "{}: malformed feed ({error}); {} complete entries recovered",
@@ -354,7 +355,7 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
     let (mut entries, mut matches) = (0, 0);
     for source in sources {
         let (bytes, charset) = read_source(source).await?;
-        let articles = feed::parse(&bytes, charset.as_deref())
+        let articles = feed::parse_from(&bytes, charset.as_deref(), source_url(source).as_ref())
             .with_context(|| redact_source(source))?
             .articles;
         for article in &articles {
@@ -456,4 +457,11 @@ async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The source as a URL to resolve relative links against, when it is one.
+fn source_url(source: &str) -> Option<url::Url> {
+    url::Url::parse(source)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https" | "file"))
 }

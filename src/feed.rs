@@ -6,6 +6,7 @@ use crate::{encoding, html};
 use feed_rs::model::{Entry, Text};
 use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
 use std::borrow::Cow;
+use url::Url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -30,10 +31,20 @@ pub struct Parsed {
 /// if the document is malformed, each entry is parsed on its own, so a broken
 /// entry or a truncated tail costs only those entries.
 pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseError> {
+    parse_from(bytes, http_charset, None)
+}
+
+/// [`parse`] for a feed fetched from `base`: relative links (and `xml:base`)
+/// are resolved against it.
+pub fn parse_from(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    base: Option<&Url>,
+) -> Result<Parsed, ParseError> {
     let utf8 = encoding::to_utf8(bytes, http_charset);
     let upgraded = upgrade_legacy(&utf8);
     let bytes: &[u8] = &upgraded;
-    match strict(bytes) {
+    match strict(bytes, base) {
         Ok(articles) => Ok(Parsed {
             articles,
             malformed: None,
@@ -46,7 +57,7 @@ pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseEr
         Err(ParseFeedError::ParseError(kind @ ParseErrorKind::NoFeedRoot)) => {
             Err(ParseError::NotAFeed(kind.to_string()))
         }
-        Err(err) => match recover(bytes) {
+        Err(err) => match recover(bytes, base) {
             Some(articles) if !articles.is_empty() => Ok(Parsed {
                 articles,
                 malformed: Some(err.to_string()),
@@ -101,23 +112,24 @@ fn floor(text: &str, mut i: usize) -> usize {
     i
 }
 
-fn strict(bytes: &[u8]) -> Result<Vec<Article>, ParseFeedError> {
+fn strict(bytes: &[u8], base: Option<&Url>) -> Result<Vec<Article>, ParseFeedError> {
     // An empty id from the generator means "the feed gave none"; feed-rs's own
     // generator would invent an id that changes on every parse.
     let parser = parser::Builder::new()
         .id_generator(|_links, _title, _uri| String::new())
+        .base_uri(base.map(Url::as_str))
         .build();
     Ok(parser
         .parse(bytes)?
         .entries
         .into_iter()
-        .map(normalize)
+        .map(|entry| normalize(entry, base))
         .collect())
 }
 
 /// Parses each `<item>` / `<entry>` of a malformed document on its own,
 /// inside the document's own head, and keeps those that parse.
-fn recover(bytes: &[u8]) -> Option<Vec<Article>> {
+fn recover(bytes: &[u8], base: Option<&Url>) -> Option<Vec<Article>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let (open, close) = if find_tag(text, "<entry").is_some() {
         ("<entry", "</entry>")
@@ -148,7 +160,7 @@ fn recover(bytes: &[u8]) -> Option<Vec<Article>> {
             (None, None) => ("", chunk.len()),
         };
         if !entry.is_empty()
-            && let Ok(mut one) = strict(format!("{head}{entry}{tail}").as_bytes())
+            && let Ok(mut one) = strict(format!("{head}{entry}{tail}").as_bytes(), base)
             && one.len() == 1
         {
             articles.push(one.remove(0));
@@ -180,7 +192,7 @@ fn looks_like_html(bytes: &[u8]) -> bool {
     head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
-fn normalize(entry: Entry) -> Article {
+fn normalize(entry: Entry, base: Option<&Url>) -> Article {
     let guid = Some(entry.id.trim().to_string()).filter(|id| !id.is_empty());
     let title = entry.title.as_ref().map(plain_text).unwrap_or_default();
     let link = entry
@@ -190,6 +202,13 @@ fn normalize(entry: Entry) -> Article {
         .or(entry.links.first())
         .map(|l| l.href.trim().to_string())
         .filter(|href| !href.is_empty())
+        // "/2026/03/story" in an RSS <link>: relative to the feed's address.
+        .map(|href| match (Url::parse(&href), base) {
+            (Err(url::ParseError::RelativeUrlWithoutBase), Some(base)) => {
+                base.join(&href).map_or(href, |u| u.to_string())
+            }
+            _ => href,
+        })
         // RSS permalink GUIDs are the article's address when there is no <link>.
         .or_else(|| {
             guid.clone()
@@ -361,6 +380,25 @@ mod tests {
         let xml = "<rss version=\"2.0\"><channel><title>t</title><feedburner:info uri=\"x\"/>\
             <item><title>One</title><guid>1</guid></item><item><title>Tw";
         assert_eq!(parse(xml.as_bytes(), None).unwrap().articles.len(), 1);
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_feed_url() {
+        let xml = rss("<item><title>x</title><link>/2026/03/story</link></item>");
+        let base = Url::parse("https://news.test/feeds/world.xml").unwrap();
+        let articles = parse_from(xml.as_bytes(), None, Some(&base))
+            .unwrap()
+            .articles;
+        assert_eq!(
+            articles[0].link.as_deref(),
+            Some("https://news.test/2026/03/story")
+        );
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"https://cdn.test/a/\"><title>t</title><id>f</id>\
+            <entry><id>e</id><title>t</title><link href=\"b/c\"/></entry></feed>";
+        let articles = parse_from(atom.as_bytes(), None, Some(&base))
+            .unwrap()
+            .articles;
+        assert_eq!(articles[0].link.as_deref(), Some("https://cdn.test/a/b/c"));
     }
 
     #[test]

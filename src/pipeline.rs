@@ -130,7 +130,7 @@ impl Pipeline {
                 charset,
             } => (bytes, validators, charset),
         };
-        let parsed = feed::parse(&bytes, charset.as_deref())?;
+        let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(&feed.url))?;
         if let Some(error) = &parsed.malformed {
             tracing::warn!(feed = %feed.name, %error, recovered = parsed.articles.len(), "Feed malformed; complete entries recovered");
         }
