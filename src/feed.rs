@@ -194,7 +194,22 @@ fn looks_like_html(bytes: &[u8]) -> bool {
 
 fn normalize(entry: Entry, base: Option<&Url>) -> Article {
     let guid = Some(entry.id.trim().to_string()).filter(|id| !id.is_empty());
-    let title = entry.title.as_ref().map(plain_text).unwrap_or_default();
+    // Media RSS items (video, podcasts) often carry their title and
+    // description only as media:title and media:description.
+    let media_text = |pick: fn(&feed_rs::model::MediaObject) -> Option<&Text>| {
+        entry
+            .media
+            .iter()
+            .find_map(pick)
+            .map(plain_text)
+            .unwrap_or_default()
+    };
+    let title = entry
+        .title
+        .as_ref()
+        .map(plain_text)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| media_text(|m| m.title.as_ref()));
     let link = entry
         .links
         .iter()
@@ -214,7 +229,12 @@ fn normalize(entry: Entry, base: Option<&Url>) -> Article {
             guid.clone()
                 .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
         });
-    let summary = entry.summary.as_ref().map(plain_text).unwrap_or_default();
+    let summary = entry
+        .summary
+        .as_ref()
+        .map(plain_text)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| media_text(|m| m.description.as_ref()));
     let content = entry
         .content
         .as_ref()
@@ -399,6 +419,16 @@ mod tests {
             .unwrap()
             .articles;
         assert_eq!(articles[0].link.as_deref(), Some("https://cdn.test/a/b/c"));
+    }
+
+    #[test]
+    fn media_title_and_description_stand_in() {
+        let xml = "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>t</title>\
+            <item><guid>2</guid><media:content url=\"https://x.test/v.mp4\"><media:title>Clip about Zaventem</media:title>\
+            <media:description>Footage from the airport.</media:description></media:content></item></channel></rss>";
+        let articles = parse(xml.as_bytes(), None).unwrap().articles;
+        assert_eq!(articles[0].title, "Clip about Zaventem");
+        assert_eq!(articles[0].summary, "Footage from the airport.");
     }
 
     #[test]
