@@ -131,9 +131,16 @@ impl Pipeline {
             } => (bytes, validators, charset),
         };
         let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(&feed.url))?;
-        if let Some(error) = &parsed.malformed {
-            tracing::warn!(feed = %feed.name, %error, recovered = parsed.articles.len(), "Feed malformed; complete entries recovered");
+        // Said once per change, not on every poll of a feed that stays broken.
+        if parsed.malformed != state.malformed {
+            match &parsed.malformed {
+                Some(error) => {
+                    tracing::warn!(feed = %feed.name, %error, recovered = parsed.articles.len(), "Feed malformed; complete entries recovered")
+                }
+                None => tracing::info!(feed = %feed.name, "Feed well-formed again"),
+            }
         }
+        let malformed = parsed.malformed;
         let articles = dedup_in_fetch(parsed.articles);
         let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
         let unseen: HashSet<String> = self
@@ -165,6 +172,7 @@ impl Pipeline {
             next_poll_at: Some(next_poll_at),
             seen_keys: new.iter().map(|a| a.key.clone()).collect(),
             alerts,
+            malformed,
         };
         let alerts_queued = self.store.commit_poll(&feed.name, commit).await?;
         Ok(PollReport {

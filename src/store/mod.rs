@@ -42,6 +42,8 @@ pub struct FeedState {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Whether the feed has had a successful poll (its entries were recorded).
     pub polled_ok: bool,
+    /// Why the last successful poll's document was malformed, if it was.
+    pub malformed: Option<String>,
 }
 
 /// Everything one successful poll writes, applied in one transaction: the new
@@ -54,6 +56,8 @@ pub struct PollCommit {
     pub next_poll_at: Option<DateTime<Utc>>,
     pub seen_keys: Vec<String>,
     pub alerts: Vec<Alert>,
+    /// Why the document was malformed (entries were recovered one by one).
+    pub malformed: Option<String>,
 }
 
 /// An alert waiting in the outbox.

@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Each entry upgrades the schema by one version; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE feed_state (
     feed          TEXT PRIMARY KEY,
     etag          TEXT,
@@ -38,7 +39,12 @@ CREATE TABLE outbox (
     delivered_at    INTEGER
 );
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
-"#];
+"#,
+    r#"
+-- Why the feed's last document was malformed, so that is logged once per change.
+ALTER TABLE feed_state ADD COLUMN malformed TEXT;
+"#,
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -112,7 +118,7 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             let state = conn
                 .query_row(
-                    "SELECT etag, last_modified, error_count, last_error, next_poll_at, polled_ok
+                    "SELECT etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed
                      FROM feed_state WHERE feed = ?1",
                     [&feed],
                     |r| {
@@ -123,6 +129,7 @@ impl Store for SqliteStore {
                             last_error: r.get(3)?,
                             next_poll_at: r.get::<_, Option<i64>>(4)?.map(from_ts),
                             polled_ok: r.get(5)?,
+                            malformed: r.get(6)?,
                         })
                     },
                 )
@@ -155,11 +162,11 @@ impl Store for SqliteStore {
             let now = ts(Utc::now());
             let tx = conn.transaction()?;
             tx.execute(
-                "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok)
-                 VALUES (?1, ?2, ?3, 0, NULL, ?4, 1)
+                "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed)
+                 VALUES (?1, ?2, ?3, 0, NULL, ?4, 1, ?5)
                  ON CONFLICT (feed) DO UPDATE SET etag = ?2, last_modified = ?3, error_count = 0,
-                     last_error = NULL, next_poll_at = ?4, polled_ok = 1",
-                params![feed, commit.etag, commit.last_modified, commit.next_poll_at.map(ts)],
+                     last_error = NULL, next_poll_at = ?4, polled_ok = 1, malformed = ?5",
+                params![feed, commit.etag, commit.last_modified, commit.next_poll_at.map(ts), commit.malformed],
             )?;
             {
                 let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO seen (feed, key, seen_at) VALUES (?1, ?2, ?3)")?;

@@ -127,4 +127,10 @@ async fn a_broken_entry_does_not_cost_the_rest_of_the_feed() {
             .unwrap()
             .contains("Brussels attack suspect detained")
     );
+
+    // Still broken on the next poll: not reported again, nothing sent again.
+    let again = env.once().await;
+    assert!(again.stderr.contains("Feed fetched"), "{}", again.stderr);
+    assert!(!again.stderr.contains("Feed malformed"), "{}", again.stderr);
+    assert_eq!(sink.messages().len(), 1);
 }
