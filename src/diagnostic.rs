@@ -1,5 +1,6 @@
 //! Located errors for config and rule files: `file:line:col: message`.
 
+use crate::text::floor_char_boundary;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -105,13 +106,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! plain-text [`Article`]s.
 
 use crate::article::{Article, article_key};
-use crate::{encoding, html};
+use crate::{encoding, html, text};
 use feed_rs::model::{Entry, Text};
 use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
 use std::borrow::Cow;
@@ -76,7 +76,7 @@ fn upgrade_legacy(bytes: &[u8]) -> Cow<'_, [u8]> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Cow::Borrowed(bytes);
     };
-    let head = &text[..floor(text, 1024)];
+    let head = &text[..text::floor_char_boundary(text, 1024)];
     if head.contains(ATOM_03) {
         let mut text = text.replacen(ATOM_03, "http://www.w3.org/2005/Atom", 1);
         for (old, new) in [
@@ -102,14 +102,6 @@ fn upgrade_legacy(bytes: &[u8]) -> Cow<'_, [u8]> {
         );
     }
     Cow::Borrowed(bytes)
-}
-
-fn floor(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 fn strict(bytes: &[u8], base: Option<&Url>) -> Result<Vec<Article>, ParseFeedError> {

@@ -189,7 +189,7 @@ impl RuleSet {
         }
         set.head_len = set.prefixes.keys().map(|p| p.len()).min().unwrap_or(0);
         for (prefix, &id) in &set.prefixes {
-            let head = prefix[..floor_boundary(prefix, set.head_len)].into();
+            let head = prefix[..text::floor_char_boundary(prefix, set.head_len)].into();
             set.prefix_heads
                 .entry(head)
                 .or_default()
@@ -212,6 +212,24 @@ impl RuleSet {
         self.always.len()
     }
 
+    /// The id of a dictionary word (or, with `prefix`, a prefix), added with
+    /// its cost if new.
+    fn intern(&mut self, prefix: bool, key: &str, cost: u32) -> u32 {
+        let map = if prefix {
+            &mut self.prefixes
+        } else {
+            &mut self.words
+        };
+        if let Some(&id) = map.get(key) {
+            return id;
+        }
+        let id = self.anchored.len() as u32;
+        map.insert(key.into(), id);
+        self.anchored.push(Vec::new());
+        self.costs.push(cost);
+        id
+    }
+
     fn assign_anchors(&mut self, node: &mut Node) {
         match node {
             Node::Leaf(leaf) => {
@@ -227,9 +245,8 @@ impl RuleSet {
                     return;
                 }
                 if words.len() == 1 && *prefix {
-                    let id = intern(&mut self.prefixes, &words[0], &mut self.anchored);
-                    self.costs.resize(self.anchored.len(), 0);
-                    self.costs[id as usize] = word_cost(&words[0], exact.first()) + 1;
+                    let cost = word_cost(&words[0], exact.first()) + 1;
+                    let id = self.intern(true, &words[0], cost);
                     leaf.anchor = Some((id, 0));
                     return;
                 }
@@ -248,9 +265,8 @@ impl RuleSet {
                         )
                     })
                     .expect("a words leaf has a word");
-                let id = intern(&mut self.words, &words[index], &mut self.anchored);
-                self.costs.resize(self.anchored.len(), 0);
-                self.costs[id as usize] = word_cost(&words[index], exact.get(index));
+                let cost = word_cost(&words[index], exact.get(index));
+                let id = self.intern(false, &words[index], cost);
                 leaf.anchor = Some((id, index));
             }
             Node::And(parts) | Node::Or(parts) => {
@@ -291,7 +307,7 @@ impl RuleSet {
                     && self.head_len > 0
                     && word.len() >= self.head_len
                 {
-                    let head = &word[..floor_boundary(word, self.head_len)];
+                    let head = &word[..text::floor_char_boundary(word, self.head_len)];
                     for (prefix, id) in self.prefix_heads.get(head).into_iter().flatten() {
                         if word.starts_with(&**prefix) {
                             found(*id);
@@ -350,24 +366,6 @@ fn leaf_ids(node: &Node, out: &mut Vec<u32>) {
 /// A word length's bit in [`RuleSet::word_filter`] (lengths of 63 and more share one).
 fn length_bit(len: usize) -> u64 {
     1 << len.min(63)
-}
-
-/// The largest char boundary of `s` at or below `i`.
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn intern(map: &mut FxHashMap<Box<str>, u32>, key: &str, anchored: &mut Vec<Vec<u32>>) -> u32 {
-    if let Some(&id) = map.get(key) {
-        return id;
-    }
-    let id = anchored.len() as u32;
-    anchored.push(Vec::new());
-    map.insert(key.into(), id);
-    id
 }
 
 /// Ids of which at least one must occur for the rule to match, with their

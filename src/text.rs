@@ -189,6 +189,15 @@ pub fn exact_form(word: &str) -> String {
     stripped.nfkc().collect()
 }
 
+/// The largest char boundary of `text` at or below `i` (clamped to its length).
+pub fn floor_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// Normalised words of a query term, e.g. `Al-Shabab's` → `["al", "shabab"]`.
 pub fn words(text: &str) -> Vec<String> {
     let tokens = tokenize(text);
