@@ -5,7 +5,7 @@ use crate::article::{Article, hex};
 use crate::matcher::Excerpt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -38,6 +38,101 @@ impl AlertArticle {
             link: article.link.clone(),
             published: article.published,
             authors: article.authors.clone(),
+        }
+    }
+}
+
+impl Alert {
+    /// The distinct words the excerpts mark, in order of appearance: what
+    /// the reader sees as "why it matched".
+    pub fn matched_terms(&self) -> Vec<String> {
+        let mut terms: Vec<String> = Vec::new();
+        for excerpt in &self.excerpts {
+            for &(start, end) in &excerpt.spans {
+                let Some(term) = excerpt.text.get(start..end) else {
+                    continue;
+                };
+                if !terms.iter().any(|t| t.eq_ignore_ascii_case(term)) {
+                    terms.push(term.to_string());
+                }
+            }
+        }
+        terms
+    }
+}
+
+/// Alerts for one destination that go out as one message: a rule's digest,
+/// or what waited out the destination's quiet hours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digest {
+    /// Stable for the same alerts: a redelivery carries the same id.
+    pub id: String,
+    pub destination: String,
+    /// Grouped by rule (rules in name order), newest first within a rule.
+    pub alerts: Vec<Alert>,
+}
+
+impl Digest {
+    pub fn new(destination: &str, mut alerts: Vec<Alert>) -> Digest {
+        alerts.sort_by(|a, b| {
+            a.rule
+                .cmp(&b.rule)
+                .then_with(|| newest(b).cmp(&newest(a)))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let mut ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+        ids.sort_unstable();
+        let mut hasher = Sha256::new();
+        hasher.update(destination.as_bytes());
+        for id in ids {
+            hasher.update([0]);
+            hasher.update(id.as_bytes());
+        }
+        Digest {
+            id: format!("digest-{}", hex(&hasher.finalize()[..16])),
+            destination: destination.to_string(),
+            alerts,
+        }
+    }
+
+    /// Each rule with its alerts, in the digest's order.
+    pub fn by_rule(&self) -> Vec<(&str, Vec<&Alert>)> {
+        let mut groups: Vec<(&str, Vec<&Alert>)> = Vec::new();
+        for alert in &self.alerts {
+            match groups.last_mut() {
+                Some((rule, list)) if *rule == alert.rule => list.push(alert),
+                _ => groups.push((&alert.rule, vec![alert])),
+            }
+        }
+        groups
+    }
+}
+
+/// An article's own date if it has one, else when the alert was raised.
+fn newest(alert: &Alert) -> DateTime<Utc> {
+    alert.article.published.unwrap_or(alert.created_at)
+}
+
+/// What a deliverer sends: one alert, or a digest of several.
+#[derive(Debug, Clone, Copy)]
+pub enum Notice<'a> {
+    Alert(&'a Alert),
+    Digest(&'a Digest),
+}
+
+impl Notice<'_> {
+    /// The idempotency id: Message-ID and `webhook-id` are built from it.
+    pub fn id(&self) -> &str {
+        match self {
+            Notice::Alert(alert) => &alert.id,
+            Notice::Digest(digest) => &digest.id,
+        }
+    }
+
+    pub fn alerts(&self) -> &[Alert] {
+        match self {
+            Notice::Alert(alert) => std::slice::from_ref(*alert),
+            Notice::Digest(digest) => &digest.alerts,
         }
     }
 }

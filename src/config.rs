@@ -2,8 +2,12 @@
 //! once into [`Config`]. Every error is collected with its file:line:col.
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error};
+use crate::email::Templates;
 use crate::matcher::RuleSet;
 use crate::rules;
+use crate::schedule::{self, QuietHours};
+use crate::webhook::SigningKey;
+use jiff::tz::TimeZone;
 use lettre::message::Mailbox;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -81,8 +85,21 @@ struct RawDestination {
     password_env: Option<Spanned<String>>,
     sendmail_path: Option<String>,
     timeout: Option<Spanned<String>>,
+    // email and maildir
+    templates: Option<Spanned<String>>,
     // maildir
     path: Option<String>,
+    // webhook and chat services
+    url: Option<Spanned<String>>,
+    secret_file: Option<Spanned<String>>,
+    secret_env: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    // every kind
+    concurrency: Option<Spanned<i64>>,
+    rate_limit: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    quiet_hours: Option<Spanned<String>>,
 }
 
 /// What to do with the entries a feed already has on its first successful poll.
@@ -191,17 +208,61 @@ pub enum MailTransport {
     },
 }
 
+/// A destination as configured: how to reach it and when to send.
 #[derive(Debug, Clone)]
-pub enum DestinationConfig {
+pub struct DestinationConfig {
+    pub kind: DestinationKind,
+    /// Shows published times, and places digests and quiet hours.
+    pub timezone: TimeZone,
+    pub quiet_hours: Option<QuietHours>,
+    /// How many alerts may be in flight to it at once.
+    pub concurrency: usize,
+    /// At least this long between two sends (from `rate_limit = "1/s"`).
+    pub min_interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub enum DestinationKind {
     Email {
         transport: MailTransport,
         from: Mailbox,
         to: Vec<Mailbox>,
         timeout: Duration,
+        templates: Templates,
     },
     /// Writes each alert as a mail file into a Maildir (readable by mutt,
     /// Thunderbird, Dovecot): alerts with no mail server at all.
-    Maildir { path: PathBuf },
+    Maildir { path: PathBuf, templates: Templates },
+    /// An HTTP POST: a signed JSON webhook or a chat service's own format.
+    Http {
+        format: HttpFormat,
+        url: Url,
+        headers: Vec<(String, String)>,
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum HttpFormat {
+    /// Our versioned JSON payload, signed per Standard Webhooks if a secret is set.
+    Webhook {
+        secret: Option<SigningKey>,
+    },
+    Slack,
+    Discord,
+    Teams,
+    Ntfy,
+}
+
+impl HttpFormat {
+    /// What the service accepts without throttling us (per its documentation).
+    fn default_min_interval(&self) -> Option<Duration> {
+        match self {
+            HttpFormat::Slack | HttpFormat::Teams => Some(Duration::from_secs(1)),
+            HttpFormat::Discord => Some(Duration::from_secs(2)),
+            HttpFormat::Webhook { .. } | HttpFormat::Ntfy => None,
+        }
+    }
 }
 
 /// The validated configuration with rules compiled.
@@ -379,8 +440,71 @@ fn build_destination(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<DestinationConfig> {
     let before = errors.len();
+    let kind = destination_kind(source, base, state_dir, name, &raw, errors);
+    let timezone = match &raw.timezone {
+        Some(tz) => schedule::time_zone(tz.get_ref())
+            .map_err(|e| errors.push(source.error_in(&tz.span(), e)))
+            .unwrap_or(TimeZone::UTC),
+        None => TimeZone::system(),
+    };
+    let quiet_hours = raw.quiet_hours.as_ref().and_then(|q| {
+        QuietHours::parse(q.get_ref())
+            .map_err(|e| errors.push(source.error_in(&q.span(), e)))
+            .ok()
+    });
+    let concurrency = match &raw.concurrency {
+        Some(n) if (1..=64).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => {
+            errors.push(source.error_in(&n.span(), "concurrency must be between 1 and 64"));
+            1
+        }
+        // Mail and webhooks take a few at once; chat services want one at a time.
+        None => match &kind {
+            Some(DestinationKind::Email { .. }) => 2,
+            Some(DestinationKind::Http {
+                format: HttpFormat::Webhook { .. },
+                ..
+            }) => 4,
+            _ => 1,
+        },
+    };
+    let min_interval = match &raw.rate_limit {
+        Some(rate) => rate_limit(rate.get_ref())
+            .map_err(|e| errors.push(source.error_in(&rate.span(), e)))
+            .unwrap_or(None),
+        None => match &kind {
+            Some(DestinationKind::Http { format, .. }) => format.default_min_interval(),
+            _ => None,
+        },
+    };
+    if errors.len() > before {
+        return None;
+    }
+    Some(DestinationConfig {
+        kind: kind?,
+        timezone,
+        quiet_hours,
+        concurrency,
+        min_interval,
+    })
+}
+
+fn destination_kind(
+    source: &SourceFile,
+    base: &Path,
+    state_dir: &Path,
+    name: &str,
+    raw: &RawDestination,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<DestinationKind> {
     let kind_span = raw.kind.span();
-    let dest = match raw.kind.get_ref().as_str() {
+    let templates = |errors: &mut Vec<Diagnostic>| match &raw.templates {
+        Some(dir) => Templates::load(&base.join(dir.get_ref()))
+            .map_err(|e| errors.push(source.error_in(&dir.span(), e)))
+            .ok(),
+        None => Some(Templates::default()),
+    };
+    let http_format = match raw.kind.get_ref().as_str() {
         "email" => {
             let transport = match &raw.smtp {
                 None => {
@@ -390,7 +514,7 @@ fn build_destination(
                     ));
                     None
                 }
-                Some(smtp) => mail_transport(source, base, &raw, smtp, errors),
+                Some(smtp) => mail_transport(source, base, raw, smtp, errors),
             };
             let from = match &raw.from {
                 None => {
@@ -415,28 +539,150 @@ fn build_destination(
                 .collect();
             let timeout =
                 duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(60));
-            Some(DestinationConfig::Email {
+            let templates = templates(errors);
+            return Some(DestinationKind::Email {
                 transport: transport?,
                 from: from?,
                 to,
                 timeout,
-            })
+                templates: templates?,
+            });
         }
-        "maildir" => Some(DestinationConfig::Maildir {
-            path: raw
-                .path
-                .as_deref()
-                .map_or_else(|| state_dir.join("maildir").join(name), |p| base.join(p)),
-        }),
+        "maildir" => {
+            let templates = templates(errors)?;
+            return Some(DestinationKind::Maildir {
+                path: raw
+                    .path
+                    .as_deref()
+                    .map_or_else(|| state_dir.join("maildir").join(name), |p| base.join(p)),
+                templates,
+            });
+        }
+        "webhook" => HttpFormat::Webhook {
+            secret: webhook_secret(source, base, raw, errors)?,
+        },
+        "slack" => HttpFormat::Slack,
+        "discord" => HttpFormat::Discord,
+        "teams" => HttpFormat::Teams,
+        "ntfy" => HttpFormat::Ntfy,
         other => {
             errors.push(source.error_in(
                 &kind_span,
-                format!("destination {name:?}: unknown kind {other:?} (expected \"email\" or \"maildir\")"),
+                format!(
+                    "destination {name:?}: unknown kind {other:?} (expected email, maildir, \
+                     webhook, slack, discord, teams or ntfy)"
+                ),
             ));
-            None
+            return None;
         }
     };
-    if errors.len() > before { None } else { dest }
+    let Some(url_text) = &raw.url else {
+        errors.push(source.error_in(
+            &kind_span,
+            format!("destination {name:?}: {} needs `url`", raw.kind.get_ref()),
+        ));
+        return None;
+    };
+    let url = match Url::parse(url_text.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        Ok(url) => {
+            errors.push(source.error_in(
+                &url_text.span(),
+                format!(
+                    "unsupported URL scheme {:?} (use http or https)",
+                    url.scheme()
+                ),
+            ));
+            return None;
+        }
+        Err(e) => {
+            errors.push(source.error_in(&url_text.span(), format!("invalid URL: {e}")));
+            return None;
+        }
+    };
+    let mut headers = Vec::new();
+    for (header, value) in &raw.headers {
+        let valid_name = reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_ok();
+        let valid_value = reqwest::header::HeaderValue::from_str(value.get_ref()).is_ok();
+        if !valid_name || !valid_value {
+            errors.push(source.error_in(
+                &value.span(),
+                format!("invalid HTTP header {header:?} (name or value)"),
+            ));
+        } else {
+            headers.push((header.clone(), value.get_ref().clone()));
+        }
+    }
+    let timeout = duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(30));
+    Some(DestinationKind::Http {
+        format: http_format,
+        url,
+        headers,
+        timeout,
+    })
+}
+
+/// `secret_file` or `secret_env` holding `whsec_<base64>`; `Some(None)` when
+/// the webhook is unsigned.
+fn webhook_secret(
+    source: &SourceFile,
+    base: &Path,
+    raw: &RawDestination,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Option<SigningKey>> {
+    let (text, span) = match (&raw.secret_file, &raw.secret_env) {
+        (Some(file), _) => {
+            let path = base.join(file.get_ref());
+            match std::fs::read_to_string(&path) {
+                Ok(text) => (text.trim().to_string(), file.span()),
+                Err(e) => {
+                    errors.push(source.error_in(
+                        &file.span(),
+                        format!("cannot read secret_file {}: {e}", path.display()),
+                    ));
+                    return None;
+                }
+            }
+        }
+        (None, Some(var)) => match std::env::var(var.get_ref()) {
+            Ok(text) => (text.trim().to_string(), var.span()),
+            Err(_) => {
+                errors.push(source.error_in(
+                    &var.span(),
+                    format!("environment variable {} is not set", var.get_ref()),
+                ));
+                return None;
+            }
+        },
+        (None, None) => return Some(None),
+    };
+    match SigningKey::parse(&text) {
+        Ok(key) => Some(Some(key)),
+        Err(e) => {
+            errors.push(source.error_in(&span, e));
+            None
+        }
+    }
+}
+
+/// `"1/s"`, `"30/min"`, `"100/h"` or `"none"` as the least time between sends.
+fn rate_limit(text: &str) -> Result<Option<Duration>, String> {
+    if text.trim() == "none" {
+        return Ok(None);
+    }
+    let invalid = || format!("invalid rate_limit {text:?} (e.g. \"1/s\", \"30/min\", \"none\")");
+    let (count, unit) = text.split_once('/').ok_or_else(invalid)?;
+    let count: u32 = count.trim().parse().map_err(|_| invalid())?;
+    let unit = match unit.trim() {
+        "s" | "sec" | "second" => 1,
+        "m" | "min" | "minute" => 60,
+        "h" | "hour" => 3600,
+        _ => return Err(invalid()),
+    };
+    if count == 0 {
+        return Err(invalid());
+    }
+    Ok(Some(Duration::from_secs(unit) / count))
 }
 
 fn mail_transport(

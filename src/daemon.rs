@@ -1,8 +1,8 @@
 //! The control loop: builds the runtime pieces from a `Config`, runs the
 //! scheduler and the outbox worker, and handles reload and shutdown.
 
+use crate::clock::Clock;
 use crate::config::{Config, FeedConfig};
-use crate::deliver::Deliverer;
 use crate::fetch::Fetcher;
 use crate::outbox::{DeliveryReport, Outbox};
 use crate::pipeline::Pipeline;
@@ -13,7 +13,7 @@ use sd_notify::NotifyState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -39,12 +39,7 @@ struct Runtime {
 
 fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
     let fetcher = Fetcher::new(&config.defaults).context("cannot build HTTP client")?;
-    let mut deliverers = HashMap::new();
-    for (name, dest) in &config.destinations {
-        let deliverer =
-            Deliverer::build(dest).map_err(|e| anyhow::anyhow!("destination {name:?}: {e}"))?;
-        deliverers.insert(name.clone(), deliverer);
-    }
+    let outbox = Outbox::new(store.clone(), &config, Clock::System).map_err(anyhow::Error::msg)?;
     Ok(Runtime {
         pipeline: Arc::new(Pipeline {
             fetcher,
@@ -52,11 +47,7 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
             rules: Arc::new(config.rules.clone()),
             defaults: config.defaults.clone(),
         }),
-        outbox: Arc::new(Outbox {
-            store,
-            deliverers,
-            retry: config.retry,
-        }),
+        outbox: Arc::new(outbox),
         config,
     })
 }
@@ -171,12 +162,8 @@ fn reload(old: Runtime, store: Arc<dyn Store>) -> Runtime {
 }
 
 fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
-    let wake = Arc::new(Notify::new());
-    let outbox = rt.outbox.clone();
-    let outbox_task = {
-        let (wake, stop) = (wake.clone(), stop.clone());
-        tokio::spawn(async move { outbox.run(wake, stop).await })
-    };
+    let (wake, woken) = watch::channel(());
+    let outbox_task = tokio::spawn(rt.outbox.clone().run(woken, stop.clone()));
     let scheduler = tokio::spawn(schedule(
         rt.pipeline.clone(),
         rt.config.feeds.clone(),
@@ -190,7 +177,7 @@ fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<(
 async fn schedule(
     pipeline: Arc<Pipeline>,
     feeds: Vec<FeedConfig>,
-    wake: Arc<Notify>,
+    wake: watch::Sender<()>,
     stop: CancellationToken,
 ) {
     let mut due: HashMap<usize, Instant> = HashMap::new();
@@ -249,7 +236,7 @@ async fn schedule(
                     if let (Some(i), Some(next)) = (task_feed.remove(&id), next) {
                         due.insert(i, instant_at(next));
                     }
-                    wake.notify_one();
+                    wake.send_replace(());
                 }
                 Err(error) => {
                     tracing::error!(feed = ?task_feed.get(&error.id()).map(|&i| &feeds[i].name), %error, "Feed poll task failed");

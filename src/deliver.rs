@@ -1,51 +1,93 @@
-//! Deliverers: send one alert to one destination and say whether a failure
-//! is worth retrying.
+//! Deliverers: send one notice (an alert or a digest) to one destination and
+//! say whether a failure is worth retrying. One classification for all:
+//! connection errors, timeouts, SMTP 4xx and HTTP 408/429/5xx are temporary;
+//! SMTP 5xx and other HTTP 4xx are permanent; HTTP 410 disables the destination.
 
-use crate::alert::Alert;
-use crate::config::{DestinationConfig, MailTransport, SmtpTls};
-use crate::email;
+use crate::alert::Notice;
+use crate::chat;
+use crate::config::{DestinationConfig, DestinationKind, HttpFormat, MailTransport, SmtpTls};
+use crate::email::{self, Templates};
+use crate::fetch::{error_chain, install_crypto_provider, redact, retry_after};
+use crate::webhook;
+use chrono::Utc;
+use jiff::tz::TimeZone;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSendmailTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// How much of an error response's body goes into the error message.
+const ERROR_BODY_BYTES: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    /// Worth retrying later: the server is down, busy or said 4xx.
-    #[error("temporary failure: {0}")]
-    Temporary(String),
-    /// Retrying will not help: the server said 5xx, or the alert cannot be sent.
+    /// Worth retrying later: the server is down, busy or said so.
+    #[error("temporary failure: {message}")]
+    Temporary {
+        message: String,
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// Retrying will not help: the server refused this notice.
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// HTTP 410: the endpoint is gone for good.
+    #[error("destination gone: {0}")]
+    Gone(String),
 }
 
-pub enum Deliverer {
+impl DeliveryError {
+    pub fn temporary(message: impl Into<String>) -> DeliveryError {
+        DeliveryError::Temporary {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+pub struct Deliverer {
+    transport: Transport,
+    timezone: TimeZone,
+}
+
+enum Transport {
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
         to: Vec<Mailbox>,
+        templates: Templates,
     },
     Sendmail {
         transport: AsyncSendmailTransport<Tokio1Executor>,
         from: Mailbox,
         to: Vec<Mailbox>,
+        templates: Templates,
     },
     Maildir {
         path: PathBuf,
-        from: Mailbox,
-        to: Mailbox,
+        templates: Templates,
+    },
+    Http {
+        client: reqwest::Client,
+        url: Url,
+        format: HttpFormat,
+        headers: HeaderMap,
     },
 }
 
 impl Deliverer {
     pub fn build(dest: &DestinationConfig) -> Result<Deliverer, String> {
-        Ok(match dest {
-            DestinationConfig::Email {
+        let transport = match &dest.kind {
+            DestinationKind::Email {
                 transport,
                 from,
                 to,
                 timeout,
+                templates,
             } => match transport {
                 MailTransport::Smtp {
                     host,
@@ -53,7 +95,7 @@ impl Deliverer {
                     tls,
                     credentials,
                 } => {
-                    crate::fetch::install_crypto_provider();
+                    install_crypto_provider();
                     let params = TlsParameters::new(host.clone())
                         .map_err(|e| format!("TLS setup for {host}: {e}"))?;
                     let tls = match tls {
@@ -71,79 +113,231 @@ impl Deliverer {
                             password.expose().to_string(),
                         ));
                     }
-                    Deliverer::Smtp {
+                    Transport::Smtp {
                         transport: builder.build(),
                         from: from.clone(),
                         to: to.clone(),
+                        templates: templates.clone(),
                     }
                 }
-                MailTransport::Sendmail { path } => Deliverer::Sendmail {
+                MailTransport::Sendmail { path } => Transport::Sendmail {
                     transport: match path {
                         Some(p) => AsyncSendmailTransport::new_with_command(p),
                         None => AsyncSendmailTransport::new(),
                     },
                     from: from.clone(),
                     to: to.clone(),
+                    templates: templates.clone(),
                 },
             },
-            DestinationConfig::Maildir { path } => Deliverer::Maildir {
+            DestinationKind::Maildir { path, templates } => Transport::Maildir {
                 path: path.clone(),
-                from: "newswatch <newswatch@localhost>"
-                    .parse()
-                    .expect("valid literal address"),
-                to: "newswatch <newswatch@localhost>"
-                    .parse()
-                    .expect("valid literal address"),
+                templates: templates.clone(),
             },
+            DestinationKind::Http {
+                format,
+                url,
+                headers,
+                timeout,
+            } => {
+                install_crypto_provider();
+                let client = reqwest::Client::builder()
+                    // A redirected POST would either lose its body or repeat it
+                    // somewhere unintended: report it instead.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(*timeout)
+                    .connect_timeout((*timeout).min(Duration::from_secs(10)))
+                    .user_agent(concat!("newswatch/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+                let mut map = HeaderMap::new();
+                for (name, value) in headers {
+                    let name = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|e| format!("header {name:?}: {e}"))?;
+                    let value = HeaderValue::from_str(value)
+                        .map_err(|e| format!("header {name:?}: {e}"))?;
+                    map.insert(name, value);
+                }
+                Transport::Http {
+                    client,
+                    url: url.clone(),
+                    format: format.clone(),
+                    headers: map,
+                }
+            }
+        };
+        Ok(Deliverer {
+            transport,
+            timezone: dest.timezone.clone(),
         })
     }
 
-    pub async fn deliver(&self, alert: &Alert) -> Result<(), DeliveryError> {
-        match self {
-            Deliverer::Smtp {
+    pub async fn deliver(&self, notice: Notice<'_>) -> Result<(), DeliveryError> {
+        let tz = &self.timezone;
+        match &self.transport {
+            Transport::Smtp {
                 transport,
                 from,
                 to,
+                templates,
             } => {
-                let message = render(alert, from, to)?;
+                let message = render(notice, templates, tz, from, to)?;
                 transport.send(message).await.map(drop).map_err(|e| {
                     if e.is_permanent() {
                         DeliveryError::Permanent(e.to_string())
                     } else {
-                        DeliveryError::Temporary(e.to_string())
+                        DeliveryError::temporary(e.to_string())
                     }
                 })
             }
-            Deliverer::Sendmail {
+            Transport::Sendmail {
                 transport,
                 from,
                 to,
+                templates,
             } => {
-                let message = render(alert, from, to)?;
+                let message = render(notice, templates, tz, from, to)?;
                 transport
                     .send(message)
                     .await
-                    .map_err(|e| DeliveryError::Temporary(e.to_string()))
+                    .map_err(|e| DeliveryError::temporary(e.to_string()))
             }
-            Deliverer::Maildir { path, from, to } => {
-                let message = render(alert, from, std::slice::from_ref(to))?;
-                write_maildir(path, &alert.id, &message.formatted())
+            Transport::Maildir { path, templates } => {
+                let me: Mailbox = "newswatch <newswatch@localhost>"
+                    .parse()
+                    .expect("valid literal address");
+                let message = render(notice, templates, tz, &me, std::slice::from_ref(&me))?;
+                write_maildir(path, notice.id(), &message.formatted())
                     .await
                     .map_err(|e| {
-                        DeliveryError::Temporary(format!("maildir {}: {e}", path.display()))
+                        DeliveryError::temporary(format!("maildir {}: {e}", path.display()))
                     })
             }
+            Transport::Http {
+                client,
+                url,
+                format,
+                headers,
+            } => post(client, url, format, headers, notice).await,
         }
     }
 }
 
-fn render(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> Result<lettre::Message, DeliveryError> {
-    email::render(alert, from, to)
+fn render(
+    notice: Notice<'_>,
+    templates: &Templates,
+    tz: &TimeZone,
+    from: &Mailbox,
+    to: &[Mailbox],
+) -> Result<lettre::Message, DeliveryError> {
+    email::render(notice, templates, tz, from, to)
         .map_err(|e| DeliveryError::Permanent(format!("cannot build email: {e}")))
 }
 
+async fn post(
+    client: &reqwest::Client,
+    url: &Url,
+    format: &HttpFormat,
+    headers: &HeaderMap,
+    notice: Notice<'_>,
+) -> Result<(), DeliveryError> {
+    let mut request = client.post(url.clone()).headers(headers.clone());
+    let mut target = url.clone();
+    let body = match format {
+        HttpFormat::Webhook { secret } => {
+            let now = Utc::now();
+            let body = webhook::body(notice, now);
+            // Standard Webhooks: the id lets receivers drop a redelivery.
+            request = request
+                .header("webhook-id", notice.id())
+                .header("webhook-timestamp", now.timestamp().to_string());
+            if let Some(key) = secret {
+                request = request.header(
+                    "webhook-signature",
+                    key.sign(notice.id(), now.timestamp(), &body),
+                );
+            }
+            body
+        }
+        HttpFormat::Slack => json(&chat::slack(notice)),
+        HttpFormat::Discord => json(&chat::discord(notice)),
+        HttpFormat::Teams => json(&chat::teams(notice)),
+        HttpFormat::Ntfy => {
+            // ntfy takes JSON at the server root, with the topic inside.
+            let topic = url
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .unwrap_or_default()
+                .to_string();
+            target.set_path("/");
+            request = client.post(target.clone()).headers(headers.clone());
+            json(&chat::ntfy(notice, &topic))
+        }
+    };
+    let response = request
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            DeliveryError::temporary(format!(
+                "POST {}: {}",
+                redact(&target),
+                error_chain(&e.without_url())
+            ))
+        })?;
+    classify(&target, response).await
+}
+
+fn json(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON values serialise")
+}
+
+/// Turns an HTTP response into the shared retry classification.
+async fn classify(url: &Url, mut response: reqwest::Response) -> Result<(), DeliveryError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_string);
+    let wait = retry_after(response.headers());
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(ERROR_BODY_BYTES);
+    let said = String::from_utf8_lossy(&body)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = format!(
+        "POST {}: HTTP {status}{}{said}",
+        redact(url),
+        if said.is_empty() { "" } else { ": " }
+    );
+    Err(match status.as_u16() {
+        410 => DeliveryError::Gone(message),
+        408 | 429 | 500..=599 => DeliveryError::Temporary {
+            message,
+            retry_after: wait,
+        },
+        300..=399 => DeliveryError::Permanent(format!(
+            "{message} (redirect to {}; redirects are not followed for POST, fix the URL)",
+            location.as_deref().unwrap_or("?")
+        )),
+        _ => DeliveryError::Permanent(message),
+    })
+}
+
 /// Writes one message into a Maildir the standard way (tmp/, then rename into
-/// new/). The file is named after the alert id, so a redelivery replaces the
+/// new/). The file is named after the notice id, so a redelivery replaces the
 /// first copy instead of adding a second.
 async fn write_maildir(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
     for sub in ["tmp", "new", "cur"] {

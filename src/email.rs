@@ -1,45 +1,310 @@
-//! Renders an alert as an email message.
+//! Renders a notice (one alert or a digest) as an email: multipart/alternative
+//! with a plain-text and an HTML part from minijinja templates (built in,
+//! overridable per destination), the HTML sanitised by ammonia.
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Notice};
 use crate::matcher::Excerpt;
+use crate::schedule::local_time;
+use jiff::tz::TimeZone;
 use lettre::Message;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Mailboxes};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Mailboxes, MultiPart};
+use minijinja::Environment;
+use minijinja::value::Serde;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
-/// The `Message-ID` of an alert's email: the same on every redelivery, so a
+/// The templates a destination may override, by file name.
+const BUILT_IN: [(&str, &str); 4] = [
+    ("alert.txt", include_str!("templates/alert.txt")),
+    ("alert.html", include_str!("templates/alert.html")),
+    ("digest.txt", include_str!("templates/digest.txt")),
+    ("digest.html", include_str!("templates/digest.html")),
+];
+
+/// Template sources: the built-in ones with a destination's overrides.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Templates {
+    overrides: BTreeMap<&'static str, String>,
+}
+
+impl Templates {
+    /// Reads overrides (`alert.html`, `alert.txt`, `digest.html`,
+    /// `digest.txt`) from `dir` and checks that they compile.
+    pub fn load(dir: &Path) -> Result<Templates, String> {
+        let mut overrides = BTreeMap::new();
+        for (name, _) in BUILT_IN {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    overrides.insert(name, text);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("cannot read template {}: {e}", path.display())),
+            }
+        }
+        if overrides.is_empty() {
+            return Err(format!(
+                "no templates in {} (expected alert.html, alert.txt, digest.html or digest.txt)",
+                dir.display()
+            ));
+        }
+        let templates = Templates { overrides };
+        let env = templates.environment();
+        for name in templates.overrides.keys() {
+            env.get_template(name)
+                .map_err(|e| format!("template {}: {}", dir.join(name).display(), describe(&e)))?;
+        }
+        Ok(templates)
+    }
+
+    fn environment(&self) -> Environment<'_> {
+        let mut env = Environment::new();
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("default delimiters are valid"),
+        );
+        // Undefined names are template mistakes: fail instead of printing nothing.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in BUILT_IN {
+            let source = self.overrides.get(name).map_or(source, String::as_str);
+            // A built-in that fails to compile is caught by the tests; a bad
+            // override was rejected by `load`.
+            let _ = env.add_template(name, source);
+        }
+        env
+    }
+}
+
+/// A minijinja error with its line, for the config's error list.
+fn describe(e: &minijinja::Error) -> String {
+    match e.line() {
+        Some(line) => format!("line {line}: {}", e.detail().unwrap_or(&e.to_string())),
+        None => e.to_string(),
+    }
+}
+
+/// The `Message-ID` of a notice's email: the same on every redelivery, so a
 /// mail client can drop a repeat.
-pub fn message_id(alert: &Alert) -> String {
-    format!("<{}@newswatch.alert>", alert.id)
+pub fn message_id(notice: Notice<'_>) -> String {
+    format!("<{}@newswatch.alert>", notice.id())
+}
+
+/// What the templates see of one alert. Feed text is data here: the HTML
+/// templates escape it, and only http(s) links become `href`s.
+#[derive(Debug, Serialize)]
+struct AlertView<'a> {
+    id: &'a str,
+    rule: &'a str,
+    query: &'a str,
+    /// "Zaventem, explosions (query: @brussels AND blast*)"
+    matched: String,
+    feed: &'a str,
+    title: &'a str,
+    link: Option<&'a str>,
+    published: Option<String>,
+    authors: String,
+    excerpts: Vec<ExcerptView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ExcerptView<'a> {
+    field: &'static str,
+    parts: Vec<Part<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Part<'a> {
+    text: &'a str,
+    mark: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct DigestView<'a> {
+    id: &'a str,
+    count: usize,
+    rules: Vec<RuleGroup<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct RuleGroup<'a> {
+    rule: &'a str,
+    count: usize,
+    alerts: Vec<AlertView<'a>>,
+}
+
+fn alert_view<'a>(alert: &'a Alert, tz: &TimeZone) -> AlertView<'a> {
+    let terms = alert.matched_terms();
+    let matched = if terms.is_empty() {
+        alert.query.clone()
+    } else {
+        format!("{} (query: {})", terms.join(", "), alert.query)
+    };
+    AlertView {
+        id: &alert.id,
+        rule: &alert.rule,
+        query: &alert.query,
+        matched,
+        feed: &alert.feed,
+        title: &alert.article.title,
+        link: alert.article.link.as_deref().filter(|l| safe_link(l)),
+        published: alert.article.published.map(|t| local_time(t, tz)),
+        authors: alert.article.authors.join(", "),
+        excerpts: alert.excerpts.iter().map(excerpt_view).collect(),
+    }
+}
+
+/// Only web links are clickable: a `javascript:` or `data:` link from a feed
+/// never reaches an `href`.
+fn safe_link(link: &str) -> bool {
+    url::Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+fn excerpt_view(excerpt: &Excerpt) -> ExcerptView<'_> {
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for &(start, end) in &excerpt.spans {
+        let (Some(before), Some(word)) =
+            (excerpt.text.get(at..start), excerpt.text.get(start..end))
+        else {
+            continue;
+        };
+        if !before.is_empty() {
+            parts.push(Part {
+                text: before,
+                mark: false,
+            });
+        }
+        parts.push(Part {
+            text: word,
+            mark: true,
+        });
+        at = end;
+    }
+    let rest = excerpt.text.get(at..).unwrap_or_default();
+    if !rest.is_empty() {
+        parts.push(Part {
+            text: rest,
+            mark: false,
+        });
+    }
+    ExcerptView {
+        field: excerpt.field.name(),
+        parts,
+    }
+}
+
+/// The plain-text and HTML bodies of a notice.
+pub fn bodies(
+    notice: Notice<'_>,
+    templates: &Templates,
+    tz: &TimeZone,
+) -> Result<(String, String), String> {
+    let env = templates.environment();
+    let render = |name: &str, context: minijinja::Value| {
+        env.get_template(name)
+            .and_then(|t| t.render(context))
+            .map_err(|e| format!("template {name}: {}", describe(&e)))
+    };
+    let context = match notice {
+        Notice::Alert(alert) => minijinja::Value::from(Serde(alert_view(alert, tz))),
+        Notice::Digest(digest) => minijinja::Value::from(Serde(DigestView {
+            id: &digest.id,
+            count: digest.alerts.len(),
+            rules: digest
+                .by_rule()
+                .into_iter()
+                .map(|(rule, alerts)| RuleGroup {
+                    rule,
+                    count: alerts.len(),
+                    alerts: alerts.into_iter().map(|a| alert_view(a, tz)).collect(),
+                })
+                .collect(),
+        })),
+    };
+    let kind = match notice {
+        Notice::Alert(_) => "alert",
+        Notice::Digest(_) => "digest",
+    };
+    let text = render(&format!("{kind}.txt"), context.clone())?;
+    let html = render(&format!("{kind}.html"), context)?;
+    Ok((text, html_document(&sanitise(&html))))
+}
+
+/// Whatever the template produced (an override included), only safe markup
+/// reaches the mail client: no scripts, event handlers, forms or non-web links.
+pub fn sanitise(html: &str) -> String {
+    ammonia::Builder::default()
+        .add_tags(["mark", "code"])
+        .add_generic_attributes(["style"])
+        .filter_style_properties(HashSet::from([
+            "color",
+            "background-color",
+            "border-left",
+            "font-family",
+            "font-size",
+            "font-weight",
+            "line-height",
+            "margin",
+            "max-width",
+            "padding",
+            "text-decoration",
+        ]))
+        .url_schemes(["http", "https", "mailto"].into())
+        .link_rel(Some("noopener noreferrer"))
+        .clean(html)
+        .to_string()
+}
+
+fn html_document(body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
+         <meta name=\"color-scheme\" content=\"light\"></head>\n<body>\n{body}\n</body></html>\n"
+    )
 }
 
 pub fn render(
-    alert: &Alert,
+    notice: Notice<'_>,
+    templates: &Templates,
+    tz: &TimeZone,
     from: &Mailbox,
     to: &[Mailbox],
-) -> Result<Message, lettre::error::Error> {
+) -> Result<Message, String> {
+    let (text, html) = bodies(notice, templates, tz)?;
     let to: Mailboxes = to.iter().cloned().collect();
     let mut message = Message::builder()
         .from(from.clone())
         .mailbox(lettre::message::header::To::from(to))
-        .subject(subject(alert))
-        .message_id(Some(message_id(alert)))
+        .subject(subject(notice))
+        .message_id(Some(message_id(notice)))
         .date_now()
-        .header(ContentType::TEXT_PLAIN)
-        .body(plain_body(alert))?;
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| e.to_string())?;
     let headers = message.headers_mut();
     headers.insert_raw(HeaderValue::new(
         HeaderName::new_from_ascii_str("Auto-Submitted"),
         "auto-generated".to_string(),
     ));
+    let rules: Vec<&str> = match notice {
+        Notice::Alert(alert) => vec![&alert.rule],
+        Notice::Digest(digest) => digest.by_rule().into_iter().map(|(r, _)| r).collect(),
+    };
     headers.insert_raw(HeaderValue::new(
         HeaderName::new_from_ascii_str("X-Newswatch-Rule"),
-        one_line(&alert.rule),
+        one_line(&rules.join(", ")),
     ));
     // Lets mail clients filter and thread alerts per rule.
-    headers.insert_raw(HeaderValue::new(
-        HeaderName::new_from_ascii_str("List-Id"),
-        list_id(&alert.rule),
-    ));
+    if let [rule] = rules[..] {
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Id"),
+            list_id(rule),
+        ));
+    }
     Ok(message)
 }
 
@@ -60,12 +325,27 @@ fn list_id(rule: &str) -> String {
     format!("{} <{label}.rules.newswatch>", one_line(rule))
 }
 
-fn subject(alert: &Alert) -> String {
-    format!(
-        "[newswatch] {}: {}",
-        one_line(&alert.rule),
-        one_line(&alert.article.title)
-    )
+fn subject(notice: Notice<'_>) -> String {
+    match notice {
+        Notice::Alert(alert) => format!(
+            "[newswatch] {}: {}",
+            one_line(&alert.rule),
+            one_line(&alert.article.title)
+        ),
+        Notice::Digest(digest) => {
+            let rules: Vec<String> = digest
+                .by_rule()
+                .into_iter()
+                .map(|(rule, alerts)| format!("{} ({})", one_line(rule), alerts.len()))
+                .collect();
+            format!(
+                "[newswatch] digest: {} alert{}: {}",
+                digest.alerts.len(),
+                if digest.alerts.len() == 1 { "" } else { "s" },
+                rules.join(", ")
+            )
+        }
+    }
 }
 
 /// Header values must not carry line breaks (they would start a new header).
@@ -76,55 +356,17 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-pub fn plain_body(alert: &Alert) -> String {
-    let a = &alert.article;
-    let mut body = String::new();
-    body.push_str(&format!("{}\n", a.title));
-    if let Some(link) = &a.link {
-        body.push_str(&format!("{link}\n"));
-    }
-    body.push('\n');
-    body.push_str(&format!("Rule:      {}  ({})\n", alert.rule, alert.query));
-    body.push_str(&format!("Feed:      {}\n", alert.feed));
-    if let Some(published) = a.published {
-        body.push_str(&format!(
-            "Published: {}\n",
-            published.format("%Y-%m-%d %H:%M UTC")
-        ));
-    }
-    if !a.authors.is_empty() {
-        body.push_str(&format!("Author:    {}\n", a.authors.join(", ")));
-    }
-    for excerpt in &alert.excerpts {
-        body.push_str(&format!(
-            "\n[{}] {}\n",
-            excerpt.field.name(),
-            marked(excerpt, "*", "*")
-        ));
-    }
-    body.push_str(&format!("\n-- \nnewswatch alert {}\n", alert.id));
-    body
-}
-
 /// The excerpt text with each matched span wrapped in `open`/`close`.
 pub fn marked(excerpt: &Excerpt, open: &str, close: &str) -> String {
     let mut out = String::new();
-    let mut at = 0;
-    for &(start, end) in &excerpt.spans {
-        if start < at || end > excerpt.text.len() {
-            continue;
+    for part in excerpt_view(excerpt).parts {
+        if part.mark {
+            out.push_str(open);
+            out.push_str(part.text);
+            out.push_str(close);
+        } else {
+            out.push_str(part.text);
         }
-        let (Some(before), Some(word)) =
-            (excerpt.text.get(at..start), excerpt.text.get(start..end))
-        else {
-            continue;
-        };
-        out.push_str(before);
-        out.push_str(open);
-        out.push_str(word);
-        out.push_str(close);
-        at = end;
     }
-    out.push_str(excerpt.text.get(at..).unwrap_or_default());
     out
 }

@@ -3,7 +3,9 @@
 
 pub mod alert;
 pub mod article;
+pub mod chat;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod deliver;
@@ -18,5 +20,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod query;
 pub mod rules;
+pub mod schedule;
 pub mod store;
 pub mod text;
+pub mod webhook;

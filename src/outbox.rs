@@ -1,135 +1,369 @@
-//! Outbox worker: takes due alerts from the store, hands each to its
-//! destination's deliverer, and records the result. An alert leaves the
-//! outbox only after the destination accepted it.
+//! Outbox workers: one per destination, so a slow or failing destination
+//! never delays another. Each takes its due alerts from the store, decides
+//! when they go out (now, or in a digest after a schedule or quiet hours),
+//! hands them to its deliverer at its own concurrency and rate, and records
+//! the result. An alert leaves the outbox only after the destination
+//! accepted it.
 
-use crate::config::RetryPolicy;
+use crate::alert::{Digest, Notice};
+use crate::clock::Clock;
+use crate::config::{Config, DestinationConfig, RetryPolicy};
 use crate::deliver::{Deliverer, DeliveryError};
+use crate::schedule::{DigestSchedule, QuietHours};
 use crate::store::{QueuedAlert, Store, StoreError};
-use chrono::Utc;
-use std::collections::HashMap;
-use std::sync::Arc;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::StreamExt;
+use jiff::tz::TimeZone;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-const BATCH: usize = 100;
-/// How long an alert for a destination missing from the config waits.
-const HOLD_UNKNOWN_DESTINATION: Duration = Duration::from_secs(3600);
+const BATCH: usize = 200;
+/// The longest a worker sleeps without looking at the store again.
+const IDLE: Duration = Duration::from_secs(300);
+/// A server asking for more than this in `Retry-After` gets this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub delivered: usize,
     pub retrying: usize,
     pub dead: usize,
+    /// Alerts set aside for a later digest.
+    pub held: usize,
+}
+
+impl DeliveryReport {
+    fn add(&mut self, other: DeliveryReport) {
+        self.delivered += other.delivered;
+        self.retrying += other.retrying;
+        self.dead += other.dead;
+        self.held += other.held;
+    }
+}
+
+/// One destination with its deliverer and its sending limits.
+pub struct Destination {
+    pub name: String,
+    deliverer: Deliverer,
+    timezone: TimeZone,
+    quiet_hours: Option<QuietHours>,
+    concurrency: usize,
+    min_interval: Option<Duration>,
+    /// When the next send may start (rate limit).
+    next_send: Mutex<Instant>,
+    /// Set by HTTP 410; cleared by building the outbox again (reload, restart).
+    disabled: AtomicBool,
+}
+
+impl Destination {
+    pub fn new(name: &str, config: &DestinationConfig) -> Result<Destination, String> {
+        Ok(Destination {
+            name: name.to_string(),
+            deliverer: Deliverer::build(config)?,
+            timezone: config.timezone.clone(),
+            quiet_hours: config.quiet_hours,
+            concurrency: config.concurrency.max(1),
+            min_interval: config.min_interval,
+            next_send: Mutex::new(Instant::now()),
+            disabled: AtomicBool::new(false),
+        })
+    }
+
+    fn disabled(&self) -> bool {
+        self.disabled.load(Ordering::Relaxed)
+    }
+
+    /// Waits for this destination's rate limit to allow one more send.
+    async fn pace(&self) {
+        let Some(interval) = self.min_interval else {
+            return;
+        };
+        let start = {
+            let mut next = self.next_send.lock().unwrap_or_else(|p| p.into_inner());
+            let start = (*next).max(Instant::now());
+            *next = start + interval;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+}
+
+/// When a due alert goes out.
+enum When {
+    Now,
+    /// With the other alerts of this digest, now.
+    Batch(String),
+    /// In the digest of this key, at this time.
+    Later(String, DateTime<Utc>),
+}
+
+/// One send: an alert, or the alerts of one digest.
+enum Job {
+    One(Box<QueuedAlert>),
+    Batch(Vec<QueuedAlert>),
 }
 
 pub struct Outbox {
     pub store: Arc<dyn Store>,
-    pub deliverers: HashMap<String, Deliverer>,
+    pub destinations: BTreeMap<String, Arc<Destination>>,
     pub retry: RetryPolicy,
+    /// Rules delivered in digests, by rule name.
+    pub digests: HashMap<String, DigestSchedule>,
+    pub clock: Clock,
 }
 
 impl Outbox {
-    /// Attempts every alert that is due now, once each; stops early (between
-    /// alerts, never during one) when `shutdown` fires.
+    pub fn new(store: Arc<dyn Store>, config: &Config, clock: Clock) -> Result<Outbox, String> {
+        let mut destinations = BTreeMap::new();
+        for (name, dest) in &config.destinations {
+            let built =
+                Destination::new(name, dest).map_err(|e| format!("destination {name:?}: {e}"))?;
+            destinations.insert(name.clone(), Arc::new(built));
+        }
+        let digests = config
+            .rules
+            .rules()
+            .iter()
+            .filter_map(|r| Some((r.name.clone(), r.digest.clone()?)))
+            .collect();
+        Ok(Outbox {
+            store,
+            destinations,
+            retry: config.retry,
+            digests,
+            clock,
+        })
+    }
+
+    /// Attempts every due alert of every destination once (destinations in
+    /// parallel); stops early, between sends, when `shutdown` fires.
     pub async fn deliver_due(
         &self,
         shutdown: &CancellationToken,
     ) -> Result<DeliveryReport, StoreError> {
+        let passes = self
+            .destinations
+            .values()
+            .map(|dest| self.pass(dest, shutdown));
         let mut report = DeliveryReport::default();
-        let started = Utc::now();
-        // Each alert is tried once per pass: a retry due again within the same
-        // second (the store's resolution) waits for the next pass.
-        let mut tried = std::collections::HashSet::new();
+        for result in futures_util::future::join_all(passes).await {
+            report.add(result?);
+        }
+        Ok(report)
+    }
+
+    /// One pass over a destination's due alerts; each is tried at most once.
+    async fn pass(
+        &self,
+        dest: &Destination,
+        shutdown: &CancellationToken,
+    ) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        let started = self.clock.now();
+        // A retry due again within the same pass waits for the next pass.
+        let mut tried = HashSet::new();
         loop {
-            let due = self.store.due_alerts(started, BATCH).await?;
+            if shutdown.is_cancelled() || dest.disabled() {
+                return Ok(report);
+            }
+            let due = self.store.due_alerts(&dest.name, started, BATCH).await?;
             let fresh: Vec<QueuedAlert> = due
                 .into_iter()
-                .filter(|q| !tried.contains(&q.alert.id))
+                .filter(|q| tried.insert(q.alert.id.clone()))
                 .collect();
             if fresh.is_empty() {
                 return Ok(report);
             }
+            let now = self.clock.now();
+            let mut jobs = Vec::new();
+            let mut batches: BTreeMap<String, Vec<QueuedAlert>> = BTreeMap::new();
             for queued in fresh {
-                if shutdown.is_cancelled() {
-                    return Ok(report);
+                match self.when(dest, &queued, now) {
+                    When::Now => jobs.push(Job::One(Box::new(queued))),
+                    When::Batch(key) => batches.entry(key).or_default().push(queued),
+                    When::Later(key, at) => {
+                        self.store.defer(&queued.alert.id, &key, at).await?;
+                        tracing::debug!(alert = %queued.alert.id, destination = %dest.name, at = %at, "Alert held for a digest");
+                        report.held += 1;
+                    }
                 }
-                tried.insert(queued.alert.id.clone());
-                self.deliver_one(queued, &mut report).await?;
             }
-        }
-    }
-
-    async fn deliver_one(
-        &self,
-        queued: QueuedAlert,
-        report: &mut DeliveryReport,
-    ) -> Result<(), StoreError> {
-        let alert = &queued.alert;
-        let Some(deliverer) = self.deliverers.get(&alert.destination) else {
-            // The destination left the config; keep the alert in case it returns.
-            let error = format!("destination {:?} is not configured", alert.destination);
-            tracing::warn!(alert = %alert.id, %error, "Alert held");
-            report.retrying += 1;
-            return self
-                .store
-                .mark_retry(&alert.id, &error, Utc::now() + HOLD_UNKNOWN_DESTINATION)
+            jobs.extend(batches.into_values().map(Job::Batch));
+            let results: Vec<_> = futures_util::stream::iter(jobs)
+                .map(|job| self.send(dest, job, shutdown))
+                .buffer_unordered(dest.concurrency)
+                .collect()
                 .await;
-        };
-        match deliverer.deliver(alert).await {
-            Ok(()) => {
-                tracing::info!(alert = %alert.id, destination = %alert.destination, rule = %alert.rule, "Alert delivered");
-                report.delivered += 1;
-                self.store.mark_delivered(&alert.id).await
-            }
-            Err(DeliveryError::Temporary(error)) if !self.given_up(alert.created_at) => {
-                let delay = retry_delay(&self.retry, queued.attempts + 1);
-                tracing::warn!(
-                    alert = %alert.id,
-                    destination = %alert.destination,
-                    %error,
-                    attempt = queued.attempts + 1,
-                    retry_in = %humantime::format_duration(delay),
-                    "Alert delivery failed"
-                );
-                report.retrying += 1;
-                self.store
-                    .mark_retry(&alert.id, &error, Utc::now() + delay)
-                    .await
-            }
-            Err(error) => {
-                tracing::error!(alert = %alert.id, destination = %alert.destination, %error, "Alert is a dead letter");
-                report.dead += 1;
-                self.store.mark_dead(&alert.id, &error.to_string()).await
+            for result in results {
+                report.add(result?);
             }
         }
     }
 
-    fn given_up(&self, created_at: chrono::DateTime<Utc>) -> bool {
-        (Utc::now() - created_at).to_std().unwrap_or_default() >= self.retry.give_up_after
+    /// A digest rule's alerts wait for its next slot; any alert that would go
+    /// out during the destination's quiet hours waits for their end. Both
+    /// then go out as one digest.
+    fn when(&self, dest: &Destination, queued: &QueuedAlert, now: DateTime<Utc>) -> When {
+        if let Some(batch) = &queued.batch {
+            return When::Batch(batch.clone());
+        }
+        let tz = &dest.timezone;
+        let digest_slot = self
+            .digests
+            .get(&queued.alert.rule)
+            .map(|schedule| schedule.next_slot(queued.alert.created_at, tz));
+        let mut at = digest_slot.unwrap_or(now).max(now);
+        if let Some(quiet) = &dest.quiet_hours {
+            at = quiet.release(at, tz);
+        }
+        let key = at.to_rfc3339_opts(SecondsFormat::Secs, true);
+        if at > now {
+            When::Later(key, at)
+        } else if digest_slot.is_some() {
+            When::Batch(key)
+        } else {
+            When::Now
+        }
     }
 
-    /// Delivers due alerts until `shutdown`, waking when `wake` is notified
-    /// (new alerts) or when the next retry falls due.
-    pub async fn run(&self, wake: Arc<tokio::sync::Notify>, shutdown: CancellationToken) {
-        loop {
-            if let Err(error) = self.deliver_due(&shutdown).await {
-                tracing::error!(%error, "Outbox pass failed");
+    async fn send(
+        &self,
+        dest: &Destination,
+        job: Job,
+        shutdown: &CancellationToken,
+    ) -> Result<DeliveryReport, StoreError> {
+        if shutdown.is_cancelled() || dest.disabled() {
+            return Ok(DeliveryReport::default());
+        }
+        dest.pace().await;
+        match job {
+            Job::One(queued) => {
+                let result = dest.deliverer.deliver(Notice::Alert(&queued.alert)).await;
+                if result.is_ok() {
+                    let a = &queued.alert;
+                    tracing::info!(alert = %a.id, destination = %dest.name, rule = %a.rule, "Alert delivered");
+                }
+                self.record(dest, std::slice::from_ref(&*queued), result).await
             }
-            let next = match self.store.next_alert_due().await {
-                Ok(Some(at)) => (at - Utc::now())
-                    .to_std()
-                    .unwrap_or_default()
-                    .max(Duration::from_secs(1)),
-                Ok(None) => Duration::from_secs(300),
+            Job::Batch(queued) => {
+                let digest =
+                    Digest::new(&dest.name, queued.iter().map(|q| q.alert.clone()).collect());
+                let result = dest.deliverer.deliver(Notice::Digest(&digest)).await;
+                if result.is_ok() {
+                    tracing::info!(digest = %digest.id, destination = %dest.name, alerts = queued.len(), "Digest delivered");
+                }
+                self.record(dest, &queued, result).await
+            }
+        }
+    }
+
+    /// Stores the outcome of one send for each alert it carried.
+    async fn record(
+        &self,
+        dest: &Destination,
+        queued: &[QueuedAlert],
+        result: Result<(), DeliveryError>,
+    ) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        let now = self.clock.now();
+        if let Err(DeliveryError::Gone(error)) = &result
+            && !dest.disabled.swap(true, Ordering::Relaxed)
+        {
+            tracing::error!(destination = %dest.name, %error, "Destination disabled: the endpoint is gone (HTTP 410); its alerts wait until the config is fixed and reloaded");
+        }
+        for q in queued {
+            let alert = &q.alert;
+            let outcome = match &result {
+                Ok(()) => {
+                    report.delivered += 1;
+                    self.store.mark_delivered(&alert.id).await
+                }
+                Err(DeliveryError::Gone(error)) => {
+                    report.retrying += 1;
+                    let error = format!("{error}; destination disabled until reload");
+                    let delay = retry_delay(&self.retry, q.attempts + 1);
+                    let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                    self.store.mark_retry(&alert.id, &error, at).await
+                }
+                Err(DeliveryError::Temporary {
+                    message,
+                    retry_after,
+                }) if !self.given_up(alert.created_at, now) => {
+                    let delay = match retry_after {
+                        Some(wait) => (*wait).min(MAX_RETRY_AFTER),
+                        None => retry_delay(&self.retry, q.attempts + 1),
+                    };
+                    tracing::warn!(
+                        alert = %alert.id,
+                        destination = %dest.name,
+                        error = %message,
+                        attempt = q.attempts + 1,
+                        retry_in = %humantime::format_duration(delay),
+                        "Alert delivery failed"
+                    );
+                    report.retrying += 1;
+                    let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                    self.store.mark_retry(&alert.id, message, at).await
+                }
                 Err(error) => {
-                    tracing::error!(%error, "Cannot read outbox");
+                    tracing::error!(alert = %alert.id, destination = %dest.name, %error, "Alert is a dead letter");
+                    report.dead += 1;
+                    self.store.mark_dead(&alert.id, &error.to_string()).await
+                }
+            };
+            outcome?;
+        }
+        Ok(report)
+    }
+
+    fn given_up(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        (now - created_at).to_std().unwrap_or_default() >= self.retry.give_up_after
+    }
+
+    /// Runs one worker per destination until `shutdown`. A worker wakes when
+    /// `wake` changes (new alerts were queued) or its next alert falls due;
+    /// on shutdown, sends in flight finish and no new one starts.
+    pub async fn run(self: Arc<Self>, wake: watch::Receiver<()>, shutdown: CancellationToken) {
+        let workers = self.destinations.values().map(|dest| {
+            let (outbox, dest, wake, shutdown) =
+                (self.clone(), dest.clone(), wake.clone(), shutdown.clone());
+            async move { outbox.work(&dest, wake, shutdown).await }
+        });
+        futures_util::future::join_all(workers).await;
+    }
+
+    async fn work(
+        &self,
+        dest: &Destination,
+        mut wake: watch::Receiver<()>,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            if let Err(error) = self.pass(dest, &shutdown).await {
+                tracing::error!(destination = %dest.name, %error, "Outbox pass failed");
+            }
+            let next = match self.store.next_alert_due(&dest.name).await {
+                Ok(Some(at)) => self.clock.until(at).max(Duration::from_secs(1)),
+                Ok(None) => IDLE,
+                Err(error) => {
+                    tracing::error!(destination = %dest.name, %error, "Cannot read outbox");
                     Duration::from_secs(30)
                 }
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(next.min(Duration::from_secs(300))) => {}
+                _ = async {
+                    if wake.changed().await.is_err() {
+                        // Nobody can wake us any more: wait for the timer.
+                        std::future::pending::<()>().await;
+                    }
+                } => {}
+                _ = tokio::time::sleep(next.min(IDLE)) => {}
             }
         }
     }

@@ -4,6 +4,7 @@
 use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::matcher::{Leaf, LeafKind, Node};
 use crate::query::{self, Expr, FieldSet, QueryError};
+use crate::schedule::DigestSchedule;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
@@ -32,6 +33,9 @@ struct RawRule {
     case_sensitive: bool,
     #[serde(default = "yes")]
     whole_word: bool,
+    mode: Option<Spanned<String>>,
+    digest: Option<Spanned<String>>,
+    every: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -47,6 +51,8 @@ pub struct Rule {
     pub notify: Vec<String>,
     /// Glob patterns over feed names and tags; empty means every feed.
     pub feeds: Vec<glob::Pattern>,
+    /// `None`: each alert goes out at once; otherwise in digests.
+    pub digest: Option<DigestSchedule>,
 }
 
 impl Rule {
@@ -153,6 +159,7 @@ pub fn rule_from_query(name: &str, query_text: &str) -> Result<Rule, QueryError>
         node,
         notify: Vec::new(),
         feeds: Vec::new(),
+        digest: None,
     })
 }
 
@@ -200,6 +207,7 @@ fn compile_rule(
             at: source.error_in(&dest.span(), ""),
         });
     }
+    let digest = digest_schedule(source, &raw, &mut out.errors);
     if out.errors.len() > before {
         return None;
     }
@@ -209,7 +217,68 @@ fn compile_rule(
         node: node?,
         notify: raw.notify.into_iter().map(Spanned::into_inner).collect(),
         feeds,
+        digest,
     })
+}
+
+/// `mode = "digest"` with `digest = "daily 08:00"` or `every = "1h"`; a
+/// schedule alone implies digest mode.
+fn digest_schedule(
+    source: &SourceFile,
+    raw: &RawRule,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<DigestSchedule> {
+    let schedule = match (&raw.digest, &raw.every) {
+        (Some(_), Some(every)) => {
+            errors.push(source.error_in(&every.span(), "set either `digest` or `every`, not both"));
+            return None;
+        }
+        (Some(daily), None) => DigestSchedule::parse_daily(daily.get_ref())
+            .map_err(|e| errors.push(source.error_in(&daily.span(), e)))
+            .ok(),
+        (None, Some(every)) => match humantime::parse_duration(every.get_ref()) {
+            Ok(d) if d >= std::time::Duration::from_secs(60) => Some(DigestSchedule::Every(d)),
+            Ok(_) => {
+                errors.push(source.error_in(&every.span(), "digest period must be at least 1m"));
+                None
+            }
+            Err(e) => {
+                errors.push(source.error_in(
+                    &every.span(),
+                    format!("invalid period {:?}: {e} (e.g. \"1h\")", every.get_ref()),
+                ));
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    match raw.mode.as_ref().map(|m| (m, m.get_ref().as_str())) {
+        None => schedule,
+        Some((_, "digest")) if raw.digest.is_none() && raw.every.is_none() => {
+            errors.push(source.error_in(
+                &raw.name.span(),
+                "mode = \"digest\" needs `digest = \"daily 08:00\"` or `every = \"1h\"`",
+            ));
+            None
+        }
+        Some((_, "digest")) => schedule,
+        Some((m, "immediate")) => {
+            if schedule.is_some() {
+                errors.push(source.error_in(
+                    &m.span(),
+                    "mode = \"immediate\" takes no `digest` or `every`",
+                ));
+            }
+            None
+        }
+        Some((m, other)) => {
+            errors.push(source.error_in(
+                &m.span(),
+                format!("mode must be \"immediate\" or \"digest\", not {other:?}"),
+            ));
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

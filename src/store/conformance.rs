@@ -75,7 +75,7 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
     };
     store.commit_poll("f", commit).await.unwrap();
     let now = Utc::now();
-    let due = store.due_alerts(now, 10).await.unwrap();
+    let due = store.due_alerts("desk", now, 10).await.unwrap();
     assert_eq!(due.len(), 3);
     assert_eq!(
         due[0].alert,
@@ -89,18 +89,38 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
         .unwrap();
     store.mark_dead("a3", "550 no such user").await.unwrap();
 
-    assert!(store.due_alerts(now, 10).await.unwrap().is_empty());
+    assert!(store.due_alerts("desk", now, 10).await.unwrap().is_empty());
     let later = store
-        .due_alerts(now + Duration::minutes(2), 10)
+        .due_alerts("desk", now + Duration::minutes(2), 10)
         .await
         .unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].alert.id, "a2");
     assert_eq!(later[0].attempts, 1);
     assert_eq!(
-        store.next_alert_due().await.unwrap().map(|t| t.timestamp()),
+        store
+            .next_alert_due("desk")
+            .await
+            .unwrap()
+            .map(|t| t.timestamp()),
         Some((now + Duration::minutes(1)).timestamp())
     );
+    // Each destination sees only its own alerts.
+    assert!(store.due_alerts("other", now, 10).await.unwrap().is_empty());
+    assert_eq!(store.next_alert_due("other").await.unwrap(), None);
+
+    // A deferred alert waits for its digest, keeps its batch, and costs no attempt.
+    let digest_at = now + Duration::hours(1);
+    store.defer("a2", "digest-1", digest_at).await.unwrap();
+    let before = store
+        .due_alerts("desk", now + Duration::minutes(2), 10)
+        .await
+        .unwrap();
+    assert!(before.is_empty());
+    let held = store.due_alerts("desk", digest_at, 10).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].batch.as_deref(), Some("digest-1"));
+    assert_eq!(held[0].attempts, 1);
     let counts = store.outbox_counts().await.unwrap();
     assert_eq!((counts.pending, counts.delivered, counts.dead), (1, 1, 1));
 
@@ -117,7 +137,7 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!(store.outbox_entries(false).await.unwrap().len(), 3);
     assert_eq!(store.revive(Some("a3")).await.unwrap(), 1);
     let due = store
-        .due_alerts(Utc::now() + Duration::seconds(1), 10)
+        .due_alerts("desk", Utc::now() + Duration::seconds(1), 10)
         .await
         .unwrap();
     let revived = due
@@ -183,6 +203,13 @@ mod sqlite {
         }
         let store = open(dir.path()).await.unwrap();
         assert!(store.unseen("f", &keys(&["k"])).await.unwrap().is_empty());
-        assert_eq!(store.due_alerts(Utc::now(), 10).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .due_alerts("desk", Utc::now(), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -65,6 +65,8 @@ pub struct PollCommit {
 pub struct QueuedAlert {
     pub alert: Alert,
     pub attempts: u32,
+    /// The digest the alert waits for (set by [`Store::defer`]).
+    pub batch: Option<String>,
 }
 
 /// One outbox row, for `newswatch outbox list`.
@@ -109,15 +111,19 @@ pub trait Store: Send + Sync {
         next_poll_at: DateTime<Utc>,
     ) -> Result<u32, StoreError>;
 
-    /// Pending alerts whose next attempt is due, oldest first.
+    /// A destination's pending alerts whose next attempt is due, oldest first.
     async fn due_alerts(
         &self,
+        destination: &str,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<QueuedAlert>, StoreError>;
 
-    /// When the earliest pending alert is due, if any is pending.
-    async fn next_alert_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// When a destination's earliest pending alert is due, if any is pending.
+    async fn next_alert_due(&self, destination: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Holds an alert for the digest `batch`, due at `at`; not an attempt.
+    async fn defer(&self, id: &str, batch: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// The destination accepted the alert.
     async fn mark_delivered(&self, id: &str) -> Result<(), StoreError>;

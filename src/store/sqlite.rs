@@ -44,6 +44,11 @@ CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 -- Why the feed's last document was malformed, so that is logged once per change.
 ALTER TABLE feed_state ADD COLUMN malformed TEXT;
 "#,
+    r#"
+-- The digest an alert waits for; each destination's worker reads its own rows.
+ALTER TABLE outbox ADD COLUMN batch TEXT;
+CREATE INDEX outbox_destination_due ON outbox (destination, status, next_attempt_at);
+"#,
 ];
 
 #[derive(Clone)]
@@ -230,28 +235,35 @@ impl Store for SqliteStore {
 
     async fn due_alerts(
         &self,
+        destination: &str,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<QueuedAlert>, StoreError> {
+        let destination = destination.to_string();
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, payload, attempts FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= ?1
-                 ORDER BY next_attempt_at, created_at, id LIMIT ?2",
+                "SELECT id, payload, attempts, batch FROM outbox
+                 WHERE destination = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                 ORDER BY next_attempt_at, created_at, id LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
+            let rows = stmt.query_map(params![destination, ts(now), limit as i64], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, u32>(2)?,
+                    r.get::<_, Option<String>>(3)?,
                 ))
             })?;
             let mut due = Vec::new();
             let mut unreadable = Vec::new();
             for row in rows {
-                let (id, payload, attempts) = row?;
+                let (id, payload, attempts, batch) = row?;
                 match decode_alert(id.clone(), &payload) {
-                    Ok(alert) => due.push(QueuedAlert { alert, attempts }),
+                    Ok(alert) => due.push(QueuedAlert {
+                        alert,
+                        attempts,
+                        batch,
+                    }),
                     Err(error) => unreadable.push((id, error.to_string())),
                 }
             }
@@ -269,14 +281,28 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn next_alert_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.with(|conn| {
+    async fn next_alert_due(&self, destination: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let destination = destination.to_string();
+        self.with(move |conn| {
             let next: Option<i64> = conn.query_row(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
-                [],
+                "SELECT MIN(next_attempt_at) FROM outbox
+                 WHERE destination = ?1 AND status = 'pending'",
+                [destination],
                 |r| r.get(0),
             )?;
             Ok(next.map(from_ts))
+        })
+        .await
+    }
+
+    async fn defer(&self, id: &str, batch: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (id, batch) = (id.to_string(), batch.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET batch = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                params![id, batch, ts(at)],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -30,7 +30,7 @@ notify = ["desk"]
             "DIR/newswatch.toml:5:12: invalid duration \"15 parsecs\": unknown time unit \"parsecs\", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations) (e.g. \"90s\", \"15m\", \"1h\")",
             "    interval = \"15 parsecs\"",
             "               ^^^^^^^^^^^^",
-            "DIR/newswatch.toml:8:8: destination \"desk\": unknown kind \"pigeon\" (expected \"email\" or \"maildir\")",
+            "DIR/newswatch.toml:8:8: destination \"desk\": unknown kind \"pigeon\" (expected email, maildir, webhook, slack, discord, teams or ntfy)",
             "    kind = \"pigeon\"",
             "           ^^^^^^^^",
             "DIR/rules.d/rules.toml:3:17: in query: expected a term at end of query",

@@ -1,0 +1,288 @@
+//! Messages in each chat service's own format: Slack and Discord incoming
+//! webhooks, Microsoft Teams workflows (Adaptive Cards) and ntfy. Each shows
+//! the title as a link, the rule, the feed and the marked excerpts.
+
+use crate::alert::{Alert, Notice};
+use crate::email::marked;
+use serde_json::{Value, json};
+
+/// How many alerts of a digest are listed before "and N more".
+const DIGEST_LISTED: usize = 20;
+
+/// Slack `mrkdwn`: `&`, `<` and `>` are the only characters to escape.
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Discord and Teams markdown: a backslash before each markup character, so
+/// a title cannot bold, link or mention anything.
+fn markdown_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\*_~`|>#[]()<@".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn excerpts(alert: &Alert, escape: fn(&str) -> String, open: &str, close: &str) -> Vec<String> {
+    alert
+        .excerpts
+        .iter()
+        .map(|e| {
+            let mut escaped = e.clone();
+            // Escape each piece on its own so span offsets stay valid.
+            let mut text = String::new();
+            let mut spans = Vec::new();
+            let mut at = 0;
+            for &(start, end) in &e.spans {
+                let (Some(before), Some(word)) = (e.text.get(at..start), e.text.get(start..end))
+                else {
+                    continue;
+                };
+                text.push_str(&escape(before));
+                let s = text.len();
+                text.push_str(&escape(word));
+                spans.push((s, text.len()));
+                at = end;
+            }
+            text.push_str(&escape(e.text.get(at..).unwrap_or_default()));
+            escaped.text = text;
+            escaped.spans = spans;
+            marked(&escaped, open, close)
+        })
+        .collect()
+}
+
+fn heading(notice: Notice<'_>) -> String {
+    match notice {
+        Notice::Alert(alert) => format!("newswatch: {}", alert.rule),
+        Notice::Digest(digest) => format!("newswatch digest: {} alerts", digest.alerts.len()),
+    }
+}
+
+/// Alerts beyond the listed ones, as a closing line.
+fn more_line(notice: Notice<'_>) -> Option<String> {
+    let extra = notice.alerts().len().saturating_sub(DIGEST_LISTED);
+    (extra > 0).then(|| format!("…and {extra} more"))
+}
+
+pub fn slack(notice: Notice<'_>) -> Value {
+    let mut lines = vec![format!("*{}*", slack_escape(&heading(notice)))];
+    for alert in notice.alerts().iter().take(DIGEST_LISTED) {
+        let title = slack_escape(&alert.article.title);
+        lines.push(match &alert.article.link {
+            Some(link) => format!("*<{}|{title}>*", slack_escape(link)),
+            None => format!("*{title}*"),
+        });
+        lines.push(format!(
+            "_{}_ · rule {}",
+            slack_escape(&alert.feed),
+            slack_escape(&alert.rule)
+        ));
+        for excerpt in excerpts(alert, slack_escape, "*", "*") {
+            lines.push(format!("> {excerpt}"));
+        }
+    }
+    lines.extend(more_line(notice));
+    json!({ "text": lines.join("\n"), "unfurl_links": false, "unfurl_media": false })
+}
+
+pub fn discord(notice: Notice<'_>) -> Value {
+    let embeds: Vec<Value> = notice
+        .alerts()
+        .iter()
+        // Discord takes at most 10 embeds per message.
+        .take(10)
+        .map(|alert| {
+            let mut description = excerpts(alert, markdown_escape, "**", "**").join("\n\n");
+            truncate(&mut description, 4000);
+            let mut title = alert.article.title.clone();
+            truncate(&mut title, 250);
+            let mut embed = json!({
+                "title": title,
+                "description": description,
+                "footer": { "text": format!("{} · rule {}", alert.feed, alert.rule) },
+            });
+            if let Some(link) = &alert.article.link {
+                embed["url"] = json!(link);
+            }
+            if let Some(published) = alert.article.published {
+                embed["timestamp"] = json!(published.to_rfc3339());
+            }
+            embed
+        })
+        .collect();
+    let mut content = heading(notice);
+    if notice.alerts().len() > 10 {
+        content.push_str(&format!(" (first 10 of {})", notice.alerts().len()));
+    }
+    // No @everyone, role or user pings from feed text.
+    json!({ "content": content, "embeds": embeds, "allowed_mentions": { "parse": [] } })
+}
+
+pub fn teams(notice: Notice<'_>) -> Value {
+    let mut body = vec![json!({
+        "type": "TextBlock", "text": markdown_escape(&heading(notice)),
+        "weight": "Bolder", "size": "Medium", "wrap": true,
+    })];
+    for alert in notice.alerts().iter().take(DIGEST_LISTED) {
+        let title = markdown_escape(&alert.article.title);
+        body.push(json!({
+            "type": "TextBlock", "wrap": true, "weight": "Bolder",
+            "text": match &alert.article.link {
+                Some(link) => format!("[{title}]({link})"),
+                None => title,
+            },
+        }));
+        body.push(json!({
+            "type": "TextBlock", "wrap": true, "isSubtle": true, "spacing": "None",
+            "text": format!("{} · rule {}", markdown_escape(&alert.feed), markdown_escape(&alert.rule)),
+        }));
+        for excerpt in excerpts(alert, markdown_escape, "**", "**") {
+            body.push(json!({ "type": "TextBlock", "wrap": true, "text": excerpt }));
+        }
+    }
+    if let Some(more) = more_line(notice) {
+        body.push(json!({ "type": "TextBlock", "text": more, "isSubtle": true }));
+    }
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": body,
+            },
+        }],
+    })
+}
+
+/// ntfy's JSON publishing: POSTed to the server's root with the topic inside.
+pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
+    let alerts = notice.alerts();
+    let mut message = Vec::new();
+    for alert in alerts.iter().take(DIGEST_LISTED) {
+        if alerts.len() > 1 {
+            message.push(format!("• {}", alert.article.title));
+        }
+        message.extend(excerpts(alert, |s| s.to_string(), "*", "*"));
+    }
+    message.extend(more_line(notice));
+    let title = match notice {
+        Notice::Alert(alert) => format!("{}: {}", alert.rule, alert.article.title),
+        Notice::Digest(_) => heading(notice),
+    };
+    let mut body = json!({
+        "topic": topic,
+        "title": title,
+        "message": message.join("\n"),
+        "tags": ["newspaper"],
+    });
+    if let [alert] = alerts
+        && let Some(link) = &alert.article.link
+    {
+        body["click"] = json!(link);
+    }
+    body
+}
+
+fn truncate(text: &mut String, max: usize) {
+    if text.len() > max {
+        let cut = crate::text::floor_char_boundary(text, max - 3);
+        text.truncate(cut);
+        text.push('…');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AlertArticle;
+    use crate::matcher::{Excerpt, Field};
+
+    fn alert() -> Alert {
+        Alert {
+            id: "a1".into(),
+            rule: "brussels".into(),
+            query: "@brussels".into(),
+            destination: "chat".into(),
+            feed: "wire".into(),
+            article: AlertArticle {
+                key: "link:https://example.org/1".into(),
+                title: "Blast <b>at</b> @everyone *airport*".into(),
+                link: Some("https://example.org/1".into()),
+                published: None,
+                authors: vec![],
+            },
+            excerpts: vec![Excerpt {
+                field: Field::Summary,
+                text: "two explosions at Zaventem airport".into(),
+                spans: vec![(18, 26)],
+            }],
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn slack_escapes_and_marks() {
+        let a = alert();
+        let text = slack(Notice::Alert(&a))["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("<https://example.org/1|Blast &lt;b&gt;at&lt;/b&gt;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("> two explosions at *Zaventem* airport"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn discord_never_pings_and_escapes_markdown() {
+        let a = alert();
+        let body = discord(Notice::Alert(&a));
+        assert_eq!(body["allowed_mentions"]["parse"], json!([]));
+        assert_eq!(body["embeds"][0]["title"], json!(a.article.title));
+        assert_eq!(
+            body["embeds"][0]["description"],
+            json!("two explosions at **Zaventem** airport")
+        );
+    }
+
+    #[test]
+    fn teams_is_an_adaptive_card() {
+        let a = alert();
+        let body = teams(Notice::Alert(&a));
+        let card = &body["attachments"][0]["content"];
+        assert_eq!(card["type"], json!("AdaptiveCard"));
+        let title = card["body"][1]["text"].as_str().unwrap();
+        assert!(
+            title.starts_with(
+                "[Blast \\<b\\>at\\</b\\> \\@everyone \\*airport\\*](https://example.org/1)"
+            ),
+            "{title}"
+        );
+    }
+
+    #[test]
+    fn ntfy_has_topic_title_and_click() {
+        let a = alert();
+        let body = ntfy(Notice::Alert(&a), "alerts");
+        assert_eq!(body["topic"], json!("alerts"));
+        assert_eq!(body["click"], json!("https://example.org/1"));
+        assert_eq!(
+            body["message"],
+            json!("two explosions at *Zaventem* airport")
+        );
+    }
+}
