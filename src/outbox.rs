@@ -25,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 const BATCH: usize = 200;
 /// The longest a worker sleeps without looking at the store again.
 const IDLE: Duration = Duration::from_secs(300);
+/// How long a send in flight may still take once shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A server asking for more than this in `Retry-After` gets this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
@@ -243,17 +245,23 @@ impl Outbox {
         dest.pace().await;
         match job {
             Job::One(queued) => {
-                let result = dest.deliverer.deliver(Notice::Alert(&queued.alert)).await;
+                let result = within_grace(
+                    dest.deliverer.deliver(Notice::Alert(&queued.alert)),
+                    shutdown,
+                )
+                .await;
                 if result.is_ok() {
                     let a = &queued.alert;
                     tracing::info!(alert = %a.id, destination = %dest.name, rule = %a.rule, "Alert delivered");
                 }
-                self.record(dest, std::slice::from_ref(&*queued), result).await
+                self.record(dest, std::slice::from_ref(&*queued), result)
+                    .await
             }
             Job::Batch(queued) => {
                 let digest =
                     Digest::new(&dest.name, queued.iter().map(|q| q.alert.clone()).collect());
-                let result = dest.deliverer.deliver(Notice::Digest(&digest)).await;
+                let result =
+                    within_grace(dest.deliverer.deliver(Notice::Digest(&digest)), shutdown).await;
                 if result.is_ok() {
                     tracing::info!(digest = %digest.id, destination = %dest.name, alerts = queued.len(), "Digest delivered");
                 }
@@ -366,6 +374,22 @@ impl Outbox {
                 _ = tokio::time::sleep(next.min(IDLE)) => {}
             }
         }
+    }
+}
+
+/// Lets a send finish after shutdown is asked for, up to a grace period;
+/// one that takes longer is abandoned and stays queued (a redelivery carries
+/// the same id, so the receiver can tell).
+async fn within_grace(
+    send: impl Future<Output = Result<(), DeliveryError>>,
+    shutdown: &CancellationToken,
+) -> Result<(), DeliveryError> {
+    tokio::select! {
+        result = send => result,
+        _ = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Err(DeliveryError::temporary("interrupted by shutdown; it will be sent again")),
     }
 }
 

@@ -108,6 +108,11 @@ fn ts(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
+/// Rounded up: a retry is never due before the time asked for (Retry-After).
+fn ts_ceil(t: DateTime<Utc>) -> i64 {
+    t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0)
+}
+
 fn from_ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
@@ -300,7 +305,7 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             conn.execute(
                 "UPDATE outbox SET batch = ?2, next_attempt_at = ?3 WHERE id = ?1",
-                params![id, batch, ts(at)],
+                params![id, batch, ts_ceil(at)],
             )?;
             Ok(())
         })
@@ -330,7 +335,7 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-                params![id, error, ts(next_attempt_at)],
+                params![id, error, ts_ceil(next_attempt_at)],
             )?;
             Ok(())
         })

@@ -3,6 +3,7 @@
 
 mod check;
 mod daemon;
+mod delivery;
 mod feed_errors;
 mod hostile;
 mod inspect;

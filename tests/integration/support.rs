@@ -54,40 +54,23 @@ impl SmtpSink {
 
     pub fn start_with(port: u16, extra: &[&str]) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir.path())
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs (aiosmtpd is installed by .ci/run)");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(DEADLINE).expect("SMTP sink did not start");
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| {
-                panic!("SMTP sink failed to start (is aiosmtpd installed?): {line:?}")
-            });
+        let (child, port) = spawn_sink("smtp_sink.py", port, dir.path(), extra);
         SmtpSink { child, dir, port }
     }
 
-    /// Messages accepted so far, oldest first.
-    pub fn messages(&self) -> Vec<String> {
+    /// The envelope recipients of each accepted message, oldest first.
+    pub fn recipients(&self) -> Vec<Vec<String>> {
+        self.files("rcpt")
+            .iter()
+            .map(|f| f.lines().map(str::to_string).collect())
+            .collect()
+    }
+
+    fn files(&self, extension: &str) -> Vec<String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
             .collect();
         files.sort();
         files
@@ -95,9 +78,93 @@ impl SmtpSink {
             .map(|f| std::fs::read_to_string(f).unwrap())
             .collect()
     }
+
+    /// Messages accepted so far, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        self.files("eml")
+    }
 }
 
 impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts one of the Python servers in tests/support and reads the port it
+/// reports ("READY <port>"); it stops when the returned child's stdin closes.
+fn spawn_sink(script: &str, port: u16, dir: &Path, extra: &[&str]) -> (Child, u16) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(script);
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .args(["--port", &port.to_string(), "--dir"])
+        .arg(dir)
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(DEADLINE)
+        .unwrap_or_else(|_| panic!("{} did not start", script.display()));
+    let port = line
+        .trim()
+        .strip_prefix("READY ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "{} failed to start (are aiosmtpd and standardwebhooks installed? .ci/run installs them): {line:?}",
+                script.display()
+            )
+        });
+    (child, port)
+}
+
+/// A real HTTP server receiving webhooks (tests/support/webhook_sink.py):
+/// scripted replies, signatures checked by the `standardwebhooks` package.
+pub struct WebhookSink {
+    child: Child,
+    dir: TempDir,
+    pub port: u16,
+}
+
+impl WebhookSink {
+    /// `script`: replies for the first requests, e.g. `"500,429:2"`; then 200.
+    pub fn start(script: &str, secret: Option<&str>) -> WebhookSink {
+        let dir = tempfile::tempdir().unwrap();
+        let mut extra = vec!["--script", script];
+        if let Some(secret) = secret {
+            extra.extend(["--secret", secret]);
+        }
+        let (child, port) = spawn_sink("webhook_sink.py", 0, dir.path(), &extra);
+        WebhookSink { child, dir, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for WebhookSink {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -301,6 +368,21 @@ pub fn mail_body(mail: &str) -> String {
         .1;
     let decoded = quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap();
     String::from_utf8(decoded).unwrap()
+}
+
+/// The decoded plain-text and HTML parts of a multipart/alternative mail.
+pub fn mail_parts(mail: &str) -> (String, String) {
+    let parsed = mailparse::parse_mail(mail.as_bytes()).unwrap();
+    let mut text = String::new();
+    let mut html = String::new();
+    for part in &parsed.subparts {
+        match part.ctype.mimetype.as_str() {
+            "text/plain" => text = part.get_body().unwrap(),
+            "text/html" => html = part.get_body().unwrap(),
+            _ => {}
+        }
+    }
+    (text, html)
 }
 
 /// A header of a mail, unfolded.

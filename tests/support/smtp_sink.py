@@ -1,7 +1,7 @@
 """A real SMTP server for the integration tests (aiosmtpd), writing each
-accepted message to DIR/<n>.eml. Prints "READY <port>" once listening
-(--port 0 picks a free port); stops when
-stdin closes (the test dropped its handle) or on SIGTERM.
+accepted message to DIR/<n>.eml and its envelope recipients to DIR/<n>.rcpt.
+Prints "READY <port>" once listening (--port 0 picks a free port); stops
+when stdin closes (the test dropped its handle) or on SIGTERM.
 
     python3 smtp_sink.py --port 2525 --dir /tmp/mail [--temp-fail N] [--perm-fail]
 """
@@ -32,6 +32,9 @@ class Sink:
         tmp = os.path.join(self.out_dir, f".{n}.tmp")
         with open(tmp, "wb") as f:
             f.write(envelope.original_content)
+        # The envelope recipients: who the message really went to.
+        with open(os.path.join(self.out_dir, f"{n:04}.rcpt"), "w") as f:
+            f.write("\n".join(envelope.rcpt_tos))
         os.rename(tmp, os.path.join(self.out_dir, f"{n:04}.eml"))
         return "250 2.0.0 Message accepted"
 
