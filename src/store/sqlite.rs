@@ -192,7 +192,13 @@ impl Store for SqliteStore {
                 )?;
                 for alert in &commit.alerts {
                     let payload = serde_json::to_string(alert).expect("alerts serialise to JSON");
-                    queued += insert.execute(params![alert.id, alert.destination, payload, now])?;
+                    // Due from when the alert was raised (the outbox's clock).
+                    queued += insert.execute(params![
+                        alert.id,
+                        alert.destination,
+                        payload,
+                        ts(alert.created_at)
+                    ])?;
                 }
             }
             tx.commit()?;

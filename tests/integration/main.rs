@@ -4,6 +4,7 @@
 mod check;
 mod daemon;
 mod delivery;
+mod digest;
 mod feed_errors;
 mod hostile;
 mod inspect;

@@ -1,0 +1,189 @@
+//! Digests and quiet hours, driven by tokio's paused clock: the outbox runs
+//! against a real SQLite store and writes real Maildir files, and the test
+//! moves time forward to 07:00 and 08:00 instead of waiting for them.
+
+use newswatch::alert::{Alert, AlertArticle};
+use newswatch::clock::Clock;
+use newswatch::config::Config;
+use newswatch::outbox::{DeliveryReport, Outbox};
+use newswatch::store::{self, PollCommit, Store};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const CONFIG: &str = r#"
+state_dir = "state"
+rules = ["rules.d/*.toml"]
+
+[destination.desk]
+kind = "maildir"
+path = "desk"
+timezone = "Europe/Brussels"
+quiet_hours = "22:00-07:00"
+
+[destination.pager]
+kind = "maildir"
+path = "pager"
+timezone = "Europe/Brussels"
+"#;
+
+const RULES: &str = r#"
+[[rule]]
+name = "morning-brief"
+query = "Brussels"
+notify = ["desk"]
+mode = "digest"
+digest = "daily 08:00"
+
+[[rule]]
+name = "urgent"
+query = "explosion"
+notify = ["desk", "pager"]
+"#;
+
+fn alert(rule: &str, destination: &str, n: u32, clock: &Clock) -> Alert {
+    Alert {
+        id: format!("{rule}-{destination}-{n}"),
+        rule: rule.into(),
+        query: "q".into(),
+        destination: destination.into(),
+        feed: "wire".into(),
+        article: AlertArticle {
+            key: format!("guid:{n}"),
+            title: format!("Story {n} for {rule}"),
+            link: Some(format!("https://news.test/{n}")),
+            published: Some(clock.now()),
+            authors: vec![],
+        },
+        excerpts: vec![],
+        created_at: clock.now(),
+    }
+}
+
+/// Subjects of the mails in a Maildir, sorted.
+fn subjects(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("new")) else {
+        return Vec::new();
+    };
+    let mut subjects: Vec<String> = entries
+        .map(|e| {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap();
+            let mail = mailparse::parse_mail(&bytes).unwrap();
+            mail.headers
+                .iter()
+                .find(|h| h.get_key() == "Subject")
+                .unwrap()
+                .get_value()
+        })
+        .collect();
+    subjects.sort();
+    subjects
+}
+
+async fn queue(store: &Arc<dyn Store>, alerts: Vec<Alert>) {
+    let commit = PollCommit {
+        alerts,
+        ..Default::default()
+    };
+    store.commit_poll("wire", commit).await.unwrap();
+}
+
+fn report(delivered: usize, held: usize) -> DeliveryReport {
+    DeliveryReport {
+        delivered,
+        held,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn digests_and_quiet_hours_gather_the_right_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules.d")).unwrap();
+    std::fs::write(dir.path().join("rules.d/rules.toml"), RULES).unwrap();
+    let config = Config::parse(&dir.path().join("newswatch.toml"), CONFIG).unwrap();
+    let store = store::open(&config.state_dir).await.unwrap();
+    // 20:30 UTC is 21:30 in Brussels in January: half an hour before quiet hours.
+    let clock = Clock::tokio("2026-01-12T20:30:00Z".parse().unwrap());
+    let outbox = Outbox::new(store.clone(), &config, clock).unwrap();
+    let stop = CancellationToken::new();
+    let (desk, pager) = (dir.path().join("desk"), dir.path().join("pager"));
+
+    // 21:30: urgent alerts go out at once; the digest rule's waits for 08:00.
+    queue(
+        &store,
+        vec![
+            alert("urgent", "desk", 1, &clock),
+            alert("urgent", "pager", 1, &clock),
+            alert("morning-brief", "desk", 2, &clock),
+        ],
+    )
+    .await;
+    assert_eq!(outbox.deliver_due(&stop).await.unwrap(), report(2, 1));
+    assert_eq!(subjects(&desk), ["[newswatch] urgent: Story 1 for urgent"]);
+    assert_eq!(subjects(&pager).len(), 1);
+
+    // 22:30, quiet hours at the desk: the urgent alert waits for 07:00 there,
+    // and still goes to the pager, which has no quiet hours.
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    queue(
+        &store,
+        vec![
+            alert("urgent", "desk", 3, &clock),
+            alert("urgent", "pager", 3, &clock),
+            alert("morning-brief", "desk", 4, &clock),
+        ],
+    )
+    .await;
+    assert_eq!(outbox.deliver_due(&stop).await.unwrap(), report(1, 2));
+    assert_eq!(subjects(&desk).len(), 1);
+    assert_eq!(subjects(&pager).len(), 2);
+
+    // 06:59:59 local: nothing yet.
+    tokio::time::advance(Duration::from_secs(8 * 3600 + 29 * 60 + 59)).await;
+    assert_eq!(
+        clock.now(),
+        "2026-01-13T05:59:59Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
+    assert_eq!(outbox.deliver_due(&stop).await.unwrap(), report(0, 0));
+    assert_eq!(subjects(&desk).len(), 1);
+
+    // 07:00 local: the quiet-hours digest carries the night's urgent alert.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert_eq!(outbox.deliver_due(&stop).await.unwrap(), report(1, 0));
+    assert!(
+        subjects(&desk).contains(&"[newswatch] digest: 1 alert: urgent (1)".to_string()),
+        "{:?}",
+        subjects(&desk)
+    );
+
+    // 08:00 local: one digest with both morning-brief alerts, newest first.
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    assert_eq!(outbox.deliver_due(&stop).await.unwrap(), report(2, 0));
+    let all = subjects(&desk);
+    assert!(
+        all.contains(&"[newswatch] digest: 2 alerts: morning-brief (2)".to_string()),
+        "{all:?}"
+    );
+    assert_eq!(all.len(), 3);
+    let digest = std::fs::read_dir(desk.join("new"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .find(|m| String::from_utf8_lossy(m).contains("morning-brief (2)"))
+        .unwrap();
+    let mail = mailparse::parse_mail(&digest).unwrap();
+    let text = mail.subparts[0].get_body().unwrap();
+    let (newer, older) = (
+        text.find("Story 4 for morning-brief").unwrap(),
+        text.find("Story 2 for morning-brief").unwrap(),
+    );
+    assert!(newer < older, "newest first:\n{text}");
+    assert!(text.contains("2026-01-12 22:30 CET"), "{text}");
+
+    // Nothing is left in the outbox.
+    let counts = store.outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.delivered), (0, 6));
+}
