@@ -558,13 +558,14 @@ fn destination_kind(
                 templates,
             });
         }
-        "webhook" => HttpFormat::Webhook {
-            secret: webhook_secret(source, base, raw, errors)?,
-        },
-        "slack" => HttpFormat::Slack,
-        "discord" => HttpFormat::Discord,
-        "teams" => HttpFormat::Teams,
-        "ntfy" => HttpFormat::Ntfy,
+        // A bad secret is reported along with any other error of this block.
+        "webhook" => {
+            webhook_secret(source, base, raw, errors).map(|secret| HttpFormat::Webhook { secret })
+        }
+        "slack" => Some(HttpFormat::Slack),
+        "discord" => Some(HttpFormat::Discord),
+        "teams" => Some(HttpFormat::Teams),
+        "ntfy" => Some(HttpFormat::Ntfy),
         other => {
             errors.push(source.error_in(
                 &kind_span,
@@ -615,7 +616,7 @@ fn destination_kind(
     }
     let timeout = duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(30));
     Some(DestinationKind::Http {
-        format: http_format,
+        format: http_format?,
         url,
         headers,
         timeout,

@@ -51,15 +51,14 @@ impl Templates {
             ));
         }
         let templates = Templates { overrides };
-        let env = templates.environment();
-        for name in templates.overrides.keys() {
-            env.get_template(name)
-                .map_err(|e| format!("template {}: {}", dir.join(name).display(), describe(&e)))?;
-        }
+        templates.environment().map_err(|(name, e)| {
+            format!("template {}: {}", dir.join(name).display(), describe(&e))
+        })?;
         Ok(templates)
     }
 
-    fn environment(&self) -> Environment<'_> {
+    /// The templates compiled; an error names the template that failed.
+    fn environment(&self) -> Result<Environment<'_>, (&'static str, minijinja::Error)> {
         let mut env = Environment::new();
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
@@ -73,11 +72,9 @@ impl Templates {
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         for (name, source) in BUILT_IN {
             let source = self.overrides.get(name).map_or(source, String::as_str);
-            // A built-in that fails to compile is caught by the tests; a bad
-            // override was rejected by `load`.
-            let _ = env.add_template(name, source);
+            env.add_template(name, source).map_err(|e| (name, e))?;
         }
-        env
+        Ok(env)
     }
 }
 
@@ -205,7 +202,9 @@ pub fn bodies(
     templates: &Templates,
     tz: &TimeZone,
 ) -> Result<(String, String), String> {
-    let env = templates.environment();
+    let env = templates
+        .environment()
+        .map_err(|(name, e)| format!("template {name}: {}", describe(&e)))?;
     let render = |name: &str, context: minijinja::Value| {
         env.get_template(name)
             .and_then(|t| t.render(context))
@@ -348,9 +347,10 @@ fn subject(notice: Notice<'_>) -> String {
     }
 }
 
-/// Header values must not carry line breaks (they would start a new header).
+/// Header values must not carry line breaks (they would start a new header);
+/// runs of spaces collapse too.
 fn one_line(text: &str) -> String {
-    text.split(|c: char| c.is_control())
+    text.split(|c: char| c.is_control() || c.is_whitespace())
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
@@ -369,4 +369,149 @@ pub fn marked(excerpt: &Excerpt, open: &str, close: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{AlertArticle, Digest};
+    use crate::matcher::Field;
+
+    fn alert(title: &str) -> Alert {
+        Alert {
+            id: "0123abcd".into(),
+            rule: "brussels".into(),
+            query: "@brussels AND blast*".into(),
+            destination: "desk".into(),
+            feed: "wire".into(),
+            article: AlertArticle {
+                key: "link:https://news.test/1".into(),
+                title: title.into(),
+                link: Some("https://news.test/1".into()),
+                published: Some("2026-03-22T07:12:00Z".parse().unwrap()),
+                authors: vec!["A. Writer".into()],
+            },
+            excerpts: vec![Excerpt {
+                field: Field::Summary,
+                text: "two blasts at Zaventem <airport> & more".into(),
+                spans: vec![(4, 10), (14, 22)],
+            }],
+            created_at: "2026-03-22T07:13:00Z".parse().unwrap(),
+        }
+    }
+
+    fn mailboxes() -> (Mailbox, Vec<Mailbox>) {
+        (
+            "newswatch <nw@test.example>".parse().unwrap(),
+            vec!["desk@test.example".parse().unwrap()],
+        )
+    }
+
+    #[test]
+    fn built_in_templates_render_both_parts() {
+        let a = alert("Blasts at the airport");
+        let tz = crate::schedule::time_zone("Europe/Brussels").unwrap();
+        let (text, html) = bodies(Notice::Alert(&a), &Templates::default(), &tz).unwrap();
+        assert!(
+            text.contains("[summary] two *blasts* at *Zaventem* <airport> & more"),
+            "{text}"
+        );
+        assert!(text.contains("Published: 2026-03-22 08:12 CET"), "{text}");
+        assert!(
+            text.contains("Matched:   blasts, Zaventem (query: @brussels AND blast*)"),
+            "{text}"
+        );
+        // Feed text is escaped, the marks are ours.
+        assert!(html.contains("two <mark"), "{html}");
+        assert!(html.contains("&lt;airport&gt; &amp; more"), "{html}");
+        assert!(html.contains("<a href=\"https://news.test/1\""), "{html}");
+
+        let digest = Digest::new("desk", vec![a.clone(), alert("Another")]);
+        let (text, html) = bodies(Notice::Digest(&digest), &Templates::default(), &tz).unwrap();
+        assert!(text.contains("== brussels (2) =="), "{text}");
+        assert!(html.contains("brussels (2)"), "{html}");
+    }
+
+    #[test]
+    fn unsafe_links_are_not_clickable() {
+        let mut a = alert("x");
+        a.article.link = Some("javascript:alert(1)".into());
+        let (text, html) =
+            bodies(Notice::Alert(&a), &Templates::default(), &TimeZone::UTC).unwrap();
+        assert!(!text.contains("javascript") && !html.contains("javascript"));
+    }
+
+    #[test]
+    fn sanitise_keeps_layout_and_drops_active_content() {
+        let clean = sanitise(
+            "<p style=\"color: red; position: fixed\" onclick=\"x()\">a<script>b</script>\
+             <a href=\"javascript:c()\">d</a><mark>e</mark><img src=x onerror=f()></p>",
+        );
+        assert_eq!(
+            clean,
+            "<p style=\"color:red\">a<a rel=\"noopener noreferrer\">d</a><mark>e</mark><img src=\"x\"></p>"
+        );
+    }
+
+    #[test]
+    fn long_subjects_fold_and_headers_cannot_be_injected() {
+        let title = format!(
+            "{}\r\nBcc: victim@evil.example",
+            "Très longue dépêche ".repeat(8)
+        );
+        let a = alert(&title);
+        let (from, to) = mailboxes();
+        let message = render(
+            Notice::Alert(&a),
+            &Templates::default(),
+            &TimeZone::UTC,
+            &from,
+            &to,
+        )
+        .unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            assert!(line.len() <= 78, "unfolded header line: {line:?}");
+            assert!(!line.starts_with("Bcc:"), "{head}");
+        }
+        let parsed = mailparse::parse_mail(raw.as_bytes()).unwrap();
+        let subject = parsed
+            .headers
+            .iter()
+            .find(|h| h.get_key() == "Subject")
+            .unwrap()
+            .get_value();
+        assert_eq!(
+            subject,
+            format!(
+                "[newswatch] brussels: {} Bcc: victim@evil.example",
+                "Très longue dépêche ".repeat(8).trim_end()
+            )
+        );
+    }
+
+    #[test]
+    fn overrides_replace_built_ins_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("alert.txt"), "{{ rule }}: {{ title }}\n").unwrap();
+        let templates = Templates::load(dir.path()).unwrap();
+        let a = alert("Blasts");
+        let (text, html) = bodies(Notice::Alert(&a), &templates, &TimeZone::UTC).unwrap();
+        assert_eq!(text, "brussels: Blasts\n");
+        assert!(html.contains("<mark"), "the HTML part stays built in");
+
+        std::fs::write(dir.path().join("alert.txt"), "ok\n{{ nosuchvar }}\n").unwrap();
+        let templates = Templates::load(dir.path()).unwrap();
+        let error = bodies(Notice::Alert(&a), &templates, &TimeZone::UTC).unwrap_err();
+        assert!(
+            error.contains("alert.txt") && error.contains("line 2"),
+            "{error}"
+        );
+
+        std::fs::write(dir.path().join("alert.txt"), "{% if %}\n").unwrap();
+        let error = Templates::load(dir.path()).unwrap_err();
+        assert!(error.contains("alert.txt: line 1"), "{error}");
+        assert!(Templates::load(&dir.path().join("missing")).is_err());
+    }
 }

@@ -70,3 +70,78 @@ async fn unknown_key_is_an_error_and_config_flag_works_after_the_verb() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn broken_delivery_settings_are_reported_with_positions() {
+    let config = r#"state_dir = "state"
+rules = ["rules.d/*.toml"]
+
+[destination.hook]
+kind = "webhook"
+url = "ftp://hooks.test/x"
+secret_env = "NEWSWATCH_TEST_SECRET"
+rate_limit = "fast"
+timezone = "Mars/Olympus"
+quiet_hours = "22:00"
+concurrency = 0
+
+[destination.chat]
+kind = "slack"
+
+[destination.mail]
+kind = "maildir"
+templates = "templates"
+"#;
+    let rules = r#"[[rule]]
+name = "morning"
+query = "Brussels"
+notify = ["hook"]
+mode = "digest"
+
+[[rule]]
+name = "hourly"
+query = "Brussels"
+notify = ["hook"]
+every = "10s"
+
+[[rule]]
+name = "daily"
+query = "Brussels"
+notify = ["hook"]
+digest = "weekly 08:00"
+"#;
+    let env = Env::new(config, rules);
+    std::fs::create_dir(env.dir.path().join("templates")).unwrap();
+    std::fs::write(
+        env.dir.path().join("templates/alert.html"),
+        "<p>{{ title }</p>\n",
+    )
+    .unwrap();
+    let mut cmd = env.command(&["check"]);
+    cmd.env("NEWSWATCH_TEST_SECRET", "not-a-secret");
+    let run = run(cmd).await;
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    let dir = env.dir.path().display().to_string();
+    let located: Vec<String> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&dir))
+        .map(|l| l.replace(&dir, "DIR"))
+        .collect();
+    assert_eq!(
+        located,
+        [
+            "DIR/newswatch.toml:14:8: destination \"chat\": slack needs `url`",
+            "DIR/newswatch.toml:7:14: a webhook secret must start with `whsec_` followed by base64",
+            "DIR/newswatch.toml:6:7: unsupported URL scheme \"ftp\" (use http or https)",
+            "DIR/newswatch.toml:9:12: unknown time zone \"Mars/Olympus\": failed to find time zone `Mars/Olympus` in time zone database",
+            "DIR/newswatch.toml:10:15: quiet_hours \"22:00\" must look like \"22:00-07:00\"",
+            "DIR/newswatch.toml:11:15: concurrency must be between 1 and 64",
+            "DIR/newswatch.toml:8:14: invalid rate_limit \"fast\" (e.g. \"1/s\", \"30/min\", \"none\")",
+            "DIR/newswatch.toml:18:13: template DIR/templates/alert.html: line 1: unexpected `}`, expected end of variable block",
+            "DIR/rules.d/rules.toml:2:8: mode = \"digest\" needs `digest = \"daily 08:00\"` or `every = \"1h\"`",
+            "DIR/rules.d/rules.toml:11:9: digest period must be at least 1m",
+            "DIR/rules.d/rules.toml:17:10: digest schedule \"weekly 08:00\" must look like \"daily 08:00\"",
+        ]
+    );
+}
