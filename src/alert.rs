@@ -31,6 +31,14 @@ pub struct AlertArticle {
 }
 
 impl AlertArticle {
+    /// The link if it is a web link: a `javascript:` or `data:` link from a
+    /// feed never becomes something to click.
+    pub fn web_link(&self) -> Option<&str> {
+        self.link
+            .as_deref()
+            .filter(|l| url::Url::parse(l).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+    }
+
     pub fn from_article(article: &Article) -> Self {
         AlertArticle {
             key: article.key.clone(),

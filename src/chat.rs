@@ -61,7 +61,10 @@ fn excerpts(alert: &Alert, escape: fn(&str) -> String, open: &str, close: &str) 
 fn heading(notice: Notice<'_>) -> String {
     match notice {
         Notice::Alert(alert) => format!("newswatch: {}", alert.rule),
-        Notice::Digest(digest) => format!("newswatch digest: {} alerts", digest.alerts.len()),
+        Notice::Digest(digest) => match digest.alerts.len() {
+            1 => "newswatch digest: 1 alert".to_string(),
+            n => format!("newswatch digest: {n} alerts"),
+        },
     }
 }
 
@@ -75,7 +78,7 @@ pub fn slack(notice: Notice<'_>) -> Value {
     let mut lines = vec![format!("*{}*", slack_escape(&heading(notice)))];
     for alert in notice.alerts().iter().take(DIGEST_LISTED) {
         let title = slack_escape(&alert.article.title);
-        lines.push(match &alert.article.link {
+        lines.push(match alert.article.web_link() {
             Some(link) => format!("*<{}|{title}>*", slack_escape(link)),
             None => format!("*{title}*"),
         });
@@ -93,14 +96,20 @@ pub fn slack(notice: Notice<'_>) -> Value {
 }
 
 pub fn discord(notice: Notice<'_>) -> Value {
+    // Discord takes at most 10 embeds per message and 6000 characters in
+    // all of them together.
+    let shown = notice.alerts().len().min(10);
+    let budget = 5000 / shown.max(1);
     let embeds: Vec<Value> = notice
         .alerts()
         .iter()
-        // Discord takes at most 10 embeds per message.
-        .take(10)
+        .take(shown)
         .map(|alert| {
             let mut description = excerpts(alert, markdown_escape, "**", "**").join("\n\n");
-            truncate(&mut description, 4000);
+            truncate(
+                &mut description,
+                budget.saturating_sub(350).clamp(100, 4000),
+            );
             let mut title = alert.article.title.clone();
             truncate(&mut title, 250);
             let mut embed = json!({
@@ -108,7 +117,7 @@ pub fn discord(notice: Notice<'_>) -> Value {
                 "description": description,
                 "footer": { "text": format!("{} · rule {}", alert.feed, alert.rule) },
             });
-            if let Some(link) = &alert.article.link {
+            if let Some(link) = alert.article.web_link() {
                 embed["url"] = json!(link);
             }
             if let Some(published) = alert.article.published {
@@ -134,8 +143,9 @@ pub fn teams(notice: Notice<'_>) -> Value {
         let title = markdown_escape(&alert.article.title);
         body.push(json!({
             "type": "TextBlock", "wrap": true, "weight": "Bolder",
-            "text": match &alert.article.link {
-                Some(link) => format!("[{title}]({link})"),
+            "text": match alert.article.web_link() {
+                // Parentheses would end the markdown link early.
+                Some(link) => format!("[{title}]({})", link.replace('(', "%28").replace(')', "%29")),
                 None => title,
             },
         }));
@@ -172,7 +182,7 @@ pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
         if alerts.len() > 1 {
             message.push(format!("• {}", alert.article.title));
         }
-        message.extend(excerpts(alert, |s| s.to_string(), "*", "*"));
+        message.extend(excerpts(alert, markdown_escape, "**", "**"));
     }
     message.extend(more_line(notice));
     let title = match notice {
@@ -184,9 +194,10 @@ pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
         "title": title,
         "message": message.join("\n"),
         "tags": ["newspaper"],
+        "markdown": true,
     });
     if let [alert] = alerts
-        && let Some(link) = &alert.article.link
+        && let Some(link) = alert.article.web_link()
     {
         body["click"] = json!(link);
     }
@@ -275,6 +286,43 @@ mod tests {
     }
 
     #[test]
+    fn only_web_links_are_linked() {
+        let mut a = alert();
+        a.article.link = Some("javascript:alert(1)".into());
+        for body in [
+            slack(Notice::Alert(&a)),
+            discord(Notice::Alert(&a)),
+            teams(Notice::Alert(&a)),
+            ntfy(Notice::Alert(&a), "t"),
+        ] {
+            assert!(!body.to_string().contains("javascript"), "{body}");
+        }
+    }
+
+    #[test]
+    fn big_discord_digests_stay_within_limits() {
+        let mut a = alert();
+        a.excerpts[0].text = "word ".repeat(2000);
+        a.excerpts[0].spans = vec![(0, 4)];
+        let digest = crate::alert::Digest::new("chat", vec![a; 15]);
+        let body = discord(Notice::Digest(&digest));
+        let embeds = body["embeds"].as_array().unwrap();
+        assert_eq!(embeds.len(), 10);
+        let total: usize = embeds
+            .iter()
+            .map(|e| {
+                ["title", "description"]
+                    .iter()
+                    .map(|k| e[k].as_str().unwrap().chars().count())
+                    .sum::<usize>()
+                    + e["footer"]["text"].as_str().unwrap().chars().count()
+            })
+            .sum();
+        assert!(total <= 6000, "{total} characters");
+        assert!(body["content"].as_str().unwrap().contains("first 10 of 15"));
+    }
+
+    #[test]
     fn ntfy_has_topic_title_and_click() {
         let a = alert();
         let body = ntfy(Notice::Alert(&a), "alerts");
@@ -282,7 +330,7 @@ mod tests {
         assert_eq!(body["click"], json!("https://example.org/1"));
         assert_eq!(
             body["message"],
-            json!("two explosions at *Zaventem* airport")
+            json!("two explosions at **Zaventem** airport")
         );
     }
 }

@@ -127,6 +127,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
                 delivered = report.delivery.delivered,
                 retrying = report.delivery.retrying,
                 dead = report.delivery.dead,
+                held_for_digest = report.delivery.held,
                 "Poll finished"
             );
             Ok(ExitCode::SUCCESS)

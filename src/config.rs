@@ -440,6 +440,15 @@ fn build_destination(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<DestinationConfig> {
     let before = errors.len();
+    for key in inapplicable_keys(&raw) {
+        errors.push(source.error_in(
+            &raw.kind.span(),
+            format!(
+                "destination {name:?}: `{key}` does not apply to kind {:?}",
+                raw.kind.get_ref()
+            ),
+        ));
+    }
     let kind = destination_kind(source, base, state_dir, name, &raw, errors);
     let timezone = match &raw.timezone {
         Some(tz) => schedule::time_zone(tz.get_ref())
@@ -585,6 +594,18 @@ fn destination_kind(
         return None;
     };
     let url = match Url::parse(url_text.get_ref()) {
+        Ok(url)
+            if http_format
+                .as_ref()
+                .is_some_and(|f| matches!(f, HttpFormat::Ntfy))
+                && crate::deliver::ntfy_root_and_topic(&url).1.is_empty() =>
+        {
+            errors.push(source.error_in(
+                &url_text.span(),
+                "an ntfy URL ends with the topic, e.g. https://ntfy.sh/newsroom-alerts",
+            ));
+            return None;
+        }
         Ok(url) if matches!(url.scheme(), "http" | "https") => url,
         Ok(url) => {
             errors.push(source.error_in(
@@ -623,6 +644,46 @@ fn destination_kind(
     })
 }
 
+/// Keys set on a destination whose kind does not use them: a `secret_file`
+/// on a Slack destination is a mistake to report, not to ignore.
+fn inapplicable_keys(raw: &RawDestination) -> Vec<&'static str> {
+    let kind = raw.kind.get_ref().as_str();
+    let http = matches!(kind, "webhook" | "slack" | "discord" | "teams" | "ntfy");
+    let keys = [
+        ("smtp", raw.smtp.is_some(), kind == "email"),
+        ("from", raw.from.is_some(), kind == "email"),
+        ("to", !raw.to.is_empty(), kind == "email"),
+        ("username", raw.username.is_some(), kind == "email"),
+        (
+            "password_file",
+            raw.password_file.is_some(),
+            kind == "email",
+        ),
+        ("password_env", raw.password_env.is_some(), kind == "email"),
+        (
+            "sendmail_path",
+            raw.sendmail_path.is_some(),
+            kind == "email",
+        ),
+        ("timeout", raw.timeout.is_some(), kind != "maildir"),
+        (
+            "templates",
+            raw.templates.is_some(),
+            matches!(kind, "email" | "maildir"),
+        ),
+        ("path", raw.path.is_some(), kind == "maildir"),
+        ("url", raw.url.is_some(), http),
+        ("headers", !raw.headers.is_empty(), http),
+        ("secret_file", raw.secret_file.is_some(), kind == "webhook"),
+        ("secret_env", raw.secret_env.is_some(), kind == "webhook"),
+    ];
+    let known = matches!(kind, "email" | "maildir") || http;
+    keys.into_iter()
+        .filter(|&(_, set, applies)| known && set && !applies)
+        .map(|(key, _, _)| key)
+        .collect()
+}
+
 /// `secret_file` or `secret_env` holding `whsec_<base64>`; `Some(None)` when
 /// the webhook is unsigned.
 fn webhook_secret(
@@ -632,7 +693,14 @@ fn webhook_secret(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Option<SigningKey>> {
     let (text, span) = match (&raw.secret_file, &raw.secret_env) {
-        (Some(file), _) => {
+        (Some(_), Some(var)) => {
+            errors.push(source.error_in(
+                &var.span(),
+                "set either secret_file or secret_env, not both",
+            ));
+            return None;
+        }
+        (Some(file), None) => {
             let path = base.join(file.get_ref());
             match std::fs::read_to_string(&path) {
                 Ok(text) => (text.trim().to_string(), file.span()),
@@ -734,7 +802,14 @@ fn mail_transport(
         return None;
     };
     let password = match (&raw.password_file, &raw.password_env) {
-        (Some(file), _) => {
+        (Some(_), Some(var)) => {
+            errors.push(source.error_in(
+                &var.span(),
+                "set either password_file or password_env, not both",
+            ));
+            return None;
+        }
+        (Some(file), None) => {
             let path = base.join(file.get_ref());
             match std::fs::read_to_string(&path) {
                 Ok(p) => Some(Secret(p.trim_end_matches(['\r', '\n']).to_string())),

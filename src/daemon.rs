@@ -52,6 +52,24 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
     })
 }
 
+/// Alerts queued for a destination that has left the config wait for it to
+/// come back; say so once per start or reload rather than keep them silently.
+async fn warn_orphaned_alerts(store: &dyn Store, config: &Config) {
+    let Ok(entries) = store.outbox_entries(true).await else {
+        return;
+    };
+    let mut orphaned: std::collections::BTreeMap<String, usize> = Default::default();
+    for entry in entries {
+        if entry.status == "pending" && !config.destinations.contains_key(&entry.alert.destination)
+        {
+            *orphaned.entry(entry.alert.destination).or_default() += 1;
+        }
+    }
+    for (destination, alerts) in orphaned {
+        tracing::warn!(%destination, alerts, "Alerts wait for a destination that is not configured: add it back, or drop them with `newswatch outbox drop`");
+    }
+}
+
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
     store::open(&config.state_dir)
         .await
@@ -70,7 +88,8 @@ pub struct OnceReport {
 /// Polls every feed once, then attempts every due alert once.
 pub async fn once(config: Config) -> Result<OnceReport> {
     let store = open_store(&config).await?;
-    let rt = build(config, store)?;
+    let rt = build(config, store.clone())?;
+    warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut report = OnceReport::default();
     let semaphore = Arc::new(Semaphore::new(FETCH_CONCURRENCY));
     let mut polls = JoinSet::new();
@@ -109,6 +128,7 @@ pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result
         "Newswatch started"
     );
     notify_systemd(&[NotifyState::Ready]);
+    warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     loop {
         let stop = CancellationToken::new();
         let tasks = start(&rt, stop.clone());
@@ -127,6 +147,7 @@ pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result
                 notify_systemd(&[NotifyState::Reloading]);
                 rt = reload(rt, store.clone());
                 notify_systemd(&[NotifyState::Ready]);
+                warn_orphaned_alerts(store.as_ref(), &rt.config).await;
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::alert::Notice;
 use crate::chat;
 use crate::config::{DestinationConfig, DestinationKind, HttpFormat, MailTransport, SmtpTls};
 use crate::email::{self, Templates};
-use crate::fetch::{error_chain, install_crypto_provider, redact, retry_after};
+use crate::fetch::{error_chain, install_crypto_provider, retry_after};
 use crate::webhook;
 use chrono::Utc;
 use jiff::tz::TimeZone;
@@ -60,12 +60,14 @@ enum Transport {
         from: Mailbox,
         to: Vec<Mailbox>,
         templates: Templates,
+        timeout: Duration,
     },
     Sendmail {
         transport: AsyncSendmailTransport<Tokio1Executor>,
         from: Mailbox,
         to: Vec<Mailbox>,
         templates: Templates,
+        timeout: Duration,
     },
     Maildir {
         path: PathBuf,
@@ -118,6 +120,7 @@ impl Deliverer {
                         from: from.clone(),
                         to: to.clone(),
                         templates: templates.clone(),
+                        timeout: *timeout,
                     }
                 }
                 MailTransport::Sendmail { path } => Transport::Sendmail {
@@ -128,6 +131,7 @@ impl Deliverer {
                     from: from.clone(),
                     to: to.clone(),
                     templates: templates.clone(),
+                    timeout: *timeout,
                 },
             },
             DestinationKind::Maildir { path, templates } => Transport::Maildir {
@@ -180,9 +184,20 @@ impl Deliverer {
                 from,
                 to,
                 templates,
+                timeout,
             } => {
                 let message = render(notice, templates, tz, from, to)?;
-                transport.send(message).await.map(drop).map_err(|e| {
+                // lettre's own timeout covers connecting only: a server that
+                // accepts and then stalls must not hold the destination.
+                let sent = tokio::time::timeout(*timeout, transport.send(message))
+                    .await
+                    .map_err(|_| {
+                        DeliveryError::temporary(format!(
+                            "SMTP timed out after {}",
+                            humantime::format_duration(*timeout)
+                        ))
+                    })?;
+                sent.map(drop).map_err(|e| {
                     if e.is_permanent() {
                         DeliveryError::Permanent(e.to_string())
                     } else {
@@ -195,11 +210,17 @@ impl Deliverer {
                 from,
                 to,
                 templates,
+                timeout,
             } => {
                 let message = render(notice, templates, tz, from, to)?;
-                transport
-                    .send(message)
+                tokio::time::timeout(*timeout, transport.send(message))
                     .await
+                    .map_err(|_| {
+                        DeliveryError::temporary(format!(
+                            "sendmail timed out after {}",
+                            humantime::format_duration(*timeout)
+                        ))
+                    })?
                     .map_err(|e| DeliveryError::temporary(e.to_string()))
             }
             Transport::Maildir { path, templates } => {
@@ -238,21 +259,27 @@ async fn post(
     client: &reqwest::Client,
     url: &Url,
     format: &HttpFormat,
-    headers: &HeaderMap,
+    custom: &HeaderMap,
     notice: Notice<'_>,
 ) -> Result<(), DeliveryError> {
-    let mut request = client.post(url.clone()).headers(headers.clone());
     let mut target = url.clone();
+    // Custom headers first; ours replace any of the same name.
+    let mut headers = custom.clone();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let body = match format {
         HttpFormat::Webhook { secret } => {
             let now = Utc::now();
             let body = webhook::body(notice, now);
             // Standard Webhooks: the id lets receivers drop a redelivery.
-            request = request
-                .header("webhook-id", notice.id())
-                .header("webhook-timestamp", now.timestamp().to_string());
+            let mut set = |name: &'static str, value: String| {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(HeaderName::from_static(name), value);
+                }
+            };
+            set("webhook-id", notice.id().to_string());
+            set("webhook-timestamp", now.timestamp().to_string());
             if let Some(key) = secret {
-                request = request.header(
+                set(
                     "webhook-signature",
                     key.sign(notice.id(), now.timestamp(), &body),
                 );
@@ -263,30 +290,53 @@ async fn post(
         HttpFormat::Discord => json(&chat::discord(notice)),
         HttpFormat::Teams => json(&chat::teams(notice)),
         HttpFormat::Ntfy => {
-            // ntfy takes JSON at the server root, with the topic inside.
-            let topic = url
-                .path_segments()
-                .and_then(|mut s| s.next_back())
-                .unwrap_or_default()
-                .to_string();
-            target.set_path("/");
-            request = client.post(target.clone()).headers(headers.clone());
+            // ntfy takes JSON at its root (the URL without the topic), with
+            // the topic inside.
+            let (root, topic) = ntfy_root_and_topic(url);
+            target = root;
             json(&chat::ntfy(notice, &topic))
         }
     };
-    let response = request
-        .header(CONTENT_TYPE, "application/json")
+    let response = client
+        .post(target.clone())
+        .headers(headers)
         .body(body)
         .send()
         .await
         .map_err(|e| {
             DeliveryError::temporary(format!(
                 "POST {}: {}",
-                redact(&target),
+                endpoint(&target),
                 error_chain(&e.without_url())
             ))
         })?;
     classify(&target, response).await
+}
+
+/// `https://ntfy.example/sub/alerts` → (`https://ntfy.example/sub/`, `alerts`).
+pub fn ntfy_root_and_topic(url: &Url) -> (Url, String) {
+    let mut root = url.clone();
+    let topic = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or_default()
+        .to_string();
+    if let Ok(mut segments) = root.path_segments_mut() {
+        segments.pop();
+        segments.push("");
+    }
+    root.set_query(None);
+    (root, topic)
+}
+
+/// The endpoint for logs and dead letters: chat webhook URLs carry their
+/// token in the path, so only the scheme and host are shown.
+fn endpoint(url: &Url) -> String {
+    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
+    match url.port() {
+        Some(port) => format!("{shown}:{port}/…"),
+        None => format!("{shown}/…"),
+    }
 }
 
 fn json(value: &serde_json::Value) -> Vec<u8> {
@@ -319,7 +369,7 @@ async fn classify(url: &Url, mut response: reqwest::Response) -> Result<(), Deli
         .join(" ");
     let message = format!(
         "POST {}: HTTP {status}{}{said}",
-        redact(url),
+        endpoint(url),
         if said.is_empty() { "" } else { ": " }
     );
     Err(match status.as_u16() {

@@ -2,7 +2,7 @@
 //! with a plain-text and an HTML part from minijinja templates (built in,
 //! overridable per destination), the HTML sanitised by ammonia.
 
-use crate::alert::{Alert, Notice};
+use crate::alert::{Alert, Digest, Notice};
 use crate::matcher::Excerpt;
 use crate::schedule::local_time;
 use jiff::tz::TimeZone;
@@ -54,6 +54,14 @@ impl Templates {
         templates.environment().map_err(|(name, e)| {
             format!("template {}: {}", dir.join(name).display(), describe(&e))
         })?;
+        // Render each one once now: an unknown variable is a config error,
+        // not a dead letter at the first alert.
+        let sample = sample_alert();
+        let digest = Digest::new("sample", vec![sample.clone()]);
+        for notice in [Notice::Alert(&sample), Notice::Digest(&digest)] {
+            bodies(notice, &templates, &TimeZone::UTC)
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
         Ok(templates)
     }
 
@@ -75,6 +83,30 @@ impl Templates {
             env.add_template(name, source).map_err(|e| (name, e))?;
         }
         Ok(env)
+    }
+}
+
+/// An alert with every field set, to try templates on.
+fn sample_alert() -> Alert {
+    Alert {
+        id: "0000000000000000".into(),
+        rule: "sample".into(),
+        query: "Brussels".into(),
+        destination: "sample".into(),
+        feed: "sample".into(),
+        article: crate::alert::AlertArticle {
+            key: "link:https://example.org/".into(),
+            title: "Sample title".into(),
+            link: Some("https://example.org/".into()),
+            published: Some(chrono::DateTime::UNIX_EPOCH),
+            authors: vec!["Sample Author".into()],
+        },
+        excerpts: vec![Excerpt {
+            field: crate::matcher::Field::Summary,
+            text: "News from Brussels".into(),
+            spans: vec![(10, 18)],
+        }],
+        created_at: chrono::DateTime::UNIX_EPOCH,
     }
 }
 
@@ -149,17 +181,11 @@ fn alert_view<'a>(alert: &'a Alert, tz: &TimeZone) -> AlertView<'a> {
         matched,
         feed: &alert.feed,
         title: &alert.article.title,
-        link: alert.article.link.as_deref().filter(|l| safe_link(l)),
+        link: alert.article.web_link(),
         published: alert.article.published.map(|t| local_time(t, tz)),
         authors: alert.article.authors.join(", "),
         excerpts: alert.excerpts.iter().map(excerpt_view).collect(),
     }
-}
-
-/// Only web links are clickable: a `javascript:` or `data:` link from a feed
-/// never reaches an `href`.
-fn safe_link(link: &str) -> bool {
-    url::Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 fn excerpt_view(excerpt: &Excerpt) -> ExcerptView<'_> {
@@ -239,7 +265,6 @@ pub fn bodies(
 /// reaches the mail client: no scripts, event handlers, forms or non-web links.
 pub fn sanitise(html: &str) -> String {
     ammonia::Builder::default()
-        .add_tags(["mark", "code"])
         .add_generic_attributes(["style"])
         .filter_style_properties(HashSet::from([
             "color",
@@ -374,7 +399,7 @@ pub fn marked(excerpt: &Excerpt, open: &str, close: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::{AlertArticle, Digest};
+    use crate::alert::AlertArticle;
     use crate::matcher::Field;
 
     fn alert(title: &str) -> Alert {
@@ -502,10 +527,10 @@ mod tests {
         assert!(html.contains("<mark"), "the HTML part stays built in");
 
         std::fs::write(dir.path().join("alert.txt"), "ok\n{{ nosuchvar }}\n").unwrap();
-        let templates = Templates::load(dir.path()).unwrap();
-        let error = bodies(Notice::Alert(&a), &templates, &TimeZone::UTC).unwrap_err();
+        // An unknown variable is caught when the templates are loaded.
+        let error = Templates::load(dir.path()).unwrap_err();
         assert!(
-            error.contains("alert.txt") && error.contains("line 2"),
+            error.contains("alert.txt") && error.contains("line 2") && error.contains("nosuchvar"),
             "{error}"
         );
 

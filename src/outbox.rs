@@ -23,8 +23,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 const BATCH: usize = 200;
-/// The longest a worker sleeps without looking at the store again.
-const IDLE: Duration = Duration::from_secs(300);
+/// The longest a worker sleeps without looking at the store again (so an
+/// `outbox retry` from the command line is picked up within a minute).
+const IDLE: Duration = Duration::from_secs(60);
 /// How long a send in flight may still take once shutdown is asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A server asking for more than this in `Retry-After` gets this.
@@ -211,10 +212,16 @@ impl Outbox {
     /// out during the destination's quiet hours waits for their end. Both
     /// then go out as one digest.
     fn when(&self, dest: &Destination, queued: &QueuedAlert, now: DateTime<Utc>) -> When {
-        if let Some(batch) = &queued.batch {
-            return When::Batch(batch.clone());
-        }
         let tz = &dest.timezone;
+        if let Some(batch) = &queued.batch {
+            // A digest retried into quiet hours waits for their end too.
+            let release = dest.quiet_hours.map_or(now, |q| q.release(now, tz));
+            return if release > now {
+                When::Later(release.to_rfc3339_opts(SecondsFormat::Secs, true), release)
+            } else {
+                When::Batch(batch.clone())
+            };
+        }
         let digest_slot = self
             .digests
             .get(&queued.alert.rule)
@@ -239,10 +246,14 @@ impl Outbox {
         job: Job,
         shutdown: &CancellationToken,
     ) -> Result<DeliveryReport, StoreError> {
+        // Waiting for the rate limit ends at shutdown: nothing is in flight yet.
+        tokio::select! {
+            _ = dest.pace() => {}
+            _ = shutdown.cancelled() => return Ok(DeliveryReport::default()),
+        }
         if shutdown.is_cancelled() || dest.disabled() {
             return Ok(DeliveryReport::default());
         }
-        dest.pace().await;
         match job {
             Job::One(queued) => {
                 let result = within_grace(
@@ -270,7 +281,9 @@ impl Outbox {
         }
     }
 
-    /// Stores the outcome of one send for each alert it carried.
+    /// Stores the outcome of one send for each alert it carried. The alerts
+    /// of a digest share one retry time, so a retried digest goes out whole,
+    /// with the same id.
     async fn record(
         &self,
         dest: &Destination,
@@ -279,58 +292,63 @@ impl Outbox {
     ) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         let now = self.clock.now();
-        if let Err(DeliveryError::Gone(error)) = &result
-            && !dest.disabled.swap(true, Ordering::Relaxed)
-        {
-            tracing::error!(destination = %dest.name, %error, "Destination disabled: the endpoint is gone (HTTP 410); its alerts wait until the config is fixed and reloaded");
+        let attempt = queued.iter().map(|q| q.attempts).max().unwrap_or(0) + 1;
+        let since = queued.iter().map(waiting_since).min().unwrap_or(now);
+        let ids = || queued.iter().map(|q| q.alert.id.as_str());
+        let (error, retry_in) = match &result {
+            Ok(()) => {
+                for id in ids() {
+                    self.store.mark_delivered(id).await?;
+                }
+                report.delivered = queued.len();
+                return Ok(report);
+            }
+            Err(DeliveryError::Gone(error)) => {
+                if !dest.disabled.swap(true, Ordering::Relaxed) {
+                    tracing::error!(destination = %dest.name, %error, "Destination disabled: the endpoint is gone (HTTP 410); its alerts wait until the config is fixed and reloaded");
+                }
+                (
+                    format!("{error}; destination disabled until reload"),
+                    retry_delay(&self.retry, attempt),
+                )
+            }
+            Err(DeliveryError::Temporary {
+                message,
+                retry_after,
+            }) if !self.given_up(since, now) => {
+                let delay = match retry_after {
+                    Some(wait) => (*wait).min(MAX_RETRY_AFTER),
+                    None => retry_delay(&self.retry, attempt),
+                };
+                tracing::warn!(
+                    alerts = %ids().collect::<Vec<_>>().join(","),
+                    destination = %dest.name,
+                    error = %message,
+                    attempt,
+                    retry_in = %humantime::format_duration(delay),
+                    "Alert delivery failed"
+                );
+                (message.clone(), delay)
+            }
+            Err(error) => {
+                for id in ids() {
+                    tracing::error!(alert = %id, destination = %dest.name, %error, "Alert is a dead letter");
+                    self.store.mark_dead(id, &error.to_string()).await?;
+                }
+                report.dead = queued.len();
+                return Ok(report);
+            }
+        };
+        let at = now + chrono::Duration::from_std(retry_in).unwrap_or_default();
+        for id in ids() {
+            self.store.mark_retry(id, &error, at).await?;
         }
-        for q in queued {
-            let alert = &q.alert;
-            let outcome = match &result {
-                Ok(()) => {
-                    report.delivered += 1;
-                    self.store.mark_delivered(&alert.id).await
-                }
-                Err(DeliveryError::Gone(error)) => {
-                    report.retrying += 1;
-                    let error = format!("{error}; destination disabled until reload");
-                    let delay = retry_delay(&self.retry, q.attempts + 1);
-                    let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                    self.store.mark_retry(&alert.id, &error, at).await
-                }
-                Err(DeliveryError::Temporary {
-                    message,
-                    retry_after,
-                }) if !self.given_up(alert.created_at, now) => {
-                    let delay = match retry_after {
-                        Some(wait) => (*wait).min(MAX_RETRY_AFTER),
-                        None => retry_delay(&self.retry, q.attempts + 1),
-                    };
-                    tracing::warn!(
-                        alert = %alert.id,
-                        destination = %dest.name,
-                        error = %message,
-                        attempt = q.attempts + 1,
-                        retry_in = %humantime::format_duration(delay),
-                        "Alert delivery failed"
-                    );
-                    report.retrying += 1;
-                    let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                    self.store.mark_retry(&alert.id, message, at).await
-                }
-                Err(error) => {
-                    tracing::error!(alert = %alert.id, destination = %dest.name, %error, "Alert is a dead letter");
-                    report.dead += 1;
-                    self.store.mark_dead(&alert.id, &error.to_string()).await
-                }
-            };
-            outcome?;
-        }
+        report.retrying = queued.len();
         Ok(report)
     }
 
-    fn given_up(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        (now - created_at).to_std().unwrap_or_default() >= self.retry.give_up_after
+    fn given_up(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        (now - since).to_std().unwrap_or_default() >= self.retry.give_up_after
     }
 
     /// Runs one worker per destination until `shutdown`. A worker wakes when
@@ -391,6 +409,16 @@ async fn within_grace(
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => Err(DeliveryError::temporary("interrupted by shutdown; it will be sent again")),
     }
+}
+
+/// Where an alert's give-up clock starts: when it was raised, or for an
+/// alert that waited for a digest or quiet hours, when that wait ended.
+fn waiting_since(queued: &QueuedAlert) -> DateTime<Utc> {
+    queued
+        .batch
+        .as_deref()
+        .and_then(|b| DateTime::parse_from_rfc3339(b).ok())
+        .map_or(queued.alert.created_at, |t| t.with_timezone(&Utc))
 }
 
 /// The initial delay doubling per attempt up to the maximum, with ±20%

@@ -237,9 +237,18 @@ fn digest_schedule(
             .map_err(|e| errors.push(source.error_in(&daily.span(), e)))
             .ok(),
         (None, Some(every)) => match humantime::parse_duration(every.get_ref()) {
-            Ok(d) if d >= std::time::Duration::from_secs(60) => Some(DigestSchedule::Every(d)),
+            Ok(d)
+                if (std::time::Duration::from_secs(60)
+                    ..=std::time::Duration::from_secs(366 * 24 * 3600))
+                    .contains(&d) =>
+            {
+                Some(DigestSchedule::Every(d))
+            }
             Ok(_) => {
-                errors.push(source.error_in(&every.span(), "digest period must be at least 1m"));
+                errors.push(source.error_in(
+                    &every.span(),
+                    "digest period must be between 1m and 366days",
+                ));
                 None
             }
             Err(e) => {

@@ -74,7 +74,8 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
         ..Default::default()
     };
     store.commit_poll("f", commit).await.unwrap();
-    let now = Utc::now();
+    // Half past a second, so the rounding of retry times shows.
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 500_000_000).unwrap();
     let due = store.due_alerts("desk", now, 10).await.unwrap();
     assert_eq!(due.len(), 3);
     assert_eq!(
@@ -103,7 +104,8 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
             .await
             .unwrap()
             .map(|t| t.timestamp()),
-        Some((now + Duration::minutes(1)).timestamp())
+        // Rounded up to the second: never due before the time asked for.
+        Some((now + Duration::minutes(1)).timestamp() + 1)
     );
     // Each destination sees only its own alerts.
     assert!(store.due_alerts("other", now, 10).await.unwrap().is_empty());
@@ -117,7 +119,10 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
         .await
         .unwrap();
     assert!(before.is_empty());
-    let held = store.due_alerts("desk", digest_at, 10).await.unwrap();
+    let held = store
+        .due_alerts("desk", digest_at + Duration::seconds(1), 10)
+        .await
+        .unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].batch.as_deref(), Some("digest-1"));
     assert_eq!(held[0].attempts, 1);

@@ -140,7 +140,7 @@ digest = "weekly 08:00"
             "DIR/newswatch.toml:8:14: invalid rate_limit \"fast\" (e.g. \"1/s\", \"30/min\", \"none\")",
             "DIR/newswatch.toml:18:13: template DIR/templates/alert.html: line 1: unexpected `}`, expected end of variable block",
             "DIR/rules.d/rules.toml:2:8: mode = \"digest\" needs `digest = \"daily 08:00\"` or `every = \"1h\"`",
-            "DIR/rules.d/rules.toml:11:9: digest period must be at least 1m",
+            "DIR/rules.d/rules.toml:11:9: digest period must be between 1m and 366days",
             "DIR/rules.d/rules.toml:17:10: digest schedule \"weekly 08:00\" must look like \"daily 08:00\"",
         ]
     );
