@@ -457,3 +457,64 @@ to = ["desk@test.example"]
     drop(stalled);
     daemon.stop().await;
 }
+
+#[tokio::test]
+async fn refused_webhooks_are_dead_letters_that_retry_redelivers() {
+    // 400: refused; 302: a redirect, not followed for a POST; then accepted.
+    let sink = WebhookSink::start("400,302", None);
+    let feed = feed_server(rss(&[Item {
+        guid: "r-1",
+        title: "Explosion reported near Brussels station",
+        body: "Police in Brussels closed the area after an explosion.",
+    }]))
+    .await;
+    let destination = format!(
+        "[destination.hook]\nkind = \"webhook\"\nurl = \"{}\"\n",
+        sink.url("/hook")
+    );
+    let env = Env::new(&config_with(&feed, &destination), &rules(&["hook"]));
+
+    let first = env.once().await;
+    assert!(first.stderr.contains("dead=1"), "{}", first.stderr);
+    let list = run(env.command(&["outbox", "list"])).await;
+    assert!(list.stdout.contains("HTTP 400"), "{}", list.stdout);
+    assert!(
+        list.stdout.contains("test sink says 400"),
+        "{}",
+        list.stdout
+    );
+
+    assert!(
+        run(env.command(&["outbox", "retry", "--all"]))
+            .await
+            .status
+            .success()
+    );
+    let second = env.once().await;
+    assert!(second.stderr.contains("dead=1"), "{}", second.stderr);
+    let list = run(env.command(&["outbox", "list"])).await;
+    assert!(
+        list.stdout.contains("redirects are not followed"),
+        "{}",
+        list.stdout
+    );
+
+    assert!(
+        run(env.command(&["outbox", "retry", "--all"]))
+            .await
+            .status
+            .success()
+    );
+    let third = env.once().await;
+    assert!(third.stderr.contains("delivered=1"), "{}", third.stderr);
+    let ids: Vec<Value> = sink
+        .requests()
+        .iter()
+        .map(|r| r["headers"]["webhook-id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "one id for every attempt"
+    );
+}

@@ -187,3 +187,35 @@ async fn digests_and_quiet_hours_gather_the_right_alerts() {
     let counts = store.outbox_counts().await.unwrap();
     assert_eq!((counts.pending, counts.delivered), (0, 6));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_spaces_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules.d")).unwrap();
+    std::fs::write(dir.path().join("rules.d/rules.toml"), RULES).unwrap();
+    let config = CONFIG.replace(
+        "path = \"pager\"\n",
+        "path = \"pager\"\nrate_limit = \"1/min\"\n",
+    );
+    let config = Config::parse(&dir.path().join("newswatch.toml"), &config).unwrap();
+    let store = store::open(&config.state_dir).await.unwrap();
+    let clock = Clock::tokio("2026-01-12T12:00:00Z".parse().unwrap());
+    let outbox = Outbox::new(store.clone(), &config, clock).unwrap();
+    queue(
+        &store,
+        (1..=3)
+            .map(|n| alert("urgent", "pager", n, &clock))
+            .collect(),
+    )
+    .await;
+    let start = tokio::time::Instant::now();
+    let report = outbox.deliver_due(&CancellationToken::new()).await.unwrap();
+    assert_eq!(report.delivered, 3);
+    // Three sends at one a minute: the third starts two minutes after the first.
+    assert!(
+        start.elapsed() >= Duration::from_secs(120),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(subjects(&dir.path().join("pager")).len(), 3);
+}
