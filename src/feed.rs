@@ -109,6 +109,7 @@ fn strict(bytes: &[u8], base: Option<&Url>) -> Result<Vec<Article>, ParseFeedErr
     // generator would invent an id that changes on every parse.
     let parser = parser::Builder::new()
         .id_generator(|_links, _title, _uri| String::new())
+        .timestamp_parser(crate::dates::parse)
         .base_uri(base.map(Url::as_str))
         .build();
     Ok(parser

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod dates;
 pub mod deliver;
 pub mod diagnostic;
 pub mod email;
