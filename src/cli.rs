@@ -52,6 +52,10 @@ pub enum Command {
     Inspect {
         /// An http(s) URL, a file path, or `-` for standard input.
         source: String,
+        /// Also print, to stderr, what was repaired or guessed while reading
+        /// (encoding, skipped entries, unrecognised dates, legacy formats).
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// List, retry or drop queued alerts and dead letters.
     #[command(subcommand)]
@@ -141,8 +145,8 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             daemon::run(config, rx).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspect { source } => {
-            inspect(&source).await?;
+        Command::Inspect { source, verbose } => {
+            inspect(&source, verbose).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Outbox(command) => outbox(&cli.config, command).await,
@@ -234,10 +238,15 @@ struct InspectEntry<'a> {
     text: &'a str,
 }
 
-async fn inspect(source: &str) -> Result<()> {
+async fn inspect(source: &str, verbose: bool) -> Result<()> {
     let (bytes, charset) = read_source(source).await?;
     let parsed = feed::parse_from(&bytes, charset.as_deref(), source_url(source).as_ref())
         .with_context(|| redact_source(source))?;
+    if verbose {
+        for warning in &parsed.warnings {
+            eprintln!("{}: {warning}", redact_source(source));
+        }
+    }
     if let Some(error) = &parsed.malformed {
         eprintln!(
             "{}: malformed feed ({error}); {} complete entries recovered",

@@ -8,7 +8,11 @@ use std::borrow::Cow;
 
 /// Feed bytes as UTF-8, with any XML declaration saying so, ready for the
 /// parser. Valid UTF-8 without a BOM or foreign declaration is not copied.
-pub fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
+pub fn to_utf8<'a>(
+    bytes: &'a [u8],
+    http_charset: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Cow<'a, [u8]> {
     let declared = xml_declared_encoding(bytes);
     // A declaration we could read as ASCII means an 8-bit document, whatever
     // it says (a "UTF-16" declaration without a BOM is wrong by definition).
@@ -38,8 +42,18 @@ pub fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]>
     }
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
     let text = if had_errors && encoding == UTF_8 {
+        warnings.push("not valid UTF-8 as declared; read as windows-1252".into());
         WINDOWS_1252.decode_without_bom_handling(body).0
     } else {
+        if had_errors {
+            warnings.push(format!(
+                "bytes invalid in {} replaced by U+FFFD",
+                encoding.name()
+            ));
+        }
+        if encoding != UTF_8 {
+            warnings.push(format!("decoded from {}", encoding.name()));
+        }
         text
     };
     Cow::Owned(declare_utf8(&text).into_bytes())
@@ -76,13 +90,16 @@ mod tests {
     use super::*;
 
     fn utf8(bytes: &[u8], charset: Option<&str>) -> String {
-        String::from_utf8(to_utf8(bytes, charset).into_owned()).unwrap()
+        String::from_utf8(to_utf8(bytes, charset, &mut Vec::new()).into_owned()).unwrap()
     }
 
     #[test]
     fn valid_utf8_is_passed_through() {
         let doc = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>Liège</rss>".as_bytes();
-        assert!(matches!(to_utf8(doc, None), Cow::Borrowed(_)));
+        assert!(matches!(
+            to_utf8(doc, None, &mut Vec::new()),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -269,3 +269,48 @@ async fn atom_0_3_and_rss_0_90() {
     assert_eq!(rss[0]["title"], "Bridge opens");
     assert_eq!(rss[0]["link"], "https://ninety.example.net/bridge");
 }
+
+#[tokio::test]
+async fn verbose_prints_what_was_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("repaired.xml");
+    std::fs::write(
+        &feed,
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"0.94\"><channel><title>t</title>\
+          <item><title>Caf\xe9 <b>open</title><guid>1</guid></item>\
+          <item><title>Fine</title><guid>2</guid><pubDate>last Tuesday</pubDate></item>\
+          </channel></rss>",
+    )
+    .unwrap();
+    let source = feed.to_str().unwrap();
+
+    let quiet = inspect(source).await;
+    assert!(quiet.status.success(), "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains("unrecognised date"), "{}", quiet.stderr);
+
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(["inspect", "--verbose", source]);
+    let verbose = run(cmd).await;
+    assert!(verbose.status.success(), "{}", verbose.stderr);
+    assert_eq!(verbose.stdout, quiet.stdout, "--verbose changes only stderr");
+    for expected in [
+        "not valid UTF-8 as declared; read as windows-1252",
+        "RSS version \"0.94\" read as RSS 2.0",
+        "entry 1 (byte ",
+        "unrecognised date \"last Tuesday\"; the entry is kept undated",
+        "malformed feed",
+    ] {
+        assert!(
+            verbose.stderr.contains(expected),
+            "missing {expected:?} in:\n{}",
+            verbose.stderr
+        );
+    }
+    let entries: Vec<Value> = verbose
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["title"], "Fine");
+}

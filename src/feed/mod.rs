@@ -2,10 +2,11 @@
 //! plain-text [`Article`]s.
 
 use crate::article::{Article, article_key};
-use crate::{encoding, html, text};
+use crate::{encoding, html};
+
+mod rewrite;
 use feed_rs::model::{Entry, Text};
 use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
-use std::borrow::Cow;
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum ParseError {
 pub struct Parsed {
     pub articles: Vec<Article>,
     pub malformed: Option<String>,
+    /// What was repaired or guessed on the way (`inspect --verbose` shows it).
+    pub warnings: Vec<String>,
 }
 
 /// Parses feed bytes (not text: the encoding is decided here, from the HTTP
@@ -41,13 +44,16 @@ pub fn parse_from(
     http_charset: Option<&str>,
     base: Option<&Url>,
 ) -> Result<Parsed, ParseError> {
-    let utf8 = encoding::to_utf8(bytes, http_charset);
-    let upgraded = upgrade_legacy(&utf8);
-    let bytes: &[u8] = &upgraded;
-    match strict(bytes, base) {
+    let mut warnings = Vec::new();
+    let utf8 = encoding::to_utf8(bytes, http_charset, &mut warnings);
+    let rewritten = rewrite::rewrite(&utf8, &mut warnings);
+    let bytes: &[u8] = &rewritten;
+    let dates = DateWarnings::default();
+    let result = match strict(bytes, base, &dates) {
         Ok(articles) => Ok(Parsed {
             articles,
             malformed: None,
+            warnings: Vec::new(),
         }),
         Err(err) if looks_like_html(bytes) => {
             tracing::debug!(error = %err, "Parser rejected an HTML page");
@@ -57,59 +63,64 @@ pub fn parse_from(
         Err(ParseFeedError::ParseError(kind @ ParseErrorKind::NoFeedRoot)) => {
             Err(ParseError::NotAFeed(kind.to_string()))
         }
-        Err(err) => match recover(bytes, base) {
+        Err(err) => match recover(bytes, base, &dates, &mut warnings) {
             Some(articles) if !articles.is_empty() => Ok(Parsed {
                 articles,
                 malformed: Some(err.to_string()),
+                warnings: Vec::new(),
             }),
             _ => Err(ParseError::Malformed(err.to_string())),
         },
-    }
-}
-
-const ATOM_03: &str = "http://purl.org/atom/ns#";
-const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
-
-/// Atom 0.3 and RSS 0.90, which feed-rs does not know, rewritten as the
-/// Atom 1.0 and RSS 1.0 they are close to (same shapes, renamed elements).
-fn upgrade_legacy(bytes: &[u8]) -> Cow<'_, [u8]> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Cow::Borrowed(bytes);
     };
-    let head = &text[..text::floor_char_boundary(text, 1024)];
-    if head.contains(ATOM_03) {
-        let mut text = text.replacen(ATOM_03, "http://www.w3.org/2005/Atom", 1);
-        for (old, new) in [
-            ("issued", "published"),
-            ("modified", "updated"),
-            ("tagline", "subtitle"),
-            ("copyright", "rights"),
-        ] {
-            text = text
-                .replace(&format!("<{old}>"), &format!("<{new}>"))
-                .replace(&format!("</{old}>"), &format!("</{new}>"));
-        }
-        // 0.3's created has no 1.0 twin; published carries the same meaning.
-        text = text
-            .replace("<created>", "<published>")
-            .replace("</created>", "</published>");
-        return Cow::Owned(text.into_bytes());
-    }
-    if head.contains(RSS_090) {
-        return Cow::Owned(
-            text.replacen(RSS_090, "http://purl.org/rss/1.0/", 1)
-                .into_bytes(),
-        );
-    }
-    Cow::Borrowed(bytes)
+    result.map(|mut parsed| {
+        warnings.extend(dates.take());
+        parsed.warnings = warnings;
+        parsed
+    })
 }
 
-fn strict(bytes: &[u8], base: Option<&Url>) -> Result<Vec<Article>, ParseFeedError> {
+/// Dates no known form fits, noted while feed-rs parses (its date hook is
+/// a plain function, so the notes are shared).
+#[derive(Clone, Default)]
+struct DateWarnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl DateWarnings {
+    fn parser(
+        &self,
+    ) -> impl Fn(&str) -> Option<chrono::DateTime<chrono::Utc>> + Send + Sync + 'static {
+        let notes = self.0.clone();
+        move |text| {
+            let parsed = crate::dates::parse(text);
+            if parsed.is_none() {
+                let mut notes = notes.lock().unwrap_or_else(|p| p.into_inner());
+                if notes.len() < 20 {
+                    notes.push(format!(
+                        "unrecognised date {text:?}; the entry is kept undated"
+                    ));
+                }
+            }
+            parsed
+        }
+    }
+
+    fn take(&self) -> Vec<String> {
+        let mut notes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut taken = std::mem::take(&mut *notes);
+        taken.dedup();
+        taken
+    }
+}
+
+fn strict(
+    bytes: &[u8],
+    base: Option<&Url>,
+    dates: &DateWarnings,
+) -> Result<Vec<Article>, ParseFeedError> {
     // An empty id from the generator means "the feed gave none"; feed-rs's own
     // generator would invent an id that changes on every parse.
     let parser = parser::Builder::new()
         .id_generator(|_links, _title, _uri| String::new())
-        .timestamp_parser(crate::dates::parse)
+        .timestamp_parser(dates.parser())
         .base_uri(base.map(Url::as_str))
         .build();
     Ok(parser
@@ -122,7 +133,12 @@ fn strict(bytes: &[u8], base: Option<&Url>) -> Result<Vec<Article>, ParseFeedErr
 
 /// Parses each `<item>` / `<entry>` of a malformed document on its own,
 /// inside the document's own head, and keeps those that parse.
-fn recover(bytes: &[u8], base: Option<&Url>) -> Option<Vec<Article>> {
+fn recover(
+    bytes: &[u8],
+    base: Option<&Url>,
+    dates: &DateWarnings,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<Article>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let (open, close) = if find_tag(text, "<entry").is_some() {
         ("<entry", "</entry>")
@@ -140,7 +156,9 @@ fn recover(bytes: &[u8], base: Option<&Url>) -> Option<Vec<Article>> {
     };
     let mut articles = Vec::new();
     let mut rest = &text[first..];
+    let mut number = 0;
     while let Some(start) = find_tag(rest, open) {
+        number += 1;
         let chunk = &rest[start..];
         let next_open = find_tag(&chunk[1..], open).map(|i| i + 1);
         let end = chunk.find(close).map(|i| i + close.len());
@@ -152,11 +170,19 @@ fn recover(bytes: &[u8], base: Option<&Url>) -> Option<Vec<Article>> {
             (_, Some(next)) => ("", next),
             (None, None) => ("", chunk.len()),
         };
-        if !entry.is_empty()
-            && let Ok(mut one) = strict(format!("{head}{entry}{tail}").as_bytes(), base)
-            && one.len() == 1
-        {
-            articles.push(one.remove(0));
+        let offset = text.len() - chunk.len();
+        if entry.is_empty() {
+            warnings.push(format!(
+                "entry {number} (byte {offset}) skipped: no {close} before the next entry or the end"
+            ));
+        } else {
+            match strict(format!("{head}{entry}{tail}").as_bytes(), base, dates) {
+                Ok(mut one) if one.len() == 1 => articles.push(one.remove(0)),
+                Ok(_) => warnings.push(format!(
+                    "entry {number} (byte {offset}) skipped: not one entry"
+                )),
+                Err(e) => warnings.push(format!("entry {number} (byte {offset}) skipped: {e}")),
+            }
         }
         rest = &chunk[advance..];
     }
@@ -303,6 +329,9 @@ fn is_entity(rest: &str) -> bool {
 fn is_plain(media_type: &str) -> bool {
     media_type.starts_with("text/plain")
 }
+
+#[cfg(test)]
+mod compat;
 
 #[cfg(test)]
 mod tests {
