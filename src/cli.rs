@@ -127,6 +127,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             tracing::info!(
                 feeds_ok = report.feeds_ok,
                 feeds_failed = report.feeds_failed,
+                feeds_malformed = report.feeds_malformed,
                 alerts_queued = report.alerts_queued,
                 delivered = report.delivery.delivered,
                 retrying = report.delivery.retrying,

@@ -81,6 +81,8 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 pub struct OnceReport {
     pub feeds_ok: usize,
     pub feeds_failed: usize,
+    /// Feeds read, but malformed: only their complete entries were kept.
+    pub feeds_malformed: usize,
     pub alerts_queued: usize,
     pub delivery: DeliveryReport,
 }
@@ -105,6 +107,7 @@ pub async fn once(config: Config) -> Result<OnceReport> {
         match result.context("feed poll task panicked")? {
             Ok(poll) => {
                 report.feeds_ok += 1;
+                report.feeds_malformed += usize::from(poll.malformed);
                 report.alerts_queued += poll.alerts_queued;
             }
             Err(_) => report.feeds_failed += 1,

@@ -32,6 +32,8 @@ pub struct PollReport {
     pub alerts_queued: usize,
     /// First successful poll with `first_poll = "quiet"`: entries marked seen only.
     pub quiet: bool,
+    /// The document was malformed; its complete entries were recovered.
+    pub malformed: bool,
 }
 
 pub struct Pipeline {
@@ -165,6 +167,7 @@ impl Pipeline {
             new_entries: new.len(),
             alerts_queued: 0,
             quiet,
+            malformed: malformed.is_some(),
         };
         let commit = PollCommit {
             etag: validators.etag,

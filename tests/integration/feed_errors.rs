@@ -120,6 +120,7 @@ async fn a_broken_entry_does_not_cost_the_rest_of_the_feed() {
         run.stderr
     );
     assert!(run.stderr.contains("recovered=1"), "{}", run.stderr);
+    assert!(run.stderr.contains("feeds_malformed=1"), "{}", run.stderr);
     let mails = sink.messages();
     assert_eq!(mails.len(), 1);
     assert!(

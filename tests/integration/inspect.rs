@@ -286,13 +286,20 @@ async fn verbose_prints_what_was_repaired() {
 
     let quiet = inspect(source).await;
     assert!(quiet.status.success(), "{}", quiet.stderr);
-    assert!(!quiet.stderr.contains("unrecognised date"), "{}", quiet.stderr);
+    assert!(
+        !quiet.stderr.contains("unrecognised date"),
+        "{}",
+        quiet.stderr
+    );
 
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.args(["inspect", "--verbose", source]);
     let verbose = run(cmd).await;
     assert!(verbose.status.success(), "{}", verbose.stderr);
-    assert_eq!(verbose.stdout, quiet.stdout, "--verbose changes only stderr");
+    assert_eq!(
+        verbose.stdout, quiet.stdout,
+        "--verbose changes only stderr"
+    );
     for expected in [
         "not valid UTF-8 as declared; read as windows-1252",
         "RSS version \"0.94\" read as RSS 2.0",
