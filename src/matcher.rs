@@ -136,12 +136,18 @@ pub struct FeedRef<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    /// Every anchor word of every rule → its id.
+    /// Every word of every rule's leaves → its id.
     words: FxHashMap<Box<str>, u32>,
-    /// Every anchor prefix → its id (same id space as `words`).
+    /// Every prefix → its id (same id space as `words`).
     prefixes: FxHashMap<Box<str>, u32>,
-    /// Prefixes grouped by their first `head_len` bytes, so each word costs
-    /// one lookup however many prefix lengths there are.
+    /// Per id, its word or prefix, and whether it is a prefix.
+    id_words: Vec<(Box<str>, bool)>,
+    /// The words that gate a rule (some rule's anchor set holds them): the
+    /// only words looked up in every article. A rule's other words are looked
+    /// for only when it is a candidate.
+    gate_words: FxHashMap<Box<str>, u32>,
+    /// Gate prefixes grouped by their first `head_len` bytes, so each word
+    /// costs one lookup however many prefix lengths there are.
     prefix_heads: FxHashMap<Box<str>, Vec<(Box<str>, u32)>>,
     head_len: usize,
     /// Per id, the rules that can only match if that id occurs.
@@ -152,10 +158,10 @@ pub struct RuleSet {
     costs: Vec<u32>,
     /// Per rule, the ids of all its leaves.
     rule_ids: Vec<Vec<u32>>,
-    /// Per first byte, a bit per word length present in `words`: most words
-    /// of an article are rejected without hashing.
+    /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
+    /// length: most words of an article are rejected without hashing.
     word_filter: Vec<u64>,
-    /// Per first byte, whether any prefix starts with it.
+    /// Per first byte, whether any gate prefix starts with it.
     head_filter: Vec<bool>,
 }
 
@@ -179,22 +185,37 @@ impl RuleSet {
         for list in &mut set.anchored {
             list.dedup();
         }
-        set.word_filter = vec![0; 256];
-        for word in set.words.keys() {
-            set.word_filter[word.as_bytes()[0] as usize] |= length_bit(word.len());
+        let gates = |id: &u32| !set.anchored[*id as usize].is_empty();
+        let gate_words: FxHashMap<Box<str>, u32> = set
+            .words
+            .iter()
+            .filter(|(_, id)| gates(id))
+            .map(|(w, id)| (w.clone(), *id))
+            .collect();
+        let gate_prefixes: Vec<(Box<str>, u32)> = set
+            .prefixes
+            .iter()
+            .filter(|(_, id)| gates(id))
+            .map(|(p, id)| (p.clone(), *id))
+            .collect();
+        set.word_filter = vec![0; 1024];
+        for word in gate_words.keys() {
+            set.word_filter[filter_slot(word)] |= length_bit(word.len());
         }
         set.head_filter = vec![false; 256];
-        for prefix in set.prefixes.keys() {
+        for (prefix, _) in &gate_prefixes {
             set.head_filter[prefix.as_bytes()[0] as usize] = true;
         }
-        set.head_len = set.prefixes.keys().map(|p| p.len()).min().unwrap_or(0);
-        for (prefix, &id) in &set.prefixes {
-            let head = prefix[..text::floor_char_boundary(prefix, set.head_len)].into();
-            set.prefix_heads
-                .entry(head)
-                .or_default()
-                .push((prefix.clone(), id));
+        set.head_len = gate_prefixes
+            .iter()
+            .map(|(p, _)| p.len())
+            .min()
+            .unwrap_or(0);
+        for (prefix, id) in gate_prefixes {
+            let head = prefix[..text::floor_char_boundary(&prefix, set.head_len)].into();
+            set.prefix_heads.entry(head).or_default().push((prefix, id));
         }
+        set.gate_words = gate_words;
         set.rules = rules;
         set
     }
@@ -225,6 +246,7 @@ impl RuleSet {
         }
         let id = self.anchored.len() as u32;
         map.insert(key.into(), id);
+        self.id_words.push((key.into(), prefix));
         self.anchored.push(Vec::new());
         self.costs.push(cost);
         id
@@ -287,6 +309,7 @@ impl RuleSet {
         let doc = Document::new(article, feed.map_or("", |f| f.name));
         let mut occurrences: Vec<(u32, u8, u32)> = Vec::new();
         let mut candidates: Vec<u32> = self.always.clone();
+        // Pass one: the gate words, which decide the candidate rules.
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
                 let word = field.tokens.word(i);
@@ -297,9 +320,9 @@ impl RuleSet {
                 let first = word.as_bytes()[0] as usize;
                 if self
                     .word_filter
-                    .get(first)
+                    .get(filter_slot(word))
                     .is_some_and(|bits| bits & length_bit(word.len()) != 0)
-                    && let Some(&id) = self.words.get(word)
+                    && let Some(&id) = self.gate_words.get(word)
                 {
                     found(id);
                 }
@@ -321,13 +344,8 @@ impl RuleSet {
         if candidates.is_empty() {
             return Vec::new();
         }
-        // Pushed in text order while scanning (cheap); only the ones the
-        // candidate rules look at are kept and sorted by id.
-        let needed: rustc_hash::FxHashSet<u32> = candidates
-            .iter()
-            .flat_map(|&r| self.rule_ids[r as usize].iter().copied())
-            .collect();
-        occurrences.retain(|o| needed.contains(&o.0));
+        // Pass two, for candidates only: the other words their rules need.
+        self.find_other_words(&candidates, &doc, &mut occurrences);
         occurrences.sort_unstable_by_key(|o| o.0);
         let index = Indexed {
             occurrences: &occurrences,
@@ -351,6 +369,51 @@ impl RuleSet {
     }
 }
 
+impl RuleSet {
+    /// Records where the non-gate words and prefixes of the candidate rules
+    /// occur (the gate words were recorded while scanning).
+    fn find_other_words(
+        &self,
+        candidates: &[u32],
+        doc: &Document,
+        occurrences: &mut Vec<(u32, u8, u32)>,
+    ) {
+        let mut words: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut prefixes: Vec<(&str, u32)> = Vec::new();
+        for &r in candidates {
+            for &id in &self.rule_ids[r as usize] {
+                if !self.anchored[id as usize].is_empty() {
+                    continue;
+                }
+                match &self.id_words[id as usize] {
+                    (word, false) => {
+                        words.insert(word, id);
+                    }
+                    (prefix, true) => prefixes.push((prefix, id)),
+                }
+            }
+        }
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        if words.is_empty() && prefixes.is_empty() {
+            return;
+        }
+        for (f, field) in doc.fields.iter().enumerate() {
+            for i in 0..field.tokens.len() {
+                let word = field.tokens.word(i);
+                if let Some(&id) = words.get(word) {
+                    occurrences.push((id, f as u8, i as u32));
+                }
+                for &(prefix, id) in &prefixes {
+                    if word.starts_with(prefix) {
+                        occurrences.push((id, f as u8, i as u32));
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn leaf_ids(node: &Node, out: &mut Vec<u32>) {
     match node {
         Node::Leaf(leaf) => out.extend(leaf.anchor.map(|(id, _)| id)),
@@ -361,6 +424,14 @@ fn leaf_ids(node: &Node, out: &mut Vec<u32>) {
             leaf_ids(right, out);
         }
     }
+}
+
+/// A word's slot in [`RuleSet::word_filter`]: 5 bits of its first and of its
+/// last byte (for lower-case letters, the letter itself).
+fn filter_slot(word: &str) -> usize {
+    let bytes = word.as_bytes();
+    let (first, last) = (bytes[0] as usize & 31, bytes[bytes.len() - 1] as usize & 31);
+    first << 5 | last
 }
 
 /// A word length's bit in [`RuleSet::word_filter`] (lengths of 63 and more share one).
@@ -663,14 +734,12 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
                 }
             }
         } else {
-            // Words in the normalised buffer are separated by one space.
+            // Substrings may span words: search the words joined by spaces.
             let needle = words.join(" ");
-            for (at, _) in field.tokens.norm.match_indices(needle.as_str()) {
-                let first = field.tokens.tokens.partition_point(|t| t.norm.end <= at);
-                let last = field
-                    .tokens
-                    .tokens
-                    .partition_point(|t| t.norm.start < at + needle.len());
+            let (joined, ranges) = field.tokens.joined();
+            for (at, _) in joined.match_indices(needle.as_str()) {
+                let first = ranges.partition_point(|r| r.end <= at);
+                let last = ranges.partition_point(|r| r.start < at + needle.len());
                 let last = last.max(first + 1).min(field.tokens.len());
                 // Case-sensitive: the covered words, as written, must hold the
                 // words as written in the query.

@@ -14,17 +14,35 @@ pub struct Token {
     pub span: Range<usize>,
 }
 
-/// A tokenised text: all normalised words in one buffer, separated by single
-/// spaces (one allocation, not one per word), plus each word's ranges.
+/// A tokenised text: all normalised words in one buffer (one allocation,
+/// not one per word), plus each word's ranges. The buffer starts with the
+/// text lower-cased in one go, so an ASCII word's normal form sits at its
+/// own offsets; words that need Unicode folding are appended after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tokens {
-    pub norm: String,
+    norm: String,
     pub tokens: Vec<Token>,
 }
 
 impl Tokens {
     pub fn word(&self, i: usize) -> &str {
         &self.norm[self.tokens[i].norm.clone()]
+    }
+
+    /// The normalised words joined by single spaces, with each word's range
+    /// in that string: for substring search across words.
+    pub fn joined(&self) -> (String, Vec<Range<usize>>) {
+        let mut joined = String::with_capacity(self.norm.len());
+        let mut ranges = Vec::with_capacity(self.tokens.len());
+        for i in 0..self.tokens.len() {
+            if i > 0 {
+                joined.push(' ');
+            }
+            let from = joined.len();
+            joined.push_str(self.word(i));
+            ranges.push(from..joined.len());
+        }
+        (joined, ranges)
     }
 
     pub fn len(&self) -> usize {
@@ -38,8 +56,11 @@ impl Tokens {
 
 /// Splits `text` into normalised words with their byte ranges in `text`.
 pub fn tokenize(text: &str) -> Tokens {
+    let mut norm = String::with_capacity(text.len() + 16);
+    norm.push_str(text);
+    norm.make_ascii_lowercase();
     let mut out = Tokens {
-        norm: String::with_capacity(text.len()),
+        norm,
         tokens: Vec::with_capacity(text.len() / 6),
     };
     let bytes = text.as_bytes();
@@ -47,7 +68,7 @@ pub fn tokenize(text: &str) -> Tokens {
     while i < bytes.len() {
         // Skip to the start of a word.
         let b = bytes[i];
-        if b.is_ascii_alphanumeric() {
+        if WORD_BYTE[b as usize] {
         } else if b < 0x80 {
             i += 1;
             continue;
@@ -62,7 +83,7 @@ pub fn tokenize(text: &str) -> Tokens {
         let mut ascii = true;
         while i < bytes.len() {
             let b = bytes[i];
-            if b.is_ascii_alphanumeric() {
+            if WORD_BYTE[b as usize] {
                 i += 1;
             } else if b < 0x80 {
                 break;
@@ -79,17 +100,8 @@ pub fn tokenize(text: &str) -> Tokens {
             continue;
         }
         if ascii {
-            if !out.norm.is_empty() {
-                out.norm.push(' ');
-            }
-            let from = out.norm.len();
-            out.norm.extend(
-                text[start..i]
-                    .bytes()
-                    .map(|b| b.to_ascii_lowercase() as char),
-            );
             out.tokens.push(Token {
-                norm: from..out.norm.len(),
+                norm: start..i,
                 span: start..i,
             });
         } else {
@@ -98,6 +110,18 @@ pub fn tokenize(text: &str) -> Tokens {
     }
     out
 }
+
+/// ASCII letters and digits: the bytes that continue a word without a look
+/// at Unicode.
+static WORD_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
 
 fn next_char(text: &str, i: usize) -> char {
     text[i..].chars().next().unwrap_or(' ')
@@ -156,9 +180,6 @@ fn push_folded(word: &str, span: Range<usize>, out: &mut Tokens) {
 }
 
 fn push_piece(piece: &str, span: Range<usize>, out: &mut Tokens) {
-    if !out.norm.is_empty() {
-        out.norm.push(' ');
-    }
     let from = out.norm.len();
     out.norm.push_str(piece);
     out.tokens.push(Token {
