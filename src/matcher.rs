@@ -398,10 +398,16 @@ impl RuleSet {
         if words.is_empty() && prefixes.is_empty() {
             return;
         }
+        let mut filter = [0u64; 1024];
+        for word in words.keys() {
+            filter[filter_slot(word)] |= length_bit(word.len());
+        }
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
                 let word = field.tokens.word(i);
-                if let Some(&id) = words.get(word) {
+                if filter[filter_slot(word)] & length_bit(word.len()) != 0
+                    && let Some(&id) = words.get(word)
+                {
                     occurrences.push((id, f as u8, i as u32));
                 }
                 for &(prefix, id) in &prefixes {
