@@ -161,6 +161,11 @@ pub struct RuleSet {
     /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
     /// length: most words of an article are rejected without hashing.
     word_filter: Vec<u64>,
+    /// With many gate words the filter above fills up: a Bloom filter on a
+    /// four-byte fingerprint (about 16 bits per gate word, up to 256 KB)
+    /// keeps most misses out of the big hash table and its cache misses.
+    gate_bloom: Vec<u64>,
+    bloom_bits: u32,
     /// Per first byte, whether any gate prefix starts with it.
     head_filter: Vec<bool>,
 }
@@ -201,6 +206,15 @@ impl RuleSet {
         set.word_filter = vec![0; 1024];
         for word in gate_words.keys() {
             set.word_filter[filter_slot(word)] |= length_bit(word.len());
+        }
+        set.bloom_bits = (gate_words.len().max(1) * 16)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(12, 21);
+        set.gate_bloom = vec![0; 1 << (set.bloom_bits - 6)];
+        for word in gate_words.keys() {
+            let bit = bloom_bit(word, set.bloom_bits);
+            set.gate_bloom[bit / 64] |= 1 << (bit % 64);
         }
         set.head_filter = vec![false; 256];
         for (prefix, _) in &gate_prefixes {
@@ -322,6 +336,7 @@ impl RuleSet {
                     .word_filter
                     .get(filter_slot(word))
                     .is_some_and(|bits| bits & length_bit(word.len()) != 0)
+                    && self.in_bloom(word)
                     && let Some(&id) = self.gate_words.get(word)
                 {
                     found(id);
@@ -370,6 +385,13 @@ impl RuleSet {
 }
 
 impl RuleSet {
+    fn in_bloom(&self, word: &str) -> bool {
+        let bit = bloom_bit(word, self.bloom_bits);
+        self.gate_bloom
+            .get(bit / 64)
+            .is_some_and(|bits| bits & (1 << (bit % 64)) != 0)
+    }
+
     /// Records where the non-gate words and prefixes of the candidate rules
     /// occur (the gate words were recorded while scanning).
     fn find_other_words(
@@ -438,6 +460,19 @@ fn filter_slot(word: &str) -> usize {
     let bytes = word.as_bytes();
     let (first, last) = (bytes[0] as usize & 31, bytes[bytes.len() - 1] as usize & 31);
     first << 5 | last
+}
+
+/// A word's bit in a Bloom filter of `1 << bits` bits, from its length and
+/// four of its bytes (first, second, middle, last): no loop over the word.
+fn bloom_bit(word: &str, bits: u32) -> usize {
+    let b = word.as_bytes();
+    let n = b.len();
+    let fingerprint = u64::from(b[0])
+        | u64::from(b[1.min(n - 1)]) << 8
+        | u64::from(b[n / 2]) << 16
+        | u64::from(b[n - 1]) << 24
+        | (n as u64) << 32;
+    (fingerprint.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
 }
 
 /// A word length's bit in [`RuleSet::word_filter`] (lengths of 63 and more share one).
