@@ -4,6 +4,11 @@
 //! (`-- --quick` stops at 100k rules).
 
 use newswatch::article::Article;
+
+// The daemon's allocator (src/main.rs), so the figures are the daemon's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use newswatch::matcher::RuleSet;
 use newswatch::rules::parse_rule_files;
 use std::time::{Duration, Instant};
@@ -254,6 +259,12 @@ fn main() {
         "| rules | MB/s per core (target) | p50 / article | p99 / article (target) | compile (target) | memory (target) | matches / article |"
     );
     println!("|---|---|---|---|---|---|---|");
+    // `-- --only 100000`: one size (for profiling).
+    let args: Vec<String> = std::env::args().collect();
+    let only: Option<usize> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
     let sizes: &[(usize, f64)] = if quick {
         &[(0, 0.0), (1_000, 300.0), (10_000, 250.0), (100_000, 200.0)]
     } else {
@@ -266,6 +277,9 @@ fn main() {
     };
     for &(n, target) in sizes {
         let toml = rules_toml(n, &mut rng, &vocab);
+        if only.is_some_and(|o| o != n) {
+            continue;
+        }
         let before = rss_bytes();
         let start = Instant::now();
         let parsed = parse_rule_files(&[("bench.toml".into(), toml)]);

@@ -191,17 +191,14 @@ impl RuleSet {
             list.dedup();
         }
         let gates = |id: &u32| !set.anchored[*id as usize].is_empty();
-        let gate_words: FxHashMap<Box<str>, u32> = set
-            .words
-            .iter()
+        // The interning maps are done with; the gate words move out of them.
+        let gate_words: FxHashMap<Box<str>, u32> = std::mem::take(&mut set.words)
+            .into_iter()
             .filter(|(_, id)| gates(id))
-            .map(|(w, id)| (w.clone(), *id))
             .collect();
-        let gate_prefixes: Vec<(Box<str>, u32)> = set
-            .prefixes
-            .iter()
+        let gate_prefixes: Vec<(Box<str>, u32)> = std::mem::take(&mut set.prefixes)
+            .into_iter()
             .filter(|(_, id)| gates(id))
-            .map(|(p, id)| (p.clone(), *id))
             .collect();
         set.word_filter = vec![0; 1024];
         for word in gate_words.keys() {
@@ -856,20 +853,21 @@ fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
 }
 
 /// Evaluates `node`, pushing the hits of the terms that made it true.
+/// Hits go straight into `hits` and are taken back (truncated) where the
+/// node turns out false: no vector per node.
 fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>) -> bool {
     match node {
         Node::Leaf(leaf) => {
-            let found = leaf_hits(leaf, doc, index);
-            let any = !found.is_empty();
-            hits.extend(found);
-            any
+            let before = hits.len();
+            hits.extend(leaf_hits(leaf, doc, index));
+            hits.len() > before
         }
         Node::And(parts) => {
-            let mut found = Vec::new();
-            if parts.iter().all(|p| eval(p, doc, index, &mut found)) {
-                hits.extend(found);
+            let before = hits.len();
+            if parts.iter().all(|p| eval(p, doc, index, hits)) {
                 true
             } else {
+                hits.truncate(before);
                 false
             }
         }
@@ -881,7 +879,12 @@ fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>)
             }
             any
         }
-        Node::Not(inner) => !eval(inner, doc, index, &mut Vec::new()),
+        Node::Not(inner) => {
+            let before = hits.len();
+            let found = eval(inner, doc, index, hits);
+            hits.truncate(before);
+            !found
+        }
         Node::Near {
             left,
             right,

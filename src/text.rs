@@ -67,7 +67,7 @@ pub fn tokenize(text: &str) -> Tokens {
     norm.make_ascii_lowercase();
     let mut out = Tokens {
         norm,
-        tokens: Vec::with_capacity(text.len() / 6),
+        tokens: Vec::with_capacity(text.len() / 7),
     };
     let blocks = bytes.len().div_ceil(64);
     // One spare zero block: the end of the text ends a word.
@@ -89,27 +89,9 @@ pub fn tokenize(text: &str) -> Tokens {
             }
         }
     }
-    let mut starts = Vec::with_capacity(text.len() / 5);
-    let mut ends = Vec::with_capacity(text.len() / 5);
-    let mut carry = 0;
-    for k in 0..blocks {
-        let mask = word[k];
-        let before = (mask << 1) | carry;
-        carry = mask >> 63;
-        let after = (mask >> 1) | (word[k + 1] << 63);
-        let (mut first, mut last) = (mask & !before, mask & !after);
-        while first != 0 {
-            starts.push(k * 64 + first.trailing_zeros() as usize);
-            first &= first - 1;
-        }
-        while last != 0 {
-            ends.push(k * 64 + last.trailing_zeros() as usize + 1);
-            last &= last - 1;
-        }
-    }
-    for (&start, &end) in starts.iter().zip(&ends) {
+    let mut push = |start: usize, end: usize| {
         if end - start == 1 && is_possessive_s(text, start, end) {
-            continue;
+            return;
         }
         if ascii || bytes[start..end].is_ascii() {
             out.tokens.push(Token {
@@ -119,6 +101,25 @@ pub fn tokenize(text: &str) -> Tokens {
         } else {
             push_folded(&text[start..end], start..end, &mut out);
         }
+    };
+    let (mut carry, mut open) = (0, 0);
+    for k in 0..blocks {
+        let mask = word[k];
+        let before = (mask << 1) | carry;
+        carry = mask >> 63;
+        let after = (mask >> 1) | (word[k + 1] << 63);
+        let (mut first, mut last) = (mask & !before, mask & !after);
+        // Starts and ends alternate; a one-byte word has both at one bit.
+        while first | last != 0 {
+            let (s, e) = (first.trailing_zeros(), last.trailing_zeros());
+            if s <= e {
+                open = k * 64 + s as usize;
+                first &= first - 1;
+            } else {
+                push(open, k * 64 + e as usize + 1);
+                last &= last - 1;
+            }
+        }
     }
     out
 }
@@ -126,7 +127,6 @@ pub fn tokenize(text: &str) -> Tokens {
 /// The plain loop [`tokenize`] replaced, kept to check it against.
 #[cfg(test)]
 fn tokenize_scalar(text: &str) -> Tokens {
-
     let mut norm = String::with_capacity(text.len() + 16);
     norm.push_str(text);
     norm.make_ascii_lowercase();
@@ -329,8 +329,27 @@ mod tests {
     }
 
     const PIECES: &[&str] = &[
-        "a", "Zaventem", " ", "  ", "-", "'s", "’s", "s", "S", ".", "é", "e\u{301}", "ＩＳＩＳ", "½",
-        "\u{ad}", "Москва", "नमस्ते", "12", "\n", "x", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "a",
+        "Zaventem",
+        " ",
+        "  ",
+        "-",
+        "'s",
+        "’s",
+        "s",
+        "S",
+        ".",
+        "é",
+        "e\u{301}",
+        "ＩＳＩＳ",
+        "½",
+        "\u{ad}",
+        "Москва",
+        "नमस्ते",
+        "12",
+        "\n",
+        "x",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ];
 
     #[test]
