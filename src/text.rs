@@ -194,6 +194,7 @@ static WORD_BYTE: [bool; 256] = {
     table
 };
 
+#[cfg(test)]
 fn next_char(text: &str, i: usize) -> char {
     text[i..].chars().next().unwrap_or(' ')
 }
