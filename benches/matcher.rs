@@ -72,9 +72,15 @@ const COMMON: &[&str] = &[
 ];
 
 /// A made-up proper name of 2–4 syllables (75 of them), capitalised: the
-/// names rules watch.
+/// names rules watch. Never an everyday word of the corpus ("Vote" can be
+/// made of these syllables, and would be a name only by accident).
 fn name(rng: &mut fastrand::Rng) -> String {
-    name_from(rng, b"bdfghklmnprstvz")
+    loop {
+        let name = name_from(rng, b"bdfghklmnprstvz");
+        if !COMMON.iter().any(|c| c.eq_ignore_ascii_case(&name)) {
+            return name;
+        }
+    }
 }
 
 /// A name nobody watches: built from other consonants, so it can never
