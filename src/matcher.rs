@@ -362,6 +362,9 @@ impl RuleSet {
         let index = Indexed {
             occurrences: &occurrences,
         };
+        // Rules that matched on the same words share their excerpts (with
+        // many rules, several often watch the same name).
+        let mut made: Vec<(Vec<Hit>, Vec<Excerpt>)> = Vec::new();
         candidates
             .into_iter()
             .filter_map(|r| {
@@ -374,7 +377,17 @@ impl RuleSet {
                 let mut hits = Vec::new();
                 eval(&rule.node, &doc, &index, &mut hits).then(|| Match {
                     rule,
-                    excerpts: excerpts(&doc, hits),
+                    excerpts: {
+                        let hits = excerpt_hits(hits);
+                        match made.iter().find(|(h, _)| *h == hits) {
+                            Some((_, excerpts)) => excerpts.clone(),
+                            None => {
+                                let excerpts = excerpts(&doc, &hits);
+                                made.push((hits, excerpts.clone()));
+                                excerpts
+                            }
+                        }
+                    },
                 })
             })
             .collect()
@@ -600,11 +613,17 @@ const FREQUENT: &[&str] = &[
     "years",
 ];
 
+/// Whether a normalised word is one of the everyday words a rule is never
+/// anchored on when it has a rarer one.
+pub fn is_frequent(word: &str) -> bool {
+    FREQUENT.contains(&word)
+}
+
 /// A guess at how often a word occurs, without corpus statistics: very common
 /// words are dear, words written capitalised in the query (names, places,
 /// groups) are cheap, and longer words are cheaper than short ones.
 fn word_cost(word: &str, exact: Option<&String>) -> u32 {
-    if FREQUENT.contains(&word) {
+    if is_frequent(word) {
         return 1000;
     }
     let capitalised = exact
@@ -906,14 +925,19 @@ fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>)
     }
 }
 
-/// Cuts up to three excerpts around the hits, title first.
-fn excerpts(doc: &Document, mut hits: Vec<Hit>) -> Vec<Excerpt> {
+/// The hits that excerpts show, in order (title first), once each.
+fn excerpt_hits(mut hits: Vec<Hit>) -> Vec<Hit> {
     hits.retain(|h| h.field < EXCERPT_FIELDS && !h.tokens.is_empty());
     hits.sort_by_key(|h| (h.field, h.tokens.start, h.tokens.end));
     hits.dedup();
+    hits
+}
+
+/// Cuts up to three excerpts around `hits` (from [`excerpt_hits`]).
+fn excerpts(doc: &Document, hits: &[Hit]) -> Vec<Excerpt> {
     let mut out: Vec<Excerpt> = Vec::new();
     let mut covered: Vec<(usize, Range<usize>)> = Vec::new();
-    for hit in &hits {
+    for hit in hits {
         if out.len() == MAX_EXCERPTS {
             break;
         }

@@ -462,3 +462,28 @@ proptest! {
         }
     }
 }
+
+/// Which words a rule set looks up in every article.
+fn gate_words(set: &RuleSet) -> Vec<&str> {
+    let mut words: Vec<&str> = set.gate_words.keys().map(|w| &**w).collect();
+    words.sort_unstable();
+    words
+}
+
+#[test]
+fn rules_are_anchored_on_names_not_everyday_words() {
+    let set = RuleSet::new(rules_with(&[
+        ("@brussels the", ""),
+        ("@isis NEAR/5 attack", ""),
+        ("Zaventem -the", ""),
+        ("\"Islamic State\" news", ""),
+    ]));
+    let gates = gate_words(&set);
+    for everyday in ["the", "attack", "news", "state"] {
+        assert!(!gates.contains(&everyday), "{everyday} gates: {gates:?}");
+    }
+    assert!(
+        gates.contains(&"zaventem") && gates.contains(&"daesh"),
+        "{gates:?}"
+    );
+}
