@@ -96,7 +96,10 @@ async fn run() {
         let start = Instant::now();
         deliverer.deliver(Notice::Alert(a)).await.unwrap();
         let accepted = Instant::now();
-        store.mark_delivered(&a.id).await.unwrap();
+        store
+            .mark_delivered(std::slice::from_ref(&a.id))
+            .await
+            .unwrap();
         stored.push(accepted.elapsed());
         smtp.push(accepted - start);
     }

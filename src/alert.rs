@@ -31,12 +31,12 @@ pub struct AlertArticle {
 }
 
 impl AlertArticle {
-    /// The link if it is a web link: a `javascript:` or `data:` link from a
-    /// feed never becomes something to click.
-    pub fn web_link(&self) -> Option<&str> {
-        self.link
-            .as_deref()
-            .filter(|l| url::Url::parse(l).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+    /// The link if it is a web link, as the URL parser writes it (spaces and
+    /// line breaks encoded): a `javascript:` or `data:` link from a feed
+    /// never becomes something to click.
+    pub fn web_link(&self) -> Option<String> {
+        let url = url::Url::parse(self.link.as_deref()?).ok()?;
+        matches!(url.scheme(), "http" | "https").then(|| url.to_string())
     }
 
     pub fn from_article(article: &Article) -> Self {

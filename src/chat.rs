@@ -79,7 +79,8 @@ pub fn slack(notice: Notice<'_>) -> Value {
     for alert in notice.alerts().iter().take(DIGEST_LISTED) {
         let title = slack_escape(&alert.article.title);
         lines.push(match alert.article.web_link() {
-            Some(link) => format!("*<{}|{title}>*", slack_escape(link)),
+            // `|` would end Slack's link text early.
+            Some(link) => format!("*<{}|{title}>*", slack_escape(&link).replace('|', "%7C")),
             None => format!("*{title}*"),
         });
         lines.push(format!(
@@ -180,7 +181,7 @@ pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
     let mut message = Vec::new();
     for alert in alerts.iter().take(DIGEST_LISTED) {
         if alerts.len() > 1 {
-            message.push(format!("• {}", alert.article.title));
+            message.push(format!("• {}", markdown_escape(&alert.article.title)));
         }
         message.extend(excerpts(alert, markdown_escape, "**", "**"));
     }

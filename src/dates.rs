@@ -7,19 +7,22 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
-/// Parses a feed date; `None` when no known form fits.
+/// Parses a feed date; `None` when no known form fits, or for a year
+/// outside 1..=9999 (which no article has, and RFC 2822 cannot write).
 pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if text.is_empty() || text.len() > 100 {
         return None;
     }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    if let Ok(t) = DateTime::parse_from_rfc2822(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    numeric(text).or_else(|| worded(text))
+    let parsed = DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_rfc2822(text))
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| numeric(text))
+        .or_else(|| worded(text))?;
+    (1..=9999)
+        .contains(&chrono::Datelike::year(&parsed))
+        .then_some(parsed)
 }
 
 /// ISO-like forms: `2016-03-23 09:12:00`, `2016-03-23T09:12`, `2016/03/23`,
@@ -112,10 +115,13 @@ fn worded(text: &str) -> Option<DateTime<Utc>> {
         Some(false) if hour == 12 => hour = 0,
         _ => {}
     }
-    // "24:00:00" is written for midnight at the start of the day.
-    if hour == 24 {
+    // "24:00:00" is midnight at the end of the day.
+    let date = if hour == 24 {
         hour = 0;
-    }
+        date.succ_opt()?
+    } else {
+        date
+    };
     let naive = date.and_hms_opt(hour, minute, second.min(59))?;
     let offset = match zone {
         Some(zone) => zone_offset(zone)?,
@@ -267,7 +273,7 @@ mod tests {
             ("Mar 23, 2016 9:12 PM EST", "2016-03-24 02:12:00"),
             ("23 Sept 2016 09:12", "2016-09-23 09:12:00"),
             ("Wed, 23 Mar 16 09:12:00 +0000", "2016-03-23 09:12:00"),
-            ("23 Mar 2016 24:00:00 UT", "2016-03-23 00:00:00"),
+            ("23 Mar 2016 24:00:00 UT", "2016-03-24 00:00:00"),
         ] {
             assert_eq!(utc(text).as_deref(), Some(expected), "{text}");
         }
@@ -284,6 +290,9 @@ mod tests {
             "2016-03-23 09:12:00 +99999",
             "23 Mar 2016 09:12:00 XYZT",
             "ééé, 23 ééé 2016",
+            // Years no RFC 2822 date can carry.
+            "0000-01-01T00:00:00+01:00",
+            "9999-12-31T23:00:00-05:00",
         ] {
             assert_eq!(utc(text), None, "{text}");
         }

@@ -325,7 +325,6 @@ pub fn ntfy_root_and_topic(url: &Url) -> (Url, String) {
         segments.pop();
         segments.push("");
     }
-    root.set_query(None);
     (root, topic)
 }
 

@@ -135,7 +135,7 @@ struct AlertView<'a> {
     matched: String,
     feed: &'a str,
     title: &'a str,
-    link: Option<&'a str>,
+    link: Option<String>,
     published: Option<String>,
     authors: String,
     excerpts: Vec<ExcerptView<'a>>,

@@ -222,21 +222,28 @@ impl Outbox {
                 When::Batch(batch.clone())
             };
         }
-        let digest_slot = self
-            .digests
-            .get(&queued.alert.rule)
-            .map(|schedule| schedule.next_slot(queued.alert.created_at, tz));
-        let mut at = digest_slot.unwrap_or(now).max(now);
-        if let Some(quiet) = &dest.quiet_hours {
-            at = quiet.release(at, tz);
-        }
-        let key = at.to_rfc3339_opts(SecondsFormat::Secs, true);
-        if at > now {
-            When::Later(key, at)
-        } else if digest_slot.is_some() {
-            When::Batch(key)
-        } else {
-            When::Now
+        let release = |at: DateTime<Utc>| dest.quiet_hours.map_or(at, |q| q.release(at, tz));
+        let key = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Secs, true);
+        match self.digests.get(&queued.alert.rule) {
+            // A digest alert belongs to its slot (moved past quiet hours),
+            // even when the slot has passed: all of the slot's alerts go
+            // out together.
+            Some(schedule) => {
+                let at = release(schedule.next_slot(queued.alert.created_at, tz));
+                if at > now {
+                    When::Later(key(at), at)
+                } else {
+                    When::Batch(key(at))
+                }
+            }
+            None => {
+                let at = release(now);
+                if at > now {
+                    When::Later(key(at), at)
+                } else {
+                    When::Now
+                }
+            }
         }
     }
 
@@ -294,12 +301,10 @@ impl Outbox {
         let now = self.clock.now();
         let attempt = queued.iter().map(|q| q.attempts).max().unwrap_or(0) + 1;
         let since = queued.iter().map(waiting_since).min().unwrap_or(now);
-        let ids = || queued.iter().map(|q| q.alert.id.as_str());
+        let ids: Vec<String> = queued.iter().map(|q| q.alert.id.clone()).collect();
         let (error, retry_in) = match &result {
             Ok(()) => {
-                for id in ids() {
-                    self.store.mark_delivered(id).await?;
-                }
+                self.store.mark_delivered(&ids).await?;
                 report.delivered = queued.len();
                 return Ok(report);
             }
@@ -321,7 +326,7 @@ impl Outbox {
                     None => retry_delay(&self.retry, attempt),
                 };
                 tracing::warn!(
-                    alerts = %ids().collect::<Vec<_>>().join(","),
+                    alerts = %ids.join(","),
                     destination = %dest.name,
                     error = %message,
                     attempt,
@@ -331,18 +336,16 @@ impl Outbox {
                 (message.clone(), delay)
             }
             Err(error) => {
-                for id in ids() {
+                for id in &ids {
                     tracing::error!(alert = %id, destination = %dest.name, %error, "Alert is a dead letter");
-                    self.store.mark_dead(id, &error.to_string()).await?;
                 }
+                self.store.mark_dead(&ids, &error.to_string()).await?;
                 report.dead = queued.len();
                 return Ok(report);
             }
         };
         let at = now + chrono::Duration::from_std(retry_in).unwrap_or_default();
-        for id in ids() {
-            self.store.mark_retry(id, &error, at).await?;
-        }
+        self.store.mark_retry(&ids, &error, at).await?;
         report.retrying = queued.len();
         Ok(report)
     }
@@ -370,6 +373,11 @@ impl Outbox {
         shutdown: CancellationToken,
     ) {
         loop {
+            if dest.disabled() {
+                // Gone (HTTP 410): nothing to do until a reload builds it anew.
+                shutdown.cancelled().await;
+                return;
+            }
             if let Err(error) = self.pass(dest, &shutdown).await {
                 tracing::error!(destination = %dest.name, %error, "Outbox pass failed");
             }

@@ -168,3 +168,22 @@ fn iso_pub_date_without_zone_is_kept() {
         parsed.warnings
     );
 }
+
+#[test]
+fn cdf_dates_out_of_range_are_dropped_not_a_panic() {
+    let cdf = r#"<CHANNEL HREF="http://n.test/"><TITLE>t</TITLE>
+<ITEM HREF="http://n.test/a" LASTMOD="0000-01-01T00:00+01:00"><TITLE>A</TITLE></ITEM>
+<ITEM HREF="http://n.test/b" LASTMOD="9999-12-31T23:00-05:00"><TITLE>B</TITLE></ITEM></CHANNEL>"#;
+    let parsed = parse(cdf.as_bytes(), None).unwrap();
+    assert_eq!(titles(&parsed), ["A", "B"]);
+    assert!(parsed.articles.iter().all(|a| a.published.is_none()));
+}
+
+#[test]
+fn markup_words_inside_atom_content_are_left_alone() {
+    let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id>
+<entry><id>e</id><title>About RSS</title><content type="html">&lt;rss&gt; and &lt;item&gt;&lt;dc:title&gt;x&lt;/dc:title&gt;&lt;/item&gt;</content></entry></feed>"#;
+    let parsed = parse(atom.as_bytes(), None).unwrap();
+    assert_eq!(titles(&parsed), ["About RSS"]);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+}

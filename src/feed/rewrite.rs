@@ -20,21 +20,30 @@ pub fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, [u8]>
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Cow::Borrowed(bytes);
     };
+    let root = root_name(text).unwrap_or_default().to_ascii_lowercase();
     let mut text = Cow::Borrowed(text);
-    if let Some(rss) = cdf_to_rss(&text) {
+    if root == "channel"
+        && let Some(rss) = cdf_to_rss(&text)
+    {
         warnings.push("CDF (Channel Definition Format) read as RSS 2.0".into());
         text = Cow::Owned(rss);
     }
     if let Some(upgraded) = upgrade_legacy(&text, warnings) {
         text = Cow::Owned(upgraded);
     }
-    if let Some(versioned) = rss_version(&text, warnings) {
+    // Only where the root says RSS: `<rss` or `<item` inside an Atom
+    // entry's escaped content is text, not markup.
+    if root == "rss"
+        && let Some(versioned) = rss_version(&text, warnings)
+    {
         text = Cow::Owned(versioned);
     }
     if let Some(decoded) = decode_base64_elements(&text, warnings) {
         text = Cow::Owned(decoded);
     }
-    if let Some(titled) = dc_titles(&text, warnings) {
+    if matches!(root.as_str(), "rss" | "rdf:rdf" | "channel")
+        && let Some(titled) = dc_titles(&text, warnings)
+    {
         text = Cow::Owned(titled);
     }
     match text {
@@ -189,23 +198,20 @@ fn dc_titles(text: &str, warnings: &mut Vec<String>) -> Option<String> {
     Some(out)
 }
 
-/// A CDF document (`<CHANNEL HREF=…><ITEM HREF=… LASTMOD=…>`) as RSS 2.0.
-fn cdf_to_rss(text: &str) -> Option<String> {
+/// The name of the document's root element, as written.
+fn root_name(text: &str) -> Option<String> {
     let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().check_end_names = false;
-    // Only a document whose root is CHANNEL is CDF.
     loop {
         match reader.read_event().ok()? {
-            Event::Start(e) | Event::Empty(e) => {
-                if !e.name().as_ref().eq_ignore_ascii_case("channel") {
-                    return None;
-                }
-                break;
-            }
+            Event::Start(e) | Event::Empty(e) => return Some(e.name().as_ref().to_string()),
             Event::Eof => return None,
             _ => {}
         }
     }
+}
+
+/// A CDF document (`<CHANNEL HREF=…><ITEM HREF=… LASTMOD=…>`) as RSS 2.0.
+fn cdf_to_rss(text: &str) -> Option<String> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     #[derive(Default)]
@@ -317,7 +323,7 @@ fn cdf_to_rss(text: &str) -> Option<String> {
             ));
         }
         if let Some(date) = crate::dates::parse(&item.lastmod) {
-            rss.push_str(&format!("<pubDate>{}</pubDate>", date.to_rfc2822()));
+            rss.push_str(&format!("<pubDate>{}</pubDate>", date.to_rfc3339()));
         }
         rss.push_str("</item>\n");
     }

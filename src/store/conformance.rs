@@ -83,12 +83,15 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
         alert("a1").clone_with_time(due[0].alert.created_at)
     );
 
-    store.mark_delivered("a1").await.unwrap();
+    store.mark_delivered(&["a1".into()]).await.unwrap();
     store
-        .mark_retry("a2", "421 busy", now + Duration::minutes(1))
+        .mark_retry(&["a2".into()], "421 busy", now + Duration::minutes(1))
         .await
         .unwrap();
-    store.mark_dead("a3", "550 no such user").await.unwrap();
+    store
+        .mark_dead(&["a3".into()], "550 no such user")
+        .await
+        .unwrap();
 
     assert!(store.due_alerts("desk", now, 10).await.unwrap().is_empty());
     let later = store

@@ -125,19 +125,20 @@ pub trait Store: Send + Sync {
     /// Holds an alert for the digest `batch`, due at `at`; not an attempt.
     async fn defer(&self, id: &str, batch: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 
-    /// The destination accepted the alert.
-    async fn mark_delivered(&self, id: &str) -> Result<(), StoreError>;
+    /// The destination accepted these alerts (one, or a digest's), all in
+    /// one transaction.
+    async fn mark_delivered(&self, ids: &[String]) -> Result<(), StoreError>;
 
     /// A temporary failure: try again at `next_attempt_at`.
     async fn mark_retry(
         &self,
-        id: &str,
+        ids: &[String],
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
     /// A permanent failure: keep the alert as a dead letter.
-    async fn mark_dead(&self, id: &str, error: &str) -> Result<(), StoreError>;
+    async fn mark_dead(&self, ids: &[String], error: &str) -> Result<(), StoreError>;
 
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
 

@@ -117,6 +117,25 @@ fn from_ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Runs one statement per id in one transaction: a digest's alerts change
+/// state together or not at all.
+fn update_each(
+    conn: &mut Connection,
+    ids: &[String],
+    sql: &str,
+    params: impl Fn(&str) -> Vec<rusqlite::types::Value>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(sql)?;
+        for id in ids {
+            stmt.execute(rusqlite::params_from_iter(params(id)))?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 fn decode_alert(id: String, payload: &str) -> Result<Alert, StoreError> {
     serde_json::from_str(payload).map_err(|source| StoreError::BadAlert { id, source })
 }
@@ -318,44 +337,53 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn mark_delivered(&self, id: &str) -> Result<(), StoreError> {
-        let id = id.to_string();
+    async fn mark_delivered(&self, ids: &[String]) -> Result<(), StoreError> {
+        let ids = ids.to_vec();
         self.with(move |conn| {
-            conn.execute(
+            update_each(
+                conn,
+                &ids,
                 "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
                      delivered_at = ?2 WHERE id = ?1",
-                params![id, ts(Utc::now())],
-            )?;
-            Ok(())
+                |id| vec![id.to_string().into(), ts(Utc::now()).into()],
+            )
         })
         .await
     }
 
     async fn mark_retry(
         &self,
-        id: &str,
+        ids: &[String],
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (id, error) = (id.to_string(), error.to_string());
+        let (ids, error) = (ids.to_vec(), error.to_string());
         self.with(move |conn| {
-            conn.execute(
+            update_each(
+                conn,
+                &ids,
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-                params![id, error, ts_ceil(next_attempt_at)],
-            )?;
-            Ok(())
+                |id| {
+                    vec![
+                        id.to_string().into(),
+                        error.clone().into(),
+                        ts_ceil(next_attempt_at).into(),
+                    ]
+                },
+            )
         })
         .await
     }
 
-    async fn mark_dead(&self, id: &str, error: &str) -> Result<(), StoreError> {
-        let (id, error) = (id.to_string(), error.to_string());
+    async fn mark_dead(&self, ids: &[String], error: &str) -> Result<(), StoreError> {
+        let (ids, error) = (ids.to_vec(), error.to_string());
         self.with(move |conn| {
-            conn.execute(
+            update_each(
+                conn,
+                &ids,
                 "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )?;
-            Ok(())
+                |id| vec![id.to_string().into(), error.clone().into()],
+            )
         })
         .await
     }
@@ -398,7 +426,7 @@ impl Store for SqliteStore {
             // from the revival.
             let now = Utc::now();
             Ok(conn.execute(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2,
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2, batch = NULL,
                      payload = json_set(payload, '$.created_at', ?3)
                  WHERE status = 'dead' AND (?1 IS NULL OR id = ?1)",
                 params![
