@@ -158,6 +158,8 @@ pub struct RuleSet {
     costs: Vec<u32>,
     /// Per rule, the ids of all its leaves.
     rule_ids: Vec<Vec<u32>>,
+    /// The fields any rule searches: the others are never tokenised.
+    searched: FieldSet,
     /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
     /// length: most words of an article are rejected without hashing.
     word_filter: Vec<u64>,
@@ -174,6 +176,7 @@ impl RuleSet {
     pub fn new(mut rules: Vec<Rule>) -> Self {
         let mut set = RuleSet::default();
         for (r, rule) in rules.iter_mut().enumerate() {
+            set.searched = FieldSet(set.searched.0 | searched_fields(&rule.node).0);
             set.assign_anchors(&mut rule.node);
             let mut ids = Vec::new();
             leaf_ids(&rule.node, &mut ids);
@@ -317,7 +320,7 @@ impl RuleSet {
     /// With `feed`, rules scoped to other feeds are skipped; without it
     /// (`test-rule`), every rule is tried.
     pub fn matches(&self, article: &Article, feed: Option<FeedRef>) -> Vec<Match<'_>> {
-        let doc = Document::new(article, feed.map_or("", |f| f.name));
+        let doc = Document::new(article, feed.map_or("", |f| f.name), self.searched);
         let mut occurrences: Vec<(u32, u8, u32)> = Vec::new();
         let mut candidates: Vec<u32> = self.always.clone();
         // Pass one: the gate words, which decide the candidate rules.
@@ -448,6 +451,20 @@ impl RuleSet {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The fields a rule's terms look at.
+fn searched_fields(node: &Node) -> FieldSet {
+    match node {
+        Node::Leaf(leaf) => leaf.fields,
+        Node::And(parts) | Node::Or(parts) => {
+            FieldSet(parts.iter().fold(0, |all, p| all | searched_fields(p).0))
+        }
+        Node::Not(inner) => searched_fields(inner),
+        Node::Near { left, right, .. } => {
+            FieldSet(searched_fields(left).0 | searched_fields(right).0)
         }
     }
 }
@@ -658,7 +675,9 @@ impl<'a> FieldText<'a> {
 }
 
 impl<'a> Document<'a> {
-    pub fn new(article: &'a Article, feed: &'a str) -> Self {
+    /// Tokenises the fields in `searched` (a field no rule looks at stays
+    /// empty); `content:` also needs the summary, which may stand in for it.
+    pub fn new(article: &'a Article, feed: &'a str, searched: FieldSet) -> Self {
         // Feeds often repeat the summary as the content: search it once.
         let content_is_summary = article.content == article.summary;
         let content = if content_is_summary {
@@ -666,16 +685,29 @@ impl<'a> Document<'a> {
         } else {
             &article.content
         };
-        let field = |s: &'a str| FieldText::new(Cow::Borrowed(s));
+        let wanted = |f: FieldSet| {
+            searched.contains(f) || (f == FieldSet::SUMMARY && searched.contains(FieldSet::CONTENT))
+        };
+        let field = |f: FieldSet, text: &dyn Fn() -> Cow<'a, str>| {
+            if wanted(f) {
+                FieldText::new(text())
+            } else {
+                FieldText::new(Cow::Borrowed(""))
+            }
+        };
         Document {
             fields: [
-                field(&article.title),
-                field(&article.summary),
-                field(content),
-                FieldText::new(Cow::Owned(article.authors.join("\n"))),
-                FieldText::new(Cow::Owned(article.categories.join("\n"))),
-                field(feed),
-                field(article.link.as_deref().unwrap_or("")),
+                field(FieldSet::TITLE, &|| Cow::Borrowed(&article.title)),
+                field(FieldSet::SUMMARY, &|| Cow::Borrowed(&article.summary)),
+                field(FieldSet::CONTENT, &|| Cow::Borrowed(content)),
+                field(FieldSet::AUTHOR, &|| Cow::Owned(article.authors.join("\n"))),
+                field(FieldSet::CATEGORY, &|| {
+                    Cow::Owned(article.categories.join("\n"))
+                }),
+                field(FieldSet::FEED, &|| Cow::Borrowed(feed)),
+                field(FieldSet::LINK, &|| {
+                    Cow::Borrowed(article.link.as_deref().unwrap_or(""))
+                }),
             ],
             content_is_summary,
         }

@@ -10,7 +10,7 @@ use regex::Regex;
 use std::ops::Range;
 
 /// Which article fields a term is searched in (a bit set).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FieldSet(pub u8);
 
 impl FieldSet {

@@ -14,7 +14,8 @@ impl Positions for Scan {
 
 /// Names of the rules that match, by brute force.
 pub fn matching_rules(rules: &[Rule], article: &Article, feed: Option<FeedRef>) -> Vec<String> {
-    let doc = Document::new(article, feed.map_or("", |f| f.name));
+    // The oracle reads every field, whatever the rules search.
+    let doc = Document::new(article, feed.map_or("", |f| f.name), FieldSet(0x7f));
     rules
         .iter()
         .filter(|rule| feed.is_none_or(|f| rule.applies_to(f.name, f.tags)))
