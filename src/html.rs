@@ -279,6 +279,13 @@ fn markup(html: &str, at: usize, out: &mut TextBuilder) -> Option<usize> {
             if in_list(RAW, name) {
                 // Skip the element's text up to its end tag (self-closing or not).
                 let close = find_end_tag(bytes, end, name)?;
+                // In a script, "<!--" starts escaped states in which
+                // "</script>" may not end it: the tokenizer's business.
+                if name.eq_ignore_ascii_case(b"script")
+                    && memchr::memmem::find(&bytes[end..close], b"<!--").is_some()
+                {
+                    return None;
+                }
                 return Some(close);
             }
             if in_list(BLOCKS, name) {
@@ -478,6 +485,12 @@ mod tests {
             "<!DOCTYPE html>",
             "a\0b",
             "<a href=\"x>",
+            "<a =\"x>\">Hi",
+            "<!-- a --!> b -->c",
+            "</1 a=\">\">x",
+            "<a b=c=\">\">",
+            "&Scaron;",
+            "<script><!--<script></script>&amp;",
         ] {
             assert_eq!(fast_to_text(odd), None, "{odd}");
             // The tokenizer still reads it.
@@ -625,6 +638,15 @@ mod tests {
         "<a b=\"c\"d>",
         "<a b=c'd>",
         "</p foo=\">\">",
+        "<a =\"x>\">",
+        "<!-- a --!>",
+        "</1>",
+        "<a b=c=\"d\">",
+        "<script/>",
+        "&rsquo;",
+        "&Scaron;",
+        "<a / b='>'>",
+        "<!--<script>",
     ];
 
     #[test]
