@@ -68,10 +68,28 @@ fn heading(notice: Notice<'_>) -> String {
     }
 }
 
-/// Alerts beyond the listed ones, as a closing line.
-fn more_line(notice: Notice<'_>) -> Option<String> {
-    let extra = notice.alerts().len().saturating_sub(DIGEST_LISTED);
-    (extra > 0).then(|| format!("…and {extra} more"))
+/// A line for each alert past the first `from` (shown in full), as long as
+/// `budget` characters last, then how many did not fit: a long digest still
+/// names every alert the service's message size allows.
+fn rest_lines(
+    notice: Notice<'_>,
+    from: usize,
+    budget: usize,
+    line: impl Fn(&Alert) -> String,
+) -> Vec<String> {
+    let alerts = notice.alerts();
+    let mut out = Vec::new();
+    let mut used = 0;
+    for (i, alert) in alerts.iter().enumerate().skip(from) {
+        let text = line(alert);
+        if used + text.len() > budget {
+            out.push(format!("…and {} more", alerts.len() - i));
+            break;
+        }
+        used += text.len() + 1;
+        out.push(text);
+    }
+    out
 }
 
 pub fn slack(notice: Notice<'_>) -> Value {
@@ -92,7 +110,18 @@ pub fn slack(notice: Notice<'_>) -> Value {
             lines.push(format!("> {excerpt}"));
         }
     }
-    lines.extend(more_line(notice));
+    // Slack takes up to 40,000 characters of text.
+    lines.extend(rest_lines(notice, DIGEST_LISTED, 30_000, |alert| {
+        let title = slack_escape(&alert.article.title);
+        match alert.article.web_link() {
+            Some(link) => format!(
+                "• <{}|{title}> ({})",
+                slack_escape(&link).replace('|', "%7C"),
+                slack_escape(&alert.rule)
+            ),
+            None => format!("• {title} ({})", slack_escape(&alert.rule)),
+        }
+    }));
     json!({ "text": lines.join("\n"), "unfurl_links": false, "unfurl_media": false })
 }
 
@@ -127,10 +156,17 @@ pub fn discord(notice: Notice<'_>) -> Value {
             embed
         })
         .collect();
-    let mut content = heading(notice);
-    if notice.alerts().len() > 10 {
-        content.push_str(&format!(" (first 10 of {})", notice.alerts().len()));
-    }
+    // The alerts past the 10 embeds, one line each in the 2000-character content.
+    let mut content = vec![heading(notice)];
+    content.extend(rest_lines(notice, shown, 1800, |alert| {
+        let title = markdown_escape(&alert.article.title);
+        match alert.article.web_link() {
+            // <…> keeps Discord from adding a preview for every link.
+            Some(link) => format!("• [{title}](<{link}>) ({})", markdown_escape(&alert.rule)),
+            None => format!("• {title} ({})", markdown_escape(&alert.rule)),
+        }
+    }));
+    let content = content.join("\n");
     // No @everyone, role or user pings from feed text.
     json!({ "content": content, "embeds": embeds, "allowed_mentions": { "parse": [] } })
 }
@@ -158,8 +194,19 @@ pub fn teams(notice: Notice<'_>) -> Value {
             body.push(json!({ "type": "TextBlock", "wrap": true, "text": excerpt }));
         }
     }
-    if let Some(more) = more_line(notice) {
-        body.push(json!({ "type": "TextBlock", "text": more, "isSubtle": true }));
+    let rest = rest_lines(notice, DIGEST_LISTED, 20_000, |alert| {
+        let title = markdown_escape(&alert.article.title);
+        match alert.article.web_link() {
+            Some(link) => format!(
+                "- [{title}]({}) ({})",
+                link.replace('(', "%28").replace(')', "%29"),
+                markdown_escape(&alert.rule)
+            ),
+            None => format!("- {title} ({})", markdown_escape(&alert.rule)),
+        }
+    });
+    if !rest.is_empty() {
+        body.push(json!({ "type": "TextBlock", "wrap": true, "text": rest.join("\n") }));
     }
     json!({
         "type": "message",
@@ -177,15 +224,34 @@ pub fn teams(notice: Notice<'_>) -> Value {
 
 /// ntfy's JSON publishing: POSTed to the server's root with the topic inside.
 pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
+    // ntfy keeps messages up to 4096 bytes: a phone notification shows a
+    // few alerts in full and names the rest.
+    const IN_FULL: usize = 3;
+    const MAX_BYTES: usize = 4000;
     let alerts = notice.alerts();
     let mut message = Vec::new();
-    for alert in alerts.iter().take(DIGEST_LISTED) {
+    for alert in alerts.iter().take(IN_FULL) {
         if alerts.len() > 1 {
             message.push(format!("• {}", markdown_escape(&alert.article.title)));
         }
-        message.extend(excerpts(alert, markdown_escape, "**", "**"));
+        for mut excerpt in excerpts(alert, markdown_escape, "**", "**") {
+            truncate(&mut excerpt, MAX_BYTES / 8);
+            message.push(excerpt);
+        }
     }
-    message.extend(more_line(notice));
+    let used: usize = message.iter().map(|m| m.len() + 1).sum();
+    message.extend(rest_lines(
+        notice,
+        IN_FULL,
+        MAX_BYTES.saturating_sub(used + 40),
+        |alert| {
+            format!(
+                "• {} ({})",
+                markdown_escape(&alert.article.title),
+                markdown_escape(&alert.rule)
+            )
+        },
+    ));
     let title = match notice {
         Notice::Alert(alert) => format!("{}: {}", alert.rule, alert.article.title),
         Notice::Digest(_) => heading(notice),
@@ -320,7 +386,35 @@ mod tests {
             })
             .sum();
         assert!(total <= 6000, "{total} characters");
-        assert!(body["content"].as_str().unwrap().contains("first 10 of 15"));
+        // The five past the embeds are named in the content.
+        let content = body["content"].as_str().unwrap();
+        assert_eq!(content.matches("• [").count(), 5, "{content}");
+        assert!(content.chars().count() <= 2000);
+    }
+
+    #[test]
+    fn long_digests_name_every_alert_that_fits() {
+        let mut alerts = Vec::new();
+        for n in 0..60 {
+            let mut a = alert();
+            a.id = format!("a{n}");
+            a.article.title = format!("Story {n}");
+            alerts.push(a);
+        }
+        let digest = crate::alert::Digest::new("chat", alerts);
+        let text = slack(Notice::Digest(&digest))["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for n in 0..60 {
+            assert!(text.contains(&format!("|Story {n}>")), "Story {n} missing");
+        }
+        assert!(!text.contains("more"), "{text}");
+        let message = ntfy(Notice::Digest(&digest), "t")["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.len() <= 4096);
     }
 
     #[test]
