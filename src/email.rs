@@ -14,6 +14,7 @@ use minijinja::value::Serde;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The templates a destination may override, by file name.
 const BUILT_IN: [(&str, &str); 4] = [
@@ -23,10 +24,19 @@ const BUILT_IN: [(&str, &str); 4] = [
     ("digest.html", include_str!("templates/digest.html")),
 ];
 
-/// Template sources: the built-in ones with a destination's overrides.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The built-in templates with a destination's overrides, compiled once
+/// when the config is loaded.
+#[derive(Debug, Clone)]
 pub struct Templates {
-    overrides: BTreeMap<&'static str, String>,
+    env: Arc<Environment<'static>>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates::compile(BTreeMap::new())
+            .map_err(|(name, e)| describe(&e) + " in built-in " + name)
+            .expect("the built-in templates compile (tested)")
+    }
 }
 
 impl Templates {
@@ -50,8 +60,7 @@ impl Templates {
                 dir.display()
             ));
         }
-        let templates = Templates { overrides };
-        templates.environment().map_err(|(name, e)| {
+        let templates = Templates::compile(overrides).map_err(|(name, e)| {
             format!("template {}: {}", dir.join(name).display(), describe(&e))
         })?;
         // Render each one once now: an unknown variable is a config error,
@@ -65,8 +74,10 @@ impl Templates {
         Ok(templates)
     }
 
-    /// The templates compiled; an error names the template that failed.
-    fn environment(&self) -> Result<Environment<'_>, (&'static str, minijinja::Error)> {
+    /// Compiles the templates; an error names the template that failed.
+    fn compile(
+        mut overrides: BTreeMap<&'static str, String>,
+    ) -> Result<Templates, (&'static str, minijinja::Error)> {
         let mut env = Environment::new();
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
@@ -78,11 +89,14 @@ impl Templates {
         );
         // Undefined names are template mistakes: fail instead of printing nothing.
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        for (name, source) in BUILT_IN {
-            let source = self.overrides.get(name).map_or(source, String::as_str);
-            env.add_template(name, source).map_err(|e| (name, e))?;
+        for (name, built_in) in BUILT_IN {
+            let source = overrides
+                .remove(name)
+                .unwrap_or_else(|| built_in.to_string());
+            env.add_template_owned(name, source)
+                .map_err(|e| (name, e))?;
         }
-        Ok(env)
+        Ok(Templates { env: Arc::new(env) })
     }
 }
 
@@ -228,11 +242,10 @@ pub fn bodies(
     templates: &Templates,
     tz: &TimeZone,
 ) -> Result<(String, String), String> {
-    let env = templates
-        .environment()
-        .map_err(|(name, e)| format!("template {name}: {}", describe(&e)))?;
     let render = |name: &str, context: minijinja::Value| {
-        env.get_template(name)
+        templates
+            .env
+            .get_template(name)
             .and_then(|t| t.render(context))
             .map_err(|e| format!("template {name}: {}", describe(&e)))
     };
