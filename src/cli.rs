@@ -180,6 +180,9 @@ fn check(path: &std::path::Path) -> ExitCode {
                 config.rule_files.len(),
                 config.destinations.len()
             );
+            for (rule, why) in config.rules.costly_rules() {
+                eprintln!("warning: rule {rule:?} {why}: it is evaluated for nearly every article");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {

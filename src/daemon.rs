@@ -126,6 +126,7 @@ pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result
     tracing::info!(
         feeds = rt.config.feeds.len(),
         rules = rt.config.rules.rules().len(),
+        rules_for_every_article = rt.config.rules.costly_rules().len(),
         destinations = rt.config.destinations.len(),
         state_dir = %rt.config.state_dir.display(),
         "Newswatch started"

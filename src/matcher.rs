@@ -160,6 +160,9 @@ pub struct RuleSet {
     rule_ids: Vec<Vec<u32>>,
     /// The fields any rule searches: the others are never tokenised.
     searched: FieldSet,
+    /// Rules anchored only on everyday words, with those words' ids: they are
+    /// evaluated for nearly every article.
+    weak: Vec<(u32, Vec<u32>)>,
     /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
     /// length: most words of an article are rejected without hashing.
     word_filter: Vec<u64>,
@@ -182,7 +185,10 @@ impl RuleSet {
             leaf_ids(&rule.node, &mut ids);
             set.rule_ids.push(ids);
             match rule_anchors(&rule.node, &set.costs) {
-                Some((ids, _)) => {
+                Some((ids, cost)) => {
+                    if cost >= FREQUENT_COST {
+                        set.weak.push((r as u32, ids.clone()));
+                    }
                     for id in ids {
                         set.anchored[id as usize].push(r as u32);
                     }
@@ -245,6 +251,33 @@ impl RuleSet {
     /// Number of rules evaluated for every article (no anchor word).
     pub fn unanchored(&self) -> usize {
         self.always.len()
+    }
+
+    /// Rules that are evaluated for every or nearly every article, each with
+    /// why: `check` reports them, as they cost the most with many rules.
+    pub fn costly_rules(&self) -> Vec<(&str, String)> {
+        let mut costly: Vec<(&str, String)> = self
+            .always
+            .iter()
+            .map(|&r| {
+                let why =
+                    "has no word that must occur (only negations, regexes or substring terms)";
+                (self.rules[r as usize].name.as_str(), why.to_string())
+            })
+            .collect();
+        for (r, ids) in &self.weak {
+            let mut words: Vec<&str> = ids
+                .iter()
+                .map(|&id| &*self.id_words[id as usize].0)
+                .collect();
+            words.sort_unstable();
+            words.dedup();
+            costly.push((
+                self.rules[*r as usize].name.as_str(),
+                format!("is anchored only on everyday words ({})", words.join(", ")),
+            ));
+        }
+        costly
     }
 
     /// The id of a dictionary word (or, with `prefix`, a prefix), added with
@@ -636,12 +669,15 @@ pub fn is_frequent(word: &str) -> bool {
     FREQUENT.contains(&word)
 }
 
+/// The cost of an everyday word (see [`word_cost`]).
+const FREQUENT_COST: u32 = 1000;
+
 /// A guess at how often a word occurs, without corpus statistics: very common
 /// words are dear, words written capitalised in the query (names, places,
 /// groups) are cheap, and longer words are cheaper than short ones.
 fn word_cost(word: &str, exact: Option<&String>) -> u32 {
     if is_frequent(word) {
-        return 1000;
+        return FREQUENT_COST;
     }
     let capitalised = exact
         .and_then(|e| e.chars().next())

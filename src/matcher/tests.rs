@@ -487,3 +487,25 @@ fn rules_are_anchored_on_names_not_everyday_words() {
         "{gates:?}"
     );
 }
+
+#[test]
+fn rules_without_a_good_anchor_are_reported() {
+    let set = RuleSet::new(rules_with(&[
+        ("Zaventem explosion", ""),
+        ("the AND of", ""),
+        ("-Zaventem", ""),
+    ]));
+    let costly = set.costly_rules();
+    assert_eq!(costly.len(), 2, "{costly:?}");
+    assert!(
+        costly.iter().any(|(r, why)| *r == "r1"
+            && (why.contains("everyday words (of)") || why.contains("everyday words (the)"))),
+        "{costly:?}"
+    );
+    assert!(
+        costly
+            .iter()
+            .any(|(r, why)| *r == "r2" && why.contains("no word that must occur")),
+        "{costly:?}"
+    );
+}

@@ -145,3 +145,28 @@ digest = "weekly 08:00"
         ]
     );
 }
+
+#[tokio::test]
+async fn rules_evaluated_for_every_article_are_pointed_out() {
+    let config = "state_dir = \"state\"\nrules = [\"rules.d/*.toml\"]\n\n[destination.desk]\nkind = \"maildir\"\n";
+    let rules = r#"[[rule]]
+name = "fine"
+query = "Zaventem explosion"
+notify = ["desk"]
+
+[[rule]]
+name = "everyday"
+query = "the AND said"
+notify = ["desk"]
+"#;
+    let env = Env::new(config, rules);
+    let run = run(env.command(&["check"])).await;
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: rule \"everyday\" is anchored only on everyday words"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("\"fine\""), "{}", run.stderr);
+}
