@@ -196,7 +196,16 @@ impl Outbox {
                     }
                 }
             }
-            jobs.extend(batches.into_values().map(Job::Batch));
+            // A digest goes out whole: its alerts past this page of due
+            // alerts join it now rather than make a second digest.
+            for (key, mut alerts) in batches {
+                for queued in self.store.batch_alerts(&dest.name, &key, started).await? {
+                    if tried.insert(queued.alert.id.clone()) {
+                        alerts.push(queued);
+                    }
+                }
+                jobs.push(Job::Batch(alerts));
+            }
             let results: Vec<_> = futures_util::stream::iter(jobs)
                 .map(|job| self.send(dest, job, shutdown))
                 .buffer_unordered(dest.concurrency)

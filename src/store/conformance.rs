@@ -129,6 +129,27 @@ pub async fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].batch.as_deref(), Some("digest-1"));
     assert_eq!(held[0].attempts, 1);
+    // The whole digest can be read by its key.
+    let batch = store
+        .batch_alerts("desk", "digest-1", digest_at + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].alert.id, "a2");
+    assert!(
+        store
+            .batch_alerts("desk", "digest-1", now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .batch_alerts("other", "digest-1", digest_at + Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let counts = store.outbox_counts().await.unwrap();
     assert_eq!((counts.pending, counts.delivered, counts.dead), (1, 1, 1));
 

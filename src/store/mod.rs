@@ -122,6 +122,15 @@ pub trait Store: Send + Sync {
     /// When a destination's earliest pending alert is due, if any is pending.
     async fn next_alert_due(&self, destination: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 
+    /// A destination's pending alerts held for the digest `batch` and due
+    /// by `now`, all of them.
+    async fn batch_alerts(
+        &self,
+        destination: &str,
+        batch: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<QueuedAlert>, StoreError>;
+
     /// Holds an alert for the digest `batch`, due at `at`; not an attempt.
     async fn defer(&self, id: &str, batch: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 

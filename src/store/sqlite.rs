@@ -117,6 +117,46 @@ fn from_ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Outbox rows as queued alerts. A row this version cannot read becomes a
+/// dead letter instead of blocking the rest.
+fn queued(
+    conn: &mut Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<QueuedAlert>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, u32>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut due = Vec::new();
+    let mut unreadable = Vec::new();
+    for row in rows {
+        let (id, payload, attempts, batch) = row?;
+        match decode_alert(id.clone(), &payload) {
+            Ok(alert) => due.push(QueuedAlert {
+                alert,
+                attempts,
+                batch,
+            }),
+            Err(error) => unreadable.push((id, error.to_string())),
+        }
+    }
+    drop(stmt);
+    for (id, error) in unreadable {
+        tracing::error!(alert = %id, %error, "Unreadable alert is a dead letter");
+        conn.execute(
+            "UPDATE outbox SET status = 'dead', last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+    }
+    Ok(due)
+}
+
 /// Runs one statement per id in one transaction: a digest's alerts change
 /// state together or not at all.
 fn update_each(
@@ -271,42 +311,32 @@ impl Store for SqliteStore {
     ) -> Result<Vec<QueuedAlert>, StoreError> {
         let destination = destination.to_string();
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
+            queued(
+                conn,
                 "SELECT id, payload, attempts, batch FROM outbox
                  WHERE destination = ?1 AND status = 'pending' AND next_attempt_at <= ?2
                  ORDER BY next_attempt_at, created_at, id LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![destination, ts(now), limit as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, u32>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })?;
-            let mut due = Vec::new();
-            let mut unreadable = Vec::new();
-            for row in rows {
-                let (id, payload, attempts, batch) = row?;
-                match decode_alert(id.clone(), &payload) {
-                    Ok(alert) => due.push(QueuedAlert {
-                        alert,
-                        attempts,
-                        batch,
-                    }),
-                    Err(error) => unreadable.push((id, error.to_string())),
-                }
-            }
-            drop(stmt);
-            // One row this version cannot read must not block the rest.
-            for (id, error) in unreadable {
-                tracing::error!(alert = %id, %error, "Unreadable alert is a dead letter");
-                conn.execute(
-                    "UPDATE outbox SET status = 'dead', last_error = ?2 WHERE id = ?1",
-                    params![id, error],
-                )?;
-            }
-            Ok(due)
+                params![destination, ts(now), limit as i64],
+            )
+        })
+        .await
+    }
+
+    async fn batch_alerts(
+        &self,
+        destination: &str,
+        batch: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
+        let (destination, batch) = (destination.to_string(), batch.to_string());
+        self.with(move |conn| {
+            queued(
+                conn,
+                "SELECT id, payload, attempts, batch FROM outbox
+                 WHERE destination = ?1 AND batch = ?2 AND status = 'pending' AND next_attempt_at <= ?3
+                 ORDER BY created_at, id",
+                params![destination, batch, ts(now)],
+            )
         })
         .await
     }

@@ -219,3 +219,30 @@ async fn a_rate_limit_spaces_sends() {
     );
     assert_eq!(subjects(&dir.path().join("pager")).len(), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_digest_larger_than_a_page_of_due_alerts_goes_out_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules.d")).unwrap();
+    std::fs::write(dir.path().join("rules.d/rules.toml"), RULES).unwrap();
+    let config = Config::parse(&dir.path().join("newswatch.toml"), CONFIG).unwrap();
+    let store = store::open(&config.state_dir).await.unwrap();
+    // 12:00 Brussels: the morning brief waits for 08:00 tomorrow.
+    let clock = Clock::tokio("2026-01-12T11:00:00Z".parse().unwrap());
+    let outbox = Outbox::new(store.clone(), &config, clock).unwrap();
+    let stop = CancellationToken::new();
+    queue(
+        &store,
+        (0..250)
+            .map(|n| alert("morning-brief", "desk", n, &clock))
+            .collect(),
+    )
+    .await;
+    assert_eq!(outbox.deliver_due(&stop).await.unwrap(), report(0, 250));
+    tokio::time::advance(Duration::from_secs(20 * 3600)).await;
+    assert_eq!(outbox.deliver_due(&stop).await.unwrap(), report(250, 0));
+    assert_eq!(
+        subjects(&dir.path().join("desk")),
+        ["[newswatch] digest: 250 alerts: morning-brief (250)"]
+    );
+}
