@@ -45,6 +45,9 @@ pub struct Leaf {
     /// Set when the rule set is compiled: the dictionary entry that finds
     /// this term, and which of its words that entry is.
     anchor: Option<(u32, usize)>,
+    /// How common the term is guessed to be (see [`word_cost`]): excerpts
+    /// are centred on the rarest terms, the names rather than "attack".
+    rank: u32,
 }
 
 impl Leaf {
@@ -55,6 +58,7 @@ impl Leaf {
             case_sensitive,
             whole_word,
             anchor: None,
+            rank: u32::MAX,
         }
     }
 }
@@ -317,6 +321,7 @@ impl RuleSet {
                     let cost = word_cost(&words[0], exact.first()) + 1;
                     let id = self.intern(true, &words[0], cost);
                     leaf.anchor = Some((id, 0));
+                    leaf.rank = cost;
                     return;
                 }
                 // The rarest word: fewest rules to evaluate, fewest positions
@@ -337,6 +342,7 @@ impl RuleSet {
                 let cost = word_cost(&words[index], exact.get(index));
                 let id = self.intern(false, &words[index], cost);
                 leaf.anchor = Some((id, index));
+                leaf.rank = cost;
             }
             Node::And(parts) | Node::Or(parts) => {
                 parts.iter_mut().for_each(|p| self.assign_anchors(p))
@@ -470,6 +476,16 @@ impl RuleSet {
         for word in words.keys() {
             filter[filter_slot(word)] |= length_bit(word.len());
         }
+        // Sorted prefixes start with the same byte in one run: a word is
+        // compared only with the prefixes of its first byte.
+        let mut by_first = [(0u32, 0u32); 256];
+        for (i, (prefix, _)) in prefixes.iter().enumerate() {
+            let slot = &mut by_first[prefix.as_bytes()[0] as usize];
+            if slot.1 == 0 {
+                slot.0 = i as u32;
+            }
+            slot.1 = i as u32 + 1;
+        }
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
                 let word = field.tokens.word(i);
@@ -478,7 +494,8 @@ impl RuleSet {
                 {
                     occurrences.push((id, f as u8, i as u32));
                 }
-                for &(prefix, id) in &prefixes {
+                let (from, to) = by_first[word.as_bytes()[0] as usize];
+                for &(prefix, id) in &prefixes[from as usize..to as usize] {
                     if word.starts_with(prefix) {
                         occurrences.push((id, f as u8, i as u32));
                     }
@@ -762,6 +779,8 @@ impl<'a> Document<'a> {
 struct Hit {
     field: usize,
     tokens: Range<usize>,
+    /// The term's [`Leaf::rank`].
+    rank: u32,
 }
 
 /// How a leaf's occurrences are found: the compiled matcher looks them up in
@@ -782,15 +801,19 @@ impl Positions for Indexed<'_> {
         };
         let from = self.occurrences.partition_point(|o| o.0 < id);
         let to = self.occurrences.partition_point(|o| o.0 <= id);
+        // A one-word term compared without case is its dictionary entry: an
+        // occurrence of the entry is an occurrence of the term.
+        let exact = leaf_len(leaf) == 1 && !leaf.case_sensitive;
         self.occurrences[from..to]
             .iter()
             .map(|&(_, f, i)| (f, i))
             .filter(|(f, _)| doc.in_scope(leaf.fields, *f as usize))
             .filter_map(|(f, i)| {
                 let start = (i as usize).checked_sub(offset)?;
-                words_at(leaf, &doc.fields[f as usize], start).then(|| Hit {
+                (exact || words_at(leaf, &doc.fields[f as usize], start)).then(|| Hit {
                     field: f as usize,
                     tokens: start..start + leaf_len(leaf),
+                    rank: 0,
                 })
             })
             .collect()
@@ -855,6 +878,7 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
                     hits.push(Hit {
                         field: f,
                         tokens: start..start + words.len(),
+                        rank: 0,
                     });
                 }
             }
@@ -880,6 +904,7 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
                 hits.push(Hit {
                     field: f,
                     tokens: first..last,
+                    rank: 0,
                 });
             }
         }
@@ -895,6 +920,7 @@ fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document) -> Vec<Hit> {
                 hits.push(Hit {
                     field: f,
                     tokens: tokens_covering(field, m.range()),
+                    rank: 0,
                 });
             }
         }
@@ -924,10 +950,14 @@ fn positions(node: &Node, doc: &Document, index: &dyn Positions) -> Vec<Hit> {
 }
 
 fn leaf_hits(leaf: &Leaf, doc: &Document, index: &dyn Positions) -> Vec<Hit> {
-    match &leaf.kind {
+    let mut hits = match &leaf.kind {
         LeafKind::Words { .. } => index.words(leaf, doc),
         LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc),
+    };
+    for hit in &mut hits {
+        hit.rank = leaf.rank;
     }
+    hits
 }
 
 /// Words strictly between two ranges of the same field (0 when adjacent or overlapping).
@@ -1005,7 +1035,11 @@ fn excerpt_hits(mut hits: Vec<Hit>) -> Vec<Hit> {
 fn excerpts(doc: &Document, hits: &[Hit]) -> Vec<Excerpt> {
     let mut out: Vec<Excerpt> = Vec::new();
     let mut covered: Vec<(usize, Range<usize>)> = Vec::new();
-    for hit in hits {
+    // Windows go around the rarest terms first ("Zaventem", not every
+    // "attack" of a long article); every hit inside a window is marked.
+    let mut by_rank: Vec<&Hit> = hits.iter().collect();
+    by_rank.sort_by_key(|h| (h.field, h.rank, h.tokens.start));
+    for hit in by_rank {
         if out.len() == MAX_EXCERPTS {
             break;
         }
@@ -1030,6 +1064,7 @@ fn excerpts(doc: &Document, hits: &[Hit]) -> Vec<Excerpt> {
         out.push(cut(FIELDS[hit.field], field, window.clone(), &in_window));
         covered.push((hit.field, window));
     }
+    // Title first, then the most telling passage: the order they were cut in.
     out
 }
 

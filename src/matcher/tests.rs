@@ -309,7 +309,8 @@ fn excerpts_mark_spans_title_first() {
     assert_eq!(excerpts[0].spans, [(0, 8)]);
     let body = &excerpts[1];
     assert_eq!(body.field, Field::Content);
-    assert!(body.text.starts_with("…four five"), "{}", body.text);
+    // The window is centred on the rarer term, the name.
+    assert!(body.text.starts_with("…six seven"), "{}", body.text);
     let marked: Vec<&str> = body.spans.iter().map(|&(s, e)| &body.text[s..e]).collect();
     assert_eq!(marked, ["explosions", "Zaventem"]);
 }
@@ -508,4 +509,22 @@ fn rules_without_a_good_anchor_are_reported() {
             .any(|(r, why)| *r == "r2" && why.contains("no word that must occur")),
         "{costly:?}"
     );
+}
+
+#[test]
+fn excerpts_centre_on_the_name_not_the_everyday_word() {
+    let filler = "word ".repeat(40);
+    let content = format!(
+        "The attack began early. {filler} The attack on Zaventem airport was over by noon. {filler} Attack, attack."
+    );
+    let a = article("", "", &content);
+    let set = RuleSet::new(rules_with(&[("Zaventem AND attack", "")]));
+    let found = set.matches(&a, None);
+    let first = &found[0].excerpts[0];
+    let marked: Vec<&str> = first
+        .spans
+        .iter()
+        .map(|&(s, e)| &first.text[s..e])
+        .collect();
+    assert!(marked.contains(&"Zaventem"), "{first:?}");
 }
