@@ -786,7 +786,7 @@ struct Hit {
 /// How a leaf's occurrences are found: the compiled matcher looks them up in
 /// the article's word index; the test oracle scans every word.
 trait Positions {
-    fn words(&self, leaf: &Leaf, doc: &Document) -> Vec<Hit>;
+    fn words(&self, leaf: &Leaf, doc: &Document, out: &mut Vec<Hit>);
 }
 
 struct Indexed<'o> {
@@ -795,16 +795,16 @@ struct Indexed<'o> {
 }
 
 impl Positions for Indexed<'_> {
-    fn words(&self, leaf: &Leaf, doc: &Document) -> Vec<Hit> {
+    fn words(&self, leaf: &Leaf, doc: &Document, out: &mut Vec<Hit>) {
         let Some((id, offset)) = leaf.anchor else {
-            return scan_words(leaf, doc);
+            return scan_words(leaf, doc, out);
         };
         let from = self.occurrences.partition_point(|o| o.0 < id);
         let to = self.occurrences.partition_point(|o| o.0 <= id);
         // A one-word term compared without case is its dictionary entry: an
         // occurrence of the entry is an occurrence of the term.
         let exact = leaf_len(leaf) == 1 && !leaf.case_sensitive;
-        self.occurrences[from..to]
+        let found = self.occurrences[from..to]
             .iter()
             .map(|&(_, f, i)| (f, i))
             .filter(|(f, _)| doc.in_scope(leaf.fields, *f as usize))
@@ -815,8 +815,8 @@ impl Positions for Indexed<'_> {
                     tokens: start..start + leaf_len(leaf),
                     rank: 0,
                 })
-            })
-            .collect()
+            });
+        out.extend(found);
     }
 }
 
@@ -863,11 +863,10 @@ fn words_at(leaf: &Leaf, field: &FieldText, start: usize) -> bool {
 
 /// Every occurrence of a words leaf, by scanning: used for substring rules
 /// (`whole_word = false`) and by the test oracle.
-fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
+fn scan_words(leaf: &Leaf, doc: &Document, hits: &mut Vec<Hit>) {
     let LeafKind::Words { words, exact, .. } = &leaf.kind else {
-        return Vec::new();
+        return;
     };
-    let mut hits = Vec::new();
     for (f, field) in doc.fields.iter().enumerate() {
         if !doc.in_scope(leaf.fields, f) {
             continue;
@@ -909,11 +908,9 @@ fn scan_words(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
             }
         }
     }
-    hits
 }
 
-fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document) -> Vec<Hit> {
-    let mut hits = Vec::new();
+fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document, hits: &mut Vec<Hit>) {
     for (f, field) in doc.fields.iter().enumerate() {
         if doc.in_scope(fields, f) {
             for m in regex.find_iter(&field.text) {
@@ -925,7 +922,6 @@ fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document) -> Vec<Hit> {
             }
         }
     }
-    hits
 }
 
 /// The tokens overlapping a byte range of the field's original text.
@@ -937,27 +933,25 @@ fn tokens_covering(field: &FieldText, range: Range<usize>) -> Range<usize> {
 }
 
 /// Occurrences of a NEAR side (a leaf or an OR of leaves).
-fn positions(node: &Node, doc: &Document, index: &dyn Positions) -> Vec<Hit> {
+fn positions(node: &Node, doc: &Document, index: &dyn Positions, out: &mut Vec<Hit>) {
     match node {
-        Node::Leaf(leaf) => leaf_hits(leaf, doc, index),
-        Node::Or(parts) => parts
-            .iter()
-            .flat_map(|p| positions(p, doc, index))
-            .collect(),
+        Node::Leaf(leaf) => leaf_hits(leaf, doc, index, out),
+        Node::Or(parts) => parts.iter().for_each(|p| positions(p, doc, index, out)),
         // The parser only allows the above on either side of NEAR.
-        _ => Vec::new(),
+        _ => {}
     }
 }
 
-fn leaf_hits(leaf: &Leaf, doc: &Document, index: &dyn Positions) -> Vec<Hit> {
-    let mut hits = match &leaf.kind {
-        LeafKind::Words { .. } => index.words(leaf, doc),
-        LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc),
-    };
-    for hit in &mut hits {
+/// Appends the leaf's occurrences to `out`.
+fn leaf_hits(leaf: &Leaf, doc: &Document, index: &dyn Positions, out: &mut Vec<Hit>) {
+    let before = out.len();
+    match &leaf.kind {
+        LeafKind::Words { .. } => index.words(leaf, doc, out),
+        LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, out),
+    }
+    for hit in &mut out[before..] {
         hit.rank = leaf.rank;
     }
-    hits
 }
 
 /// Words strictly between two ranges of the same field (0 when adjacent or overlapping).
@@ -976,7 +970,7 @@ fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>)
     match node {
         Node::Leaf(leaf) => {
             let before = hits.len();
-            hits.extend(leaf_hits(leaf, doc, index));
+            leaf_hits(leaf, doc, index, hits);
             hits.len() > before
         }
         Node::And(parts) => {
@@ -1007,7 +1001,9 @@ fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>)
             right,
             distance,
         } => {
-            let (lefts, rights) = (positions(left, doc, index), positions(right, doc, index));
+            let (mut lefts, mut rights) = (Vec::new(), Vec::new());
+            positions(left, doc, index, &mut lefts);
+            positions(right, doc, index, &mut rights);
             let mut any = false;
             for a in &lefts {
                 for b in &rights {

@@ -7,8 +7,8 @@ use super::*;
 struct Scan;
 
 impl Positions for Scan {
-    fn words(&self, leaf: &Leaf, doc: &Document) -> Vec<Hit> {
-        scan_words(leaf, doc)
+    fn words(&self, leaf: &Leaf, doc: &Document, out: &mut Vec<Hit>) {
+        scan_words(leaf, doc, out)
     }
 }
 
