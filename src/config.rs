@@ -684,6 +684,58 @@ fn inapplicable_keys(raw: &RawDestination) -> Vec<&'static str> {
         .collect()
 }
 
+/// Where a secret was read from.
+enum SecretFrom {
+    File,
+    Env,
+}
+
+/// A secret from `<key>_file` (a path relative to the config) or `<key>_env`
+/// (an environment variable), with where it was named: `Ok(None)` when
+/// neither is set, `Err(())` once the error is pushed.
+fn read_secret(
+    source: &SourceFile,
+    base: &Path,
+    key: &str,
+    file: &Option<Spanned<String>>,
+    env: &Option<Spanned<String>>,
+    errors: &mut Vec<Diagnostic>,
+) -> Result<Option<(String, std::ops::Range<usize>, SecretFrom)>, ()> {
+    match (file, env) {
+        (Some(_), Some(var)) => {
+            errors.push(source.error_in(
+                &var.span(),
+                format!("set either {key}_file or {key}_env, not both"),
+            ));
+            Err(())
+        }
+        (Some(file), None) => {
+            let path = base.join(file.get_ref());
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some((text, file.span(), SecretFrom::File))),
+                Err(e) => {
+                    errors.push(source.error_in(
+                        &file.span(),
+                        format!("cannot read {key}_file {}: {e}", path.display()),
+                    ));
+                    Err(())
+                }
+            }
+        }
+        (None, Some(var)) => match std::env::var(var.get_ref()) {
+            Ok(text) => Ok(Some((text, var.span(), SecretFrom::Env))),
+            Err(_) => {
+                errors.push(source.error_in(
+                    &var.span(),
+                    format!("environment variable {} is not set", var.get_ref()),
+                ));
+                Err(())
+            }
+        },
+        (None, None) => Ok(None),
+    }
+}
+
 /// `secret_file` or `secret_env` holding `whsec_<base64>`; `Some(None)` when
 /// the webhook is unsigned.
 fn webhook_secret(
@@ -692,40 +744,20 @@ fn webhook_secret(
     raw: &RawDestination,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Option<SigningKey>> {
-    let (text, span) = match (&raw.secret_file, &raw.secret_env) {
-        (Some(_), Some(var)) => {
-            errors.push(source.error_in(
-                &var.span(),
-                "set either secret_file or secret_env, not both",
-            ));
-            return None;
-        }
-        (Some(file), None) => {
-            let path = base.join(file.get_ref());
-            match std::fs::read_to_string(&path) {
-                Ok(text) => (text.trim().to_string(), file.span()),
-                Err(e) => {
-                    errors.push(source.error_in(
-                        &file.span(),
-                        format!("cannot read secret_file {}: {e}", path.display()),
-                    ));
-                    return None;
-                }
-            }
-        }
-        (None, Some(var)) => match std::env::var(var.get_ref()) {
-            Ok(text) => (text.trim().to_string(), var.span()),
-            Err(_) => {
-                errors.push(source.error_in(
-                    &var.span(),
-                    format!("environment variable {} is not set", var.get_ref()),
-                ));
-                return None;
-            }
-        },
-        (None, None) => return Some(None),
+    let Some((text, span, _)) = read_secret(
+        source,
+        base,
+        "secret",
+        &raw.secret_file,
+        &raw.secret_env,
+        errors,
+    )
+    .ok()?
+    else {
+        return Some(None);
     };
-    match SigningKey::parse(&text) {
+    let text = text.trim();
+    match SigningKey::parse(text) {
         Ok(key) => Some(Some(key)),
         Err(e) => {
             errors.push(source.error_in(&span, e));
@@ -801,39 +833,20 @@ fn mail_transport(
         errors.push(source.error_in(&smtp.span(), "smtp URL has no host"));
         return None;
     };
-    let password = match (&raw.password_file, &raw.password_env) {
-        (Some(_), Some(var)) => {
-            errors.push(source.error_in(
-                &var.span(),
-                "set either password_file or password_env, not both",
-            ));
-            return None;
-        }
-        (Some(file), None) => {
-            let path = base.join(file.get_ref());
-            match std::fs::read_to_string(&path) {
-                Ok(p) => Some(Secret(p.trim_end_matches(['\r', '\n']).to_string())),
-                Err(e) => {
-                    errors.push(source.error_in(
-                        &file.span(),
-                        format!("cannot read password_file {}: {e}", path.display()),
-                    ));
-                    return None;
-                }
-            }
-        }
-        (None, Some(var)) => match std::env::var(var.get_ref()) {
-            Ok(p) => Some(Secret(p)),
-            Err(_) => {
-                errors.push(source.error_in(
-                    &var.span(),
-                    format!("environment variable {} is not set", var.get_ref()),
-                ));
-                return None;
-            }
-        },
-        (None, None) => None,
-    };
+    let password = read_secret(
+        source,
+        base,
+        "password",
+        &raw.password_file,
+        &raw.password_env,
+        errors,
+    )
+    .ok()?
+    .map(|(text, _, from)| match from {
+        // A file's trailing newline is not part of the password.
+        SecretFrom::File => Secret(text.trim_end_matches(['\r', '\n']).to_string()),
+        SecretFrom::Env => Secret(text),
+    });
     // `smtp://alerts%40example.org@host`: the URL form of the name is encoded.
     let url_user = percent_encoding::percent_decode_str(url.username())
         .decode_utf8_lossy()
