@@ -505,30 +505,30 @@ impl RuleSet {
     }
 }
 
-/// The fields a rule's terms look at.
-fn searched_fields(node: &Node) -> FieldSet {
+/// Calls `f` on every leaf of `node`.
+fn for_each_leaf<'n>(node: &'n Node, f: &mut impl FnMut(&'n Leaf)) {
     match node {
-        Node::Leaf(leaf) => leaf.fields,
-        Node::And(parts) | Node::Or(parts) => {
-            FieldSet(parts.iter().fold(0, |all, p| all | searched_fields(p).0))
-        }
-        Node::Not(inner) => searched_fields(inner),
+        Node::Leaf(leaf) => f(leaf),
+        Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| for_each_leaf(p, f)),
+        Node::Not(inner) => for_each_leaf(inner, f),
         Node::Near { left, right, .. } => {
-            FieldSet(searched_fields(left).0 | searched_fields(right).0)
+            for_each_leaf(left, f);
+            for_each_leaf(right, f);
         }
     }
 }
 
+/// The fields a rule's terms look at.
+fn searched_fields(node: &Node) -> FieldSet {
+    let mut fields = FieldSet::default();
+    for_each_leaf(node, &mut |leaf| {
+        fields = FieldSet(fields.0 | leaf.fields.0)
+    });
+    fields
+}
+
 fn leaf_ids(node: &Node, out: &mut Vec<u32>) {
-    match node {
-        Node::Leaf(leaf) => out.extend(leaf.anchor.map(|(id, _)| id)),
-        Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| leaf_ids(p, out)),
-        Node::Not(inner) => leaf_ids(inner, out),
-        Node::Near { left, right, .. } => {
-            leaf_ids(left, out);
-            leaf_ids(right, out);
-        }
-    }
+    for_each_leaf(node, &mut |leaf| out.extend(leaf.anchor.map(|(id, _)| id)));
 }
 
 /// A word's slot in [`RuleSet::word_filter`]: 5 bits of its first and of its
