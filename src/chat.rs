@@ -16,6 +16,16 @@ fn slack_escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A link target inside Slack's `<url|text>`: `|` would end it early.
+fn slack_target(link: &str) -> String {
+    slack_escape(link).replace('|', "%7C")
+}
+
+/// A link target inside markdown's `[text](url)`: parentheses would end it early.
+fn markdown_target(link: &str) -> String {
+    link.replace('(', "%28").replace(')', "%29")
+}
+
 /// Discord and Teams markdown: a backslash before each markup character, so
 /// a title cannot bold, link or mention anything.
 fn markdown_escape(text: &str) -> String {
@@ -97,8 +107,7 @@ pub fn slack(notice: Notice<'_>) -> Value {
     for alert in notice.alerts().iter().take(DIGEST_LISTED) {
         let title = slack_escape(&alert.article.title);
         lines.push(match alert.article.web_link() {
-            // `|` would end Slack's link text early.
-            Some(link) => format!("*<{}|{title}>*", slack_escape(&link).replace('|', "%7C")),
+            Some(link) => format!("*<{}|{title}>*", slack_target(&link)),
             None => format!("*{title}*"),
         });
         lines.push(format!(
@@ -116,7 +125,7 @@ pub fn slack(notice: Notice<'_>) -> Value {
         match alert.article.web_link() {
             Some(link) => format!(
                 "• <{}|{title}> ({})",
-                slack_escape(&link).replace('|', "%7C"),
+                slack_target(&link),
                 slack_escape(&alert.rule)
             ),
             None => format!("• {title} ({})", slack_escape(&alert.rule)),
@@ -181,8 +190,7 @@ pub fn teams(notice: Notice<'_>) -> Value {
         body.push(json!({
             "type": "TextBlock", "wrap": true, "weight": "Bolder",
             "text": match alert.article.web_link() {
-                // Parentheses would end the markdown link early.
-                Some(link) => format!("[{title}]({})", link.replace('(', "%28").replace(')', "%29")),
+                Some(link) => format!("[{title}]({})", markdown_target(&link)),
                 None => title,
             },
         }));
@@ -199,7 +207,7 @@ pub fn teams(notice: Notice<'_>) -> Value {
         match alert.article.web_link() {
             Some(link) => format!(
                 "- [{title}]({}) ({})",
-                link.replace('(', "%28").replace(')', "%29"),
+                markdown_target(&link),
                 markdown_escape(&alert.rule)
             ),
             None => format!("- {title} ({})", markdown_escape(&alert.rule)),
