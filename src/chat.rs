@@ -3,7 +3,7 @@
 //! the title as a link, the rule, the feed and the marked excerpts.
 
 use crate::alert::{Alert, Notice};
-use crate::email::marked;
+use crate::email::marked_escaped;
 use serde_json::{Value, json};
 
 /// How many alerts of a digest are listed before "and N more".
@@ -43,28 +43,7 @@ fn excerpts(alert: &Alert, escape: fn(&str) -> String, open: &str, close: &str) 
     alert
         .excerpts
         .iter()
-        .map(|e| {
-            let mut escaped = e.clone();
-            // Escape each piece on its own so span offsets stay valid.
-            let mut text = String::new();
-            let mut spans = Vec::new();
-            let mut at = 0;
-            for &(start, end) in &e.spans {
-                let (Some(before), Some(word)) = (e.text.get(at..start), e.text.get(start..end))
-                else {
-                    continue;
-                };
-                text.push_str(&escape(before));
-                let s = text.len();
-                text.push_str(&escape(word));
-                spans.push((s, text.len()));
-                at = end;
-            }
-            text.push_str(&escape(e.text.get(at..).unwrap_or_default()));
-            escaped.text = text;
-            escaped.spans = spans;
-            marked(&escaped, open, close)
-        })
+        .map(|e| marked_escaped(e, open, close, escape))
         .collect()
 }
 

@@ -396,14 +396,25 @@ fn one_line(text: &str) -> String {
 
 /// The excerpt text with each matched span wrapped in `open`/`close`.
 pub fn marked(excerpt: &Excerpt, open: &str, close: &str) -> String {
+    marked_escaped(excerpt, open, close, str::to_string)
+}
+
+/// [`marked`], with each piece of the feed's text passed through `escape`
+/// (the marks are not): for chat services' markup.
+pub fn marked_escaped(
+    excerpt: &Excerpt,
+    open: &str,
+    close: &str,
+    escape: fn(&str) -> String,
+) -> String {
     let mut out = String::new();
     for part in excerpt_view(excerpt).parts {
         if part.mark {
             out.push_str(open);
-            out.push_str(part.text);
+            out.push_str(&escape(part.text));
             out.push_str(close);
         } else {
-            out.push_str(part.text);
+            out.push_str(&escape(part.text));
         }
     }
     out
