@@ -273,6 +273,12 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1)?.parse().ok());
+    // `-- --secs 20`: time each size longer (for profiling).
+    let secs: u64 = args
+        .iter()
+        .position(|a| a == "--secs")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(2);
     let sizes: &[(usize, f64)] = if quick {
         &[(0, 0.0), (1_000, 300.0), (10_000, 250.0), (100_000, 200.0)]
     } else {
@@ -295,7 +301,7 @@ fn main() {
         let set = RuleSet::new(parsed.rules);
         let compile = start.elapsed();
         let memory = rss_bytes().saturating_sub(before);
-        let t = time_corpus(&articles, Duration::from_secs(2), |a| {
+        let t = time_corpus(&articles, Duration::from_secs(secs), |a| {
             set.matches(a, None).len()
         });
         let p99_target = if n == 100_000 { " (≤ 1 ms)" } else { "" };

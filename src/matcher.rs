@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Words of context in one excerpt.
 const EXCERPT_WORDS: usize = 30;
@@ -48,7 +49,13 @@ pub struct Leaf {
     /// How common the term is guessed to be (see [`word_cost`]): excerpts
     /// are centred on the rarest terms, the names rather than "attack".
     rank: u32,
+    /// Set when the rule set is compiled: equal leaves of all rules share
+    /// one id, so each is looked for once per article.
+    id: u32,
 }
+
+/// The id of a leaf not (yet) in a compiled rule set.
+const NO_ID: u32 = u32::MAX;
 
 impl Leaf {
     pub fn new(kind: LeafKind, fields: FieldSet, case_sensitive: bool, whole_word: bool) -> Leaf {
@@ -59,9 +66,25 @@ impl Leaf {
             whole_word,
             anchor: None,
             rank: u32::MAX,
+            id: NO_ID,
         }
     }
+
+    /// What makes two leaves find the same hits: equal keys, equal leaves.
+    fn key(&self) -> LeafKey<'_> {
+        let kind = match &self.kind {
+            LeafKind::Words {
+                words,
+                exact,
+                prefix,
+            } => (words.as_slice(), exact.as_slice(), *prefix, ""),
+            LeafKind::Regex(regex) => (&[][..], &[][..], false, regex.as_str()),
+        };
+        (kind, self.fields.0, self.case_sensitive, self.whole_word)
+    }
 }
+
+type LeafKey<'a> = ((&'a [String], &'a [String], bool, &'a str), u8, bool, bool);
 
 #[derive(Debug, Clone)]
 pub enum LeafKind {
@@ -126,7 +149,8 @@ pub struct Excerpt {
 #[derive(Debug, Clone)]
 pub struct Match<'r> {
     pub rule: &'r Rule,
-    pub excerpts: Vec<Excerpt>,
+    /// Shared by the rules that matched on the same words.
+    pub excerpts: Arc<[Excerpt]>,
 }
 
 /// The feed an article came from, for `feed:` terms and rule feed scopes.
@@ -240,6 +264,7 @@ impl RuleSet {
             set.prefix_heads.entry(head).or_default().push((prefix, id));
         }
         set.gate_words = gate_words;
+        number_leaves(&mut rules);
         set.rules = rules;
         set
     }
@@ -401,38 +426,39 @@ impl RuleSet {
         // Pass two, for candidates only: the other words their rules need.
         self.find_other_words(&candidates, &doc, &mut occurrences);
         occurrences.sort_unstable_by_key(|o| o.0);
-        let index = Indexed {
+        let mut index = Indexed {
             occurrences: &occurrences,
+            done: FxHashMap::default(),
+            found: Vec::new(),
         };
         // Rules that matched on the same words share their excerpts (with
         // many rules, several often watch the same name).
-        let mut made: Vec<(Vec<Hit>, Vec<Excerpt>)> = Vec::new();
-        candidates
-            .into_iter()
-            .filter_map(|r| {
-                let rule = &self.rules[r as usize];
-                if let Some(feed) = feed
-                    && !rule.applies_to(feed.name, feed.tags)
-                {
-                    return None;
+        let mut made: Vec<(Vec<Hit>, Arc<[Excerpt]>)> = Vec::new();
+        let mut hits = Vec::new();
+        let mut found = Vec::new();
+        for r in candidates {
+            let rule = &self.rules[r as usize];
+            if let Some(feed) = feed
+                && !rule.applies_to(feed.name, feed.tags)
+            {
+                continue;
+            }
+            hits.clear();
+            if !eval(&rule.node, &doc, &mut index, &mut hits) {
+                continue;
+            }
+            excerpt_hits(&mut hits);
+            let excerpts = match made.iter().find(|(h, _)| *h == hits) {
+                Some((_, excerpts)) => excerpts.clone(),
+                None => {
+                    let excerpts: Arc<[Excerpt]> = excerpts(&doc, &hits).into();
+                    made.push((hits.clone(), excerpts.clone()));
+                    excerpts
                 }
-                let mut hits = Vec::new();
-                eval(&rule.node, &doc, &index, &mut hits).then(|| Match {
-                    rule,
-                    excerpts: {
-                        let hits = excerpt_hits(hits);
-                        match made.iter().find(|(h, _)| *h == hits) {
-                            Some((_, excerpts)) => excerpts.clone(),
-                            None => {
-                                let excerpts = excerpts(&doc, &hits);
-                                made.push((hits, excerpts.clone()));
-                                excerpts
-                            }
-                        }
-                    },
-                })
-            })
-            .collect()
+            };
+            found.push(Match { rule, excerpts });
+        }
+        found
     }
 }
 
@@ -515,6 +541,41 @@ fn for_each_leaf<'n>(node: &'n Node, f: &mut impl FnMut(&'n Leaf)) {
             for_each_leaf(left, f);
             for_each_leaf(right, f);
         }
+    }
+}
+
+/// Calls `f` on every leaf of `node`, mutably.
+fn for_each_leaf_mut(node: &mut Node, f: &mut impl FnMut(&mut Leaf)) {
+    match node {
+        Node::Leaf(leaf) => f(leaf),
+        Node::And(parts) | Node::Or(parts) => {
+            parts.iter_mut().for_each(|p| for_each_leaf_mut(p, f))
+        }
+        Node::Not(inner) => for_each_leaf_mut(inner, f),
+        Node::Near { left, right, .. } => {
+            for_each_leaf_mut(left, f);
+            for_each_leaf_mut(right, f);
+        }
+    }
+}
+
+/// Gives equal leaves of all rules one id, so that each is looked for once
+/// per article however many rules share it.
+fn number_leaves(rules: &mut [Rule]) {
+    let mut ids = Vec::new();
+    let mut seen: FxHashMap<LeafKey, u32> = FxHashMap::default();
+    for rule in rules.iter() {
+        for_each_leaf(&rule.node, &mut |leaf| {
+            let next = seen.len() as u32;
+            ids.push(*seen.entry(leaf.key()).or_insert(next));
+        });
+    }
+    drop(seen);
+    let mut ids = ids.into_iter();
+    for rule in rules {
+        for_each_leaf_mut(&mut rule.node, &mut |leaf| {
+            leaf.id = ids.next().unwrap_or(NO_ID);
+        });
     }
 }
 
@@ -784,18 +845,48 @@ struct Hit {
 }
 
 /// How a leaf's occurrences are found: the compiled matcher looks them up in
-/// the article's word index; the test oracle scans every word.
+/// the article's word index, once per leaf; the test oracle scans every word.
 trait Positions {
-    fn words(&self, leaf: &Leaf, doc: &Document, out: &mut Vec<Hit>);
+    /// Where the leaf's hits are in [`Positions::found`], finding them if
+    /// need be.
+    fn find(&mut self, leaf: &Leaf, doc: &Document) -> Range<usize>;
+    fn found(&self) -> &[Hit];
 }
 
 struct Indexed<'o> {
     /// (id, field, token) of every dictionary word in the article, by id.
     occurrences: &'o [(u32, u8, u32)],
+    /// Per leaf id looked for so far, where its hits are in `found`.
+    done: FxHashMap<u32, (u32, u32)>,
+    found: Vec<Hit>,
 }
 
 impl Positions for Indexed<'_> {
-    fn words(&self, leaf: &Leaf, doc: &Document, out: &mut Vec<Hit>) {
+    fn find(&mut self, leaf: &Leaf, doc: &Document) -> Range<usize> {
+        if let Some(&(from, to)) = self.done.get(&leaf.id) {
+            return from as usize..to as usize;
+        }
+        let from = self.found.len();
+        match &leaf.kind {
+            LeafKind::Words { .. } => self.words(leaf, doc),
+            LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut self.found),
+        }
+        ranked(leaf, &mut self.found[from..]);
+        if leaf.id != NO_ID {
+            self.done
+                .insert(leaf.id, (from as u32, self.found.len() as u32));
+        }
+        from..self.found.len()
+    }
+
+    fn found(&self) -> &[Hit] {
+        &self.found
+    }
+}
+
+impl Indexed<'_> {
+    fn words(&mut self, leaf: &Leaf, doc: &Document) {
+        let out = &mut self.found;
         let Some((id, offset)) = leaf.anchor else {
             return scan_words(leaf, doc, out);
         };
@@ -932,24 +1023,20 @@ fn tokens_covering(field: &FieldText, range: Range<usize>) -> Range<usize> {
     first..last.max(first)
 }
 
-/// Occurrences of a NEAR side (a leaf or an OR of leaves).
-fn positions(node: &Node, doc: &Document, index: &dyn Positions, out: &mut Vec<Hit>) {
+/// Where the occurrences of a NEAR side (a leaf or an OR of leaves) are in
+/// `index.found()`.
+fn positions(node: &Node, doc: &Document, index: &mut dyn Positions, out: &mut Vec<Range<usize>>) {
     match node {
-        Node::Leaf(leaf) => leaf_hits(leaf, doc, index, out),
+        Node::Leaf(leaf) => out.push(index.find(leaf, doc)),
         Node::Or(parts) => parts.iter().for_each(|p| positions(p, doc, index, out)),
         // The parser only allows the above on either side of NEAR.
         _ => {}
     }
 }
 
-/// Appends the leaf's occurrences to `out`.
-fn leaf_hits(leaf: &Leaf, doc: &Document, index: &dyn Positions, out: &mut Vec<Hit>) {
-    let before = out.len();
-    match &leaf.kind {
-        LeafKind::Words { .. } => index.words(leaf, doc, out),
-        LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, out),
-    }
-    for hit in &mut out[before..] {
+/// Gives a leaf's hits its rank.
+fn ranked(leaf: &Leaf, hits: &mut [Hit]) {
+    for hit in hits {
         hit.rank = leaf.rank;
     }
 }
@@ -966,12 +1053,12 @@ fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
 /// Evaluates `node`, pushing the hits of the terms that made it true.
 /// Hits go straight into `hits` and are taken back (truncated) where the
 /// node turns out false: no vector per node.
-fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>) -> bool {
+fn eval(node: &Node, doc: &Document, index: &mut dyn Positions, hits: &mut Vec<Hit>) -> bool {
     match node {
         Node::Leaf(leaf) => {
-            let before = hits.len();
-            leaf_hits(leaf, doc, index, hits);
-            hits.len() > before
+            let found = index.find(leaf, doc);
+            hits.extend_from_slice(&index.found()[found.clone()]);
+            !found.is_empty()
         }
         Node::And(parts) => {
             let before = hits.len();
@@ -1004,12 +1091,20 @@ fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>)
             let (mut lefts, mut rights) = (Vec::new(), Vec::new());
             positions(left, doc, index, &mut lefts);
             positions(right, doc, index, &mut rights);
+            let found = index.found();
+            let side = |ranges: &[Range<usize>]| {
+                ranges
+                    .iter()
+                    .flat_map(|r| &found[r.clone()])
+                    .collect::<Vec<&Hit>>()
+            };
+            let (lefts, rights) = (side(&lefts), side(&rights));
             let mut any = false;
             for a in &lefts {
                 for b in &rights {
                     if a.field == b.field && gap(&a.tokens, &b.tokens) <= *distance as usize {
-                        hits.push(a.clone());
-                        hits.push(b.clone());
+                        hits.push((*a).clone());
+                        hits.push((*b).clone());
                         any = true;
                     }
                 }
@@ -1019,12 +1114,11 @@ fn eval(node: &Node, doc: &Document, index: &dyn Positions, hits: &mut Vec<Hit>)
     }
 }
 
-/// The hits that excerpts show, in order (title first), once each.
-fn excerpt_hits(mut hits: Vec<Hit>) -> Vec<Hit> {
+/// Keeps the hits that excerpts show, in order (title first), once each.
+fn excerpt_hits(hits: &mut Vec<Hit>) {
     hits.retain(|h| h.field < EXCERPT_FIELDS && !h.tokens.is_empty());
     hits.sort_by_key(|h| (h.field, h.tokens.start, h.tokens.end));
     hits.dedup();
-    hits
 }
 
 /// Cuts up to three excerpts around `hits` (from [`excerpt_hits`]).

@@ -202,7 +202,7 @@ impl Pipeline {
                         destination: destination.clone(),
                         feed: feed.name.clone(),
                         article: AlertArticle::from_article(article),
-                        excerpts: m.excerpts.clone(),
+                        excerpts: m.excerpts.to_vec(),
                         created_at: now,
                     });
                 }

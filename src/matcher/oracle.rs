@@ -4,11 +4,25 @@
 
 use super::*;
 
-struct Scan;
+/// Finds every leaf's hits anew, each time it is asked.
+#[derive(Default)]
+struct Scan {
+    found: Vec<Hit>,
+}
 
 impl Positions for Scan {
-    fn words(&self, leaf: &Leaf, doc: &Document, out: &mut Vec<Hit>) {
-        scan_words(leaf, doc, out)
+    fn find(&mut self, leaf: &Leaf, doc: &Document) -> Range<usize> {
+        let from = self.found.len();
+        match &leaf.kind {
+            LeafKind::Words { .. } => scan_words(leaf, doc, &mut self.found),
+            LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut self.found),
+        }
+        ranked(leaf, &mut self.found[from..]);
+        from..self.found.len()
+    }
+
+    fn found(&self) -> &[Hit] {
+        &self.found
     }
 }
 
@@ -19,7 +33,7 @@ pub fn matching_rules(rules: &[Rule], article: &Article, feed: Option<FeedRef>) 
     rules
         .iter()
         .filter(|rule| feed.is_none_or(|f| rule.applies_to(f.name, f.tags)))
-        .filter(|rule| eval(&rule.node, &doc, &Scan, &mut Vec::new()))
+        .filter(|rule| eval(&rule.node, &doc, &mut Scan::default(), &mut Vec::new()))
         .map(|rule| rule.name.clone())
         .collect()
 }

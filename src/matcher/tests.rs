@@ -334,7 +334,7 @@ fn at_most_three_excerpts_of_bounded_length() {
     let set = RuleSet::new(rules_with(&[("Brussels", "")]));
     let found = set.matches(&a, None);
     assert_eq!(found[0].excerpts.len(), MAX_EXCERPTS);
-    for e in &found[0].excerpts {
+    for e in found[0].excerpts.iter() {
         assert!(
             e.text.split_whitespace().count() <= EXCERPT_WORDS + 1,
             "{}",
@@ -455,7 +455,7 @@ proptest! {
         let a = article(&text, &text, "");
         let set = RuleSet::new(rules_with(&[(query, "")]));
         for m in set.matches(&a, None) {
-            for e in &m.excerpts {
+            for e in m.excerpts.iter() {
                 for &(s, x) in &e.spans {
                     prop_assert!(e.text.get(s..x).is_some());
                 }
