@@ -160,36 +160,138 @@ pub struct FeedRef<'a> {
     pub tags: &'a [String],
 }
 
+/// One step of a compiled query, in pre-order: an operator is followed by
+/// its operands, `len` steps in all (itself included). A query's steps sit
+/// next to each other in one array: evaluating it touches a few cache
+/// lines, not a tree of boxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Op {
+    /// A leaf, by id (an index into [`RuleSet::leaves`]).
+    Leaf(u32),
+    And {
+        len: u32,
+    },
+    Or {
+        len: u32,
+    },
+    Not {
+        len: u32,
+    },
+    /// The left side's `left` steps follow, then the right side's.
+    Near {
+        len: u32,
+        left: u32,
+        distance: u32,
+    },
+}
+
+impl Op {
+    fn len(self) -> usize {
+        match self {
+            Op::Leaf(_) => 1,
+            Op::And { len } | Op::Or { len } | Op::Not { len } | Op::Near { len, .. } => {
+                len as usize
+            }
+        }
+    }
+}
+
+/// Appends `node`'s steps to `ops` (its leaves must have their ids).
+fn compile(node: &Node, ops: &mut Vec<Op>) {
+    let at = ops.len();
+    match node {
+        Node::Leaf(leaf) => return ops.push(Op::Leaf(leaf.id)),
+        Node::And(parts) => {
+            ops.push(Op::And { len: 0 });
+            parts.iter().for_each(|p| compile(p, ops));
+        }
+        Node::Or(parts) => {
+            ops.push(Op::Or { len: 0 });
+            parts.iter().for_each(|p| compile(p, ops));
+        }
+        Node::Not(inner) => {
+            ops.push(Op::Not { len: 0 });
+            compile(inner, ops);
+        }
+        Node::Near {
+            left,
+            right,
+            distance,
+        } => {
+            ops.push(Op::Near {
+                len: 0,
+                left: 0,
+                distance: *distance,
+            });
+            compile(left, ops);
+            let left_len = (ops.len() - at - 1) as u32;
+            compile(right, ops);
+            if let Op::Near { left, .. } = &mut ops[at] {
+                *left = left_len;
+            }
+        }
+    }
+    let total = (ops.len() - at) as u32;
+    if let Op::And { len } | Op::Or { len } | Op::Not { len } | Op::Near { len, .. } = &mut ops[at]
+    {
+        *len = total;
+    }
+}
+
+/// A distinct query: rules with equal queries share one, evaluated once per
+/// article. Each pair is a range of one of the set's flat arrays.
+#[derive(Debug, Clone, Copy, Default)]
+struct Query {
+    /// Its steps in `RuleSet::ops`.
+    ops: (u32, u32),
+    /// Its dictionary ids that gate no query, in `RuleSet::others`.
+    others: (u32, u32),
+    /// Its rules in `RuleSet::query_rules`.
+    rules: (u32, u32),
+}
+
+fn range((from, to): (u32, u32)) -> Range<usize> {
+    from as usize..to as usize
+}
+
 /// All rules, compiled together.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// The distinct leaves of all rules, by leaf id.
+    leaves: Vec<Leaf>,
+    /// The steps of every distinct query, one query after another.
+    ops: Vec<Op>,
+    queries: Vec<Query>,
+    /// Rule indices grouped by query.
+    query_rules: Vec<u32>,
+    /// Per query, the dictionary ids it needs that gate no query: looked for
+    /// only when the query is a candidate.
+    others: Vec<u32>,
     /// Every word of every rule's leaves → its id.
     words: FxHashMap<Box<str>, u32>,
     /// Every prefix → its id (same id space as `words`).
     prefixes: FxHashMap<Box<str>, u32>,
     /// Per id, its word or prefix, and whether it is a prefix.
     id_words: Vec<(Box<str>, bool)>,
-    /// The words that gate a rule (some rule's anchor set holds them): the
-    /// only words looked up in every article. A rule's other words are looked
-    /// for only when it is a candidate.
+    /// The words that gate a query (some query's anchor set holds them): the
+    /// only words looked up in every article. A query's other words are
+    /// looked for only when it is a candidate.
     gate_words: FxHashMap<Box<str>, u32>,
     /// Gate prefixes grouped by their first `head_len` bytes, so each word
     /// costs one lookup however many prefix lengths there are.
     prefix_heads: FxHashMap<Box<str>, Vec<(Box<str>, u32)>>,
     head_len: usize,
-    /// Per id, the rules that can only match if that id occurs.
+    /// Per id, the queries that can only match if that id occurs.
     anchored: Vec<Vec<u32>>,
-    /// Rules with no anchor, evaluated for every article.
+    /// Queries with no anchor, evaluated for every article.
     always: Vec<u32>,
     /// Per id, how often its word is guessed to occur (see [`word_cost`]).
     costs: Vec<u32>,
-    /// Per rule, the ids of all its leaves.
-    rule_ids: Vec<Vec<u32>>,
     /// The fields any rule searches: the others are never tokenised.
     searched: FieldSet,
-    /// Rules anchored only on everyday words, with those words' ids: they are
-    /// evaluated for nearly every article.
+    /// Queries anchored only on everyday words, with those words' ids: they
+    /// are evaluated for nearly every article.
     weak: Vec<(u32, Vec<u32>)>,
     /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
     /// length: most words of an article are rejected without hashing.
@@ -206,26 +308,32 @@ pub struct RuleSet {
 impl RuleSet {
     pub fn new(mut rules: Vec<Rule>) -> Self {
         let mut set = RuleSet::default();
-        for (r, rule) in rules.iter_mut().enumerate() {
+        for rule in &mut rules {
             set.searched = FieldSet(set.searched.0 | searched_fields(&rule.node).0);
             set.assign_anchors(&mut rule.node);
-            let mut ids = Vec::new();
-            leaf_ids(&rule.node, &mut ids);
-            set.rule_ids.push(ids);
-            match rule_anchors(&rule.node, &set.costs) {
-                Some((ids, cost)) => {
-                    if cost >= FREQUENT_COST {
-                        set.weak.push((r as u32, ids.clone()));
-                    }
-                    for id in ids {
-                        set.anchored[id as usize].push(r as u32);
-                    }
-                }
-                None => set.always.push(r as u32),
-            }
         }
+        set.leaves = number_leaves(&mut rules);
+        let rule_query = set.add_queries(&rules);
         for list in &mut set.anchored {
             list.dedup();
+        }
+        set.collect_others();
+        // Rules grouped by query: a counting sort.
+        let mut ends = vec![0u32; set.queries.len()];
+        for &q in &rule_query {
+            ends[q as usize] += 1;
+        }
+        let mut start = 0;
+        for (query, count) in set.queries.iter_mut().zip(&mut ends) {
+            query.rules = (start, start);
+            start += *count;
+            *count = query.rules.0;
+        }
+        set.query_rules = vec![0; rules.len()];
+        for (r, &q) in rule_query.iter().enumerate() {
+            let query = &mut set.queries[q as usize];
+            set.query_rules[query.rules.1 as usize] = r as u32;
+            query.rules.1 += 1;
         }
         let gates = |id: &u32| !set.anchored[*id as usize].is_empty();
         // The interning maps are done with; the gate words move out of them.
@@ -264,9 +372,65 @@ impl RuleSet {
             set.prefix_heads.entry(head).or_default().push((prefix, id));
         }
         set.gate_words = gate_words;
-        number_leaves(&mut rules);
         set.rules = rules;
         set
+    }
+
+    /// Compiles each distinct query once and anchors it; returns each rule's
+    /// query.
+    fn add_queries(&mut self, rules: &[Rule]) -> Vec<u32> {
+        let mut distinct: FxHashMap<Box<[Op]>, u32> = FxHashMap::default();
+        let mut steps = Vec::new();
+        rules
+            .iter()
+            .map(|rule| {
+                steps.clear();
+                compile(&rule.node, &mut steps);
+                if let Some(&q) = distinct.get(steps.as_slice()) {
+                    return q;
+                }
+                let q = self.queries.len() as u32;
+                let from = self.ops.len() as u32;
+                self.ops.extend_from_slice(&steps);
+                self.queries.push(Query {
+                    ops: (from, self.ops.len() as u32),
+                    ..Query::default()
+                });
+                match rule_anchors(&rule.node, &self.costs) {
+                    Some((ids, cost)) => {
+                        if cost >= FREQUENT_COST {
+                            self.weak.push((q, ids.clone()));
+                        }
+                        for id in ids {
+                            self.anchored[id as usize].push(q);
+                        }
+                    }
+                    None => self.always.push(q),
+                }
+                distinct.insert(steps.as_slice().into(), q);
+                q
+            })
+            .collect()
+    }
+
+    /// Fills each query's `others`: its words that gate no query.
+    fn collect_others(&mut self) {
+        for query in &mut self.queries {
+            let from = self.others.len();
+            let mut ids: Vec<u32> = self.ops[range(query.ops)]
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Leaf(leaf) => self.leaves[*leaf as usize].anchor,
+                    _ => None,
+                })
+                .map(|(id, _)| id)
+                .filter(|&id| self.anchored[id as usize].is_empty())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            self.others.extend(ids);
+            query.others = (from as u32, self.others.len() as u32);
+        }
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -277,34 +441,40 @@ impl RuleSet {
         self.rules.iter().find(|r| r.name == name)
     }
 
+    /// The rules of query `q`.
+    fn rules_of(&self, q: u32) -> &[u32] {
+        &self.query_rules[range(self.queries[q as usize].rules)]
+    }
+
     /// Number of rules evaluated for every article (no anchor word).
     pub fn unanchored(&self) -> usize {
-        self.always.len()
+        self.always.iter().map(|&q| self.rules_of(q).len()).sum()
     }
 
     /// Rules that are evaluated for every or nearly every article, each with
     /// why: `check` reports them, as they cost the most with many rules.
     pub fn costly_rules(&self) -> Vec<(&str, String)> {
-        let mut costly: Vec<(&str, String)> = self
-            .always
-            .iter()
-            .map(|&r| {
+        let mut costly: Vec<(&str, String)> = Vec::new();
+        for &q in &self.always {
+            for &r in self.rules_of(q) {
                 let why =
                     "has no word that must occur (only negations, regexes or substring terms)";
-                (self.rules[r as usize].name.as_str(), why.to_string())
-            })
-            .collect();
-        for (r, ids) in &self.weak {
+                costly.push((self.rules[r as usize].name.as_str(), why.to_string()));
+            }
+        }
+        for (q, ids) in &self.weak {
             let mut words: Vec<&str> = ids
                 .iter()
                 .map(|&id| &*self.id_words[id as usize].0)
                 .collect();
             words.sort_unstable();
             words.dedup();
-            costly.push((
-                self.rules[*r as usize].name.as_str(),
-                format!("is anchored only on everyday words ({})", words.join(", ")),
-            ));
+            for &r in self.rules_of(*q) {
+                costly.push((
+                    self.rules[r as usize].name.as_str(),
+                    format!("is anchored only on everyday words ({})", words.join(", ")),
+                ));
+            }
         }
         costly
     }
@@ -387,7 +557,7 @@ impl RuleSet {
         let doc = Document::new(article, feed.map_or("", |f| f.name), self.searched);
         let mut occurrences: Vec<(u32, u8, u32)> = Vec::new();
         let mut candidates: Vec<u32> = self.always.clone();
-        // Pass one: the gate words, which decide the candidate rules.
+        // Pass one: the gate words, which decide the candidate queries.
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
                 let word = field.tokens.word(i);
@@ -423,7 +593,7 @@ impl RuleSet {
         if candidates.is_empty() {
             return Vec::new();
         }
-        // Pass two, for candidates only: the other words their rules need.
+        // Pass two, for candidates only: the other words their queries need.
         self.find_other_words(&candidates, &doc, &mut occurrences);
         occurrences.sort_unstable_by_key(|o| o.0);
         let mut index = Indexed {
@@ -431,20 +601,21 @@ impl RuleSet {
             done: FxHashMap::default(),
             found: Vec::new(),
         };
-        // Rules that matched on the same words share their excerpts (with
+        // Queries that matched on the same words share their excerpts (with
         // many rules, several often watch the same name).
         let mut made: Vec<(Vec<Hit>, Arc<[Excerpt]>)> = Vec::new();
         let mut hits = Vec::new();
-        let mut found = Vec::new();
-        for r in candidates {
-            let rule = &self.rules[r as usize];
-            if let Some(feed) = feed
-                && !rule.applies_to(feed.name, feed.tags)
-            {
+        let mut found: Vec<(u32, Match)> = Vec::new();
+        for q in candidates {
+            hits.clear();
+            let ops = &self.ops[range(self.queries[q as usize].ops)];
+            if !self.run(ops, &doc, &mut index, &mut hits) {
                 continue;
             }
-            hits.clear();
-            if !eval(&rule.node, &doc, &mut index, &mut hits) {
+            let applies =
+                |r: &&u32| feed.is_none_or(|f| self.rules[**r as usize].applies_to(f.name, f.tags));
+            let mut rules = self.rules_of(q).iter().filter(applies).peekable();
+            if rules.peek().is_none() {
                 continue;
             }
             excerpt_hits(&mut hits);
@@ -456,9 +627,107 @@ impl RuleSet {
                     excerpts
                 }
             };
-            found.push(Match { rule, excerpts });
+            for &r in rules {
+                let rule = &self.rules[r as usize];
+                let excerpts = excerpts.clone();
+                found.push((r, Match { rule, excerpts }));
+            }
         }
-        found
+        found.sort_unstable_by_key(|(r, _)| *r);
+        found.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Evaluates the query whose steps start `ops`, pushing the hits of the
+    /// terms that made it true. Hits go straight into `hits` and are taken
+    /// back (truncated) where a step turns out false: no vector per step.
+    fn run(&self, ops: &[Op], doc: &Document, index: &mut Indexed, hits: &mut Vec<Hit>) -> bool {
+        // The operands of the operator at ops[0], each as its steps.
+        let operands = |len: u32| {
+            let mut at = 1;
+            std::iter::from_fn(move || {
+                (at < len as usize).then(|| {
+                    let operand = &ops[at..at + ops[at].len()];
+                    at += operand.len();
+                    operand
+                })
+            })
+        };
+        match ops[0] {
+            Op::Leaf(leaf) => {
+                let found = index.find(&self.leaves[leaf as usize], doc);
+                hits.extend_from_slice(&index.found[found.clone()]);
+                !found.is_empty()
+            }
+            Op::And { len } => {
+                let before = hits.len();
+                if operands(len).all(|operand| self.run(operand, doc, index, hits)) {
+                    true
+                } else {
+                    hits.truncate(before);
+                    false
+                }
+            }
+            Op::Or { len } => {
+                // No short circuit: every branch's hits belong in the excerpts.
+                let mut any = false;
+                for operand in operands(len) {
+                    any |= self.run(operand, doc, index, hits);
+                }
+                any
+            }
+            Op::Not { .. } => {
+                let before = hits.len();
+                let found = self.run(&ops[1..], doc, index, hits);
+                hits.truncate(before);
+                !found
+            }
+            Op::Near {
+                len,
+                left,
+                distance,
+            } => {
+                let split = 1 + left as usize;
+                let lefts = self.side(&ops[1..split], doc, index);
+                let rights = self.side(&ops[split..len as usize], doc, index);
+                let found = &index.found;
+                let side = |ranges: &[Range<usize>]| {
+                    ranges
+                        .iter()
+                        .flat_map(|r| &found[r.clone()])
+                        .collect::<Vec<&Hit>>()
+                };
+                let (lefts, rights) = (side(&lefts), side(&rights));
+                let mut any = false;
+                for a in &lefts {
+                    for b in &rights {
+                        if a.field == b.field && gap(&a.tokens, &b.tokens) <= distance as usize {
+                            hits.push((*a).clone());
+                            hits.push((*b).clone());
+                            any = true;
+                        }
+                    }
+                }
+                any
+            }
+        }
+    }
+
+    /// Where the occurrences of a NEAR side (a leaf or an OR of leaves,
+    /// given as its steps) are in `index.found`.
+    fn side(&self, ops: &[Op], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>> {
+        let mut ranges = Vec::new();
+        let mut at = 0;
+        while at < ops.len() {
+            match ops[at] {
+                Op::Leaf(leaf) => ranges.push(index.find(&self.leaves[leaf as usize], doc)),
+                // An OR's operands follow it.
+                Op::Or { .. } => {}
+                // The parser allows nothing else on either side of NEAR.
+                other => at += other.len() - 1,
+            }
+            at += 1;
+        }
+        ranges
     }
 }
 
@@ -470,8 +739,8 @@ impl RuleSet {
             .is_some_and(|bits| bits & (1 << (bit % 64)) != 0)
     }
 
-    /// Records where the non-gate words and prefixes of the candidate rules
-    /// occur (the gate words were recorded while scanning).
+    /// Records where the non-gate words and prefixes of the candidate
+    /// queries occur (the gate words were recorded while scanning).
     fn find_other_words(
         &self,
         candidates: &[u32],
@@ -480,11 +749,8 @@ impl RuleSet {
     ) {
         let mut words: FxHashMap<&str, u32> = FxHashMap::default();
         let mut prefixes: Vec<(&str, u32)> = Vec::new();
-        for &r in candidates {
-            for &id in &self.rule_ids[r as usize] {
-                if !self.anchored[id as usize].is_empty() {
-                    continue;
-                }
+        for &q in candidates {
+            for &id in &self.others[range(self.queries[q as usize].others)] {
                 match &self.id_words[id as usize] {
                     (word, false) => {
                         words.insert(word, id);
@@ -560,14 +826,19 @@ fn for_each_leaf_mut(node: &mut Node, f: &mut impl FnMut(&mut Leaf)) {
 }
 
 /// Gives equal leaves of all rules one id, so that each is looked for once
-/// per article however many rules share it.
-fn number_leaves(rules: &mut [Rule]) {
+/// per article however many rules share it; returns one of each, by id.
+fn number_leaves(rules: &mut [Rule]) -> Vec<Leaf> {
     let mut ids = Vec::new();
+    let mut distinct = Vec::new();
     let mut seen: FxHashMap<LeafKey, u32> = FxHashMap::default();
     for rule in rules.iter() {
         for_each_leaf(&rule.node, &mut |leaf| {
             let next = seen.len() as u32;
-            ids.push(*seen.entry(leaf.key()).or_insert(next));
+            let id = *seen.entry(leaf.key()).or_insert_with(|| {
+                distinct.push(leaf.clone());
+                next
+            });
+            ids.push(id);
         });
     }
     drop(seen);
@@ -577,6 +848,10 @@ fn number_leaves(rules: &mut [Rule]) {
             leaf.id = ids.next().unwrap_or(NO_ID);
         });
     }
+    for (id, leaf) in distinct.iter_mut().enumerate() {
+        leaf.id = id as u32;
+    }
+    distinct
 }
 
 /// The fields a rule's terms look at.
@@ -586,10 +861,6 @@ fn searched_fields(node: &Node) -> FieldSet {
         fields = FieldSet(fields.0 | leaf.fields.0)
     });
     fields
-}
-
-fn leaf_ids(node: &Node, out: &mut Vec<u32>) {
-    for_each_leaf(node, &mut |leaf| out.extend(leaf.anchor.map(|(id, _)| id)));
 }
 
 /// A word's slot in [`RuleSet::word_filter`]: 5 bits of its first and of its
@@ -844,15 +1115,7 @@ struct Hit {
     rank: u32,
 }
 
-/// How a leaf's occurrences are found: the compiled matcher looks them up in
-/// the article's word index, once per leaf; the test oracle scans every word.
-trait Positions {
-    /// Where the leaf's hits are in [`Positions::found`], finding them if
-    /// need be.
-    fn find(&mut self, leaf: &Leaf, doc: &Document) -> Range<usize>;
-    fn found(&self) -> &[Hit];
-}
-
+/// An article's word index: where each leaf occurs, found once per leaf.
 struct Indexed<'o> {
     /// (id, field, token) of every dictionary word in the article, by id.
     occurrences: &'o [(u32, u8, u32)],
@@ -861,7 +1124,8 @@ struct Indexed<'o> {
     found: Vec<Hit>,
 }
 
-impl Positions for Indexed<'_> {
+impl Indexed<'_> {
+    /// Where the leaf's hits are in `found`, finding them if need be.
     fn find(&mut self, leaf: &Leaf, doc: &Document) -> Range<usize> {
         if let Some(&(from, to)) = self.done.get(&leaf.id) {
             return from as usize..to as usize;
@@ -879,12 +1143,6 @@ impl Positions for Indexed<'_> {
         from..self.found.len()
     }
 
-    fn found(&self) -> &[Hit] {
-        &self.found
-    }
-}
-
-impl Indexed<'_> {
     fn words(&mut self, leaf: &Leaf, doc: &Document) {
         let out = &mut self.found;
         let Some((id, offset)) = leaf.anchor else {
@@ -1023,17 +1281,6 @@ fn tokens_covering(field: &FieldText, range: Range<usize>) -> Range<usize> {
     first..last.max(first)
 }
 
-/// Where the occurrences of a NEAR side (a leaf or an OR of leaves) are in
-/// `index.found()`.
-fn positions(node: &Node, doc: &Document, index: &mut dyn Positions, out: &mut Vec<Range<usize>>) {
-    match node {
-        Node::Leaf(leaf) => out.push(index.find(leaf, doc)),
-        Node::Or(parts) => parts.iter().for_each(|p| positions(p, doc, index, out)),
-        // The parser only allows the above on either side of NEAR.
-        _ => {}
-    }
-}
-
 /// Gives a leaf's hits its rank.
 fn ranked(leaf: &Leaf, hits: &mut [Hit]) {
     for hit in hits {
@@ -1047,70 +1294,6 @@ fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
         b.start - a.end
     } else {
         a.start.saturating_sub(b.end)
-    }
-}
-
-/// Evaluates `node`, pushing the hits of the terms that made it true.
-/// Hits go straight into `hits` and are taken back (truncated) where the
-/// node turns out false: no vector per node.
-fn eval(node: &Node, doc: &Document, index: &mut dyn Positions, hits: &mut Vec<Hit>) -> bool {
-    match node {
-        Node::Leaf(leaf) => {
-            let found = index.find(leaf, doc);
-            hits.extend_from_slice(&index.found()[found.clone()]);
-            !found.is_empty()
-        }
-        Node::And(parts) => {
-            let before = hits.len();
-            if parts.iter().all(|p| eval(p, doc, index, hits)) {
-                true
-            } else {
-                hits.truncate(before);
-                false
-            }
-        }
-        Node::Or(parts) => {
-            // No short circuit: every branch's hits belong in the excerpts.
-            let mut any = false;
-            for part in parts {
-                any |= eval(part, doc, index, hits);
-            }
-            any
-        }
-        Node::Not(inner) => {
-            let before = hits.len();
-            let found = eval(inner, doc, index, hits);
-            hits.truncate(before);
-            !found
-        }
-        Node::Near {
-            left,
-            right,
-            distance,
-        } => {
-            let (mut lefts, mut rights) = (Vec::new(), Vec::new());
-            positions(left, doc, index, &mut lefts);
-            positions(right, doc, index, &mut rights);
-            let found = index.found();
-            let side = |ranges: &[Range<usize>]| {
-                ranges
-                    .iter()
-                    .flat_map(|r| &found[r.clone()])
-                    .collect::<Vec<&Hit>>()
-            };
-            let (lefts, rights) = (side(&lefts), side(&rights));
-            let mut any = false;
-            for a in &lefts {
-                for b in &rights {
-                    if a.field == b.field && gap(&a.tokens, &b.tokens) <= *distance as usize {
-                        hits.push((*a).clone());
-                        hits.push((*b).clone());
-                        any = true;
-                    }
-                }
-            }
-            any
-        }
     }
 }
 

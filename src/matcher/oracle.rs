@@ -1,30 +1,8 @@
 //! The plain per-rule interpreter the compiled matcher is checked against:
-//! no dictionary, no anchors, no candidate selection; every rule is
-//! evaluated by scanning every word of every field.
+//! no dictionary, no anchors, no candidate selection, no shared queries;
+//! every rule's tree is evaluated by scanning every word of every field.
 
 use super::*;
-
-/// Finds every leaf's hits anew, each time it is asked.
-#[derive(Default)]
-struct Scan {
-    found: Vec<Hit>,
-}
-
-impl Positions for Scan {
-    fn find(&mut self, leaf: &Leaf, doc: &Document) -> Range<usize> {
-        let from = self.found.len();
-        match &leaf.kind {
-            LeafKind::Words { .. } => scan_words(leaf, doc, &mut self.found),
-            LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut self.found),
-        }
-        ranked(leaf, &mut self.found[from..]);
-        from..self.found.len()
-    }
-
-    fn found(&self) -> &[Hit] {
-        &self.found
-    }
-}
 
 /// Names of the rules that match, by brute force.
 pub fn matching_rules(rules: &[Rule], article: &Article, feed: Option<FeedRef>) -> Vec<String> {
@@ -33,7 +11,46 @@ pub fn matching_rules(rules: &[Rule], article: &Article, feed: Option<FeedRef>) 
     rules
         .iter()
         .filter(|rule| feed.is_none_or(|f| rule.applies_to(f.name, f.tags)))
-        .filter(|rule| eval(&rule.node, &doc, &mut Scan::default(), &mut Vec::new()))
+        .filter(|rule| holds(&rule.node, &doc))
         .map(|rule| rule.name.clone())
         .collect()
+}
+
+fn holds(node: &Node, doc: &Document) -> bool {
+    match node {
+        Node::Leaf(leaf) => !hits(leaf, doc).is_empty(),
+        Node::And(parts) => parts.iter().all(|p| holds(p, doc)),
+        Node::Or(parts) => parts.iter().any(|p| holds(p, doc)),
+        Node::Not(inner) => !holds(inner, doc),
+        Node::Near {
+            left,
+            right,
+            distance,
+        } => {
+            let (lefts, rights) = (side(left, doc), side(right, doc));
+            lefts.iter().any(|a| {
+                rights
+                    .iter()
+                    .any(|b| a.field == b.field && gap(&a.tokens, &b.tokens) <= *distance as usize)
+            })
+        }
+    }
+}
+
+fn hits(leaf: &Leaf, doc: &Document) -> Vec<Hit> {
+    let mut found = Vec::new();
+    match &leaf.kind {
+        LeafKind::Words { .. } => scan_words(leaf, doc, &mut found),
+        LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut found),
+    }
+    found
+}
+
+/// Occurrences of a NEAR side: a leaf or an OR of leaves.
+fn side(node: &Node, doc: &Document) -> Vec<Hit> {
+    match node {
+        Node::Leaf(leaf) => hits(leaf, doc),
+        Node::Or(parts) => parts.iter().flat_map(|p| side(p, doc)).collect(),
+        _ => Vec::new(),
+    }
 }
