@@ -298,8 +298,14 @@ fn main() {
         let start = Instant::now();
         let parsed = parse_rule_files(&[("bench.toml".into(), toml)]);
         assert!(parsed.errors.is_empty(), "{}", parsed.errors[0]);
+        let parse = start.elapsed();
         let set = RuleSet::new(parsed.rules);
         let compile = start.elapsed();
+        eprintln!(
+            "{n} rules: parsing {:.2} s, building {:.2} s",
+            parse.as_secs_f64(),
+            (compile - parse).as_secs_f64()
+        );
         let memory = rss_bytes().saturating_sub(before);
         let t = time_corpus(&articles, Duration::from_secs(secs), |a| {
             set.matches(a, None).len()

@@ -160,98 +160,106 @@ pub struct FeedRef<'a> {
     pub tags: &'a [String],
 }
 
-/// One step of a compiled query, in pre-order: an operator is followed by
-/// its operands, `len` steps in all (itself included). A query's steps sit
-/// next to each other in one array: evaluating it touches a few cache
-/// lines, not a tree of boxes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Op {
-    /// A leaf, by id (an index into [`RuleSet::leaves`]).
-    Leaf(u32),
-    And {
-        len: u32,
-    },
-    Or {
-        len: u32,
-    },
-    Not {
-        len: u32,
-    },
-    /// The left side's `left` steps follow, then the right side's.
-    Near {
-        len: u32,
-        left: u32,
-        distance: u32,
-    },
+/// A compiled query is a run of u32 words, in pre-order. An operator word
+/// holds its kind in the top bits and the length in words of its whole
+/// subtree below them; its operands follow it (for NEAR, after two more
+/// words: the left side's length and the distance). A leaf word is the
+/// leaf's id. The words of a query, its other words and its rules sit side
+/// by side in one array: evaluating it touches a cache line or two, not a
+/// tree of boxes.
+const KIND_SHIFT: u32 = 29;
+const LEN_MASK: u32 = (1 << KIND_SHIFT) - 1;
+const LEAF: u32 = 0;
+const AND: u32 = 1;
+const OR: u32 = 2;
+const NOT: u32 = 3;
+const NEAR: u32 = 4;
+
+fn kind(word: u32) -> u32 {
+    word >> KIND_SHIFT
 }
 
-impl Op {
-    fn len(self) -> usize {
-        match self {
-            Op::Leaf(_) => 1,
-            Op::And { len } | Op::Or { len } | Op::Not { len } | Op::Near { len, .. } => {
-                len as usize
-            }
-        }
+/// Words in the subtree that starts with `word`.
+fn subtree_len(word: u32) -> usize {
+    if kind(word) == LEAF {
+        1
+    } else {
+        (word & LEN_MASK) as usize
     }
 }
 
-/// Appends `node`'s steps to `ops` (its leaves must have their ids).
-fn compile(node: &Node, ops: &mut Vec<Op>) {
-    let at = ops.len();
-    match node {
-        Node::Leaf(leaf) => return ops.push(Op::Leaf(leaf.id)),
-        Node::And(parts) => {
-            ops.push(Op::And { len: 0 });
-            parts.iter().for_each(|p| compile(p, ops));
+/// Words before an operator's operands.
+fn operands_at(word: u32) -> usize {
+    if kind(word) == NEAR { 3 } else { 1 }
+}
+
+/// The leaf ids in a query's steps.
+fn step_leaves(steps: &[u32]) -> impl Iterator<Item = u32> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < steps.len() {
+            let word = steps[at];
+            if kind(word) == LEAF {
+                at += 1;
+                return Some(word);
+            }
+            at += operands_at(word);
         }
-        Node::Or(parts) => {
-            ops.push(Op::Or { len: 0 });
-            parts.iter().for_each(|p| compile(p, ops));
+        None
+    })
+}
+
+/// Appends `node`'s words to `program` (its leaves must have their ids).
+fn compile(node: &Node, program: &mut Vec<u32>) {
+    let at = program.len();
+    let kind = match node {
+        Node::Leaf(leaf) => return program.push(leaf.id),
+        Node::And(parts) | Node::Or(parts) => {
+            program.push(0);
+            parts.iter().for_each(|p| compile(p, program));
+            if matches!(node, Node::And(_)) {
+                AND
+            } else {
+                OR
+            }
         }
         Node::Not(inner) => {
-            ops.push(Op::Not { len: 0 });
-            compile(inner, ops);
+            program.push(0);
+            compile(inner, program);
+            NOT
         }
         Node::Near {
             left,
             right,
             distance,
         } => {
-            ops.push(Op::Near {
-                len: 0,
-                left: 0,
-                distance: *distance,
-            });
-            compile(left, ops);
-            let left_len = (ops.len() - at - 1) as u32;
-            compile(right, ops);
-            if let Op::Near { left, .. } = &mut ops[at] {
-                *left = left_len;
-            }
+            program.extend([0, 0, *distance]);
+            compile(left, program);
+            program[at + 1] = (program.len() - at - 3) as u32;
+            compile(right, program);
+            NEAR
         }
-    }
-    let total = (ops.len() - at) as u32;
-    if let Op::And { len } | Op::Or { len } | Op::Not { len } | Op::Near { len, .. } = &mut ops[at]
-    {
-        *len = total;
-    }
+    };
+    program[at] = kind << KIND_SHIFT | (program.len() - at) as u32;
 }
 
-/// A distinct query: rules with equal queries share one, evaluated once per
-/// article. Each pair is a range of one of the set's flat arrays.
-#[derive(Debug, Clone, Copy, Default)]
-struct Query {
-    /// Its steps in `RuleSet::ops`.
-    ops: (u32, u32),
-    /// Its dictionary ids that gate no query, in `RuleSet::others`.
-    others: (u32, u32),
-    /// Its rules in `RuleSet::query_rules`.
-    rules: (u32, u32),
+/// Where one query's parts are in [`RuleSet::program`].
+struct Query<'p> {
+    steps: &'p [u32],
+    /// The dictionary ids it needs that gate no query: looked for only
+    /// when the query is a candidate.
+    others: &'p [u32],
+    rules: &'p [u32],
 }
 
-fn range((from, to): (u32, u32)) -> Range<usize> {
-    from as usize..to as usize
+/// Each query's steps, other words and rules, built before they are packed.
+#[derive(Default)]
+struct Unpacked {
+    steps: Vec<u32>,
+    /// Per query, its range of `steps`.
+    queries: Vec<Range<usize>>,
+    others: Vec<Vec<u32>>,
+    rules: Vec<Vec<u32>>,
 }
 
 /// All rules, compiled together.
@@ -260,14 +268,10 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     /// The distinct leaves of all rules, by leaf id.
     leaves: Vec<Leaf>,
-    /// The steps of every distinct query, one query after another.
-    ops: Vec<Op>,
-    queries: Vec<Query>,
-    /// Rule indices grouped by query.
-    query_rules: Vec<u32>,
-    /// Per query, the dictionary ids it needs that gate no query: looked for
-    /// only when the query is a candidate.
-    others: Vec<u32>,
+    /// Every distinct query, found by its offset: three lengths, then its
+    /// steps, its other words and its rules. Rules with equal queries share
+    /// one, evaluated once per article.
+    program: Vec<u32>,
     /// Every word of every rule's leaves → its id.
     words: FxHashMap<Box<str>, u32>,
     /// Every prefix → its id (same id space as `words`).
@@ -313,28 +317,8 @@ impl RuleSet {
             set.assign_anchors(&mut rule.node);
         }
         set.leaves = number_leaves(&mut rules);
-        let rule_query = set.add_queries(&rules);
-        for list in &mut set.anchored {
-            list.dedup();
-        }
-        set.collect_others();
-        // Rules grouped by query: a counting sort.
-        let mut ends = vec![0u32; set.queries.len()];
-        for &q in &rule_query {
-            ends[q as usize] += 1;
-        }
-        let mut start = 0;
-        for (query, count) in set.queries.iter_mut().zip(&mut ends) {
-            query.rules = (start, start);
-            start += *count;
-            *count = query.rules.0;
-        }
-        set.query_rules = vec![0; rules.len()];
-        for (r, &q) in rule_query.iter().enumerate() {
-            let query = &mut set.queries[q as usize];
-            set.query_rules[query.rules.1 as usize] = r as u32;
-            query.rules.1 += 1;
-        }
+        let unpacked = set.add_queries(&rules);
+        set.pack(unpacked);
         let gates = |id: &u32| !set.anchored[*id as usize].is_empty();
         // The interning maps are done with; the gate words move out of them.
         let gate_words: FxHashMap<Box<str>, u32> = std::mem::take(&mut set.words)
@@ -376,60 +360,85 @@ impl RuleSet {
         set
     }
 
-    /// Compiles each distinct query once and anchors it; returns each rule's
-    /// query.
-    fn add_queries(&mut self, rules: &[Rule]) -> Vec<u32> {
-        let mut distinct: FxHashMap<Box<[Op]>, u32> = FxHashMap::default();
+    /// Compiles each distinct query once and anchors it (`anchored`,
+    /// `always` and `weak` hold query numbers until [`RuleSet::pack`]).
+    fn add_queries(&mut self, rules: &[Rule]) -> Unpacked {
+        let mut unpacked = Unpacked::default();
+        let mut distinct: FxHashMap<Box<[u32]>, u32> = FxHashMap::default();
         let mut steps = Vec::new();
-        rules
-            .iter()
-            .map(|rule| {
-                steps.clear();
-                compile(&rule.node, &mut steps);
-                if let Some(&q) = distinct.get(steps.as_slice()) {
-                    return q;
-                }
-                let q = self.queries.len() as u32;
-                let from = self.ops.len() as u32;
-                self.ops.extend_from_slice(&steps);
-                self.queries.push(Query {
-                    ops: (from, self.ops.len() as u32),
-                    ..Query::default()
-                });
-                match rule_anchors(&rule.node, &self.costs) {
-                    Some((ids, cost)) => {
-                        if cost >= FREQUENT_COST {
-                            self.weak.push((q, ids.clone()));
-                        }
-                        for id in ids {
-                            self.anchored[id as usize].push(q);
-                        }
+        for (r, rule) in rules.iter().enumerate() {
+            steps.clear();
+            compile(&rule.node, &mut steps);
+            if let Some(&q) = distinct.get(steps.as_slice()) {
+                unpacked.rules[q as usize].push(r as u32);
+                continue;
+            }
+            let q = unpacked.queries.len() as u32;
+            let from = unpacked.steps.len();
+            unpacked.steps.extend_from_slice(&steps);
+            unpacked.queries.push(from..unpacked.steps.len());
+            unpacked.rules.push(vec![r as u32]);
+            match rule_anchors(&rule.node, &self.costs) {
+                Some((ids, cost)) => {
+                    if cost >= FREQUENT_COST {
+                        self.weak.push((q, ids.clone()));
                     }
-                    None => self.always.push(q),
+                    for id in ids {
+                        self.anchored[id as usize].push(q);
+                    }
                 }
-                distinct.insert(steps.as_slice().into(), q);
-                q
-            })
-            .collect()
-    }
-
-    /// Fills each query's `others`: its words that gate no query.
-    fn collect_others(&mut self) {
-        for query in &mut self.queries {
-            let from = self.others.len();
-            let mut ids: Vec<u32> = self.ops[range(query.ops)]
-                .iter()
-                .filter_map(|op| match op {
-                    Op::Leaf(leaf) => self.leaves[*leaf as usize].anchor,
-                    _ => None,
-                })
+                None => self.always.push(q),
+            }
+            distinct.insert(steps.as_slice().into(), q);
+        }
+        for list in &mut self.anchored {
+            list.dedup();
+        }
+        // A query's other words: those of its leaves that gate no query.
+        for range in &unpacked.queries {
+            let mut ids: Vec<u32> = step_leaves(&unpacked.steps[range.clone()])
+                .filter_map(|leaf| self.leaves[leaf as usize].anchor)
                 .map(|(id, _)| id)
                 .filter(|&id| self.anchored[id as usize].is_empty())
                 .collect();
             ids.sort_unstable();
             ids.dedup();
-            self.others.extend(ids);
-            query.others = (from as u32, self.others.len() as u32);
+            unpacked.others.push(ids);
+        }
+        unpacked
+    }
+
+    /// Lays the queries out in `program` and turns query numbers into
+    /// offsets there.
+    fn pack(&mut self, unpacked: Unpacked) {
+        let mut offsets = Vec::with_capacity(unpacked.queries.len());
+        for (q, range) in unpacked.queries.iter().enumerate() {
+            offsets.push(self.program.len() as u32);
+            let (others, rules) = (&unpacked.others[q], &unpacked.rules[q]);
+            self.program
+                .extend([range.len(), others.len(), rules.len()].map(|n| n as u32));
+            self.program
+                .extend_from_slice(&unpacked.steps[range.clone()]);
+            self.program.extend_from_slice(others);
+            self.program.extend_from_slice(rules);
+        }
+        let offset = |q: &mut u32| *q = offsets[*q as usize];
+        self.anchored.iter_mut().flatten().for_each(offset);
+        self.always.iter_mut().for_each(offset);
+        self.weak.iter_mut().for_each(|(q, _)| offset(q));
+    }
+
+    /// The query at offset `q` of the program.
+    fn query(&self, q: u32) -> Query<'_> {
+        let at = q as usize;
+        let [steps, others, rules] = [0, 1, 2].map(|i| self.program[at + i] as usize);
+        let steps_at = at + 3;
+        let others_at = steps_at + steps;
+        let rules_at = others_at + others;
+        Query {
+            steps: &self.program[steps_at..others_at],
+            others: &self.program[others_at..rules_at],
+            rules: &self.program[rules_at..rules_at + rules],
         }
     }
 
@@ -441,14 +450,9 @@ impl RuleSet {
         self.rules.iter().find(|r| r.name == name)
     }
 
-    /// The rules of query `q`.
-    fn rules_of(&self, q: u32) -> &[u32] {
-        &self.query_rules[range(self.queries[q as usize].rules)]
-    }
-
     /// Number of rules evaluated for every article (no anchor word).
     pub fn unanchored(&self) -> usize {
-        self.always.iter().map(|&q| self.rules_of(q).len()).sum()
+        self.always.iter().map(|&q| self.query(q).rules.len()).sum()
     }
 
     /// Rules that are evaluated for every or nearly every article, each with
@@ -456,7 +460,7 @@ impl RuleSet {
     pub fn costly_rules(&self) -> Vec<(&str, String)> {
         let mut costly: Vec<(&str, String)> = Vec::new();
         for &q in &self.always {
-            for &r in self.rules_of(q) {
+            for &r in self.query(q).rules {
                 let why =
                     "has no word that must occur (only negations, regexes or substring terms)";
                 costly.push((self.rules[r as usize].name.as_str(), why.to_string()));
@@ -469,7 +473,7 @@ impl RuleSet {
                 .collect();
             words.sort_unstable();
             words.dedup();
-            for &r in self.rules_of(*q) {
+            for &r in self.query(*q).rules {
                 costly.push((
                     self.rules[r as usize].name.as_str(),
                     format!("is anchored only on everyday words ({})", words.join(", ")),
@@ -597,6 +601,7 @@ impl RuleSet {
         self.find_other_words(&candidates, &doc, &mut occurrences);
         occurrences.sort_unstable_by_key(|o| o.0);
         let mut index = Indexed {
+            leaves: &self.leaves,
             occurrences: &occurrences,
             done: FxHashMap::default(),
             found: Vec::new(),
@@ -608,13 +613,13 @@ impl RuleSet {
         let mut found: Vec<(u32, Match)> = Vec::new();
         for q in candidates {
             hits.clear();
-            let ops = &self.ops[range(self.queries[q as usize].ops)];
-            if !self.run(ops, &doc, &mut index, &mut hits) {
+            let query = self.query(q);
+            if !self.run(query.steps, &doc, &mut index, &mut hits) {
                 continue;
             }
             let applies =
                 |r: &&u32| feed.is_none_or(|f| self.rules[**r as usize].applies_to(f.name, f.tags));
-            let mut rules = self.rules_of(q).iter().filter(applies).peekable();
+            let mut rules = query.rules.iter().filter(applies).peekable();
             if rules.peek().is_none() {
                 continue;
             }
@@ -637,58 +642,57 @@ impl RuleSet {
         found.into_iter().map(|(_, m)| m).collect()
     }
 
-    /// Evaluates the query whose steps start `ops`, pushing the hits of the
-    /// terms that made it true. Hits go straight into `hits` and are taken
-    /// back (truncated) where a step turns out false: no vector per step.
-    fn run(&self, ops: &[Op], doc: &Document, index: &mut Indexed, hits: &mut Vec<Hit>) -> bool {
-        // The operands of the operator at ops[0], each as its steps.
-        let operands = |len: u32| {
-            let mut at = 1;
+    /// Evaluates the subtree whose steps start `steps`, pushing the hits of
+    /// the terms that made it true. Hits go straight into `hits` and are
+    /// taken back (truncated) where a step turns out false: no vector per
+    /// step.
+    fn run(&self, steps: &[u32], doc: &Document, index: &mut Indexed, hits: &mut Vec<Hit>) -> bool {
+        let head = steps[0];
+        // The operands, each as its steps.
+        let operands = || {
+            let (mut at, end) = (operands_at(head), subtree_len(head));
             std::iter::from_fn(move || {
-                (at < len as usize).then(|| {
-                    let operand = &ops[at..at + ops[at].len()];
+                (at < end).then(|| {
+                    let operand = &steps[at..at + subtree_len(steps[at])];
                     at += operand.len();
                     operand
                 })
             })
         };
-        match ops[0] {
-            Op::Leaf(leaf) => {
-                let found = index.find(&self.leaves[leaf as usize], doc);
+        match kind(head) {
+            LEAF => {
+                let found = index.find(head, doc);
                 hits.extend_from_slice(&index.found[found.clone()]);
                 !found.is_empty()
             }
-            Op::And { len } => {
+            AND => {
                 let before = hits.len();
-                if operands(len).all(|operand| self.run(operand, doc, index, hits)) {
+                if operands().all(|operand| self.run(operand, doc, index, hits)) {
                     true
                 } else {
                     hits.truncate(before);
                     false
                 }
             }
-            Op::Or { len } => {
+            OR => {
                 // No short circuit: every branch's hits belong in the excerpts.
                 let mut any = false;
-                for operand in operands(len) {
+                for operand in operands() {
                     any |= self.run(operand, doc, index, hits);
                 }
                 any
             }
-            Op::Not { .. } => {
+            NOT => {
                 let before = hits.len();
-                let found = self.run(&ops[1..], doc, index, hits);
+                let found = self.run(&steps[1..], doc, index, hits);
                 hits.truncate(before);
                 !found
             }
-            Op::Near {
-                len,
-                left,
-                distance,
-            } => {
-                let split = 1 + left as usize;
-                let lefts = self.side(&ops[1..split], doc, index);
-                let rights = self.side(&ops[split..len as usize], doc, index);
+            _ => {
+                let (left, distance) = (steps[1] as usize, steps[2] as usize);
+                let split = 3 + left;
+                let lefts = side(&steps[3..split], doc, index);
+                let rights = side(&steps[split..subtree_len(head)], doc, index);
                 let found = &index.found;
                 let side = |ranges: &[Range<usize>]| {
                     ranges
@@ -700,7 +704,7 @@ impl RuleSet {
                 let mut any = false;
                 for a in &lefts {
                     for b in &rights {
-                        if a.field == b.field && gap(&a.tokens, &b.tokens) <= distance as usize {
+                        if a.field == b.field && gap(&a.tokens, &b.tokens) <= distance {
                             hits.push((*a).clone());
                             hits.push((*b).clone());
                             any = true;
@@ -711,24 +715,25 @@ impl RuleSet {
             }
         }
     }
+}
 
-    /// Where the occurrences of a NEAR side (a leaf or an OR of leaves,
-    /// given as its steps) are in `index.found`.
-    fn side(&self, ops: &[Op], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>> {
-        let mut ranges = Vec::new();
-        let mut at = 0;
-        while at < ops.len() {
-            match ops[at] {
-                Op::Leaf(leaf) => ranges.push(index.find(&self.leaves[leaf as usize], doc)),
-                // An OR's operands follow it.
-                Op::Or { .. } => {}
-                // The parser allows nothing else on either side of NEAR.
-                other => at += other.len() - 1,
-            }
-            at += 1;
+/// Where the occurrences of a NEAR side (a leaf or an OR of leaves, given
+/// as its steps) are in `index.found`.
+fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut at = 0;
+    while at < steps.len() {
+        let word = steps[at];
+        match kind(word) {
+            LEAF => ranges.push(index.find(word, doc)),
+            // An OR's operands follow it.
+            OR => {}
+            // The parser allows nothing else on either side of NEAR.
+            _ => at += subtree_len(word) - 1,
         }
-        ranges
+        at += 1;
     }
+    ranges
 }
 
 impl RuleSet {
@@ -750,7 +755,7 @@ impl RuleSet {
         let mut words: FxHashMap<&str, u32> = FxHashMap::default();
         let mut prefixes: Vec<(&str, u32)> = Vec::new();
         for &q in candidates {
-            for &id in &self.others[range(self.queries[q as usize].others)] {
+            for &id in self.query(q).others {
                 match &self.id_words[id as usize] {
                     (word, false) => {
                         words.insert(word, id);
@@ -1117,6 +1122,8 @@ struct Hit {
 
 /// An article's word index: where each leaf occurs, found once per leaf.
 struct Indexed<'o> {
+    /// The rule set's distinct leaves, by id.
+    leaves: &'o [Leaf],
     /// (id, field, token) of every dictionary word in the article, by id.
     occurrences: &'o [(u32, u8, u32)],
     /// Per leaf id looked for so far, where its hits are in `found`.
@@ -1125,21 +1132,20 @@ struct Indexed<'o> {
 }
 
 impl Indexed<'_> {
-    /// Where the leaf's hits are in `found`, finding them if need be.
-    fn find(&mut self, leaf: &Leaf, doc: &Document) -> Range<usize> {
-        if let Some(&(from, to)) = self.done.get(&leaf.id) {
+    /// Where the hits of leaf `id` are in `found`, finding them if need be
+    /// (only then is the leaf itself read).
+    fn find(&mut self, id: u32, doc: &Document) -> Range<usize> {
+        if let Some(&(from, to)) = self.done.get(&id) {
             return from as usize..to as usize;
         }
+        let leaf = &self.leaves[id as usize];
         let from = self.found.len();
         match &leaf.kind {
             LeafKind::Words { .. } => self.words(leaf, doc),
             LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut self.found),
         }
         ranked(leaf, &mut self.found[from..]);
-        if leaf.id != NO_ID {
-            self.done
-                .insert(leaf.id, (from as u32, self.found.len() as u32));
-        }
+        self.done.insert(id, (from as u32, self.found.len() as u32));
         from..self.found.len()
     }
 
