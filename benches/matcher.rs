@@ -125,8 +125,19 @@ fn term(rng: &mut fastrand::Rng, vocab: &[String]) -> String {
     match rng.u8(..20) {
         0 => {
             let word = v.rsplit([' ', '-']).next().unwrap_or(v);
-            // A word stem, as people write them: most of the name.
-            format!("{}*", &word[..(word.len() - 1).max(4).min(word.len())])
+            // A word stem, as people write them: most of the name. Not one
+            // that matches everyday words: "Mini*" finds every "minister",
+            // and `check` warns about such rules (with them, most articles
+            // alerted dozens of rules through "minister" and "police").
+            let stem = &word[..(word.len() - 1).max(4).min(word.len())];
+            let lower = stem.to_lowercase();
+            if COMMON.iter().any(|c| c.starts_with(&lower))
+                || newswatch::matcher::everyday_word_with_prefix(&lower).is_some()
+            {
+                v.clone()
+            } else {
+                format!("{stem}*")
+            }
         }
         1..=3 => format!("\"{v} {}\"", COMMON[rng.usize(..COMMON.len())]),
         _ if v.contains(' ') || v.contains('-') => format!("\"{v}\""),
@@ -301,11 +312,6 @@ fn main() {
         let parse = start.elapsed();
         let set = RuleSet::new(parsed.rules);
         let compile = start.elapsed();
-        eprintln!(
-            "{n} rules: parsing {:.2} s, building {:.2} s",
-            parse.as_secs_f64(),
-            (compile - parse).as_secs_f64()
-        );
         let memory = rss_bytes().saturating_sub(before);
         let t = time_corpus(&articles, Duration::from_secs(secs), |a| {
             set.matches(a, None).len()
@@ -317,11 +323,13 @@ fn main() {
             ("", "")
         };
         println!(
-            "| {n} | {:.0} (≥ {target:.0}) | {:.1} µs | {:.1} µs{p99_target} | {:.2} s{compile_target} | {:.0} MB{memory_target} | {:.1} |",
+            "| {n} | {:.0} (≥ {target:.0}) | {:.1} µs | {:.1} µs{p99_target} | {:.2} s{compile_target}: parse {:.2} + build {:.2} | {:.0} MB{memory_target} | {:.1} |",
             t.mb_per_s,
             t.p50.as_secs_f64() * 1e6,
             t.p99.as_secs_f64() * 1e6,
             compile.as_secs_f64(),
+            parse.as_secs_f64(),
+            (compile - parse).as_secs_f64(),
             memory as f64 / 1e6,
             t.matches_per_article,
         );

@@ -294,7 +294,7 @@ pub struct RuleSet {
     costs: Vec<u32>,
     /// The fields any rule searches: the others are never tokenised.
     searched: FieldSet,
-    /// Queries anchored only on everyday words, with those words' ids: they
+    /// Queries anchored on everyday words, with their anchors' ids: they
     /// are evaluated for nearly every article.
     weak: Vec<(u32, Vec<u32>)>,
     /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
@@ -467,16 +467,24 @@ impl RuleSet {
             }
         }
         for (q, ids) in &self.weak {
-            let mut words: Vec<&str> = ids
+            // The dear ones: in `Zaventem OR mini*`, only `mini*`.
+            let mut words: Vec<String> = ids
                 .iter()
-                .map(|&id| &*self.id_words[id as usize].0)
+                .filter(|&&id| self.costs[id as usize] >= FREQUENT_COST)
+                .map(|&id| match &self.id_words[id as usize] {
+                    (prefix, true) => match everyday_word_with_prefix(prefix) {
+                        Some(word) => format!("{prefix}*, which matches \"{word}\""),
+                        None => format!("{prefix}*"),
+                    },
+                    (word, false) => word.to_string(),
+                })
                 .collect();
             words.sort_unstable();
             words.dedup();
             for &r in self.query(*q).rules {
                 costly.push((
                     self.rules[r as usize].name.as_str(),
-                    format!("is anchored only on everyday words ({})", words.join(", ")),
+                    format!("is anchored on everyday words ({})", words.join(", ")),
                 ));
             }
         }
@@ -517,7 +525,12 @@ impl RuleSet {
                     return;
                 }
                 if words.len() == 1 && *prefix {
-                    let cost = word_cost(&words[0], exact.first()) + 1;
+                    // `mini*` finds every "minister": as dear as the word.
+                    let cost = if everyday_word_with_prefix(&words[0]).is_some() {
+                        FREQUENT_COST
+                    } else {
+                        word_cost(&words[0], exact.first()) + 1
+                    };
                     let id = self.intern(true, &words[0], cost);
                     leaf.anchor = Some((id, 0));
                     leaf.rank = cost;
@@ -1021,6 +1034,11 @@ const FREQUENT: &[&str] = &[
 /// anchored on when it has a rarer one.
 pub fn is_frequent(word: &str) -> bool {
     FREQUENT.contains(&word)
+}
+
+/// An everyday word that a normalised prefix matches, if any.
+pub fn everyday_word_with_prefix(prefix: &str) -> Option<&'static str> {
+    FREQUENT.iter().copied().find(|w| w.starts_with(prefix))
 }
 
 /// The cost of an everyday word (see [`word_cost`]).

@@ -158,13 +158,25 @@ notify = ["desk"]
 name = "everyday"
 query = "the AND said"
 notify = ["desk"]
+
+[[rule]]
+name = "stem"
+query = "Zaventem OR mini*"
+notify = ["desk"]
 "#;
     let env = Env::new(config, rules);
     let run = run(env.command(&["check"])).await;
     assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("warning: rule \"everyday\" is anchored only on everyday words"),
+            .contains("warning: rule \"everyday\" is anchored on everyday words (the)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "warning: rule \"stem\" is anchored on everyday words (mini*, which matches \"minister\")"
+        ),
         "{}",
         run.stderr
     );
