@@ -301,12 +301,15 @@ pub struct RuleSet {
     /// length: most words of an article are rejected without hashing.
     word_filter: Vec<u64>,
     /// With many gate words the filter above fills up: a Bloom filter on a
-    /// four-byte fingerprint (about 16 bits per gate word, up to 256 KB)
-    /// keeps most misses out of the big hash table and its cache misses.
+    /// four-byte fingerprint (about 16 bits per gate word, up to 256 KB, two
+    /// bits per word in one u64) keeps most misses out of the big hash
+    /// table and its cache misses.
     gate_bloom: Vec<u64>,
-    bloom_bits: u32,
-    /// Per first byte, whether any gate prefix starts with it.
-    head_filter: Vec<bool>,
+    /// log2 of `gate_bloom.len()`.
+    bloom_words: u32,
+    /// The same for the heads of gate prefixes, 64K bits: most words of an
+    /// article start like no watched stem, and skip the `prefix_heads` lookup.
+    head_bloom: Vec<u64>,
 }
 
 impl RuleSet {
@@ -333,26 +336,26 @@ impl RuleSet {
         for word in gate_words.keys() {
             set.word_filter[filter_slot(word)] |= length_bit(word.len());
         }
-        set.bloom_bits = (gate_words.len().max(1) * 16)
+        // 16 bits per word, in u64s.
+        set.bloom_words = (gate_words.len().max(1) / 4)
             .next_power_of_two()
             .trailing_zeros()
-            .clamp(12, 21);
-        set.gate_bloom = vec![0; 1 << (set.bloom_bits - 6)];
+            .clamp(6, 15);
+        set.gate_bloom = vec![0; 1 << set.bloom_words];
         for word in gate_words.keys() {
-            let bit = bloom_bit(word, set.bloom_bits);
-            set.gate_bloom[bit / 64] |= 1 << (bit % 64);
-        }
-        set.head_filter = vec![false; 256];
-        for (prefix, _) in &gate_prefixes {
-            set.head_filter[prefix.as_bytes()[0] as usize] = true;
+            let (at, bits) = bloom_probe(word, set.bloom_words);
+            set.gate_bloom[at] |= bits;
         }
         set.head_len = gate_prefixes
             .iter()
             .map(|(p, _)| p.len())
             .min()
             .unwrap_or(0);
+        set.head_bloom = vec![0; 1 << HEAD_BLOOM_WORDS];
         for (prefix, id) in gate_prefixes {
-            let head = prefix[..text::floor_char_boundary(&prefix, set.head_len)].into();
+            let head: Box<str> = prefix[..text::floor_char_boundary(&prefix, set.head_len)].into();
+            let (at, bits) = bloom_probe(&head, HEAD_BLOOM_WORDS);
+            set.head_bloom[at] |= bits;
             set.prefix_heads.entry(head).or_default().push((prefix, id));
         }
         set.gate_words = gate_words;
@@ -582,22 +585,21 @@ impl RuleSet {
                     occurrences.push((id, f as u8, i as u32));
                     candidates.extend_from_slice(&self.anchored[id as usize]);
                 };
-                let first = word.as_bytes()[0] as usize;
                 if self
                     .word_filter
                     .get(filter_slot(word))
                     .is_some_and(|bits| bits & length_bit(word.len()) != 0)
-                    && self.in_bloom(word)
+                    && in_bloom(&self.gate_bloom, self.bloom_words, word)
                     && let Some(&id) = self.gate_words.get(word)
                 {
                     found(id);
                 }
-                if self.head_filter.get(first).copied().unwrap_or(false)
-                    && self.head_len > 0
-                    && word.len() >= self.head_len
-                {
+                if self.head_len > 0 && word.len() >= self.head_len {
                     let head = &word[..text::floor_char_boundary(word, self.head_len)];
-                    for (prefix, id) in self.prefix_heads.get(head).into_iter().flatten() {
+                    let heads = in_bloom(&self.head_bloom, HEAD_BLOOM_WORDS, head)
+                        .then(|| self.prefix_heads.get(head))
+                        .flatten();
+                    for (prefix, id) in heads.into_iter().flatten() {
                         if word.starts_with(&**prefix) {
                             found(*id);
                         }
@@ -717,9 +719,9 @@ impl RuleSet {
                 let mut any = false;
                 for a in &lefts {
                     for b in &rights {
-                        if a.field == b.field && gap(&a.tokens, &b.tokens) <= distance {
-                            hits.push((*a).clone());
-                            hits.push((*b).clone());
+                        if a.field == b.field && gap(&a.tokens(), &b.tokens()) <= distance {
+                            hits.push(**a);
+                            hits.push(**b);
                             any = true;
                         }
                     }
@@ -750,13 +752,6 @@ fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>>
 }
 
 impl RuleSet {
-    fn in_bloom(&self, word: &str) -> bool {
-        let bit = bloom_bit(word, self.bloom_bits);
-        self.gate_bloom
-            .get(bit / 64)
-            .is_some_and(|bits| bits & (1 << (bit % 64)) != 0)
-    }
-
     /// Records where the non-gate words and prefixes of the candidate
     /// queries occur (the gate words were recorded while scanning).
     fn find_other_words(
@@ -889,9 +884,13 @@ fn filter_slot(word: &str) -> usize {
     first << 5 | last
 }
 
-/// A word's bit in a Bloom filter of `1 << bits` bits, from its length and
-/// four of its bytes (first, second, middle, last): no loop over the word.
-fn bloom_bit(word: &str, bits: u32) -> usize {
+/// log2 of the u64s in [`RuleSet::head_bloom`].
+const HEAD_BLOOM_WORDS: u32 = 10;
+
+/// A word's place in a Bloom filter of `1 << words` u64s: which u64 and
+/// its two bits there, from the word's length and four of its bytes (first,
+/// second, middle, last): no loop over the word, one cache line per probe.
+fn bloom_probe(word: &str, words: u32) -> (usize, u64) {
     let b = word.as_bytes();
     let n = b.len();
     let fingerprint = u64::from(b[0])
@@ -899,7 +898,15 @@ fn bloom_bit(word: &str, bits: u32) -> usize {
         | u64::from(b[n / 2]) << 16
         | u64::from(b[n - 1]) << 24
         | (n as u64) << 32;
-    (fingerprint.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    let hash = fingerprint.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let at = (hash >> (64 - words)) as usize;
+    (at, 1 << (hash & 63) | 1 << ((hash >> 6) & 63))
+}
+
+/// Whether a Bloom filter of `1 << words` u64s may hold `word`.
+fn in_bloom(filter: &[u64], words: u32, word: &str) -> bool {
+    let (at, bits) = bloom_probe(word, words);
+    filter.get(at).is_some_and(|held| held & bits == bits)
 }
 
 /// A word length's bit in [`RuleSet::word_filter`] (lengths of 63 and more share one).
@@ -1130,12 +1137,33 @@ impl<'a> Document<'a> {
 }
 
 /// Where a term was found: a field index and a range of token indices.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Sixteen bytes: matching copies, sorts and compares many of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Hit {
-    field: usize,
-    tokens: Range<usize>,
+    field: u32,
+    start: u32,
+    end: u32,
     /// The term's [`Leaf::rank`].
     rank: u32,
+}
+
+impl Hit {
+    fn new(field: usize, tokens: Range<usize>) -> Hit {
+        Hit {
+            field: field as u32,
+            start: tokens.start as u32,
+            end: tokens.end as u32,
+            rank: 0,
+        }
+    }
+
+    fn field(&self) -> usize {
+        self.field as usize
+    }
+
+    fn tokens(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 /// An article's word index: where each leaf occurs, found once per leaf.
@@ -1183,11 +1211,8 @@ impl Indexed<'_> {
             .filter(|(f, _)| doc.in_scope(leaf.fields, *f as usize))
             .filter_map(|(f, i)| {
                 let start = (i as usize).checked_sub(offset)?;
-                (exact || words_at(leaf, &doc.fields[f as usize], start)).then(|| Hit {
-                    field: f as usize,
-                    tokens: start..start + leaf_len(leaf),
-                    rank: 0,
-                })
+                (exact || words_at(leaf, &doc.fields[f as usize], start))
+                    .then(|| Hit::new(f as usize, start..start + leaf_len(leaf)))
             });
         out.extend(found);
     }
@@ -1247,11 +1272,7 @@ fn scan_words(leaf: &Leaf, doc: &Document, hits: &mut Vec<Hit>) {
         if leaf.whole_word {
             for start in 0..field.tokens.len() {
                 if words_at(leaf, field, start) {
-                    hits.push(Hit {
-                        field: f,
-                        tokens: start..start + words.len(),
-                        rank: 0,
-                    });
+                    hits.push(Hit::new(f, start..start + words.len()));
                 }
             }
         } else {
@@ -1273,11 +1294,7 @@ fn scan_words(leaf: &Leaf, doc: &Document, hits: &mut Vec<Hit>) {
                         continue;
                     }
                 }
-                hits.push(Hit {
-                    field: f,
-                    tokens: first..last,
-                    rank: 0,
-                });
+                hits.push(Hit::new(f, first..last));
             }
         }
     }
@@ -1287,11 +1304,7 @@ fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document, hits: &mut Vec<Hi
     for (f, field) in doc.fields.iter().enumerate() {
         if doc.in_scope(fields, f) {
             for m in regex.find_iter(&field.text) {
-                hits.push(Hit {
-                    field: f,
-                    tokens: tokens_covering(field, m.range()),
-                    rank: 0,
-                });
+                hits.push(Hit::new(f, tokens_covering(field, m.range())));
             }
         }
     }
@@ -1323,50 +1336,50 @@ fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
 
 /// Keeps the hits that excerpts show, in order (title first), once each.
 fn excerpt_hits(hits: &mut Vec<Hit>) {
-    hits.retain(|h| h.field < EXCERPT_FIELDS && !h.tokens.is_empty());
-    hits.sort_by_key(|h| (h.field, h.tokens.start, h.tokens.end));
+    hits.retain(|h| h.field() < EXCERPT_FIELDS && h.start < h.end);
+    hits.sort_by_key(|h| (h.field, h.start, h.end));
     hits.dedup();
 }
 
 /// Cuts up to three excerpts around `hits` (from [`excerpt_hits`]).
 fn excerpts(doc: &Document, hits: &[Hit]) -> Vec<Excerpt> {
-    let mut out: Vec<Excerpt> = Vec::new();
-    let mut covered: Vec<(usize, Range<usize>)> = Vec::new();
+    let mut out: Vec<Excerpt> = Vec::with_capacity(MAX_EXCERPTS);
+    let mut covered: Vec<(usize, Range<usize>)> = Vec::with_capacity(MAX_EXCERPTS);
     // Windows go around the rarest terms first ("Zaventem", not every
     // "attack" of a long article); every hit inside a window is marked.
-    let mut by_rank: Vec<&Hit> = hits.iter().collect();
-    by_rank.sort_by_key(|h| (h.field, h.rank, h.tokens.start));
+    let mut by_rank: Vec<Hit> = hits.to_vec();
+    by_rank.sort_by_key(|h| (h.field, h.rank, h.start));
     for hit in by_rank {
         if out.len() == MAX_EXCERPTS {
             break;
         }
-        let inside = |(f, w): &(usize, Range<usize>)| {
-            *f == hit.field && w.start <= hit.tokens.start && hit.tokens.end <= w.end
+        let inside = |f: usize, w: &Range<usize>, h: &Hit| {
+            h.field() == f && w.start <= h.start as usize && h.end as usize <= w.end
         };
-        if covered.iter().any(inside) {
+        if covered.iter().any(|(f, w)| inside(*f, w, &hit)) {
             continue;
         }
-        let field = &doc.fields[hit.field];
-        let start = hit.tokens.start.saturating_sub(LEAD_WORDS);
+        let field = &doc.fields[hit.field()];
+        let start = hit.tokens().start.saturating_sub(LEAD_WORDS);
         let end = (start + EXCERPT_WORDS)
-            .max(hit.tokens.end)
+            .max(hit.tokens().end)
             .min(field.tokens.len());
         let window = start..end;
-        let in_window: Vec<&Hit> = hits
-            .iter()
-            .filter(|h| {
-                h.field == hit.field && window.start <= h.tokens.start && h.tokens.end <= window.end
-            })
-            .collect();
-        out.push(cut(FIELDS[hit.field], field, window.clone(), &in_window));
-        covered.push((hit.field, window));
+        let in_window = hits.iter().filter(|h| inside(hit.field(), &window, h));
+        out.push(cut(FIELDS[hit.field()], field, window.clone(), in_window));
+        covered.push((hit.field(), window));
     }
     // Title first, then the most telling passage: the order they were cut in.
     out
 }
 
 /// The text of tokens `window` of `field`, with "…" where it was cut.
-fn cut(name: Field, field: &FieldText, window: Range<usize>, hits: &[&Hit]) -> Excerpt {
+fn cut<'h>(
+    name: Field,
+    field: &FieldText,
+    window: Range<usize>,
+    hits: impl Iterator<Item = &'h Hit>,
+) -> Excerpt {
     let tokens = &field.tokens.tokens;
     let from = if window.start == 0 {
         0
@@ -1381,10 +1394,9 @@ fn cut(name: Field, field: &FieldText, window: Range<usize>, hits: &[&Hit]) -> E
     let lead = if from > 0 { "…" } else { "" };
     let mut text = format!("{lead}{}", field.text[from..to].trim_end());
     let mut spans: Vec<(usize, usize)> = hits
-        .iter()
         .map(|h| {
-            let start = tokens[h.tokens.start].span.start - from + lead.len();
-            let end = tokens[h.tokens.end - 1].span.end - from + lead.len();
+            let start = tokens[h.tokens().start].span.start - from + lead.len();
+            let end = tokens[h.tokens().end - 1].span.end - from + lead.len();
             (start, end.min(text.len()))
         })
         .collect();

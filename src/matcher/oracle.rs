@@ -29,9 +29,9 @@ fn holds(node: &Node, doc: &Document) -> bool {
         } => {
             let (lefts, rights) = (side(left, doc), side(right, doc));
             lefts.iter().any(|a| {
-                rights
-                    .iter()
-                    .any(|b| a.field == b.field && gap(&a.tokens, &b.tokens) <= *distance as usize)
+                rights.iter().any(|b| {
+                    a.field == b.field && gap(&a.tokens(), &b.tokens()) <= *distance as usize
+                })
             })
         }
     }
