@@ -174,6 +174,12 @@ const AND: u32 = 1;
 const OR: u32 = 2;
 const NOT: u32 = 3;
 const NEAR: u32 = 4;
+/// A one-word leaf compared without case (most leaves: a name, a place),
+/// with what finding it takes inline: the leaf id, then its dictionary id,
+/// then its fields (top 8 bits) and rank. Evaluating it reads no `Leaf`.
+const WORD: u32 = 5;
+const WORD_LEN: usize = 3;
+const RANK_MASK: u32 = (1 << 24) - 1;
 
 fn kind(word: u32) -> u32 {
     word >> KIND_SHIFT
@@ -181,11 +187,15 @@ fn kind(word: u32) -> u32 {
 
 /// Words in the subtree that starts with `word`.
 fn subtree_len(word: u32) -> usize {
-    if kind(word) == LEAF {
-        1
-    } else {
-        (word & LEN_MASK) as usize
+    match kind(word) {
+        LEAF => 1,
+        WORD => WORD_LEN,
+        _ => (word & LEN_MASK) as usize,
     }
+}
+
+fn is_leaf(word: u32) -> bool {
+    matches!(kind(word), LEAF | WORD)
 }
 
 /// Words before an operator's operands.
@@ -199,9 +209,9 @@ fn step_leaves(steps: &[u32]) -> impl Iterator<Item = u32> + '_ {
     std::iter::from_fn(move || {
         while at < steps.len() {
             let word = steps[at];
-            if kind(word) == LEAF {
-                at += 1;
-                return Some(word);
+            if is_leaf(word) {
+                at += subtree_len(word);
+                return Some(word & LEN_MASK);
             }
             at += operands_at(word);
         }
@@ -213,7 +223,19 @@ fn step_leaves(steps: &[u32]) -> impl Iterator<Item = u32> + '_ {
 fn compile(node: &Node, program: &mut Vec<u32>) {
     let at = program.len();
     let kind = match node {
-        Node::Leaf(leaf) => return program.push(leaf.id),
+        Node::Leaf(leaf) => {
+            return match leaf.anchor {
+                Some((id, _)) if leaf_len(leaf) == 1 && !leaf.case_sensitive => {
+                    let fields = u32::from(leaf.fields.0) << 24;
+                    program.extend([
+                        WORD << KIND_SHIFT | leaf.id,
+                        id,
+                        fields | leaf.rank.min(RANK_MASK),
+                    ])
+                }
+                _ => program.push(leaf.id),
+            };
+        }
         Node::And(parts) | Node::Or(parts) => {
             program.push(0);
             parts.iter().for_each(|p| compile(p, program));
@@ -675,8 +697,8 @@ impl RuleSet {
             })
         };
         match kind(head) {
-            LEAF => {
-                let found = index.find(head, doc);
+            LEAF | WORD => {
+                let found = index.find(steps, doc);
                 hits.extend_from_slice(&index.found[found.clone()]);
                 !found.is_empty()
             }
@@ -740,13 +762,16 @@ fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>>
     while at < steps.len() {
         let word = steps[at];
         match kind(word) {
-            LEAF => ranges.push(index.find(word, doc)),
+            LEAF | WORD => ranges.push(index.find(&steps[at..], doc)),
             // An OR's operands follow it.
-            OR => {}
+            OR => {
+                at += 1;
+                continue;
+            }
             // The parser allows nothing else on either side of NEAR.
-            _ => at += subtree_len(word) - 1,
+            _ => {}
         }
-        at += 1;
+        at += subtree_len(word);
     }
     ranges
 }
@@ -1177,44 +1202,63 @@ struct Indexed<'o> {
     found: Vec<Hit>,
 }
 
-impl Indexed<'_> {
-    /// Where the hits of leaf `id` are in `found`, finding them if need be
-    /// (only then is the leaf itself read).
-    fn find(&mut self, id: u32, doc: &Document) -> Range<usize> {
+impl<'o> Indexed<'o> {
+    /// Where the hits of the leaf whose steps start `steps` are in `found`,
+    /// finding them if need be (only then is the leaf itself read).
+    fn find(&mut self, steps: &[u32], doc: &Document) -> Range<usize> {
+        let id = steps[0] & LEN_MASK;
         if let Some(&(from, to)) = self.done.get(&id) {
             return from as usize..to as usize;
         }
-        let leaf = &self.leaves[id as usize];
         let from = self.found.len();
-        match &leaf.kind {
-            LeafKind::Words { .. } => self.words(leaf, doc),
-            LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut self.found),
+        if kind(steps[0]) == WORD {
+            // A one-word term compared without case is its dictionary
+            // entry: an occurrence of the entry is an occurrence of the term.
+            let fields = FieldSet((steps[2] >> 24) as u8);
+            let rank = steps[2] & RANK_MASK;
+            let found = self
+                .occurrences_of(steps[1])
+                .iter()
+                .filter(|&&(_, f, _)| doc.in_scope(fields, f as usize))
+                .map(|&(_, f, i)| Hit {
+                    rank,
+                    ..Hit::new(f as usize, i as usize..i as usize + 1)
+                });
+            self.found.extend(found);
+        } else {
+            let leaf = &self.leaves[id as usize];
+            match &leaf.kind {
+                LeafKind::Words { .. } => self.words(leaf, doc),
+                LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut self.found),
+            }
+            ranked(leaf, &mut self.found[from..]);
         }
-        ranked(leaf, &mut self.found[from..]);
         self.done.insert(id, (from as u32, self.found.len() as u32));
         from..self.found.len()
     }
 
-    fn words(&mut self, leaf: &Leaf, doc: &Document) {
-        let out = &mut self.found;
-        let Some((id, offset)) = leaf.anchor else {
-            return scan_words(leaf, doc, out);
-        };
+    /// The occurrences of dictionary id `id`.
+    fn occurrences_of(&self, id: u32) -> &'o [(u32, u8, u32)] {
         let from = self.occurrences.partition_point(|o| o.0 < id);
         let to = self.occurrences.partition_point(|o| o.0 <= id);
-        // A one-word term compared without case is its dictionary entry: an
-        // occurrence of the entry is an occurrence of the term.
-        let exact = leaf_len(leaf) == 1 && !leaf.case_sensitive;
-        let found = self.occurrences[from..to]
+        &self.occurrences[from..to]
+    }
+
+    fn words(&mut self, leaf: &Leaf, doc: &Document) {
+        let Some((id, offset)) = leaf.anchor else {
+            return scan_words(leaf, doc, &mut self.found);
+        };
+        let found = self
+            .occurrences_of(id)
             .iter()
             .map(|&(_, f, i)| (f, i))
             .filter(|(f, _)| doc.in_scope(leaf.fields, *f as usize))
             .filter_map(|(f, i)| {
                 let start = (i as usize).checked_sub(offset)?;
-                (exact || words_at(leaf, &doc.fields[f as usize], start))
+                words_at(leaf, &doc.fields[f as usize], start)
                     .then(|| Hit::new(f as usize, start..start + leaf_len(leaf)))
             });
-        out.extend(found);
+        self.found.extend(found);
     }
 }
 
