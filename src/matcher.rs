@@ -1,9 +1,10 @@
 //! The compiled matcher: every rule's query in one structure, so the cost per
 //! article barely grows with the number of rules. One pass over the article's
 //! words looks each up in a dictionary of all rule words (and prefixes); only
-//! the rules anchored on a word that occurs are evaluated, plus the few rules
-//! that cannot be anchored (pure negations, regexes, substring rules).
-//! Matches carry excerpts: passages with the matched words as byte ranges.
+//! the queries anchored on a word that occurs are evaluated, plus the few that
+//! cannot be anchored (pure negations, regexes, substring rules). Rules with
+//! equal queries share one. Matches carry excerpts: passages with the matched
+//! words as byte ranges.
 
 use crate::article::Article;
 use crate::query::FieldSet;
@@ -22,7 +23,8 @@ const EXCERPT_WORDS: usize = 30;
 const LEAD_WORDS: usize = 10;
 const MAX_EXCERPTS: usize = 3;
 
-/// A rule's query, compiled: boolean structure over leaves.
+/// A rule's query as parsed: boolean structure over leaves. [`RuleSet`]
+/// compiles it further, into steps in one array.
 #[derive(Debug, Clone)]
 pub enum Node {
     Leaf(Box<Leaf>),
@@ -70,9 +72,10 @@ impl Leaf {
         }
     }
 
-    /// What makes two leaves find the same hits: equal keys, equal leaves.
+    /// What makes two leaves find the same hits: equal keys, equal leaves
+    /// (anchor and rank follow from the words).
     fn key(&self) -> LeafKey<'_> {
-        let kind = match &self.kind {
+        let (words, exact, prefix, regex) = match &self.kind {
             LeafKind::Words {
                 words,
                 exact,
@@ -80,11 +83,28 @@ impl Leaf {
             } => (words.as_slice(), exact.as_slice(), *prefix, ""),
             LeafKind::Regex(regex) => (&[][..], &[][..], false, regex.as_str()),
         };
-        (kind, self.fields.0, self.case_sensitive, self.whole_word)
+        LeafKey {
+            words,
+            exact,
+            prefix,
+            regex,
+            fields: self.fields.0,
+            case_sensitive: self.case_sensitive,
+            whole_word: self.whole_word,
+        }
     }
 }
 
-type LeafKey<'a> = ((&'a [String], &'a [String], bool, &'a str), u8, bool, bool);
+#[derive(PartialEq, Eq, Hash)]
+struct LeafKey<'a> {
+    words: &'a [String],
+    exact: &'a [String],
+    prefix: bool,
+    regex: &'a str,
+    fields: u8,
+    case_sensitive: bool,
+    whole_word: bool,
+}
 
 #[derive(Debug, Clone)]
 pub enum LeafKind {
@@ -308,15 +328,16 @@ pub struct RuleSet {
     /// costs one lookup however many prefix lengths there are.
     prefix_heads: FxHashMap<Box<str>, Vec<(Box<str>, u32)>>,
     head_len: usize,
-    /// Per id, the queries that can only match if that id occurs.
+    /// Per id, the queries (their offsets in `program`) that can only match
+    /// if that id occurs.
     anchored: Vec<Vec<u32>>,
-    /// Queries with no anchor, evaluated for every article.
+    /// Queries (offsets) with no anchor, evaluated for every article.
     always: Vec<u32>,
     /// Per id, how often its word is guessed to occur (see [`word_cost`]).
     costs: Vec<u32>,
     /// The fields any rule searches: the others are never tokenised.
     searched: FieldSet,
-    /// Queries anchored on everyday words, with their anchors' ids: they
+    /// Queries (offsets) anchored on everyday words, with their anchors' ids: they
     /// are evaluated for nearly every article.
     weak: Vec<(u32, Vec<u32>)>,
     /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
@@ -483,19 +504,22 @@ impl RuleSet {
     /// Rules that are evaluated for every or nearly every article, each with
     /// why: `check` reports them, as they cost the most with many rules.
     pub fn costly_rules(&self) -> Vec<(&str, String)> {
-        let mut costly: Vec<(&str, String)> = Vec::new();
+        let mut costly: Vec<(u32, String)> = Vec::new();
         for &q in &self.always {
             for &r in self.query(q).rules {
                 let why =
                     "has no word that must occur (only negations, regexes or substring terms)";
-                costly.push((self.rules[r as usize].name.as_str(), why.to_string()));
+                costly.push((r, why.to_string()));
             }
         }
         for (q, ids) in &self.weak {
-            // The dear ones: in `Zaventem OR mini*`, only `mini*`.
+            // The dear ones: in `Zaventem OR mini*`, only `mini*` (but an OR
+            // of many merely common words is dear as a whole).
+            let dear = |id: &&u32| self.costs[**id as usize] >= FREQUENT_COST;
+            let all = !ids.iter().any(|id| dear(&id));
             let mut words: Vec<String> = ids
                 .iter()
-                .filter(|&&id| self.costs[id as usize] >= FREQUENT_COST)
+                .filter(|id| all || dear(id))
                 .map(|&id| match &self.id_words[id as usize] {
                     (prefix, true) => match everyday_word_with_prefix(prefix) {
                         Some(word) => format!("{prefix}*, which matches \"{word}\""),
@@ -507,13 +531,15 @@ impl RuleSet {
             words.sort_unstable();
             words.dedup();
             for &r in self.query(*q).rules {
-                costly.push((
-                    self.rules[r as usize].name.as_str(),
-                    format!("is anchored on everyday words ({})", words.join(", ")),
-                ));
+                let why = format!("is anchored on everyday words ({})", words.join(", "));
+                costly.push((r, why));
             }
         }
+        costly.sort_by_key(|(r, _)| *r);
         costly
+            .into_iter()
+            .map(|(r, why)| (self.rules[r as usize].name.as_str(), why))
+            .collect()
     }
 
     /// The id of a dictionary word (or, with `prefix`, a prefix), added with
@@ -645,7 +671,7 @@ impl RuleSet {
         };
         // Queries that matched on the same words share their excerpts (with
         // many rules, several often watch the same name).
-        let mut made: Vec<(Vec<Hit>, Arc<[Excerpt]>)> = Vec::new();
+        let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> = FxHashMap::default();
         let mut hits = Vec::new();
         let mut found: Vec<(u32, Match)> = Vec::new();
         for q in candidates {
@@ -661,11 +687,11 @@ impl RuleSet {
                 continue;
             }
             excerpt_hits(&mut hits);
-            let excerpts = match made.iter().find(|(h, _)| *h == hits) {
-                Some((_, excerpts)) => excerpts.clone(),
+            let excerpts = match made.get(&hits) {
+                Some(excerpts) => excerpts.clone(),
                 None => {
                     let excerpts: Arc<[Excerpt]> = excerpts(&doc, &hits).into();
-                    made.push((hits.clone(), excerpts.clone()));
+                    made.insert(hits.clone(), excerpts.clone());
                     excerpts
                 }
             };
@@ -876,14 +902,17 @@ fn number_leaves(rules: &mut [Rule]) -> Vec<Leaf> {
                 distinct.push(leaf.clone());
                 next
             });
+            let first: &Leaf = &distinct[id as usize];
+            debug_assert!(first.anchor == leaf.anchor && first.rank == leaf.rank);
             ids.push(id);
         });
     }
     drop(seen);
+    // The same walk again, so the ids come in the same order.
     let mut ids = ids.into_iter();
     for rule in rules {
         for_each_leaf_mut(&mut rule.node, &mut |leaf| {
-            leaf.id = ids.next().unwrap_or(NO_ID);
+            leaf.id = ids.next().expect("one id per leaf");
         });
     }
     for (id, leaf) in distinct.iter_mut().enumerate() {
@@ -918,14 +947,19 @@ const HEAD_BLOOM_WORDS: u32 = 10;
 fn bloom_probe(word: &str, words: u32) -> (usize, u64) {
     let b = word.as_bytes();
     let n = b.len();
-    let fingerprint = u64::from(b[0])
-        | u64::from(b[1.min(n - 1)]) << 8
-        | u64::from(b[n / 2]) << 16
-        | u64::from(b[n - 1]) << 24
+    // A prefix head can be empty (a word whose first letter is longer
+    // than the shortest watched prefix).
+    let byte = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
+    let fingerprint = byte(0)
+        | byte(1.min(n.saturating_sub(1))) << 8
+        | byte(n / 2) << 16
+        | byte(n.saturating_sub(1)) << 24
         | (n as u64) << 32;
     let hash = fingerprint.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let at = (hash >> (64 - words)) as usize;
-    (at, 1 << (hash & 63) | 1 << ((hash >> 6) & 63))
+    // Bits from the middle of the product: its low bits see only the low
+    // bits of the fingerprint.
+    (at, 1 << ((hash >> 32) & 63) | 1 << ((hash >> 38) & 63))
 }
 
 /// Whether a Bloom filter of `1 << words` u64s may hold `word`.
@@ -1163,7 +1197,7 @@ impl<'a> Document<'a> {
 
 /// Where a term was found: a field index and a range of token indices.
 /// Sixteen bytes: matching copies, sorts and compares many of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Hit {
     field: u32,
     start: u32,

@@ -94,9 +94,9 @@ struct AliasDef {
 pub fn parse_rule_files(files: &[(PathBuf, String)]) -> ParsedRules {
     let mut out = ParsedRules::default();
     let mut raws = Vec::new();
-    for (path, text) in files {
+    for ((path, text), parsed) in files.iter().zip(parse_toml(files)) {
         let source = SourceFile { path, text };
-        match toml::from_str::<RawRuleFile>(text) {
+        match parsed {
             Ok(raw) => raws.push((path.as_path(), text.as_str(), raw)),
             Err(err) => out.errors.push(source.toml_error(&err)),
         }
@@ -142,6 +142,51 @@ pub fn parse_rule_files(files: &[(PathBuf, String)]) -> ParsedRules {
         }
     }
     out
+}
+
+/// Parses each file's TOML, the files shared among the cores: with many
+/// rules, TOML parsing is most of the time a reload takes.
+fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, toml::de::Error>> {
+    let parse = |files: &[(PathBuf, String)]| -> Vec<_> {
+        files.iter().map(|(_, text)| toml::from_str(text)).collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || files.len() < 2 {
+        return parse(files);
+    }
+    // Split by size, not count: one big file beside small ones.
+    let total: usize = files.iter().map(|(_, text)| text.len()).sum();
+    let share = total.div_ceil(threads).max(1);
+    let mut chunks: Vec<&[(PathBuf, String)]> = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, (_, text)) in files.iter().enumerate() {
+        size += text.len();
+        if size >= share {
+            chunks.push(&files[start..=i]);
+            (start, size) = (i + 1, 0);
+        }
+    }
+    chunks.push(&files[start..]);
+    std::thread::scope(|scope| {
+        let parsing: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || parse(chunk))
+                    .map_err(|_| chunk)
+            })
+            .collect();
+        parsing
+            .into_iter()
+            .flat_map(|spawned| match spawned {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had (a task limit): parse here instead.
+                Err(chunk) => parse(chunk),
+            })
+            .collect()
+    })
 }
 
 /// Parses the text of one rule file on its own (no aliases from elsewhere).
@@ -443,6 +488,29 @@ mod tests {
         let parsed = parse_rule_files(&[("a.toml".into(), a), ("b.toml".into(), b)]);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.rules.len(), 1);
+    }
+
+    #[test]
+    fn many_files_parse_in_file_order_with_errors_in_their_own_file() {
+        // Sizes differ, so the files are split unevenly among the threads.
+        let mut files: Vec<(PathBuf, String)> = (0..9)
+            .map(|i| {
+                let rules: String = (0..=i * 40)
+                    .map(|j| format!("[[rule]]\nname = \"f{i}r{j}\"\nquery = 'Zaventem'\n"))
+                    .collect();
+                (format!("{i}.toml").into(), rules)
+            })
+            .collect();
+        files[5].1.push_str("[[rule]\n");
+        let parsed = parse_rule_files(&files);
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert!(parsed.errors[0].to_string().starts_with("5.toml:"));
+        let names: Vec<&str> = parsed.rules.iter().map(|r| r.name.as_str()).collect();
+        let expected: Vec<String> = (0..9)
+            .filter(|&i| i != 5)
+            .flat_map(|i| (0..=i * 40).map(move |j| format!("f{i}r{j}")))
+            .collect();
+        assert_eq!(names, expected);
     }
 
     #[test]

@@ -346,6 +346,8 @@ fn at_most_three_excerpts_of_bounded_length() {
 // --- compiled matcher vs oracle on random rules and articles ---
 
 const VOCAB: &[&str] = &[
+    "日本",
+    "東京都",
     "Brussels",
     "Zaventem",
     "ISIS",
@@ -384,6 +386,9 @@ const QUERY_WORDS: &[&str] = &[
     "title:blast",
     "content:(mall OR attack)",
     "/[Ee]xplosions?/",
+    "ma*",
+    "日本*",
+    "東京",
 ];
 
 fn query_strategy() -> impl Strategy<Value = String> {
@@ -536,4 +541,26 @@ fn excerpts_centre_on_the_name_not_the_everyday_word() {
         .map(|&(s, e)| &first.text[s..e])
         .collect();
     assert!(marked.contains(&"Zaventem"), "{first:?}");
+}
+
+#[test]
+fn words_that_begin_with_long_letters_beside_short_prefixes() {
+    // The shortest prefix is two bytes; "日本" begins with a three-byte
+    // letter, so its head for prefix lookup is empty.
+    let a = article("日本 und Zaventem", "", "");
+    assert_eq!(matched(&["un*", "日本*", "Zaventem"], &a), [0, 1, 2]);
+}
+
+#[test]
+fn an_or_of_many_common_words_is_reported_with_its_words() {
+    let words: Vec<String> = (0..20).map(|i| format!("w{i}x")).collect();
+    let set = RuleSet::new(rules_with(&[
+        ("-Zaventem", ""),
+        (&words.join(" OR "), ""),
+        ("the AND of", ""),
+    ]));
+    let costly = set.costly_rules();
+    let names: Vec<&str> = costly.iter().map(|(r, _)| *r).collect();
+    assert_eq!(names, ["r0", "r1", "r2"], "{costly:?}");
+    assert!(costly[1].1.contains("(w0x, w10x"), "{costly:?}");
 }
