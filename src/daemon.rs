@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::config::{Config, FeedConfig};
+use crate::diagnostic::Diagnostics;
 use crate::fetch::Fetcher;
 use crate::outbox::{DeliveryReport, Outbox};
 use crate::pipeline::Pipeline;
@@ -137,29 +138,44 @@ pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result
         let stop = CancellationToken::new();
         let tasks = start(&rt, stop.clone());
         let command = control.recv().await.unwrap_or(Control::Shutdown);
+        // The new config is read and its rules compiled while the old ones
+        // keep polling and delivering: with a million rules that takes
+        // seconds. Only the swap stops them.
+        let loaded = match command {
+            Control::Shutdown => None,
+            Control::Reload => {
+                notify_systemd(&[NotifyState::Reloading]);
+                let path = rt.config.path.clone();
+                Some(tokio::task::spawn_blocking(move || Config::load(&path)).await)
+            }
+        };
         stop.cancel();
         for task in tasks {
             let _ = task.await;
         }
-        match command {
-            Control::Shutdown => {
+        match loaded {
+            None => {
                 notify_systemd(&[NotifyState::Stopping]);
                 tracing::info!("Newswatch stopped");
                 return Ok(());
             }
-            Control::Reload => {
-                notify_systemd(&[NotifyState::Reloading]);
-                rt = reload(rt, store.clone());
+            Some(Ok(loaded)) => {
+                rt = reload(rt, loaded, store.clone());
                 notify_systemd(&[NotifyState::Ready]);
                 warn_orphaned_alerts(store.as_ref(), &rt.config).await;
+            }
+            Some(Err(error)) => {
+                tracing::error!(error = %error, "Reload failed; keeping the old config");
+                notify_systemd(&[NotifyState::Ready]);
             }
         }
     }
 }
 
-/// Builds a runtime from the config file again; on any error the old one stays.
-fn reload(old: Runtime, store: Arc<dyn Store>) -> Runtime {
-    let new = match Config::load(&old.config.path) {
+/// Builds a runtime from the config file read again; on any error the old
+/// one stays.
+fn reload(old: Runtime, loaded: Result<Config, Diagnostics>, store: Arc<dyn Store>) -> Runtime {
+    let new = match loaded {
         Ok(config) => config,
         Err(errors) => {
             tracing::error!(errors = %errors, "Reload rejected: invalid config; keeping the old one");
