@@ -402,6 +402,11 @@ impl RuleSet {
             set.prefix_heads.entry(head).or_default().push((prefix, id));
         }
         set.gate_words = gate_words;
+        // The trees are compiled into `program` and `leaves`: only the rules'
+        // other settings are needed from here on.
+        for rule in &mut rules {
+            rule.node = Node::And(Vec::new());
+        }
         set.rules = rules;
         set
     }
