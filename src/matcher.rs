@@ -403,9 +403,10 @@ impl RuleSet {
         }
         set.gate_words = gate_words;
         // The trees are compiled into `program` and `leaves`: only the rules'
-        // other settings are needed from here on.
+        // other settings are needed from here on. (An empty OR matches
+        // nothing, should anything evaluate it.)
         for rule in &mut rules {
-            rule.node = Node::And(Vec::new());
+            rule.node = Node::Or(Vec::new());
         }
         set.rules = rules;
         set

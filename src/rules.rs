@@ -47,6 +47,8 @@ fn yes() -> bool {
 pub struct Rule {
     pub name: String,
     pub query_text: String,
+    /// The query as parsed; emptied once a [`crate::matcher::RuleSet`]
+    /// has compiled it.
     pub node: Node,
     pub notify: Vec<String>,
     /// Glob patterns over feed names and tags; empty means every feed.
