@@ -1,7 +1,9 @@
 //! Matcher benchmark: compiled rule sets of 1k to 1M rules over a corpus of
 //! news-length articles, beside a `regex::RegexSet` baseline at 1k rules.
 //! Prints each figure next to its target. Run: `cargo bench --bench matcher`
-//! (`-- --quick` stops at 100k rules).
+//! (`-- --quick` stops at 100k rules; `-- --only 1000000` runs one size;
+//! `-- --secs 20` matches for longer, for profiling). The machines this runs
+//! on are shared: compare figures from one run, or medians of several.
 
 use newswatch::article::Article;
 
