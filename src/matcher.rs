@@ -200,22 +200,55 @@ const NEAR: u32 = 4;
 const WORD: u32 = 5;
 const WORD_LEN: usize = 3;
 const RANK_MASK: u32 = (1 << 24) - 1;
+/// A phrase compared without case (`"Al Shabab"`), inline likewise: the
+/// leaf id, its anchor word's dictionary id, its fields and rank as for
+/// WORD, then the number of words its phrase part takes, which are each
+/// word's length in bytes and its bytes, four to a word. Checking the words
+/// around an anchor reads no `Leaf` and no heap string.
+const PHRASE: u32 = 6;
+/// PHRASE's words before its phrase part.
+const PHRASE_HEAD: usize = 4;
 
 fn kind(word: u32) -> u32 {
     word >> KIND_SHIFT
 }
 
-/// Words in the subtree that starts with `word`.
-fn subtree_len(word: u32) -> usize {
-    match kind(word) {
+/// Words in the subtree that starts `steps`.
+fn subtree_len(steps: &[u32]) -> usize {
+    match kind(steps[0]) {
         LEAF => 1,
         WORD => WORD_LEN,
-        _ => (word & LEN_MASK) as usize,
+        PHRASE => PHRASE_HEAD + steps[3] as usize,
+        _ => (steps[0] & LEN_MASK) as usize,
     }
 }
 
 fn is_leaf(word: u32) -> bool {
-    matches!(kind(word), LEAF | WORD)
+    matches!(kind(word), LEAF | WORD | PHRASE)
+}
+
+/// Appends a word's length and bytes, four to a u32.
+fn pack_word(word: &str, out: &mut Vec<u32>) {
+    out.push(word.len() as u32);
+    for chunk in word.as_bytes().chunks(4) {
+        let mut four = [0u8; 4];
+        four[..chunk.len()].copy_from_slice(chunk);
+        out.push(u32::from_le_bytes(four));
+    }
+}
+
+/// Whether `word` is the word packed at the start of `packed`; returns the
+/// rest of `packed` after it.
+fn unpack_eq<'p>(word: &str, packed: &'p [u32]) -> (bool, &'p [u32]) {
+    let len = packed[0] as usize;
+    let (bytes, rest) = packed[1..].split_at(len.div_ceil(4));
+    let same = word.len() == len
+        && word.as_bytes().chunks(4).zip(bytes).all(|(chunk, &held)| {
+            let mut four = [0u8; 4];
+            four[..chunk.len()].copy_from_slice(chunk);
+            u32::from_le_bytes(four) == held
+        });
+    (same, rest)
 }
 
 /// Words before an operator's operands.
@@ -230,7 +263,7 @@ fn step_leaves(steps: &[u32]) -> impl Iterator<Item = u32> + '_ {
         while at < steps.len() {
             let word = steps[at];
             if is_leaf(word) {
-                at += subtree_len(word);
+                at += subtree_len(&steps[at..]);
                 return Some(word & LEN_MASK);
             }
             at += operands_at(word);
@@ -244,14 +277,28 @@ fn compile(node: &Node, program: &mut Vec<u32>) {
     let at = program.len();
     let kind = match node {
         Node::Leaf(leaf) => {
-            return match leaf.anchor {
-                Some((id, _)) if leaf_len(leaf) == 1 && !leaf.case_sensitive => {
-                    let fields = u32::from(leaf.fields.0) << 24;
-                    program.extend([
-                        WORD << KIND_SHIFT | leaf.id,
-                        id,
-                        fields | leaf.rank.min(RANK_MASK),
-                    ])
+            let fields = u32::from(leaf.fields.0) << 24 | leaf.rank.min(RANK_MASK);
+            return match (&leaf.kind, leaf.anchor) {
+                (_, Some((id, _))) if leaf_len(leaf) == 1 && !leaf.case_sensitive => {
+                    program.extend([WORD << KIND_SHIFT | leaf.id, id, fields])
+                }
+                (
+                    LeafKind::Words {
+                        words,
+                        prefix: false,
+                        ..
+                    },
+                    Some((id, offset)),
+                ) if !leaf.case_sensitive => {
+                    program.extend([PHRASE << KIND_SHIFT | leaf.id, id, fields, 0]);
+                    let from = program.len();
+                    for word in words {
+                        pack_word(word, program);
+                    }
+                    program[at + 3] = (program.len() - from) as u32;
+                    // The anchor's place in the phrase, after the words.
+                    program.push(offset as u32);
+                    program[at + 3] += 1;
                 }
                 _ => program.push(leaf.id),
             };
@@ -719,17 +766,17 @@ impl RuleSet {
         let head = steps[0];
         // The operands, each as its steps.
         let operands = || {
-            let (mut at, end) = (operands_at(head), subtree_len(head));
+            let (mut at, end) = (operands_at(head), subtree_len(steps));
             std::iter::from_fn(move || {
                 (at < end).then(|| {
-                    let operand = &steps[at..at + subtree_len(steps[at])];
+                    let operand = &steps[at..at + subtree_len(&steps[at..])];
                     at += operand.len();
                     operand
                 })
             })
         };
         match kind(head) {
-            LEAF | WORD => {
+            LEAF | WORD | PHRASE => {
                 let found = index.find(steps, doc);
                 hits.extend_from_slice(&index.found[found.clone()]);
                 !found.is_empty()
@@ -761,7 +808,7 @@ impl RuleSet {
                 let (left, distance) = (steps[1] as usize, steps[2] as usize);
                 let split = 3 + left;
                 let lefts = side(&steps[3..split], doc, index);
-                let rights = side(&steps[split..subtree_len(head)], doc, index);
+                let rights = side(&steps[split..subtree_len(steps)], doc, index);
                 let found = &index.found;
                 let side = |ranges: &[Range<usize>]| {
                     ranges
@@ -794,7 +841,7 @@ fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>>
     while at < steps.len() {
         let word = steps[at];
         match kind(word) {
-            LEAF | WORD => ranges.push(index.find(&steps[at..], doc)),
+            LEAF | WORD | PHRASE => ranges.push(index.find(&steps[at..], doc)),
             // An OR's operands follow it.
             OR => {
                 at += 1;
@@ -803,7 +850,7 @@ fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>>
             // The parser allows nothing else on either side of NEAR.
             _ => {}
         }
-        at += subtree_len(word);
+        at += subtree_len(&steps[at..]);
     }
     ranges
 }
@@ -1251,7 +1298,36 @@ impl<'o> Indexed<'o> {
             return from as usize..to as usize;
         }
         let from = self.found.len();
-        if kind(steps[0]) == WORD {
+        if kind(steps[0]) == PHRASE {
+            let fields = FieldSet((steps[2] >> 24) as u8);
+            let rank = steps[2] & RANK_MASK;
+            let phrase = &steps[PHRASE_HEAD..subtree_len(steps)];
+            let (packed, offset) = phrase.split_at(phrase.len() - 1);
+            let offset = offset[0] as usize;
+            for &(_, f, i) in self.occurrences_of(steps[1]) {
+                let field = &doc.fields[f as usize];
+                let Some(start) = (i as usize).checked_sub(offset) else {
+                    continue;
+                };
+                if !doc.in_scope(fields, f as usize) {
+                    continue;
+                }
+                let (mut at, mut rest) = (start, packed);
+                while !rest.is_empty() && at < field.tokens.len() {
+                    let (same, after) = unpack_eq(field.tokens.word(at), rest);
+                    if !same {
+                        break;
+                    }
+                    (at, rest) = (at + 1, after);
+                }
+                if rest.is_empty() {
+                    self.found.push(Hit {
+                        rank,
+                        ..Hit::new(f as usize, start..at)
+                    });
+                }
+            }
+        } else if kind(steps[0]) == WORD {
             // A one-word term compared without case is its dictionary
             // entry: an occurrence of the entry is an occurrence of the term.
             let fields = FieldSet((steps[2] >> 24) as u8);
