@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use toml::Spanned;
 use url::Url;
@@ -274,7 +275,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     pub feeds: Vec<FeedConfig>,
     pub destinations: BTreeMap<String, DestinationConfig>,
-    pub rules: RuleSet,
+    /// Shared with the pipeline: a million compiled rules are not copied.
+    pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
 }
 
@@ -351,7 +353,7 @@ impl Config {
             retry,
             feeds,
             destinations,
-            rules: RuleSet::new(rules),
+            rules: Arc::new(RuleSet::new(rules)),
             rule_files,
         })
     }

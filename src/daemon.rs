@@ -3,7 +3,6 @@
 
 use crate::clock::Clock;
 use crate::config::{Config, FeedConfig};
-use crate::diagnostic::Diagnostics;
 use crate::fetch::Fetcher;
 use crate::outbox::{DeliveryReport, Outbox};
 use crate::pipeline::Pipeline;
@@ -12,6 +11,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use sd_notify::NotifyState;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -45,7 +45,7 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
         pipeline: Arc::new(Pipeline {
             fetcher,
             store: store.clone(),
-            rules: Arc::new(config.rules.clone()),
+            rules: config.rules.clone(),
             defaults: config.defaults.clone(),
         }),
         outbox: Arc::new(outbox),
@@ -134,72 +134,80 @@ pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result
     );
     notify_systemd(&[NotifyState::Ready]);
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
+    let mut stop = CancellationToken::new();
+    let mut tasks = start(&rt, stop.clone());
     loop {
-        let stop = CancellationToken::new();
-        let tasks = start(&rt, stop.clone());
-        let command = control.recv().await.unwrap_or(Control::Shutdown);
-        // The new config is read and its rules compiled while the old ones
-        // keep polling and delivering: with a million rules that takes
-        // seconds. Only the swap stops them.
-        let loaded = match command {
-            Control::Shutdown => None,
-            Control::Reload => {
-                notify_systemd(&[NotifyState::Reloading]);
-                let path = rt.config.path.clone();
-                Some(tokio::task::spawn_blocking(move || Config::load(&path)).await)
-            }
-        };
-        stop.cancel();
-        for task in tasks {
-            let _ = task.await;
+        let mut command = control.recv().await.unwrap_or(Control::Shutdown);
+        // A reload is prepared (the config read, the rules compiled: with a
+        // million rules, seconds) while the old runtime keeps polling and
+        // delivering; it is stopped only to swap in a new one that is ready.
+        let mut next = None;
+        while command == Control::Reload {
+            notify_systemd(&[NotifyState::Reloading]);
+            let (path, state_dir) = (rt.config.path.clone(), rt.config.state_dir.clone());
+            let store = store.clone();
+            next = match tokio::task::spawn_blocking(move || prepare(&path, &state_dir, store))
+                .await
+            {
+                Ok(prepared) => prepared.or(next),
+                Err(error) => {
+                    tracing::error!(error = %error, "Reload failed; keeping the old config");
+                    next
+                }
+            };
+            // What was asked meanwhile: a shutdown wins; another reload reads
+            // the config again (it may have changed since it was read).
+            command = match control.try_recv() {
+                Ok(asked) => asked,
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => Control::Shutdown,
+            };
         }
-        match loaded {
-            None => {
-                notify_systemd(&[NotifyState::Stopping]);
-                tracing::info!("Newswatch stopped");
-                return Ok(());
-            }
-            Some(Ok(loaded)) => {
-                rt = reload(rt, loaded, store.clone());
-                notify_systemd(&[NotifyState::Ready]);
-                warn_orphaned_alerts(store.as_ref(), &rt.config).await;
-            }
-            Some(Err(error)) => {
-                tracing::error!(error = %error, "Reload failed; keeping the old config");
-                notify_systemd(&[NotifyState::Ready]);
+        if command == Control::Shutdown || next.is_some() {
+            stop.cancel();
+            for task in tasks.drain(..) {
+                let _ = task.await;
             }
         }
-    }
-}
-
-/// Builds a runtime from the config file read again; on any error the old
-/// one stays.
-fn reload(old: Runtime, loaded: Result<Config, Diagnostics>, store: Arc<dyn Store>) -> Runtime {
-    let new = match loaded {
-        Ok(config) => config,
-        Err(errors) => {
-            tracing::error!(errors = %errors, "Reload rejected: invalid config; keeping the old one");
-            return old;
+        if command == Control::Shutdown {
+            notify_systemd(&[NotifyState::Stopping]);
+            tracing::info!("Newswatch stopped");
+            return Ok(());
         }
-    };
-    if new.state_dir != old.config.state_dir {
-        tracing::error!("Reload rejected: state_dir changed, which needs a restart");
-        return old;
-    }
-    match build(new, store) {
-        Ok(rt) => {
+        if let Some(new) = next {
+            rt = new;
             tracing::info!(
                 feeds = rt.config.feeds.len(),
                 rules = rt.config.rules.rules().len(),
                 "Config reloaded"
             );
-            rt
+            stop = CancellationToken::new();
+            tasks = start(&rt, stop.clone());
+            warn_orphaned_alerts(store.as_ref(), &rt.config).await;
         }
-        Err(error) => {
-            tracing::error!(error = %format!("{error:#}"), "Reload rejected; keeping the old config");
-            old
-        }
+        notify_systemd(&[NotifyState::Ready]);
     }
+}
+
+/// A runtime built from the config file read again, or `None` (and why,
+/// logged) if it is invalid or cannot be built: the old one then stays.
+fn prepare(path: &Path, state_dir: &Path, store: Arc<dyn Store>) -> Option<Runtime> {
+    let new = match Config::load(path) {
+        Ok(config) => config,
+        Err(errors) => {
+            tracing::error!(errors = %errors, "Reload rejected: invalid config; keeping the old one");
+            return None;
+        }
+    };
+    if new.state_dir != state_dir {
+        tracing::error!("Reload rejected: state_dir changed, which needs a restart");
+        return None;
+    }
+    build(new, store)
+        .inspect_err(|error| {
+            tracing::error!(error = %format!("{error:#}"), "Reload rejected; keeping the old config");
+        })
+        .ok()
 }
 
 fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {

@@ -168,7 +168,9 @@ fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, toml::de::
             (start, size) = (i + 1, 0);
         }
     }
-    chunks.push(&files[start..]);
+    if start < files.len() {
+        chunks.push(&files[start..]);
+    }
     std::thread::scope(|scope| {
         let parsing: Vec<_> = chunks
             .into_iter()

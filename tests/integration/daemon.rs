@@ -15,6 +15,11 @@ const HARVEST: Item = Item {
     title: "Farmers expect an early harvest",
     body: "A warm spring has brought the wheat harvest forward by two weeks in the southern plains.",
 };
+const HARBOUR: Item = Item {
+    guid: "wire-4",
+    title: "Ferries return to the harbour",
+    body: "The storm has passed and the first ferries left the harbour this morning.",
+};
 const SHABAB: Item = Item {
     guid: "wire-3",
     title: "Fighting reported near the Kenyan border",
@@ -225,13 +230,19 @@ async fn sighup_reloads_rules_and_rejects_a_broken_rule_file() {
         "{}",
         daemon.log()
     );
+    // The old rules are still in force.
+    serve(&server, rss(&[HARBOUR, HARVEST])).await;
+    wait_for("an alert from the old rules", || {
+        (sink.messages().len() == 1).then_some(())
+    })
+    .await;
 
     std::fs::write(&rules_file, RULES).unwrap();
     daemon.signal("HUP");
     daemon.wait_log("Config reloaded", 1).await;
-    serve(&server, rss(&[ZAVENTEM, HARVEST])).await;
+    serve(&server, rss(&[ZAVENTEM, HARBOUR, HARVEST])).await;
     wait_for("an alert from the reloaded rules", || {
-        (sink.messages().len() == 1).then_some(())
+        (sink.messages().len() == 2).then_some(())
     })
     .await;
     let log = daemon.stop().await;
