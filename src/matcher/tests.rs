@@ -564,3 +564,24 @@ fn an_or_of_many_common_words_is_reported_with_its_words() {
     assert_eq!(names, ["r0", "r1", "r2"], "{costly:?}");
     assert!(costly[1].1.contains("(w0x, w10x"), "{costly:?}");
 }
+
+#[test]
+fn phrases_at_the_edges_of_a_field() {
+    // "shabab" anchors `"al shabab"`, one word in: at a field's first word
+    // there is no room for "al"; a phrase cut off by the field's end is no
+    // match either.
+    let edge = article("Shabab leaders meet", "", "Talks at Zaventem airport");
+    assert_eq!(
+        matched(&["\"al shabab\"", "\"Zaventem airport hall\""], &edge),
+        Vec::<usize>::new()
+    );
+    let inside = article(
+        "Attack claimed by Al-Shabab",
+        "",
+        "Talks at Zaventem airport hall",
+    );
+    assert_eq!(
+        matched(&["\"al shabab\"", "\"Zaventem airport hall\""], &inside),
+        [0, 1]
+    );
+}
