@@ -1298,84 +1298,92 @@ impl<'o> Indexed<'o> {
             return from as usize..to as usize;
         }
         let from = self.found.len();
-        if kind(steps[0]) == PHRASE {
-            let fields = FieldSet((steps[2] >> 24) as u8);
-            let rank = steps[2] & RANK_MASK;
-            let phrase = &steps[PHRASE_HEAD..subtree_len(steps)];
-            let (packed, offset) = phrase.split_at(phrase.len() - 1);
-            let offset = offset[0] as usize;
-            for &(_, f, i) in self.occurrences_of(steps[1]) {
-                let field = &doc.fields[f as usize];
-                let Some(start) = (i as usize).checked_sub(offset) else {
-                    continue;
-                };
-                if !doc.in_scope(fields, f as usize) {
-                    continue;
-                }
-                let (mut at, mut rest) = (start, packed);
-                while !rest.is_empty() && at < field.tokens.len() {
-                    let (same, after) = unpack_eq(field.tokens.word(at), rest);
-                    if !same {
-                        break;
-                    }
-                    (at, rest) = (at + 1, after);
-                }
-                if rest.is_empty() {
-                    self.found.push(Hit {
-                        rank,
-                        ..Hit::new(f as usize, start..at)
-                    });
-                }
-            }
-        } else if kind(steps[0]) == WORD {
+        let rank = match kind(steps[0]) {
             // A one-word term compared without case is its dictionary
             // entry: an occurrence of the entry is an occurrence of the term.
-            let fields = FieldSet((steps[2] >> 24) as u8);
-            let rank = steps[2] & RANK_MASK;
-            let found = self
-                .occurrences_of(steps[1])
-                .iter()
-                .filter(|&&(_, f, _)| doc.in_scope(fields, f as usize))
-                .map(|&(_, f, i)| Hit {
-                    rank,
-                    ..Hit::new(f as usize, i as usize..i as usize + 1)
+            WORD => {
+                self.anchored(steps[1], 0, doc, steps_fields(steps), |_, start| {
+                    Some(start + 1)
                 });
-            self.found.extend(found);
-        } else {
-            let leaf = &self.leaves[id as usize];
-            match &leaf.kind {
-                LeafKind::Words { .. } => self.words(leaf, doc),
-                LeafKind::Regex(regex) => regex_hits(regex, leaf.fields, doc, &mut self.found),
+                steps[2] & RANK_MASK
             }
-            ranked(leaf, &mut self.found[from..]);
+            PHRASE => {
+                let phrase = &steps[PHRASE_HEAD..subtree_len(steps)];
+                let (packed, offset) = phrase.split_at(phrase.len() - 1);
+                self.anchored(
+                    steps[1],
+                    offset[0] as usize,
+                    doc,
+                    steps_fields(steps),
+                    |field, start| {
+                        let (mut at, mut rest) = (start, packed);
+                        while !rest.is_empty() && at < field.tokens.len() {
+                            let (same, after) = unpack_eq(field.tokens.word(at), rest);
+                            if !same {
+                                return None;
+                            }
+                            (at, rest) = (at + 1, after);
+                        }
+                        rest.is_empty().then_some(at)
+                    },
+                );
+                steps[2] & RANK_MASK
+            }
+            _ => {
+                let leaf = &self.leaves[id as usize];
+                match (&leaf.kind, leaf.anchor) {
+                    (LeafKind::Words { .. }, Some((anchor, offset))) => {
+                        let len = leaf_len(leaf);
+                        self.anchored(anchor, offset, doc, leaf.fields, |field, start| {
+                            words_at(leaf, field, start).then_some(start + len)
+                        })
+                    }
+                    (LeafKind::Words { .. }, None) => scan_words(leaf, doc, &mut self.found),
+                    (LeafKind::Regex(regex), _) => {
+                        regex_hits(regex, leaf.fields, doc, &mut self.found)
+                    }
+                }
+                leaf.rank
+            }
+        };
+        for hit in &mut self.found[from..] {
+            hit.rank = rank;
         }
         self.done.insert(id, (from as u32, self.found.len() as u32));
         from..self.found.len()
     }
 
-    /// The occurrences of dictionary id `id`.
-    fn occurrences_of(&self, id: u32) -> &'o [(u32, u8, u32)] {
-        let from = self.occurrences.partition_point(|o| o.0 < id);
-        let to = self.occurrences.partition_point(|o| o.0 <= id);
-        &self.occurrences[from..to]
+    /// Adds the hits of a term anchored on dictionary id `anchor`, its word
+    /// `offset`: each occurrence in `fields` where `ends(field, start)`
+    /// finds the term starting at word `start` and gives where it ends.
+    fn anchored(
+        &mut self,
+        anchor: u32,
+        offset: usize,
+        doc: &Document,
+        fields: FieldSet,
+        ends: impl Fn(&FieldText, usize) -> Option<usize>,
+    ) {
+        let from = self.occurrences.partition_point(|o| o.0 < anchor);
+        let to = self.occurrences.partition_point(|o| o.0 <= anchor);
+        for &(_, f, i) in &self.occurrences[from..to] {
+            let f = f as usize;
+            if !doc.in_scope(fields, f) {
+                continue;
+            }
+            let Some(start) = (i as usize).checked_sub(offset) else {
+                continue;
+            };
+            if let Some(end) = ends(&doc.fields[f], start) {
+                self.found.push(Hit::new(f, start..end));
+            }
+        }
     }
+}
 
-    fn words(&mut self, leaf: &Leaf, doc: &Document) {
-        let Some((id, offset)) = leaf.anchor else {
-            return scan_words(leaf, doc, &mut self.found);
-        };
-        let found = self
-            .occurrences_of(id)
-            .iter()
-            .map(|&(_, f, i)| (f, i))
-            .filter(|(f, _)| doc.in_scope(leaf.fields, *f as usize))
-            .filter_map(|(f, i)| {
-                let start = (i as usize).checked_sub(offset)?;
-                words_at(leaf, &doc.fields[f as usize], start)
-                    .then(|| Hit::new(f as usize, start..start + leaf_len(leaf)))
-            });
-        self.found.extend(found);
-    }
+/// The fields of a WORD or PHRASE step.
+fn steps_fields(steps: &[u32]) -> FieldSet {
+    FieldSet((steps[2] >> 24) as u8)
 }
 
 fn leaf_len(leaf: &Leaf) -> usize {
@@ -1476,13 +1484,6 @@ fn tokens_covering(field: &FieldText, range: Range<usize>) -> Range<usize> {
     let first = tokens.partition_point(|t| t.span.end <= range.start);
     let last = tokens.partition_point(|t| t.span.start < range.end);
     first..last.max(first)
-}
-
-/// Gives a leaf's hits its rank.
-fn ranked(leaf: &Leaf, hits: &mut [Hit]) {
-    for hit in hits {
-        hit.rank = leaf.rank;
-    }
 }
 
 /// Words strictly between two ranges of the same field (0 when adjacent or overlapping).
