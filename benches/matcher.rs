@@ -226,6 +226,12 @@ fn split_files(toml: &str, per_file: usize) -> Vec<(PathBuf, String)> {
     files
 }
 
+/// The value after `name` on the command line, if given and valid.
+fn option<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let mut args = std::env::args().skip_while(|a| a != name);
+    args.nth(1)?.parse().ok()
+}
+
 /// Parses and compiles rule files: the set, the parse time and the whole time.
 fn time_compile(files: &[(PathBuf, String)]) -> (RuleSet, Duration, Duration) {
     let start = Instant::now();
@@ -307,18 +313,10 @@ fn main() {
         "| rules | MB/s per core (target) | p50 / article | p99 / article (target) | compile (target) | memory (target) | matches / article |"
     );
     println!("|---|---|---|---|---|---|---|");
-    // `-- --only 100000`: one size (for profiling).
-    let args: Vec<String> = std::env::args().collect();
-    let only: Option<usize> = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1)?.parse().ok());
-    // `-- --secs 20`: time each size longer (for profiling).
-    let secs: u64 = args
-        .iter()
-        .position(|a| a == "--secs")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(2);
+    // `-- --only 100000`: one size; `-- --secs 20`: each size timed longer
+    // (both for profiling).
+    let only: Option<usize> = option("--only");
+    let secs: u64 = option("--secs").unwrap_or(2);
     let sizes: &[(usize, f64)] = if quick {
         &[(0, 0.0), (1_000, 300.0), (10_000, 250.0), (100_000, 200.0)]
     } else {
