@@ -371,10 +371,8 @@ pub struct RuleSet {
     /// only words looked up in every article. A query's other words are
     /// looked for only when it is a candidate.
     gate_words: FxHashMap<Box<str>, u32>,
-    /// Gate prefixes grouped by their first `head_len` bytes, so each word
-    /// costs one lookup however many prefix lengths there are.
-    prefix_heads: FxHashMap<Box<str>, Vec<(Box<str>, u32)>>,
-    head_len: usize,
+    /// The gate prefixes.
+    gate_prefixes: Prefixes,
     /// Per id, the queries (their offsets in `program`) that can only match
     /// if that id occurs.
     anchored: Vec<Vec<u32>>,
@@ -397,9 +395,6 @@ pub struct RuleSet {
     gate_bloom: Vec<u64>,
     /// log2 of `gate_bloom.len()`.
     bloom_words: u32,
-    /// The same for the heads of gate prefixes, 64K bits: most words of an
-    /// article start like no watched stem, and skip the `prefix_heads` lookup.
-    head_bloom: Vec<u64>,
 }
 
 impl RuleSet {
@@ -436,18 +431,7 @@ impl RuleSet {
             let (at, bits) = bloom_probe(word, set.bloom_words);
             set.gate_bloom[at] |= bits;
         }
-        set.head_len = gate_prefixes
-            .iter()
-            .map(|(p, _)| p.len())
-            .min()
-            .unwrap_or(0);
-        set.head_bloom = vec![0; 1 << HEAD_BLOOM_WORDS];
-        for (prefix, id) in gate_prefixes {
-            let head: Box<str> = prefix[..text::floor_char_boundary(&prefix, set.head_len)].into();
-            let (at, bits) = bloom_probe(&head, HEAD_BLOOM_WORDS);
-            set.head_bloom[at] |= bits;
-            set.prefix_heads.entry(head).or_default().push((prefix, id));
-        }
+        set.gate_prefixes = Prefixes::new(gate_prefixes);
         set.gate_words = gate_words;
         // The trees are compiled into `program` and `leaves`: only the rules'
         // other settings are needed from here on. (An empty OR matches
@@ -695,17 +679,7 @@ impl RuleSet {
                 {
                     found(id);
                 }
-                if self.head_len > 0 && word.len() >= self.head_len {
-                    let head = &word[..text::floor_char_boundary(word, self.head_len)];
-                    let heads = in_bloom(&self.head_bloom, HEAD_BLOOM_WORDS, head)
-                        .then(|| self.prefix_heads.get(head))
-                        .flatten();
-                    for (prefix, id) in heads.into_iter().flatten() {
-                        if word.starts_with(&**prefix) {
-                            found(*id);
-                        }
-                    }
-                }
+                self.gate_prefixes.find(word, &mut found);
             }
         }
         candidates.sort_unstable();
@@ -991,28 +965,37 @@ fn filter_slot(word: &str) -> usize {
     first << 5 | last
 }
 
-/// log2 of the u64s in [`RuleSet::head_bloom`].
+/// log2 of the u64s in the Bloom filter on prefix heads.
 const HEAD_BLOOM_WORDS: u32 = 10;
 
 /// A word's place in a Bloom filter of `1 << words` u64s: which u64 and
-/// its two bits there, from the word's length and four of its bytes (first,
-/// second, middle, last): no loop over the word, one cache line per probe.
+/// its two bits there. One cache line per probe.
 fn bloom_probe(word: &str, words: u32) -> (usize, u64) {
-    let b = word.as_bytes();
-    let n = b.len();
-    // A prefix head can be empty (a word whose first letter is longer
-    // than the shortest watched prefix).
-    let byte = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
-    let fingerprint = byte(0)
-        | byte(1.min(n.saturating_sub(1))) << 8
-        | byte(n / 2) << 16
-        | byte(n.saturating_sub(1)) << 24
-        | (n as u64) << 32;
-    let hash = fingerprint.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let hash = word_hash(word.as_bytes());
     let at = (hash >> (64 - words)) as usize;
-    // Bits from the middle of the product: its low bits see only the low
-    // bits of the fingerprint.
-    (at, 1 << ((hash >> 32) & 63) | 1 << ((hash >> 38) & 63))
+    (at, 1 << (hash & 63) | 1 << ((hash >> 6) & 63))
+}
+
+/// A hash of a word from all its bytes up to 16 (read as two overlapping
+/// u64s: no loop) and its length. A hash of a few bytes let too many
+/// article words through at a million rules: each a probe of a big table.
+fn word_hash(b: &[u8]) -> u64 {
+    let n = b.len();
+    let load = |at: usize, len: usize| {
+        let mut word = [0u8; 8];
+        word[..len].copy_from_slice(&b[at..at + len]);
+        u64::from_le_bytes(word)
+    };
+    let (x, y) = match n {
+        8.. => (load(0, 8), load(n - 8, 8)),
+        4..=7 => (load(0, 4), load(n - 4, 4)),
+        1..=3 => (load(0, 1) | load(n / 2, 1) << 8 | load(n - 1, 1) << 16, 0),
+        0 => (0, 0),
+    };
+    // A folded multiply: every input bit reaches the high output bits.
+    let product =
+        u128::from(x ^ 0x243F_6A88_85A3_08D3) * u128::from(y ^ n as u64 ^ 0x1319_8A2E_0370_7344);
+    (product as u64) ^ (product >> 64) as u64
 }
 
 /// Whether a Bloom filter of `1 << words` u64s may hold `word`.
@@ -1579,6 +1562,9 @@ fn cut<'h>(
         spans: merged,
     }
 }
+
+mod prefixes;
+use prefixes::Prefixes;
 
 #[cfg(test)]
 mod oracle;

@@ -1,0 +1,199 @@
+//! The gate prefixes (`mini*`), looked up for every word of an article: a
+//! Bloom filter on the word's first bytes, then one probe of a flat table
+//! keyed by those bytes, then a few comparisons with prefixes held inline.
+//! No lookup reads a heap string: at a million rules those reads were
+//! cache misses, a few per word.
+
+use super::{HEAD_BLOOM_WORDS, bloom_probe, in_bloom};
+use crate::text;
+use std::ops::Range;
+
+/// Bytes of a prefix compared inline; the rest of a longer one is in `rests`.
+const INLINE: usize = 16;
+/// Heads are at most this long, so a head and its length fit in a u64.
+const MAX_HEAD: usize = 7;
+/// No head has this key (a key's top byte is a length of at most 7).
+const FREE: u64 = u64::MAX;
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Prefixes {
+    /// Bytes of a word's head: the shortest prefix's length, at most
+    /// [`MAX_HEAD`] (0: no prefixes).
+    head_len: usize,
+    /// 64K bits on the heads: most words start like no watched stem.
+    bloom: Vec<u64>,
+    /// Open addressing on [`head_key`]: each head's range of `entries`.
+    slots: Vec<(u64, u32, u32)>,
+    /// The prefixes, grouped by head.
+    entries: Vec<Entry>,
+    /// Bytes past the first [`INLINE`] of long prefixes.
+    rests: Vec<Box<[u8]>>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// The first bytes, little-endian, zero-padded.
+    bytes: u128,
+    len: u32,
+    id: u32,
+    /// Index in `rests` when longer than [`INLINE`] bytes.
+    rest: u32,
+}
+
+impl Prefixes {
+    /// Indexes `prefixes` (normalised text, dictionary id).
+    pub(super) fn new(mut prefixes: Vec<(Box<str>, u32)>) -> Prefixes {
+        let Some(shortest) = prefixes.iter().map(|(p, _)| p.len()).min() else {
+            return Prefixes::default();
+        };
+        let head_len = shortest.min(MAX_HEAD);
+        let head = |p: &str| head_key(&p[..text::floor_char_boundary(p, head_len)]);
+        prefixes.sort_unstable_by_key(|(p, _)| head(p));
+        let heads = prefixes.chunk_by(|a, b| head(&a.0) == head(&b.0)).count();
+        let mut table = Prefixes {
+            head_len,
+            bloom: vec![0; 1 << HEAD_BLOOM_WORDS],
+            slots: vec![(FREE, 0, 0); (heads * 2).next_power_of_two()],
+            ..Prefixes::default()
+        };
+        let mut run = 0..0;
+        for (i, (prefix, id)) in prefixes.iter().enumerate() {
+            let bytes = prefix.as_bytes();
+            let rest = if bytes.len() > INLINE {
+                table.rests.push(bytes[INLINE..].into());
+                table.rests.len() as u32 - 1
+            } else {
+                u32::MAX
+            };
+            table.entries.push(Entry {
+                bytes: inline(bytes),
+                len: bytes.len() as u32,
+                id: *id,
+                rest,
+            });
+            run.end = i + 1;
+            let last_of_head = prefixes
+                .get(i + 1)
+                .is_none_or(|(p, _)| head(p) != head(prefix));
+            if last_of_head {
+                let head_text = &prefix[..text::floor_char_boundary(prefix, head_len)];
+                let (at, bits) = bloom_probe(head_text, HEAD_BLOOM_WORDS);
+                table.bloom[at] |= bits;
+                let slot = table.slot(head(prefix));
+                table.slots[slot] = (head(prefix), run.start as u32, run.end as u32);
+                run.start = run.end;
+            }
+        }
+        table
+    }
+
+    /// The slot holding `key`, or the free slot where it would go.
+    fn slot(&self, key: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut at = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask;
+        while self.slots[at].0 != key && self.slots[at].0 != FREE {
+            at = (at + 1) & mask;
+        }
+        at
+    }
+
+    /// The entries whose head `word` starts with.
+    fn bucket(&self, word: &str) -> Range<usize> {
+        if self.head_len == 0 || word.len() < self.head_len {
+            return 0..0;
+        }
+        let head = &word[..text::floor_char_boundary(word, self.head_len)];
+        if !in_bloom(&self.bloom, HEAD_BLOOM_WORDS, head) {
+            return 0..0;
+        }
+        let (key, from, to) = self.slots[self.slot(head_key(head))];
+        if key == FREE {
+            return 0..0;
+        }
+        from as usize..to as usize
+    }
+
+    /// Calls `found` with the id of every prefix `word` starts with.
+    pub(super) fn find(&self, word: &str, mut found: impl FnMut(u32)) {
+        let bucket = self.bucket(word);
+        if bucket.is_empty() {
+            return;
+        }
+        let bytes = word.as_bytes();
+        let first = inline(bytes);
+        for entry in &self.entries[bucket] {
+            let len = entry.len as usize;
+            if bytes.len() >= len
+                && (first ^ entry.bytes) & mask(len) == 0
+                && (len <= INLINE || bytes[INLINE..len] == *self.rests[entry.rest as usize])
+            {
+                found(entry.id);
+            }
+        }
+    }
+}
+
+/// A head (at most [`MAX_HEAD`] bytes) and its length in one u64.
+fn head_key(head: &str) -> u64 {
+    let mut key = [0u8; 8];
+    key[..head.len()].copy_from_slice(head.as_bytes());
+    key[7] = head.len() as u8;
+    u64::from_le_bytes(key)
+}
+
+/// The first [`INLINE`] bytes, little-endian, zero-padded.
+fn inline(bytes: &[u8]) -> u128 {
+    let mut first = [0u8; INLINE];
+    let n = bytes.len().min(INLINE);
+    first[..n].copy_from_slice(&bytes[..n]);
+    u128::from_le_bytes(first)
+}
+
+/// The bits of the first `len` bytes of an [`inline`] value.
+fn mask(len: usize) -> u128 {
+    if len >= INLINE {
+        u128::MAX
+    } else {
+        (1 << (8 * len)) - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(prefixes: &Prefixes, word: &str) -> Vec<u32> {
+        let mut ids = Vec::new();
+        prefixes.find(word, |id| ids.push(id));
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn finds_every_prefix_a_word_starts_with() {
+        let long = "internationalisation";
+        let prefixes = Prefixes::new(vec![
+            ("mini".into(), 1),
+            ("minis".into(), 2),
+            ("minister".into(), 3),
+            ("mino".into(), 4),
+            (long.into(), 5),
+            ("東京".into(), 6),
+        ]);
+        assert_eq!(found(&prefixes, "minister"), [1, 2, 3]);
+        assert_eq!(found(&prefixes, "mini"), [1]);
+        assert_eq!(found(&prefixes, "min"), Vec::<u32>::new());
+        assert_eq!(found(&prefixes, "minor"), [4]);
+        assert_eq!(found(&prefixes, "internationalisations"), [5]);
+        assert_eq!(found(&prefixes, "internationalisatio"), Vec::<u32>::new());
+        assert_eq!(found(&prefixes, "internationalizations"), Vec::<u32>::new());
+        assert_eq!(found(&prefixes, "東京都"), [6]);
+        assert_eq!(found(&prefixes, "東"), Vec::<u32>::new());
+        assert_eq!(found(&prefixes, "maxi"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn no_prefixes_finds_nothing() {
+        assert_eq!(found(&Prefixes::new(Vec::new()), "word"), Vec::<u32>::new());
+    }
+}
