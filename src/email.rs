@@ -89,6 +89,8 @@ impl Templates {
         );
         // Undefined names are template mistakes: fail instead of printing nothing.
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // Errors name the undefined variable in release builds too.
+        env.set_debug(true);
         for (name, built_in) in BUILT_IN {
             let source = overrides
                 .remove(name)
