@@ -660,39 +660,38 @@ impl RuleSet {
     /// (`test-rule`), every rule is tried.
     pub fn matches(&self, article: &Article, feed: Option<FeedRef>) -> Vec<Match<'_>> {
         let doc = Document::new(article, feed.map_or("", |f| f.name), self.searched);
-        let mut occurrences: Vec<(u32, u8, u32)> = Vec::new();
+        let mut occurrences: Vec<(u32, u32)> = Vec::new();
         let mut candidates: Vec<u32> = self.always.clone();
-        // Pass one: the gate words, which decide the candidate queries.
-        for (f, field) in doc.fields.iter().enumerate() {
-            for i in 0..field.tokens.len() {
-                let word = field.tokens.word(i);
-                let mut found = |id: u32| {
-                    occurrences.push((id, f as u8, i as u32));
-                    candidates.extend_from_slice(&self.anchored[id as usize]);
-                };
-                if self
-                    .word_filter
-                    .get(filter_slot(word))
-                    .is_some_and(|bits| bits & length_bit(word.len()) != 0)
-                    && in_bloom(&self.gate_bloom, self.bloom_words, word)
-                    && let Some(&id) = self.gate_words.get(word)
-                {
-                    found(id);
-                }
-                self.gate_prefixes.find(word, &mut found);
+        // Pass one: the gate words, which decide the candidate queries,
+        // looked up once per distinct word.
+        let words = Distinct::new(&doc, |index, word, hash| {
+            let mut found = |id: u32| {
+                occurrences.push((id, index));
+                candidates.extend_from_slice(&self.anchored[id as usize]);
+            };
+            if self
+                .word_filter
+                .get(filter_slot(word))
+                .is_some_and(|bits| bits & length_bit(word.len()) != 0)
+                && bloom_has(&self.gate_bloom, self.bloom_words, hash)
+                && let Some(&id) = self.gate_words.get(word)
+            {
+                found(id);
             }
-        }
+            self.gate_prefixes.find(word, &mut found);
+        });
         candidates.sort_unstable();
         candidates.dedup();
         if candidates.is_empty() {
             return Vec::new();
         }
         // Pass two, for candidates only: the other words their queries need.
-        self.find_other_words(&candidates, &doc, &mut occurrences);
+        self.find_other_words(&candidates, &words, &mut occurrences);
         occurrences.sort_unstable_by_key(|o| o.0);
         let mut index = Indexed {
             leaves: &self.leaves,
             occurrences: &occurrences,
+            words: &words,
             done: FxHashMap::default(),
             found: Vec::new(),
         };
@@ -830,35 +829,36 @@ fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>>
 }
 
 impl RuleSet {
-    /// Records where the non-gate words and prefixes of the candidate
-    /// queries occur (the gate words were recorded while scanning).
+    /// Records which of the article's words are the non-gate words and
+    /// prefixes of the candidate queries (the gate words were recorded
+    /// while indexing the article).
     fn find_other_words(
         &self,
         candidates: &[u32],
-        doc: &Document,
-        occurrences: &mut Vec<(u32, u8, u32)>,
+        words: &Distinct,
+        occurrences: &mut Vec<(u32, u32)>,
     ) {
-        let mut words: FxHashMap<&str, u32> = FxHashMap::default();
         let mut prefixes: Vec<(&str, u32)> = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
         for &q in candidates {
-            for &id in self.query(q).others {
-                match &self.id_words[id as usize] {
-                    (word, false) => {
-                        words.insert(word, id);
+            seen.extend_from_slice(self.query(q).others);
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        for id in seen {
+            match &self.id_words[id as usize] {
+                (word, false) => {
+                    if let Some(index) = words.find(word) {
+                        occurrences.push((id, index));
                     }
-                    (prefix, true) => prefixes.push((prefix, id)),
                 }
+                (prefix, true) => prefixes.push((prefix, id)),
             }
         }
-        prefixes.sort_unstable();
-        prefixes.dedup();
-        if words.is_empty() && prefixes.is_empty() {
+        if prefixes.is_empty() {
             return;
         }
-        let mut filter = [0u64; 1024];
-        for word in words.keys() {
-            filter[filter_slot(word)] |= length_bit(word.len());
-        }
+        prefixes.sort_unstable();
         // Sorted prefixes start with the same byte in one run: a word is
         // compared only with the prefixes of its first byte.
         let mut by_first = [(0u32, 0u32); 256];
@@ -869,19 +869,12 @@ impl RuleSet {
             }
             slot.1 = i as u32 + 1;
         }
-        for (f, field) in doc.fields.iter().enumerate() {
-            for i in 0..field.tokens.len() {
-                let word = field.tokens.word(i);
-                if filter[filter_slot(word)] & length_bit(word.len()) != 0
-                    && let Some(&id) = words.get(word)
-                {
-                    occurrences.push((id, f as u8, i as u32));
-                }
-                let (from, to) = by_first[word.as_bytes()[0] as usize];
-                for &(prefix, id) in &prefixes[from as usize..to as usize] {
-                    if word.starts_with(prefix) {
-                        occurrences.push((id, f as u8, i as u32));
-                    }
+        for index in 0..words.len() as u32 {
+            let word = words.word(index);
+            let (from, to) = by_first[word.as_bytes()[0] as usize];
+            for &(prefix, id) in &prefixes[from as usize..to as usize] {
+                if word.starts_with(prefix) {
+                    occurrences.push((id, index));
                 }
             }
         }
@@ -971,36 +964,59 @@ const HEAD_BLOOM_WORDS: u32 = 10;
 /// A word's place in a Bloom filter of `1 << words` u64s: which u64 and
 /// its two bits there. One cache line per probe.
 fn bloom_probe(word: &str, words: u32) -> (usize, u64) {
-    let hash = word_hash(word.as_bytes());
+    bloom_place(word_hash(word.as_bytes()), words)
+}
+
+/// [`bloom_probe`] for a word's [`word_hash`].
+fn bloom_place(hash: u64, words: u32) -> (usize, u64) {
     let at = (hash >> (64 - words)) as usize;
     (at, 1 << (hash & 63) | 1 << ((hash >> 6) & 63))
 }
 
-/// A hash of a word from all its bytes up to 16 (read as two overlapping
-/// u64s: no loop) and its length. A hash of a few bytes let too many
-/// article words through at a million rules: each a probe of a big table.
+/// A hash of a word from all its bytes up to 16 (its [`word_key`]) and
+/// its length. A hash of a few bytes let too many article words through
+/// at a million rules: each a probe of a big table.
 fn word_hash(b: &[u8]) -> u64 {
+    key_hash(word_key(b), b.len())
+}
+
+/// A word's bytes up to 16, read as two u64s that overlap when it is
+/// shorter (no loop): with the length, it tells words of up to
+/// [`KEY_BYTES`] bytes apart.
+fn word_key(b: &[u8]) -> (u64, u64) {
     let n = b.len();
     let load = |at: usize, len: usize| {
         let mut word = [0u8; 8];
         word[..len].copy_from_slice(&b[at..at + len]);
         u64::from_le_bytes(word)
     };
-    let (x, y) = match n {
+    match n {
         8.. => (load(0, 8), load(n - 8, 8)),
         4..=7 => (load(0, 4), load(n - 4, 4)),
         1..=3 => (load(0, 1) | load(n / 2, 1) << 8 | load(n - 1, 1) << 16, 0),
         0 => (0, 0),
-    };
+    }
+}
+
+/// Bytes of a word that its [`word_key`] holds in full.
+const KEY_BYTES: usize = 16;
+
+/// [`word_hash`] from the key.
+fn key_hash((x, y): (u64, u64), len: usize) -> u64 {
     // A folded multiply: every input bit reaches the high output bits.
     let product =
-        u128::from(x ^ 0x243F_6A88_85A3_08D3) * u128::from(y ^ n as u64 ^ 0x1319_8A2E_0370_7344);
+        u128::from(x ^ 0x243F_6A88_85A3_08D3) * u128::from(y ^ len as u64 ^ 0x1319_8A2E_0370_7344);
     (product as u64) ^ (product >> 64) as u64
 }
 
 /// Whether a Bloom filter of `1 << words` u64s may hold `word`.
 fn in_bloom(filter: &[u64], words: u32, word: &str) -> bool {
-    let (at, bits) = bloom_probe(word, words);
+    bloom_has(filter, words, word_hash(word.as_bytes()))
+}
+
+/// [`in_bloom`] for a word's [`word_hash`].
+fn bloom_has(filter: &[u64], words: u32, hash: u64) -> bool {
+    let (at, bits) = bloom_place(hash, words);
     filter.get(at).is_some_and(|held| held & bits == bits)
 }
 
@@ -1265,8 +1281,10 @@ impl Hit {
 struct Indexed<'o> {
     /// The rule set's distinct leaves, by id.
     leaves: &'o [Leaf],
-    /// (id, field, token) of every dictionary word in the article, by id.
-    occurrences: &'o [(u32, u8, u32)],
+    /// (dictionary id, index in `words`) of every dictionary word or
+    /// prefix looked for in the article, by id.
+    occurrences: &'o [(u32, u32)],
+    words: &'o Distinct<'o>,
     /// Per leaf id looked for so far, where its hits are in `found`.
     done: FxHashMap<u32, (u32, u32)>,
     found: Vec<Hit>,
@@ -1349,16 +1367,17 @@ impl<'o> Indexed<'o> {
     ) {
         let from = self.occurrences.partition_point(|o| o.0 < anchor);
         let to = self.occurrences.partition_point(|o| o.0 <= anchor);
-        for &(_, f, i) in &self.occurrences[from..to] {
-            let f = f as usize;
-            if !doc.in_scope(fields, f) {
-                continue;
-            }
-            let Some(start) = (i as usize).checked_sub(offset) else {
-                continue;
-            };
-            if let Some(end) = ends(&doc.fields[f], start) {
-                self.found.push(Hit::new(f, start..end));
+        for &(_, index) in &self.occurrences[from..to] {
+            for (f, i) in self.words.positions(index) {
+                if !doc.in_scope(fields, f) {
+                    continue;
+                }
+                let Some(start) = i.checked_sub(offset) else {
+                    continue;
+                };
+                if let Some(end) = ends(&doc.fields[f], start) {
+                    self.found.push(Hit::new(f, start..end));
+                }
             }
         }
     }
@@ -1563,7 +1582,9 @@ fn cut<'h>(
     }
 }
 
+mod distinct;
 mod prefixes;
+use distinct::Distinct;
 use prefixes::Prefixes;
 
 #[cfg(test)]

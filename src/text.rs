@@ -65,17 +65,15 @@ pub fn tokenize(text: &str) -> Tokens {
     let mut norm = String::with_capacity(text.len() + 16);
     norm.push_str(text);
     norm.make_ascii_lowercase();
-    let mut out = Tokens {
-        norm,
-        tokens: Vec::with_capacity(text.len() / 7),
-    };
     let blocks = bytes.len().div_ceil(64);
     // One spare zero block: the end of the text ends a word.
     let mut word = vec![0u64; blocks + 1];
     for (k, chunk) in bytes.chunks(64).enumerate() {
         let mut mask = 0u64;
-        for (j, &b) in chunk.iter().enumerate() {
-            mask |= u64::from(WORD_BYTE[b as usize]) << j;
+        for (j, eight) in chunk.chunks(8).enumerate() {
+            let mut padded = [0u8; 8];
+            padded[..eight.len()].copy_from_slice(eight);
+            mask |= u64::from(alphanumeric_bits(u64::from_le_bytes(padded))) << (8 * j);
         }
         word[k] = mask;
     }
@@ -89,6 +87,19 @@ pub fn tokenize(text: &str) -> Tokens {
             }
         }
     }
+    // A word starts at each set bit whose left neighbour is clear: sized
+    // from that count, the token list never grows (a folded word may split
+    // into a few more).
+    let mut starts = 0;
+    let mut carry = 0;
+    for &mask in &word[..blocks] {
+        starts += (mask & !((mask << 1) | carry)).count_ones() as usize;
+        carry = mask >> 63;
+    }
+    let mut out = Tokens {
+        norm,
+        tokens: Vec::with_capacity(starts + 4),
+    };
     let mut push = |start: usize, end: usize| {
         if end - start == 1 && is_possessive_s(text, start, end) {
             return;
@@ -182,8 +193,28 @@ fn tokenize_scalar(text: &str) -> Tokens {
     out
 }
 
+/// A bit per byte of `eight` (little-endian): whether it is an ASCII letter
+/// or digit, for eight bytes at once (a table lookup per byte was most of
+/// the tokenizer's work).
+fn alphanumeric_bits(eight: u64) -> u8 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = !eight & HIGH;
+    let low = eight & !HIGH;
+    // A byte's top bit after adding 0x80 - `from`: whether it is ≥ `from`
+    // (7-bit bytes: no carry into the next byte).
+    let at_least = |bytes: u64, from: u8| (bytes + u64::from(0x80 - from) * ONES) & HIGH;
+    let digit = at_least(low, b'0') & !at_least(low, b'9' + 1);
+    // Setting bit 5 lower-cases a letter and turns no other byte into one.
+    let folded = low | (0x20 * ONES);
+    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
+    // Gathers the top bit of each byte into one byte.
+    (((digit | letter) & ascii).wrapping_mul(0x0002_0408_1020_4081) >> 56) as u8
+}
+
 /// ASCII letters and digits: the bytes that continue a word without a look
-/// at Unicode.
+/// at Unicode (the plain loop's test; [`alphanumeric_bits`] does it).
+#[cfg(test)]
 static WORD_BYTE: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
@@ -313,6 +344,30 @@ pub fn original_words(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alphanumeric_bits_agree_with_the_table() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..100_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            // Every byte value in every lane, then random mixtures.
+            let eight = if round < 256 {
+                round * 0x0101_0101_0101_0101
+            } else {
+                rng
+            };
+            let expected = eight
+                .to_le_bytes()
+                .iter()
+                .enumerate()
+                .fold(0u8, |bits, (j, &b)| {
+                    bits | u8::from(WORD_BYTE[b as usize]) << j
+                });
+            assert_eq!(alphanumeric_bits(eight), expected, "{eight:#x}");
+        }
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]

@@ -1,0 +1,135 @@
+//! An article's distinct words, each with its positions: the dictionaries
+//! are consulted once per distinct word (a news article repeats about half
+//! of its words), and a word a candidate query needs is one probe of a small
+//! table instead of another pass over every token.
+
+use super::{Document, KEY_BYTES, key_hash, word_key};
+
+/// The end of a chain of positions.
+const NONE: u32 = u32::MAX;
+
+pub(super) struct Distinct<'d> {
+    /// Open addressing: a word's index in `words` plus one (0: free).
+    table: Vec<u32>,
+    words: Vec<Word<'d>>,
+    /// Per position, the next position of the same word ([`NONE`] at the end).
+    next: Vec<u32>,
+    /// The position of each field's first token; the last is the total.
+    starts: [u32; 8],
+}
+
+struct Word<'d> {
+    /// Its [`word_key`]: compared instead of the text, up to [`KEY_BYTES`].
+    key: (u64, u64),
+    text: &'d str,
+    /// The first and last position (a position numbers a token across all
+    /// fields).
+    first: u32,
+    last: u32,
+}
+
+impl<'d> Distinct<'d> {
+    /// Indexes the words of `doc`, calling `new_word(index, word, hash)` the
+    /// first time each distinct word is seen.
+    pub(super) fn new(doc: &'d Document, mut new_word: impl FnMut(u32, &str, u64)) -> Self {
+        let mut starts = [0u32; 8];
+        for (f, field) in doc.fields.iter().enumerate() {
+            starts[f + 1] = starts[f] + field.tokens.len() as u32;
+        }
+        let total = starts[7] as usize;
+        let mut words = Distinct {
+            table: vec![0; (total * 2).next_power_of_two().max(16)],
+            words: Vec::with_capacity(total / 2),
+            next: vec![NONE; total],
+            starts,
+        };
+        let mask = words.table.len() - 1;
+        for (f, field) in doc.fields.iter().enumerate() {
+            for i in 0..field.tokens.len() {
+                let word = field.tokens.word(i);
+                let key = word_key(word.as_bytes());
+                let hash = key_hash(key, word.len());
+                let position = starts[f] + i as u32;
+                let mut slot = hash as usize & mask;
+                loop {
+                    let held = words.table[slot];
+                    if held == 0 {
+                        let index = words.words.len() as u32;
+                        words.table[slot] = index + 1;
+                        words.words.push(Word {
+                            key,
+                            text: word,
+                            first: position,
+                            last: position,
+                        });
+                        new_word(index, word, hash);
+                        break;
+                    }
+                    let seen = &mut words.words[held as usize - 1];
+                    if same(seen, key, word) {
+                        words.next[seen.last as usize] = position;
+                        seen.last = position;
+                        break;
+                    }
+                    slot = (slot + 1) & mask;
+                }
+            }
+        }
+        words
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The word with index `index`.
+    pub(super) fn word(&self, index: u32) -> &'d str {
+        self.words[index as usize].text
+    }
+
+    /// The index of `word`, if the article has it.
+    pub(super) fn find(&self, word: &str) -> Option<u32> {
+        let key = word_key(word.as_bytes());
+        let hash = key_hash(key, word.len());
+        let mask = self.table.len() - 1;
+        let mut slot = hash as usize & mask;
+        loop {
+            let held = self.table[slot];
+            if held == 0 {
+                return None;
+            }
+            let seen = &self.words[held as usize - 1];
+            if same(seen, key, word) {
+                return Some(held - 1);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Where the word with index `index` occurs: (field, token), in order.
+    pub(super) fn positions(&self, index: u32) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let mut at = self.words[index as usize].first;
+        std::iter::from_fn(move || {
+            (at != NONE).then(|| {
+                let here = at;
+                at = self.next[here as usize];
+                locate(&self.starts, here)
+            })
+        })
+    }
+}
+
+/// The field and token of a position.
+fn locate(starts: &[u32; 8], position: u32) -> (usize, usize) {
+    // The last field starting at or before it: fields before it that are
+    // empty start at the same position.
+    let f = starts.partition_point(|&s| s <= position) - 1;
+    (f, (position - starts[f]) as usize)
+}
+
+/// Whether `seen` is `word` (whose key is `key`).
+fn same(seen: &Word, key: (u64, u64), word: &str) -> bool {
+    seen.key == key
+        && seen.text.len() == word.len()
+        && (word.len() <= KEY_BYTES || seen.text == word)
+}
