@@ -28,7 +28,19 @@ pub(super) struct Prefixes {
     entries: Vec<Entry>,
     /// Bytes past the first [`INLINE`] of long prefixes.
     rests: Vec<Box<[u8]>>,
+    /// The prefixes' lengths, when there are at most [`MAX_LENGTHS`] of them,
+    /// and a Bloom filter on the prefixes themselves (`2^exact_words` u64s):
+    /// a word whose head is watched is checked at each length before the
+    /// table is read. Many words start like some watched stem ("mini" of
+    /// "minister"), and the table and its entries are cache misses.
+    lengths: Vec<usize>,
+    exact: Vec<u64>,
+    exact_words: u32,
 }
+
+/// More prefix lengths than this and the exact filter costs more probes than
+/// it saves.
+const MAX_LENGTHS: usize = 6;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -56,6 +68,22 @@ impl Prefixes {
             slots: vec![(FREE, 0, 0); (heads * 2).next_power_of_two()],
             ..Prefixes::default()
         };
+        let mut lengths: Vec<usize> = prefixes.iter().map(|(p, _)| p.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        if lengths.len() <= MAX_LENGTHS {
+            // 16 bits per prefix, as for the gate words.
+            table.exact_words = (prefixes.len() / 4)
+                .next_power_of_two()
+                .trailing_zeros()
+                .clamp(6, 15);
+            table.exact = vec![0; 1 << table.exact_words];
+            for (prefix, _) in &prefixes {
+                let (at, bits) = bloom_probe(prefix, table.exact_words);
+                table.exact[at] |= bits;
+            }
+            table.lengths = lengths;
+        }
         let mut run = 0..0;
         for (i, (prefix, id)) in prefixes.iter().enumerate() {
             let bytes = prefix.as_bytes();
@@ -104,6 +132,18 @@ impl Prefixes {
         }
         let head = &word[..text::floor_char_boundary(word, self.head_len)];
         if !in_bloom(&self.bloom, HEAD_BLOOM_WORDS, head) {
+            return 0..0;
+        }
+        let may_start = |&len: &usize| {
+            word.is_char_boundary(len) && in_bloom(&self.exact, self.exact_words, &word[..len])
+        };
+        if !self.lengths.is_empty()
+            && !self
+                .lengths
+                .iter()
+                .take_while(|&&len| len <= word.len())
+                .any(may_start)
+        {
             return 0..0;
         }
         let (key, from, to) = self.slots[self.slot(head_key(head))];
@@ -190,6 +230,29 @@ mod tests {
         assert_eq!(found(&prefixes, "東京都"), [6]);
         assert_eq!(found(&prefixes, "東"), Vec::<u32>::new());
         assert_eq!(found(&prefixes, "maxi"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn many_lengths_skip_the_exact_filter_and_still_find() {
+        let stems = [
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdef",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+        ];
+        let prefixes = Prefixes::new(
+            stems
+                .iter()
+                .enumerate()
+                .map(|(i, s)| ((*s).into(), i as u32))
+                .collect(),
+        );
+        assert!(prefixes.lengths.is_empty());
+        assert_eq!(found(&prefixes, "abcdefx"), [0, 1, 2, 3]);
+        assert_eq!(found(&prefixes, "abx"), Vec::<u32>::new());
     }
 
     #[test]
