@@ -699,6 +699,7 @@ impl RuleSet {
         // many rules, several often watch the same name).
         let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> = FxHashMap::default();
         let mut hits = Vec::new();
+        let mut by_rank = Vec::new();
         let mut found: Vec<(u32, Match)> = Vec::new();
         for q in candidates {
             hits.clear();
@@ -716,7 +717,7 @@ impl RuleSet {
             let excerpts = match made.get(&hits) {
                 Some(excerpts) => excerpts.clone(),
                 None => {
-                    let excerpts: Arc<[Excerpt]> = excerpts(&doc, &hits).into();
+                    let excerpts = excerpts(&doc, &hits, &mut by_rank);
                     made.insert(hits.clone(), excerpts.clone());
                     excerpts
                 }
@@ -1504,22 +1505,25 @@ fn excerpt_hits(hits: &mut Vec<Hit>) {
     hits.dedup();
 }
 
-/// Cuts up to three excerpts around `hits` (from [`excerpt_hits`]).
-fn excerpts(doc: &Document, hits: &[Hit]) -> Vec<Excerpt> {
-    let mut out: Vec<Excerpt> = Vec::with_capacity(MAX_EXCERPTS);
-    let mut covered: Vec<(usize, Range<usize>)> = Vec::with_capacity(MAX_EXCERPTS);
+/// Cuts up to three excerpts around `hits` (from [`excerpt_hits`]);
+/// `by_rank` is room to sort them in, kept between calls.
+fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> Arc<[Excerpt]> {
+    let mut out: [Option<Excerpt>; MAX_EXCERPTS] = Default::default();
+    let mut windows: [(usize, usize, usize); MAX_EXCERPTS] = Default::default();
+    let mut made = 0;
     // Windows go around the rarest terms first ("Zaventem", not every
     // "attack" of a long article); every hit inside a window is marked.
-    let mut by_rank: Vec<Hit> = hits.to_vec();
+    by_rank.clear();
+    by_rank.extend_from_slice(hits);
     by_rank.sort_by_key(|h| (h.field, h.rank, h.start));
-    for hit in by_rank {
-        if out.len() == MAX_EXCERPTS {
+    let inside = |(f, start, end): (usize, usize, usize), h: &Hit| {
+        h.field() == f && start <= h.start as usize && h.end as usize <= end
+    };
+    for hit in by_rank.iter() {
+        if made == MAX_EXCERPTS {
             break;
         }
-        let inside = |f: usize, w: &Range<usize>, h: &Hit| {
-            h.field() == f && w.start <= h.start as usize && h.end as usize <= w.end
-        };
-        if covered.iter().any(|(f, w)| inside(*f, w, &hit)) {
+        if windows[..made].iter().any(|&w| inside(w, hit)) {
             continue;
         }
         let field = &doc.fields[hit.field()];
@@ -1527,13 +1531,14 @@ fn excerpts(doc: &Document, hits: &[Hit]) -> Vec<Excerpt> {
         let end = (start + EXCERPT_WORDS)
             .max(hit.tokens().end)
             .min(field.tokens.len());
-        let window = start..end;
-        let in_window = hits.iter().filter(|h| inside(hit.field(), &window, h));
-        out.push(cut(FIELDS[hit.field()], field, window.clone(), in_window));
-        covered.push((hit.field(), window));
+        let window = (hit.field(), start, end);
+        let in_window = hits.iter().filter(|h| inside(window, h));
+        out[made] = Some(cut(FIELDS[hit.field()], field, start..end, in_window));
+        windows[made] = window;
+        made += 1;
     }
     // Title first, then the most telling passage: the order they were cut in.
-    out
+    out.into_iter().flatten().collect()
 }
 
 /// The text of tokens `window` of `field`, with "…" where it was cut.
@@ -1555,7 +1560,10 @@ fn cut<'h>(
         tokens[window.end - 1].span.end
     };
     let lead = if from > 0 { "…" } else { "" };
-    let mut text = format!("{lead}{}", field.text[from..to].trim_end());
+    let body = field.text[from..to].trim_end();
+    let mut text = String::with_capacity(lead.len() + body.len() + "…".len());
+    text.push_str(lead);
+    text.push_str(body);
     let mut spans: Vec<(usize, usize)> = hits
         .map(|h| {
             let start = tokens[h.tokens().start].span.start - from + lead.len();
@@ -1565,20 +1573,20 @@ fn cut<'h>(
         .collect();
     // Overlapping hits (a phrase and one of its words) become one span.
     spans.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::new();
-    for (s, e) in spans {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
+    spans.dedup_by(|next, kept| {
+        let overlaps = next.0 <= kept.1;
+        if overlaps {
+            kept.1 = kept.1.max(next.1);
         }
-    }
+        overlaps
+    });
     if to < field.text.len() {
         text.push('…');
     }
     Excerpt {
         field: name,
         text,
-        spans: merged,
+        spans,
     }
 }
 
