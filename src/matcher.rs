@@ -660,8 +660,11 @@ impl RuleSet {
     /// (`test-rule`), every rule is tried.
     pub fn matches(&self, article: &Article, feed: Option<FeedRef>) -> Vec<Match<'_>> {
         let doc = Document::new(article, feed.map_or("", |f| f.name), self.searched);
-        let mut occurrences: Vec<(u32, u32)> = Vec::new();
-        let mut candidates: Vec<u32> = self.always.clone();
+        // Sized for a typical article at a million rules: growing them was
+        // a reallocation every few words found.
+        let mut occurrences: Vec<(u32, u32)> = Vec::with_capacity(32);
+        let mut candidates: Vec<u32> = Vec::with_capacity(self.always.len() + 64);
+        candidates.extend_from_slice(&self.always);
         // Pass one: the gate words, which decide the candidate queries,
         // looked up once per distinct word.
         let words = Distinct::new(&doc, |index, word, hash| {
@@ -700,7 +703,7 @@ impl RuleSet {
         let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> = FxHashMap::default();
         let mut hits = Vec::new();
         let mut by_rank = Vec::new();
-        let mut found: Vec<(u32, Match)> = Vec::new();
+        let mut found: Vec<(u32, Match)> = Vec::with_capacity(candidates.len());
         for q in candidates {
             hits.clear();
             let query = self.query(q);

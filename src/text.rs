@@ -61,6 +61,10 @@ impl Tokens {
 /// every word boundary is mispredicted about twice per word, which cost
 /// more than all the other work together.
 pub fn tokenize(text: &str) -> Tokens {
+    // Fields no rule searches are tokenised as "": no allocation for them.
+    if text.is_empty() {
+        return Tokens::default();
+    }
     let bytes = text.as_bytes();
     let mut norm = String::with_capacity(text.len() + 16);
     norm.push_str(text);
