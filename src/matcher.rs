@@ -1422,8 +1422,7 @@ fn words_at(leaf: &Leaf, field: &FieldText, start: usize) -> bool {
         };
         folded_ok
             && (!leaf.case_sensitive || {
-                let original =
-                    text::exact_form(&field.text[field.tokens.tokens[start + j].span.clone()]);
+                let original = text::exact_form(&field.text[field.tokens.tokens[start + j].span()]);
                 if last_prefix {
                     original.starts_with(&exact[j])
                 } else {
@@ -1462,7 +1461,7 @@ fn scan_words(leaf: &Leaf, doc: &Document, hits: &mut Vec<Hit>) {
                 if leaf.case_sensitive {
                     let written: Vec<String> = field.tokens.tokens[first..last]
                         .iter()
-                        .map(|t| text::exact_form(&field.text[t.span.clone()]))
+                        .map(|t| text::exact_form(&field.text[t.span()]))
                         .collect();
                     if !written.join(" ").contains(&exact.join(" ")) {
                         continue;
@@ -1487,8 +1486,8 @@ fn regex_hits(regex: &Regex, fields: FieldSet, doc: &Document, hits: &mut Vec<Hi
 /// The tokens overlapping a byte range of the field's original text.
 fn tokens_covering(field: &FieldText, range: Range<usize>) -> Range<usize> {
     let tokens = &field.tokens.tokens;
-    let first = tokens.partition_point(|t| t.span.end <= range.start);
-    let last = tokens.partition_point(|t| t.span.start < range.end);
+    let first = tokens.partition_point(|t| t.span().end <= range.start);
+    let last = tokens.partition_point(|t| t.span().start < range.end);
     first..last.max(first)
 }
 
@@ -1555,12 +1554,12 @@ fn cut<'h>(
     let from = if window.start == 0 {
         0
     } else {
-        tokens[window.start].span.start
+        tokens[window.start].span().start
     };
     let to = if window.end == tokens.len() {
         field.text.len()
     } else {
-        tokens[window.end - 1].span.end
+        tokens[window.end - 1].span().end
     };
     let lead = if from > 0 { "…" } else { "" };
     let body = field.text[from..to].trim_end();
@@ -1569,8 +1568,8 @@ fn cut<'h>(
     text.push_str(body);
     let mut spans: Vec<(usize, usize)> = hits
         .map(|h| {
-            let start = tokens[h.tokens().start].span.start - from + lead.len();
-            let end = tokens[h.tokens().end - 1].span.end - from + lead.len();
+            let start = tokens[h.tokens().start].span().start - from + lead.len();
+            let end = tokens[h.tokens().end - 1].span().end - from + lead.len();
             (start, end.min(text.len()))
         })
         .collect();

@@ -10,8 +10,29 @@ use unicode_normalization::UnicodeNormalization;
 /// the original sits in the tokenised text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub norm: Range<usize>,
-    pub span: Range<usize>,
+    norm: (u32, u32),
+    span: (u32, u32),
+}
+
+impl Token {
+    fn new(norm: Range<usize>, span: Range<usize>) -> Token {
+        // u32 offsets: 16 bytes a token, and matching reads every token.
+        // `tokenize` reads at most 4 GiB of a text, so they fit.
+        Token {
+            norm: (norm.start as u32, norm.end as u32),
+            span: (span.start as u32, span.end as u32),
+        }
+    }
+
+    /// Where the normalised word sits in [`Tokens`]' buffer.
+    pub fn norm(&self) -> Range<usize> {
+        self.norm.0 as usize..self.norm.1 as usize
+    }
+
+    /// Where the word sits in the tokenised text.
+    pub fn span(&self) -> Range<usize> {
+        self.span.0 as usize..self.span.1 as usize
+    }
 }
 
 /// A tokenised text: all normalised words in one buffer (one allocation,
@@ -26,7 +47,7 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn word(&self, i: usize) -> &str {
-        &self.norm[self.tokens[i].norm.clone()]
+        &self.norm[self.tokens[i].norm()]
     }
 
     /// The normalised words joined by single spaces, with each word's range
@@ -65,6 +86,8 @@ pub fn tokenize(text: &str) -> Tokens {
     if text.is_empty() {
         return Tokens::default();
     }
+    // Offsets are u32 (see `Token::new`): past 4 GiB a text is not read.
+    let text = &text[..floor_char_boundary(text, u32::MAX as usize)];
     let bytes = text.as_bytes();
     let mut norm = String::with_capacity(text.len() + 16);
     norm.push_str(text);
@@ -109,10 +132,7 @@ pub fn tokenize(text: &str) -> Tokens {
             return;
         }
         if ascii || bytes[start..end].is_ascii() {
-            out.tokens.push(Token {
-                norm: start..end,
-                span: start..end,
-            });
+            out.tokens.push(Token::new(start..end, start..end));
         } else {
             push_folded(&text[start..end], start..end, &mut out);
         }
@@ -186,10 +206,7 @@ fn tokenize_scalar(text: &str) -> Tokens {
             continue;
         }
         if ascii {
-            out.tokens.push(Token {
-                norm: start..i,
-                span: start..i,
-            });
+            out.tokens.push(Token::new(start..i, start..i));
         } else {
             push_folded(&text[start..i], start..i, &mut out);
         }
@@ -289,10 +306,7 @@ fn push_folded(word: &str, span: Range<usize>, out: &mut Tokens) {
 fn push_piece(piece: &str, span: Range<usize>, out: &mut Tokens) {
     let from = out.norm.len();
     out.norm.push_str(piece);
-    out.tokens.push(Token {
-        norm: from..out.norm.len(),
-        span,
-    });
+    out.tokens.push(Token::new(from..out.norm.len(), span));
 }
 
 /// NFKC, diacritics removed, lower-cased.
@@ -341,7 +355,7 @@ pub fn original_words(text: &str) -> Vec<String> {
     tokens
         .tokens
         .iter()
-        .map(|t| exact_form(&text[t.span.clone()]))
+        .map(|t| exact_form(&text[t.span()]))
         .collect()
 }
 
@@ -430,7 +444,7 @@ mod tests {
     fn spans_point_into_original_text() {
         let text = "Zaventem: blast";
         let tokens = tokenize(text);
-        assert_eq!(&text[tokens.tokens[0].span.clone()], "Zaventem");
+        assert_eq!(&text[tokens.tokens[0].span()], "Zaventem");
         assert_eq!(tokens.word(1), "blast");
     }
 
