@@ -1,7 +1,7 @@
 //! An article's distinct words, each with its positions: the dictionaries
-//! are consulted once per distinct word (a news article repeats about half
-//! of its words), and a word a candidate query needs is one probe of a small
-//! table instead of another pass over every token.
+//! are consulted once per distinct word (articles repeat their common
+//! words many times), and a word a candidate query needs is one probe of a
+//! small table instead of another pass over every token.
 
 use super::{Document, KEY_BYTES, key_hash, word_key};
 
