@@ -97,9 +97,18 @@ pub fn tokenize(text: &str) -> Tokens {
     let mut word = vec![0u64; blocks + 1];
     for (k, chunk) in bytes.chunks(64).enumerate() {
         let mut mask = 0u64;
-        for (j, eight) in chunk.chunks(8).enumerate() {
+        let mut eights = chunk.chunks_exact(8);
+        for (j, eight) in eights.by_ref().enumerate() {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(eight);
+            mask |= u64::from(alphanumeric_bits(u64::from_le_bytes(bytes))) << (8 * j);
+        }
+        // The last few bytes of the text, padded with zeros (not word bytes).
+        let rest = eights.remainder();
+        if !rest.is_empty() {
             let mut padded = [0u8; 8];
-            padded[..eight.len()].copy_from_slice(eight);
+            padded[..rest.len()].copy_from_slice(rest);
+            let j = chunk.len() / 8;
             mask |= u64::from(alphanumeric_bits(u64::from_le_bytes(padded))) << (8 * j);
         }
         word[k] = mask;
