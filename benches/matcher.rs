@@ -4,6 +4,11 @@
 //! (`-- --quick` stops at 100k rules; `-- --only 1000000` runs one size;
 //! `-- --secs 20` matches for longer, for profiling). The machines this runs
 //! on are shared: compare figures from one run, or medians of several.
+//! Where the machine's speed drifts too much for that, compare two builds by
+//! the instructions of the matching phase, which repeat exactly:
+//! `valgrind --tool=callgrind --toggle-collect='*RuleSet::matches*'
+//! target/release/deps/matcher-* --bench --only 100000 --secs 0` (one pass
+//! over the corpus; cache misses, which dominate at 1M rules, are not seen).
 
 use newswatch::article::Article;
 
