@@ -125,7 +125,8 @@ impl Prefixes {
         at
     }
 
-    /// The entries whose head `word` starts with.
+    /// The entries that share the head of `word`; none when the filters
+    /// show that no prefix can start it.
     fn bucket(&self, word: &str) -> Range<usize> {
         if self.head_len == 0 || word.len() < self.head_len {
             return 0..0;
