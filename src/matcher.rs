@@ -388,13 +388,10 @@ pub struct RuleSet {
     /// Per (first byte, last byte) of a gate word (5 bits of each), a bit per
     /// length: most words of an article are rejected without hashing.
     word_filter: Vec<u64>,
-    /// With many gate words the filter above fills up: a Bloom filter on a
-    /// four-byte fingerprint (about 16 bits per gate word, up to 256 KB, two
-    /// bits per word in one u64) keeps most misses out of the big hash
-    /// table and its cache misses.
-    gate_bloom: Vec<u64>,
-    /// log2 of `gate_bloom.len()`.
-    bloom_words: u32,
+    /// With many gate words the filter above fills up: a Bloom filter on
+    /// the whole word (16 bits per gate word, up to 256 KB) keeps most
+    /// misses out of the big hash table and its cache misses.
+    gate_bloom: Bloom,
 }
 
 impl RuleSet {
@@ -421,15 +418,9 @@ impl RuleSet {
         for word in gate_words.keys() {
             set.word_filter[filter_slot(word)] |= length_bit(word.len());
         }
-        // 16 bits per word, in u64s.
-        set.bloom_words = (gate_words.len().max(1) / 4)
-            .next_power_of_two()
-            .trailing_zeros()
-            .clamp(6, 15);
-        set.gate_bloom = vec![0; 1 << set.bloom_words];
+        set.gate_bloom = Bloom::for_words(gate_words.len());
         for word in gate_words.keys() {
-            let (at, bits) = bloom_probe(word, set.bloom_words);
-            set.gate_bloom[at] |= bits;
+            set.gate_bloom.insert(word);
         }
         set.gate_prefixes = Prefixes::new(gate_prefixes);
         set.gate_words = gate_words;
@@ -676,7 +667,7 @@ impl RuleSet {
                 .word_filter
                 .get(filter_slot(word))
                 .is_some_and(|bits| bits & length_bit(word.len()) != 0)
-                && bloom_has(&self.gate_bloom, self.bloom_words, hash)
+                && self.gate_bloom.may_hold_hash(hash)
                 && let Some(&id) = self.gate_words.get(word)
             {
                 found(id);
@@ -962,21 +953,6 @@ fn filter_slot(word: &str) -> usize {
     first << 5 | last
 }
 
-/// log2 of the u64s in the Bloom filter on prefix heads.
-const HEAD_BLOOM_WORDS: u32 = 10;
-
-/// A word's place in a Bloom filter of `1 << words` u64s: which u64 and
-/// its two bits there. One cache line per probe.
-fn bloom_probe(word: &str, words: u32) -> (usize, u64) {
-    bloom_place(word_hash(word.as_bytes()), words)
-}
-
-/// [`bloom_probe`] for a word's [`word_hash`].
-fn bloom_place(hash: u64, words: u32) -> (usize, u64) {
-    let at = (hash >> (64 - words)) as usize;
-    (at, 1 << (hash & 63) | 1 << ((hash >> 6) & 63))
-}
-
 /// A hash of a word from all its bytes up to 16 (its [`word_key`]) and
 /// its length. A hash of a few bytes let too many article words through
 /// at a million rules: each a probe of a big table.
@@ -1011,17 +987,6 @@ fn key_hash((x, y): (u64, u64), len: usize) -> u64 {
     let product =
         u128::from(x ^ 0x243F_6A88_85A3_08D3) * u128::from(y ^ len as u64 ^ 0x1319_8A2E_0370_7344);
     (product as u64) ^ (product >> 64) as u64
-}
-
-/// Whether a Bloom filter of `1 << words` u64s may hold `word`.
-fn in_bloom(filter: &[u64], words: u32, word: &str) -> bool {
-    bloom_has(filter, words, word_hash(word.as_bytes()))
-}
-
-/// [`in_bloom`] for a word's [`word_hash`].
-fn bloom_has(filter: &[u64], words: u32, hash: u64) -> bool {
-    let (at, bits) = bloom_place(hash, words);
-    filter.get(at).is_some_and(|held| held & bits == bits)
 }
 
 /// A word length's bit in [`RuleSet::word_filter`] (lengths of 63 and more share one).
@@ -1592,8 +1557,10 @@ fn cut<'h>(
     }
 }
 
+mod bloom;
 mod distinct;
 mod prefixes;
+use bloom::Bloom;
 use distinct::Distinct;
 use prefixes::Prefixes;
 

@@ -4,7 +4,7 @@
 //! No lookup reads a heap string: at a million rules those reads were
 //! cache misses, a few per word.
 
-use super::{HEAD_BLOOM_WORDS, bloom_probe, in_bloom};
+use super::Bloom;
 use crate::text;
 use std::ops::Range;
 
@@ -14,14 +14,16 @@ const INLINE: usize = 16;
 const MAX_HEAD: usize = 7;
 /// No head has this key (a key's top byte is a length of at most 7).
 const FREE: u64 = u64::MAX;
+/// log2 of the u64s in the Bloom filter on heads (64K bits).
+const HEAD_BLOOM_WORDS: u32 = 10;
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Prefixes {
     /// Bytes of a word's head: the shortest prefix's length, at most
     /// [`MAX_HEAD`] (0: no prefixes).
     head_len: usize,
-    /// 64K bits on the heads: most words start like no watched stem.
-    bloom: Vec<u64>,
+    /// The heads: most words start like no watched stem.
+    heads: Bloom,
     /// Open addressing on [`head_key`]: each head's range of `entries`.
     slots: Vec<(u64, u32, u32)>,
     /// The prefixes, grouped by head.
@@ -29,13 +31,12 @@ pub(super) struct Prefixes {
     /// Bytes past the first [`INLINE`] of long prefixes.
     rests: Vec<Box<[u8]>>,
     /// The prefixes' lengths, when there are at most [`MAX_LENGTHS`] of them,
-    /// and a Bloom filter on the prefixes themselves (`2^exact_words` u64s):
-    /// a word whose head is watched is checked at each length before the
-    /// table is read. Many words start like some watched stem ("mini" of
-    /// "minister"), and the table and its entries are cache misses.
+    /// and a Bloom filter on the prefixes themselves: a word whose head is
+    /// watched is checked at each length before the table is read. Many
+    /// words start like some watched stem ("mini" of "minister"), and the
+    /// table and its entries are cache misses.
     lengths: Vec<usize>,
-    exact: Vec<u64>,
-    exact_words: u32,
+    exact: Bloom,
 }
 
 /// More prefix lengths than this and the exact filter costs more probes than
@@ -59,12 +60,12 @@ impl Prefixes {
             return Prefixes::default();
         };
         let head_len = shortest.min(MAX_HEAD);
-        let head = |p: &str| head_key(&p[..text::floor_char_boundary(p, head_len)]);
+        let head = |p: &str| head_key(head_of(p, head_len));
         prefixes.sort_unstable_by_key(|(p, _)| head(p));
         let heads = prefixes.chunk_by(|a, b| head(&a.0) == head(&b.0)).count();
         let mut table = Prefixes {
             head_len,
-            bloom: vec![0; 1 << HEAD_BLOOM_WORDS],
+            heads: Bloom::with_words(HEAD_BLOOM_WORDS),
             slots: vec![(FREE, 0, 0); (heads * 2).next_power_of_two()],
             ..Prefixes::default()
         };
@@ -72,15 +73,9 @@ impl Prefixes {
         lengths.sort_unstable();
         lengths.dedup();
         if lengths.len() <= MAX_LENGTHS {
-            // 16 bits per prefix, as for the gate words.
-            table.exact_words = (prefixes.len() / 4)
-                .next_power_of_two()
-                .trailing_zeros()
-                .clamp(6, 15);
-            table.exact = vec![0; 1 << table.exact_words];
+            table.exact = Bloom::for_words(prefixes.len());
             for (prefix, _) in &prefixes {
-                let (at, bits) = bloom_probe(prefix, table.exact_words);
-                table.exact[at] |= bits;
+                table.exact.insert(prefix);
             }
             table.lengths = lengths;
         }
@@ -104,9 +99,7 @@ impl Prefixes {
                 .get(i + 1)
                 .is_none_or(|(p, _)| head(p) != head(prefix));
             if last_of_head {
-                let head_text = &prefix[..text::floor_char_boundary(prefix, head_len)];
-                let (at, bits) = bloom_probe(head_text, HEAD_BLOOM_WORDS);
-                table.bloom[at] |= bits;
+                table.heads.insert(head_of(prefix, head_len));
                 let slot = table.slot(head(prefix));
                 table.slots[slot] = (head(prefix), run.start as u32, run.end as u32);
                 run.start = run.end;
@@ -131,13 +124,12 @@ impl Prefixes {
         if self.head_len == 0 || word.len() < self.head_len {
             return 0..0;
         }
-        let head = &word[..text::floor_char_boundary(word, self.head_len)];
-        if !in_bloom(&self.bloom, HEAD_BLOOM_WORDS, head) {
+        let head = head_of(word, self.head_len);
+        if !self.heads.may_hold(head) {
             return 0..0;
         }
-        let may_start = |&len: &usize| {
-            word.is_char_boundary(len) && in_bloom(&self.exact, self.exact_words, &word[..len])
-        };
+        let may_start =
+            |&len: &usize| word.is_char_boundary(len) && self.exact.may_hold(&word[..len]);
         if !self.lengths.is_empty()
             && !self
                 .lengths
@@ -172,6 +164,11 @@ impl Prefixes {
             }
         }
     }
+}
+
+/// The first `head_len` bytes of `word`, cut back to a character boundary.
+fn head_of(word: &str, head_len: usize) -> &str {
+    &word[..text::floor_char_boundary(word, head_len)]
 }
 
 /// A head (at most [`MAX_HEAD`] bytes) and its length in one u64.
