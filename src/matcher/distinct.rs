@@ -43,17 +43,19 @@ impl<'d> Distinct<'d> {
             next: vec![NONE; total],
             starts,
         };
-        let mask = words.table.len() - 1;
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
                 let word = field.tokens.word(i);
                 let key = word_key(word.as_bytes());
                 let hash = key_hash(key, word.len());
                 let position = starts[f] + i as u32;
-                let mut slot = hash as usize & mask;
-                loop {
-                    let held = words.table[slot];
-                    if held == 0 {
+                match words.probe(key, hash, word) {
+                    Ok(index) => {
+                        let seen = &mut words.words[index as usize];
+                        words.next[seen.last as usize] = position;
+                        seen.last = position;
+                    }
+                    Err(slot) => {
                         let index = words.words.len() as u32;
                         words.table[slot] = index + 1;
                         words.words.push(Word {
@@ -63,15 +65,7 @@ impl<'d> Distinct<'d> {
                             last: position,
                         });
                         new_word(index, word, hash);
-                        break;
                     }
-                    let seen = &mut words.words[held as usize - 1];
-                    if same(seen, key, word) {
-                        words.next[seen.last as usize] = position;
-                        seen.last = position;
-                        break;
-                    }
-                    slot = (slot + 1) & mask;
                 }
             }
         }
@@ -90,17 +84,21 @@ impl<'d> Distinct<'d> {
     /// The index of `word`, if the article has it.
     pub(super) fn find(&self, word: &str) -> Option<u32> {
         let key = word_key(word.as_bytes());
-        let hash = key_hash(key, word.len());
+        self.probe(key, key_hash(key, word.len()), word).ok()
+    }
+
+    /// The index of `word` (its key and hash given), or the free slot of
+    /// `table` where it would go.
+    fn probe(&self, key: (u64, u64), hash: u64, word: &str) -> Result<u32, usize> {
         let mask = self.table.len() - 1;
         let mut slot = hash as usize & mask;
         loop {
             let held = self.table[slot];
             if held == 0 {
-                return None;
+                return Err(slot);
             }
-            let seen = &self.words[held as usize - 1];
-            if same(seen, key, word) {
-                return Some(held - 1);
+            if same(&self.words[held as usize - 1], key, word) {
+                return Ok(held - 1);
             }
             slot = (slot + 1) & mask;
         }
