@@ -9,7 +9,7 @@
 use crate::article::Article;
 use crate::query::FieldSet;
 use crate::rules::Rule;
-use crate::text::{self, Tokens};
+use crate::text::{self, HEAD_BYTES, Tokens};
 use regex::Regex;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -686,12 +686,16 @@ impl RuleSet {
             leaves: &self.leaves,
             occurrences: &occurrences,
             words: &words,
-            done: FxHashMap::default(),
-            found: Vec::new(),
+            // Sized for the leaves of every candidate: growing it was a
+            // rehash every few leaves.
+            done: FxHashMap::with_capacity_and_hasher(2 * candidates.len(), Default::default()),
+            found: Vec::with_capacity(64),
+            sides: Vec::new(),
         };
         // Queries that matched on the same words share their excerpts (with
         // many rules, several often watch the same name).
-        let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> = FxHashMap::default();
+        let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> =
+            FxHashMap::with_capacity_and_hasher(candidates.len(), Default::default());
         let mut hits = Vec::new();
         let mut by_rank = Vec::new();
         let mut found: Vec<(u32, Match)> = Vec::with_capacity(candidates.len());
@@ -775,36 +779,35 @@ impl RuleSet {
             _ => {
                 let (left, distance) = (steps[1] as usize, steps[2] as usize);
                 let split = 3 + left;
-                let lefts = side(&steps[3..split], doc, index);
-                let rights = side(&steps[split..subtree_len(steps)], doc, index);
+                // Both sides' ranges in one buffer kept between NEARs (a
+                // side holds no NEAR, so nothing else uses it meanwhile).
+                let mut sides = std::mem::take(&mut index.sides);
+                sides.clear();
+                side(&steps[3..split], doc, index, &mut sides);
+                let lefts = sides.len();
+                side(&steps[split..subtree_len(steps)], doc, index, &mut sides);
+                let (lefts, rights) = sides.split_at(lefts);
                 let found = &index.found;
-                let side = |ranges: &[Range<usize>]| {
-                    ranges
-                        .iter()
-                        .flat_map(|r| &found[r.clone()])
-                        .collect::<Vec<&Hit>>()
-                };
-                let (lefts, rights) = (side(&lefts), side(&rights));
                 let mut any = false;
-                for a in &lefts {
-                    for b in &rights {
+                for a in lefts.iter().flat_map(|r| &found[r.clone()]) {
+                    for b in rights.iter().flat_map(|r| &found[r.clone()]) {
                         if a.field == b.field && gap(&a.tokens(), &b.tokens()) <= distance {
-                            hits.push(**a);
-                            hits.push(**b);
+                            hits.push(*a);
+                            hits.push(*b);
                             any = true;
                         }
                     }
                 }
+                index.sides = sides;
                 any
             }
         }
     }
 }
 
-/// Where the occurrences of a NEAR side (a leaf or an OR of leaves, given
-/// as its steps) are in `index.found`.
-fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>> {
-    let mut ranges = Vec::new();
+/// Adds to `ranges` where the occurrences of a NEAR side (a leaf or an OR
+/// of leaves, given as its steps) are in `index.found`.
+fn side(steps: &[u32], doc: &Document, index: &mut Indexed, ranges: &mut Vec<Range<usize>>) {
     let mut at = 0;
     while at < steps.len() {
         let word = steps[at];
@@ -820,7 +823,6 @@ fn side(steps: &[u32], doc: &Document, index: &mut Indexed) -> Vec<Range<usize>>
         }
         at += subtree_len(&steps[at..]);
     }
-    ranges
 }
 
 impl RuleSet {
@@ -960,26 +962,26 @@ fn word_hash(b: &[u8]) -> u64 {
     key_hash(word_key(b), b.len())
 }
 
-/// A word's bytes up to 16, read as two u64s that overlap when it is
-/// shorter (no loop): with the length, it tells words of up to
-/// [`KEY_BYTES`] bytes apart.
+/// A word's first [`KEY_BYTES`] bytes (zeros after a shorter word) as two
+/// u64s: with the length, it tells words of up to [`KEY_BYTES`] bytes apart.
 fn word_key(b: &[u8]) -> (u64, u64) {
-    let n = b.len();
-    let load = |at: usize, len: usize| {
-        let mut word = [0u8; 8];
-        word[..len].copy_from_slice(&b[at..at + len]);
-        u64::from_le_bytes(word)
-    };
-    match n {
-        8.. => (load(0, 8), load(n - 8, 8)),
-        4..=7 => (load(0, 4), load(n - 4, 4)),
-        1..=3 => (load(0, 1) | load(n / 2, 1) << 8 | load(n - 1, 1) << 16, 0),
-        0 => (0, 0),
-    }
+    let mut head = [0u8; HEAD_BYTES];
+    let n = b.len().min(HEAD_BYTES);
+    head[..n].copy_from_slice(&b[..n]);
+    key_of_head(head, b.len())
+}
+
+/// [`word_key`] of a word of `len` bytes from its first [`HEAD_BYTES`]
+/// bytes and whatever follows them ([`text::Tokens::word_and_head`]):
+/// what follows is masked off, with no branch on the length.
+fn key_of_head(head: [u8; HEAD_BYTES], len: usize) -> (u64, u64) {
+    let keep = len.clamp(1, KEY_BYTES);
+    let key = u128::from_le_bytes(head) & (u128::MAX >> (8 * (KEY_BYTES - keep)));
+    (key as u64, (key >> 64) as u64)
 }
 
 /// Bytes of a word that its [`word_key`] holds in full.
-const KEY_BYTES: usize = 16;
+const KEY_BYTES: usize = HEAD_BYTES;
 
 /// [`word_hash`] from the key.
 fn key_hash((x, y): (u64, u64), len: usize) -> u64 {
@@ -1257,6 +1259,8 @@ struct Indexed<'o> {
     /// Per leaf id looked for so far, where its hits are in `found`.
     done: FxHashMap<u32, (u32, u32)>,
     found: Vec<Hit>,
+    /// Room for the ranges of a NEAR's two sides in `found`.
+    sides: Vec<Range<usize>>,
 }
 
 impl<'o> Indexed<'o> {

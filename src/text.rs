@@ -38,7 +38,8 @@ impl Token {
 /// A tokenised text: all normalised words in one buffer (one allocation,
 /// not one per word), plus each word's ranges. The buffer starts with the
 /// text lower-cased in one go, so an ASCII word's normal form sits at its
-/// own offsets; words that need Unicode folding are appended after it.
+/// own offsets; words that need Unicode folding are appended after it, and
+/// [`PADDING`] ends it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tokens {
     norm: String,
@@ -48,6 +49,17 @@ pub struct Tokens {
 impl Tokens {
     pub fn word(&self, i: usize) -> &str {
         &self.norm[self.tokens[i].norm()]
+    }
+
+    /// Word `i` as bytes, and its first [`HEAD_BYTES`] bytes followed by
+    /// whatever comes after it in the buffer: a short word in one load,
+    /// with no branch on its length (the matcher hashes every word).
+    pub fn word_and_head(&self, i: usize) -> (&[u8], [u8; HEAD_BYTES]) {
+        let range = self.tokens[i].norm();
+        let bytes = self.norm.as_bytes();
+        let mut head = [0u8; HEAD_BYTES];
+        head.copy_from_slice(&bytes[range.start..range.start + HEAD_BYTES]);
+        (&bytes[range], head)
     }
 
     /// The normalised words joined by single spaces, with each word's range
@@ -75,6 +87,12 @@ impl Tokens {
     }
 }
 
+/// Bytes that [`Tokens::word_and_head`] reads from a word's start.
+pub const HEAD_BYTES: usize = 16;
+/// Ends every buffer of words, so that reading [`HEAD_BYTES`] from the
+/// start of the last word stays inside it.
+const PADDING: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
 /// Splits `text` into normalised words with their byte ranges in `text`.
 ///
 /// Word boundaries come from bit masks (one bit per byte, 64 bytes per
@@ -89,7 +107,7 @@ pub fn tokenize(text: &str) -> Tokens {
     // Offsets are u32 (see `Token::new`): past 4 GiB a text is not read.
     let text = &text[..floor_char_boundary(text, u32::MAX as usize)];
     let bytes = text.as_bytes();
-    let mut norm = String::with_capacity(text.len() + 16);
+    let mut norm = String::with_capacity(text.len() + PADDING.len());
     norm.push_str(text);
     norm.make_ascii_lowercase();
     let blocks = bytes.len().div_ceil(64);
@@ -165,13 +183,17 @@ pub fn tokenize(text: &str) -> Tokens {
             }
         }
     }
+    out.norm.push_str(PADDING);
     out
 }
 
 /// The plain loop [`tokenize`] replaced, kept to check it against.
 #[cfg(test)]
 fn tokenize_scalar(text: &str) -> Tokens {
-    let mut norm = String::with_capacity(text.len() + 16);
+    if text.is_empty() {
+        return Tokens::default();
+    }
+    let mut norm = String::with_capacity(text.len() + PADDING.len());
     norm.push_str(text);
     norm.make_ascii_lowercase();
     let mut out = Tokens {
@@ -220,6 +242,7 @@ fn tokenize_scalar(text: &str) -> Tokens {
             push_folded(&text[start..i], start..i, &mut out);
         }
     }
+    out.norm.push_str(PADDING);
     out
 }
 

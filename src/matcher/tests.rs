@@ -585,3 +585,28 @@ fn phrases_at_the_edges_of_a_field() {
         [0, 1]
     );
 }
+
+#[test]
+fn a_word_read_with_what_follows_it_has_the_key_of_the_word_alone() {
+    // Words of every length up to past 16 bytes, multi-byte ones included,
+    // each followed by more text (or the end of the buffer).
+    let text = "a bc déf ghij klmnopq rstuvwxyzab cdefghijklmnopqr stuvwxyzabcdefghij 東京都 z";
+    let tokens = text::tokenize(text);
+    assert_eq!(tokens.len(), 10);
+    for i in 0..tokens.len() {
+        let (bytes, head) = tokens.word_and_head(i);
+        assert_eq!(bytes, tokens.word(i).as_bytes());
+        assert_eq!(
+            key_of_head(head, bytes.len()),
+            word_key(bytes),
+            "{}",
+            tokens.word(i)
+        );
+    }
+    // Only the first 16 bytes are held: longer words differ in their text.
+    assert_ne!(word_key(b"abcdefghij"), word_key(b"abcdefghik"));
+    assert_eq!(
+        word_key(b"abcdefghijklmnopq"),
+        word_key(b"abcdefghijklmnopz")
+    );
+}
