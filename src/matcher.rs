@@ -658,7 +658,9 @@ impl RuleSet {
         candidates.extend_from_slice(&self.always);
         // Pass one: the gate words, which decide the candidate queries,
         // looked up once per distinct word.
-        let words = Distinct::new(&doc, |index, word, hash| {
+        let words = Distinct::new(&doc);
+        for index in 0..words.len() as u32 {
+            let (word, key) = (words.word(index), words.key(index));
             let mut found = |id: u32| {
                 occurrences.push((id, index));
                 candidates.extend_from_slice(&self.anchored[id as usize]);
@@ -667,13 +669,13 @@ impl RuleSet {
                 .word_filter
                 .get(filter_slot(word))
                 .is_some_and(|bits| bits & length_bit(word.len()) != 0)
-                && self.gate_bloom.may_hold_hash(hash)
+                && self.gate_bloom.may_hold_hash(key_hash(key, word.len()))
                 && let Some(&id) = self.gate_words.get(word)
             {
                 found(id);
             }
-            self.gate_prefixes.find(word, &mut found);
-        });
+            self.gate_prefixes.find(word, key, &mut found);
+        }
         candidates.sort_unstable();
         candidates.dedup();
         if candidates.is_empty() {
@@ -975,9 +977,31 @@ fn word_key(b: &[u8]) -> (u64, u64) {
 /// bytes and whatever follows them ([`text::Tokens::word_and_head`]):
 /// what follows is masked off, with no branch on the length.
 fn key_of_head(head: [u8; HEAD_BYTES], len: usize) -> (u64, u64) {
-    let keep = len.clamp(1, KEY_BYTES);
-    let key = u128::from_le_bytes(head) & (u128::MAX >> (8 * (KEY_BYTES - keep)));
+    cut_key(u128::from_le_bytes(head), len)
+}
+
+/// The [`word_key`] of the first `len` bytes of `bytes` (little-endian).
+fn cut_key(bytes: u128, len: usize) -> (u64, u64) {
+    let dropped = 8 * (KEY_BYTES - len.min(KEY_BYTES)) as u32;
+    // All 128 bits dropped for an empty word (a prefix's empty head).
+    let key = bytes & u128::MAX.checked_shr(dropped).unwrap_or(0);
     (key as u64, (key >> 64) as u64)
+}
+
+/// The [`word_hash`] of the first `len` bytes of `word`, whose
+/// [`word_key`] is `key`: a prefix of up to [`KEY_BYTES`] is hashed from
+/// the key, with no copy of its bytes.
+fn prefix_hash(word: &[u8], key: (u64, u64), len: usize) -> u64 {
+    if len <= KEY_BYTES {
+        key_hash(cut_key(key_bytes(key), len), len)
+    } else {
+        word_hash(&word[..len])
+    }
+}
+
+/// A [`word_key`] as the bytes it holds, little-endian.
+fn key_bytes((low, high): (u64, u64)) -> u128 {
+    u128::from(low) | u128::from(high) << 64
 }
 
 /// Bytes of a word that its [`word_key`] holds in full.

@@ -31,6 +31,7 @@ impl Bloom {
     }
 
     /// Whether the filter may hold `word`.
+    #[cfg(test)]
     pub(super) fn may_hold(&self, word: &str) -> bool {
         self.may_hold_hash(word_hash(word.as_bytes()))
     }

@@ -29,9 +29,11 @@ struct Word<'d> {
 }
 
 impl<'d> Distinct<'d> {
-    /// Indexes the words of `doc`, calling `new_word(index, word, hash)` the
-    /// first time each distinct word is seen.
-    pub(super) fn new(doc: &'d Document, mut new_word: impl FnMut(u32, &str, u64)) -> Self {
+    /// Indexes the words of `doc`. This loop runs for every token: the
+    /// dictionaries are consulted afterwards, once per distinct word, so
+    /// that it stays small (with the lookups inlined into it, it ran out
+    /// of registers).
+    pub(super) fn new(doc: &'d Document) -> Self {
         let mut starts = [0u32; 8];
         for (f, field) in doc.fields.iter().enumerate() {
             starts[f + 1] = starts[f] + field.tokens.len() as u32;
@@ -63,14 +65,12 @@ impl<'d> Distinct<'d> {
                     Err(slot) => {
                         let index = words.words.len() as u32;
                         words.table[slot] = index + 1;
-                        let word = field.tokens.word(i);
                         words.words.push(Word {
                             key,
-                            text: word,
+                            text: field.tokens.word(i),
                             first: position,
                             last: position,
                         });
-                        new_word(index, word, hash);
                     }
                 }
             }
@@ -85,6 +85,11 @@ impl<'d> Distinct<'d> {
     /// The word with index `index`.
     pub(super) fn word(&self, index: u32) -> &'d str {
         self.words[index as usize].text
+    }
+
+    /// The [`word_key`] of the word with index `index`.
+    pub(super) fn key(&self, index: u32) -> (u64, u64) {
+        self.words[index as usize].key
     }
 
     /// The index of `word`, if the article has it.

@@ -4,12 +4,12 @@
 //! No lookup reads a heap string: at a million rules those reads were
 //! cache misses, a few per word.
 
-use super::Bloom;
+use super::{Bloom, HEAD_BYTES, key_bytes, prefix_hash};
 use crate::text;
 use std::ops::Range;
 
 /// Bytes of a prefix compared inline; the rest of a longer one is in `rests`.
-const INLINE: usize = 16;
+const INLINE: usize = HEAD_BYTES;
 /// Heads are at most this long, so a head and its length fit in a u64.
 const MAX_HEAD: usize = 7;
 /// No head has this key (a key's top byte is a length of at most 7).
@@ -120,16 +120,21 @@ impl Prefixes {
 
     /// The entries that share the head of `word`; none when the filters
     /// show that no prefix can start it.
-    fn bucket(&self, word: &str) -> Range<usize> {
+    fn bucket(&self, word: &str, key: (u64, u64)) -> Range<usize> {
         if self.head_len == 0 || word.len() < self.head_len {
             return 0..0;
         }
         let head = head_of(word, self.head_len);
-        if !self.heads.may_hold(head) {
+        let bytes = word.as_bytes();
+        if !self
+            .heads
+            .may_hold_hash(prefix_hash(bytes, key, head.len()))
+        {
             return 0..0;
         }
-        let may_start =
-            |&len: &usize| word.is_char_boundary(len) && self.exact.may_hold(&word[..len]);
+        let may_start = |&len: &usize| {
+            word.is_char_boundary(len) && self.exact.may_hold_hash(prefix_hash(bytes, key, len))
+        };
         if !self.lengths.is_empty()
             && !self
                 .lengths
@@ -146,14 +151,15 @@ impl Prefixes {
         from as usize..to as usize
     }
 
-    /// Calls `found` with the id of every prefix `word` starts with.
-    pub(super) fn find(&self, word: &str, mut found: impl FnMut(u32)) {
-        let bucket = self.bucket(word);
+    /// Calls `found` with the id of every prefix `word` starts with;
+    /// `key` is the word's [`word_key`].
+    pub(super) fn find(&self, word: &str, key: (u64, u64), mut found: impl FnMut(u32)) {
+        let bucket = self.bucket(word, key);
         if bucket.is_empty() {
             return;
         }
         let bytes = word.as_bytes();
-        let first = inline(bytes);
+        let first = key_bytes(key);
         for entry in &self.entries[bucket] {
             let len = entry.len as usize;
             if bytes.len() >= len
@@ -198,11 +204,12 @@ fn mask(len: usize) -> u128 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::word_key;
     use super::*;
 
     fn found(prefixes: &Prefixes, word: &str) -> Vec<u32> {
         let mut ids = Vec::new();
-        prefixes.find(word, |id| ids.push(id));
+        prefixes.find(word, word_key(word.as_bytes()), |id| ids.push(id));
         ids.sort_unstable();
         ids
     }

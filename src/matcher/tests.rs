@@ -602,6 +602,15 @@ fn a_word_read_with_what_follows_it_has_the_key_of_the_word_alone() {
             "{}",
             tokens.word(i)
         );
+        // Its prefixes, the empty one included, hash from its key alone.
+        for len in 0..=bytes.len() {
+            assert_eq!(
+                prefix_hash(bytes, word_key(bytes), len),
+                word_hash(&bytes[..len]),
+                "{} cut at {len}",
+                tokens.word(i)
+            );
+        }
     }
     // Only the first 16 bytes are held: longer words differ in their text.
     assert_ne!(word_key(b"abcdefghij"), word_key(b"abcdefghik"));
