@@ -17,6 +17,10 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
+/// Per-article maps are sized for this many entries at most up front:
+/// enough for an article at a million rules, and rules evaluated for every
+/// article (`always`) do not make each article zero a big map.
+const MAX_PRESIZED: usize = 256;
 /// Words of context in one excerpt.
 const EXCERPT_WORDS: usize = 30;
 /// Words shown before the first matched word of an excerpt.
@@ -690,14 +694,19 @@ impl RuleSet {
             words: &words,
             // Sized for the leaves of every candidate: growing it was a
             // rehash every few leaves.
-            done: FxHashMap::with_capacity_and_hasher(2 * candidates.len(), Default::default()),
+            done: FxHashMap::with_capacity_and_hasher(
+                (2 * candidates.len()).min(MAX_PRESIZED),
+                Default::default(),
+            ),
             found: Vec::with_capacity(64),
             sides: Vec::new(),
         };
         // Queries that matched on the same words share their excerpts (with
         // many rules, several often watch the same name).
-        let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> =
-            FxHashMap::with_capacity_and_hasher(candidates.len(), Default::default());
+        let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> = FxHashMap::with_capacity_and_hasher(
+            candidates.len().min(MAX_PRESIZED),
+            Default::default(),
+        );
         let mut hits = Vec::new();
         let mut by_rank = Vec::new();
         let mut found: Vec<(u32, Match)> = Vec::with_capacity(candidates.len());
@@ -781,8 +790,7 @@ impl RuleSet {
             _ => {
                 let (left, distance) = (steps[1] as usize, steps[2] as usize);
                 let split = 3 + left;
-                // Both sides' ranges in one buffer kept between NEARs (a
-                // side holds no NEAR, so nothing else uses it meanwhile).
+                // Both sides' ranges in one buffer kept between NEARs.
                 let mut sides = std::mem::take(&mut index.sides);
                 sides.clear();
                 side(&steps[3..split], doc, index, &mut sides);
@@ -829,8 +837,8 @@ fn side(steps: &[u32], doc: &Document, index: &mut Indexed, ranges: &mut Vec<Ran
 
 impl RuleSet {
     /// Records which of the article's words are the non-gate words and
-    /// prefixes of the candidate queries (the gate words were recorded
-    /// while indexing the article).
+    /// prefixes of the candidate queries (the gate words were recorded in
+    /// pass one).
     fn find_other_words(
         &self,
         candidates: &[u32],
@@ -966,6 +974,8 @@ fn word_hash(b: &[u8]) -> u64 {
 
 /// A word's first [`KEY_BYTES`] bytes (zeros after a shorter word) as two
 /// u64s: with the length, it tells words of up to [`KEY_BYTES`] bytes apart.
+/// (Longer words of one length that differ only later share a hash, and
+/// are told apart by their text.)
 fn word_key(b: &[u8]) -> (u64, u64) {
     let mut head = [0u8; HEAD_BYTES];
     let n = b.len().min(HEAD_BYTES);
@@ -973,30 +983,32 @@ fn word_key(b: &[u8]) -> (u64, u64) {
     key_of_head(head, b.len())
 }
 
-/// [`word_key`] of a word of `len` bytes from its first [`HEAD_BYTES`]
-/// bytes and whatever follows them ([`text::Tokens::word_and_head`]):
-/// what follows is masked off, with no branch on the length.
+/// [`word_key`] of a word of `len` bytes from the [`HEAD_BYTES`] bytes at
+/// its start ([`text::Tokens::word_and_head`]; past a shorter word's end,
+/// whatever follows it, masked off here with no branch on the length).
 fn key_of_head(head: [u8; HEAD_BYTES], len: usize) -> (u64, u64) {
     cut_key(u128::from_le_bytes(head), len)
 }
 
 /// The [`word_key`] of the first `len` bytes of `bytes` (little-endian).
 fn cut_key(bytes: u128, len: usize) -> (u64, u64) {
-    let dropped = 8 * (KEY_BYTES - len.min(KEY_BYTES)) as u32;
-    // All 128 bits dropped for an empty word (a prefix's empty head).
-    let key = bytes & u128::MAX.checked_shr(dropped).unwrap_or(0);
+    let key = bytes & low_bytes(len);
     (key as u64, (key >> 64) as u64)
 }
 
-/// The [`word_hash`] of the first `len` bytes of `word`, whose
-/// [`word_key`] is `key`: a prefix of up to [`KEY_BYTES`] is hashed from
-/// the key, with no copy of its bytes.
-fn prefix_hash(word: &[u8], key: (u64, u64), len: usize) -> u64 {
-    if len <= KEY_BYTES {
-        key_hash(cut_key(key_bytes(key), len), len)
-    } else {
-        word_hash(&word[..len])
-    }
+/// The bits of the first `len` bytes (all of them from [`KEY_BYTES`] on)
+/// of a little-endian u128.
+fn low_bytes(len: usize) -> u128 {
+    let dropped = 8 * (KEY_BYTES - len.min(KEY_BYTES)) as u32;
+    // All 128 bits dropped for an empty word (a prefix's empty head).
+    u128::MAX.checked_shr(dropped).unwrap_or(0)
+}
+
+/// The [`word_hash`] of the first `len` bytes of a word whose
+/// [`word_key`] is `key`, with no copy of its bytes. (The key holds the
+/// first [`KEY_BYTES`] of a longer prefix too, as its own key would.)
+fn prefix_hash(key: (u64, u64), len: usize) -> u64 {
+    key_hash(cut_key(key_bytes(key), len), len)
 }
 
 /// A [`word_key`] as the bytes it holds, little-endian.

@@ -39,7 +39,7 @@ impl Token {
 /// not one per word), plus each word's ranges. The buffer starts with the
 /// text lower-cased in one go, so an ASCII word's normal form sits at its
 /// own offsets; words that need Unicode folding are appended after it, and
-/// [`PADDING`] ends it.
+/// 16 zero bytes end it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tokens {
     norm: String,
@@ -51,9 +51,10 @@ impl Tokens {
         &self.norm[self.tokens[i].norm()]
     }
 
-    /// Word `i` as bytes, and its first [`HEAD_BYTES`] bytes followed by
-    /// whatever comes after it in the buffer: a short word in one load,
-    /// with no branch on its length (the matcher hashes every word).
+    /// Word `i` as bytes, and the [`HEAD_BYTES`] bytes at its start (past a
+    /// shorter word's end, whatever follows it in the buffer): a short word
+    /// in one load, with no branch on its length (the matcher hashes every
+    /// word).
     pub fn word_and_head(&self, i: usize) -> (&[u8], [u8; HEAD_BYTES]) {
         let range = self.tokens[i].norm();
         let bytes = self.norm.as_bytes();
@@ -92,6 +93,7 @@ pub const HEAD_BYTES: usize = 16;
 /// Ends every buffer of words, so that reading [`HEAD_BYTES`] from the
 /// start of the last word stays inside it.
 const PADDING: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+const _: () = assert!(PADDING.len() == HEAD_BYTES);
 
 /// Splits `text` into normalised words with their byte ranges in `text`.
 ///

@@ -36,7 +36,7 @@ impl Bloom {
         self.may_hold_hash(word_hash(word.as_bytes()))
     }
 
-    /// [`Bloom::may_hold`] for a word's [`word_hash`].
+    /// Whether the filter may hold the word whose [`word_hash`] is `hash`.
     pub(super) fn may_hold_hash(&self, hash: u64) -> bool {
         // An empty (default) filter holds nothing.
         if self.filter.is_empty() {

@@ -4,7 +4,7 @@
 //! No lookup reads a heap string: at a million rules those reads were
 //! cache misses, a few per word.
 
-use super::{Bloom, HEAD_BYTES, key_bytes, prefix_hash};
+use super::{Bloom, HEAD_BYTES, key_bytes, low_bytes, prefix_hash, word_key};
 use crate::text;
 use std::ops::Range;
 
@@ -89,7 +89,7 @@ impl Prefixes {
                 u32::MAX
             };
             table.entries.push(Entry {
-                bytes: inline(bytes),
+                bytes: key_bytes(word_key(bytes)),
                 len: bytes.len() as u32,
                 id: *id,
                 rest,
@@ -125,15 +125,11 @@ impl Prefixes {
             return 0..0;
         }
         let head = head_of(word, self.head_len);
-        let bytes = word.as_bytes();
-        if !self
-            .heads
-            .may_hold_hash(prefix_hash(bytes, key, head.len()))
-        {
+        if !self.heads.may_hold_hash(prefix_hash(key, head.len())) {
             return 0..0;
         }
         let may_start = |&len: &usize| {
-            word.is_char_boundary(len) && self.exact.may_hold_hash(prefix_hash(bytes, key, len))
+            word.is_char_boundary(len) && self.exact.may_hold_hash(prefix_hash(key, len))
         };
         if !self.lengths.is_empty()
             && !self
@@ -163,7 +159,7 @@ impl Prefixes {
         for entry in &self.entries[bucket] {
             let len = entry.len as usize;
             if bytes.len() >= len
-                && (first ^ entry.bytes) & mask(len) == 0
+                && (first ^ entry.bytes) & low_bytes(len) == 0
                 && (len <= INLINE || bytes[INLINE..len] == *self.rests[entry.rest as usize])
             {
                 found(entry.id);
@@ -185,26 +181,8 @@ fn head_key(head: &str) -> u64 {
     u64::from_le_bytes(key)
 }
 
-/// The first [`INLINE`] bytes, little-endian, zero-padded.
-fn inline(bytes: &[u8]) -> u128 {
-    let mut first = [0u8; INLINE];
-    let n = bytes.len().min(INLINE);
-    first[..n].copy_from_slice(&bytes[..n]);
-    u128::from_le_bytes(first)
-}
-
-/// The bits of the first `len` bytes of an [`inline`] value.
-fn mask(len: usize) -> u128 {
-    if len >= INLINE {
-        u128::MAX
-    } else {
-        (1 << (8 * len)) - 1
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::word_key;
     use super::*;
 
     fn found(prefixes: &Prefixes, word: &str) -> Vec<u32> {

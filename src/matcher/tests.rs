@@ -605,7 +605,7 @@ fn a_word_read_with_what_follows_it_has_the_key_of_the_word_alone() {
         // Its prefixes, the empty one included, hash from its key alone.
         for len in 0..=bytes.len() {
             assert_eq!(
-                prefix_hash(bytes, word_key(bytes), len),
+                prefix_hash(word_key(bytes), len),
                 word_hash(&bytes[..len]),
                 "{} cut at {len}",
                 tokens.word(i)
