@@ -11,9 +11,10 @@ use crate::query::FieldSet;
 use crate::rules::Rule;
 use crate::text::{self, HEAD_BYTES, Tokens};
 use regex::Regex;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -702,11 +703,14 @@ impl RuleSet {
             sides: Vec::new(),
         };
         // Queries that matched on the same words share their excerpts (with
-        // many rules, several often watch the same name).
-        let mut made: FxHashMap<Vec<Hit>, Arc<[Excerpt]>> = FxHashMap::with_capacity_and_hasher(
-            candidates.len().min(MAX_PRESIZED),
-            Default::default(),
-        );
+        // many rules, several often watch the same name): by the hash of
+        // their hits, which are kept in `made_hits` (no vector per query).
+        let mut made: FxHashMap<u64, (Range<usize>, Arc<[Excerpt]>)> =
+            FxHashMap::with_capacity_and_hasher(
+                candidates.len().min(MAX_PRESIZED),
+                Default::default(),
+            );
+        let mut made_hits: Vec<Hit> = Vec::new();
         let mut hits = Vec::new();
         let mut by_rank = Vec::new();
         let mut found: Vec<(u32, Match)> = Vec::with_capacity(candidates.len());
@@ -723,11 +727,16 @@ impl RuleSet {
                 continue;
             }
             excerpt_hits(&mut hits);
-            let excerpts = match made.get(&hits) {
-                Some(excerpts) => excerpts.clone(),
+            let hash = FxBuildHasher.hash_one(hits.as_slice());
+            let excerpts = match made.get(&hash) {
+                Some((same, excerpts)) if made_hits[same.clone()] == hits[..] => excerpts.clone(),
+                // Two sets of hits with one hash (rare): the first keeps it.
+                Some(_) => excerpts(&doc, &hits, &mut by_rank),
                 None => {
                     let excerpts = excerpts(&doc, &hits, &mut by_rank);
-                    made.insert(hits.clone(), excerpts.clone());
+                    let from = made_hits.len();
+                    made_hits.extend_from_slice(&hits);
+                    made.insert(hash, (from..made_hits.len(), excerpts.clone()));
                     excerpts
                 }
             };
@@ -1508,7 +1517,8 @@ fn gap(a: &Range<usize>, b: &Range<usize>) -> usize {
 /// Keeps the hits that excerpts show, in order (title first), once each.
 fn excerpt_hits(hits: &mut Vec<Hit>) {
     hits.retain(|h| h.field() < EXCERPT_FIELDS && h.start < h.end);
-    hits.sort_by_key(|h| (h.field, h.start, h.end));
+    // The whole hit as the key: equal hits end up side by side.
+    hits.sort_unstable_by_key(|h| (h.field, h.start, h.end, h.rank));
     hits.dedup();
 }
 
@@ -1522,7 +1532,7 @@ fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> Arc<[Excerp
     // "attack" of a long article); every hit inside a window is marked.
     by_rank.clear();
     by_rank.extend_from_slice(hits);
-    by_rank.sort_by_key(|h| (h.field, h.rank, h.start));
+    by_rank.sort_unstable_by_key(|h| (h.field, h.rank, h.start, h.end));
     let inside = |(f, start, end): (usize, usize, usize), h: &Hit| {
         h.field() == f && start <= h.start as usize && h.end as usize <= end
     };
