@@ -713,7 +713,10 @@ impl RuleSet {
         let mut made_hits: Vec<Hit> = Vec::new();
         let mut hits = Vec::new();
         let mut by_rank = Vec::new();
-        let mut found: Vec<(u32, Match)> = Vec::with_capacity(candidates.len());
+        // (rule, its excerpts in `sets`): sorted by rule at the end, small
+        // pairs rather than whole matches.
+        let mut found: Vec<(u32, u32)> = Vec::with_capacity(candidates.len());
+        let mut sets: Vec<Arc<[Excerpt]>> = Vec::new();
         for q in candidates {
             hits.clear();
             let query = self.query(q);
@@ -740,14 +743,18 @@ impl RuleSet {
                     excerpts
                 }
             };
-            for &r in rules {
-                let rule = &self.rules[r as usize];
-                let excerpts = excerpts.clone();
-                found.push((r, Match { rule, excerpts }));
-            }
+            let set = sets.len() as u32;
+            sets.push(excerpts);
+            found.extend(rules.map(|&r| (r, set)));
         }
-        found.sort_unstable_by_key(|(r, _)| *r);
-        found.into_iter().map(|(_, m)| m).collect()
+        found.sort_unstable();
+        found
+            .into_iter()
+            .map(|(r, set)| Match {
+                rule: &self.rules[r as usize],
+                excerpts: sets[set as usize].clone(),
+            })
+            .collect()
     }
 
     /// Evaluates the subtree whose steps start `steps`, pushing the hits of
