@@ -703,20 +703,20 @@ impl RuleSet {
             sides: Vec::new(),
         };
         // Queries that matched on the same words share their excerpts (with
-        // many rules, several often watch the same name): by the hash of
-        // their hits, which are kept in `made_hits` (no vector per query).
-        let mut made: FxHashMap<u64, (Range<usize>, Arc<[Excerpt]>)> =
-            FxHashMap::with_capacity_and_hasher(
-                candidates.len().min(MAX_PRESIZED),
-                Default::default(),
-            );
+        // many rules, several often watch the same name): `made` finds the
+        // set by the hash of the hits, which are kept in `made_hits` (no
+        // vector per query).
+        let mut sets: Vec<Arc<[Excerpt]>> = Vec::new();
+        let mut made: FxHashMap<u64, (Range<usize>, u32)> = FxHashMap::with_capacity_and_hasher(
+            candidates.len().min(MAX_PRESIZED),
+            Default::default(),
+        );
         let mut made_hits: Vec<Hit> = Vec::new();
         let mut hits = Vec::new();
         let mut by_rank = Vec::new();
         // (rule, its excerpts in `sets`): sorted by rule at the end, small
         // pairs rather than whole matches.
         let mut found: Vec<(u32, u32)> = Vec::with_capacity(candidates.len());
-        let mut sets: Vec<Arc<[Excerpt]>> = Vec::new();
         for q in candidates {
             hits.clear();
             let query = self.query(q);
@@ -731,20 +731,21 @@ impl RuleSet {
             }
             excerpt_hits(&mut hits);
             let hash = FxBuildHasher.hash_one(hits.as_slice());
-            let excerpts = match made.get(&hash) {
-                Some((same, excerpts)) if made_hits[same.clone()] == hits[..] => excerpts.clone(),
+            let set = match made.get(&hash) {
+                Some((same, set)) if made_hits[same.clone()] == hits[..] => *set,
                 // Two sets of hits with one hash (rare): the first keeps it.
-                Some(_) => excerpts(&doc, &hits, &mut by_rank),
+                Some(_) => {
+                    sets.push(excerpts(&doc, &hits, &mut by_rank));
+                    sets.len() as u32 - 1
+                }
                 None => {
-                    let excerpts = excerpts(&doc, &hits, &mut by_rank);
+                    sets.push(excerpts(&doc, &hits, &mut by_rank));
                     let from = made_hits.len();
                     made_hits.extend_from_slice(&hits);
-                    made.insert(hash, (from..made_hits.len(), excerpts.clone()));
-                    excerpts
+                    made.insert(hash, (from..made_hits.len(), sets.len() as u32 - 1));
+                    sets.len() as u32 - 1
                 }
             };
-            let set = sets.len() as u32;
-            sets.push(excerpts);
             found.extend(rules.map(|&r| (r, set)));
         }
         found.sort_unstable();
