@@ -146,21 +146,41 @@ pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result
             notify_systemd(&[NotifyState::Reloading]);
             let (path, state_dir) = (rt.config.path.clone(), rt.config.state_dir.clone());
             let store = store.clone();
-            next = match tokio::task::spawn_blocking(move || prepare(&path, &state_dir, store))
-                .await
-            {
+            let mut preparing =
+                tokio::task::spawn_blocking(move || prepare(&path, &state_dir, store));
+            // What is asked meanwhile: a shutdown stops at once (the half-read
+            // config is dropped when its thread is done); another reload
+            // reads the config again once this one is in (it may have
+            // changed since it was read).
+            let mut again = false;
+            let prepared = loop {
+                tokio::select! {
+                    prepared = &mut preparing => break Some(prepared),
+                    asked = control.recv() => match asked.unwrap_or(Control::Shutdown) {
+                        Control::Shutdown => break None,
+                        Control::Reload => again = true,
+                    },
+                }
+            };
+            let Some(prepared) = prepared else {
+                command = Control::Shutdown;
+                break;
+            };
+            next = match prepared {
                 Ok(prepared) => prepared.or(next),
                 Err(error) => {
                     tracing::error!(error = %error, "Reload failed; keeping the old config");
                     next
                 }
             };
-            // What was asked meanwhile: a shutdown wins; another reload reads
-            // the config again (it may have changed since it was read).
-            command = match control.try_recv() {
-                Ok(asked) => asked,
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => Control::Shutdown,
+            command = if again {
+                Control::Reload
+            } else {
+                match control.try_recv() {
+                    Ok(asked) => asked,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => Control::Shutdown,
+                }
             };
         }
         if command == Control::Shutdown || next.is_some() {

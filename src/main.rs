@@ -18,11 +18,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::execute(cli)) {
+    let code = match runtime.block_on(cli::execute(cli)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("newswatch: {error:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // A reload given up at shutdown may still be compiling rules on a
+    // blocking thread: exit without waiting for it (all else has finished).
+    runtime.shutdown_background();
+    code
 }

@@ -250,6 +250,32 @@ async fn sighup_reloads_rules_and_rejects_a_broken_rule_file() {
 }
 
 #[tokio::test]
+async fn shutdown_during_a_reload_stops_cleanly() {
+    let server = MockServer::start().await;
+    serve(&server, rss(&[HARVEST])).await;
+    let env = Env::new(&config(free_port(), &feed_block(&server, "quiet")), RULES);
+    let daemon = env.start_daemon();
+    daemon.wait_log("Feed fetched", 1).await;
+    // Enough rules that the reload is still compiling them when SIGTERM
+    // arrives: the daemon must not wait for a reload nobody will use.
+    let many: String = (0..20_000)
+        .map(|i| format!("[[rule]]\nname = \"r{i}\"\nquery = 'name{i} OR \"place {i}\"'\nnotify = [\"desk\"]\n"))
+        .collect();
+    std::fs::write(env.dir.path().join("rules.d/rules.toml"), many).unwrap();
+    daemon.signal("HUP");
+    let log = daemon.stop().await;
+    assert!(log.contains("Newswatch stopped"), "{log}");
+    // Compiling 20k rules in a debug build takes seconds, and feeds are
+    // polled every second: waiting for the reload meant a poll a second
+    // after SIGTERM. Not waiting, only a poll already running may finish.
+    assert!(!log.contains("Config reloaded"), "{log}");
+    let after_term = log
+        .split_once("command=Shutdown")
+        .map_or("", |(_, after)| after);
+    assert!(after_term.matches("Feed fetched").count() <= 1, "{log}");
+}
+
+#[tokio::test]
 async fn tells_systemd_when_ready_and_when_stopping() {
     let server = MockServer::start().await;
     serve(&server, rss(&[HARVEST])).await;
