@@ -731,19 +731,21 @@ impl RuleSet {
             }
             excerpt_hits(&mut hits);
             let hash = FxBuildHasher.hash_one(hits.as_slice());
-            let set = match made.get(&hash) {
-                Some((same, set)) if made_hits[same.clone()] == hits[..] => *set,
-                // Two sets of hits with one hash (rare): the first keeps it.
-                Some(_) => {
-                    sets.push(excerpts(&doc, &hits, &mut by_rank));
-                    sets.len() as u32 - 1
-                }
+            let cached = made
+                .get(&hash)
+                .filter(|(same, _)| made_hits[same.clone()] == hits[..]);
+            let set = match cached {
+                Some(&(_, set)) => set,
                 None => {
                     sets.push(excerpts(&doc, &hits, &mut by_rank));
-                    let from = made_hits.len();
-                    made_hits.extend_from_slice(&hits);
-                    made.insert(hash, (from..made_hits.len(), sets.len() as u32 - 1));
-                    sets.len() as u32 - 1
+                    let set = sets.len() as u32 - 1;
+                    // Two sets of hits with one hash (rare): the first keeps it.
+                    made.entry(hash).or_insert_with(|| {
+                        let from = made_hits.len();
+                        made_hits.extend_from_slice(&hits);
+                        (from..made_hits.len(), set)
+                    });
+                    set
                 }
             };
             found.extend(rules.map(|&r| (r, set)));

@@ -1,6 +1,7 @@
-//! The gate prefixes (`mini*`), looked up for every word of an article: a
-//! Bloom filter on the word's first bytes, then one probe of a flat table
-//! keyed by those bytes, then a few comparisons with prefixes held inline.
+//! The gate prefixes (`mini*`), looked up for every distinct word of an
+//! article: a Bloom filter on the word's first bytes, then one probe of a
+//! flat table keyed by those bytes, then a few comparisons with prefixes
+//! held inline.
 //! No lookup reads a heap string: at a million rules those reads were
 //! cache misses, a few per word.
 
