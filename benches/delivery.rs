@@ -5,11 +5,11 @@
 //! would redeliver (with the same Message-ID). Then the outbox's throughput.
 //! Run: `cargo bench --bench delivery` (needs python3 with aiosmtpd).
 
-use newswatch::alert::{Alert, AlertArticle, Notice};
-use newswatch::clock::Clock;
 use newswatch::config::Config;
-use newswatch::deliver::Deliverer;
-use newswatch::outbox::Outbox;
+use newswatch::delivery::clock::Clock;
+use newswatch::delivery::deliver::Deliverer;
+use newswatch::delivery::outbox::Outbox;
+use newswatch::model::alert::{Alert, AlertArticle, Notice};
 use newswatch::store::{self, PollCommit};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -112,7 +112,7 @@ fn main() {
     });
     println!("  feed-rs alone:                  {parse_only:>7.1} MB/s   ({n} entries)");
     let (ingest, n) = throughput(&feeds, rounds, |bytes| {
-        newswatch::feed::parse(bytes, None).map_or(0, |p| p.articles.len())
+        newswatch::ingest::feed::parse(bytes, None).map_or(0, |p| p.articles.len())
     });
     println!(
         "  ingest (bytes -> articles):     {ingest:>7.1} MB/s   ({n} articles)   target >= 150 MB/s per core: {}",
@@ -123,7 +123,10 @@ fn main() {
     let mut times = Vec::new();
     for _ in 0..rounds {
         let start = Instant::now();
-        let chars: usize = html.iter().map(|h| newswatch::html::to_text(h).len()).sum();
+        let chars: usize = html
+            .iter()
+            .map(|h| newswatch::ingest::html::to_text(h).len())
+            .sum();
         std::hint::black_box(chars);
         times.push(start.elapsed());
     }

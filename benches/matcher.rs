@@ -13,14 +13,14 @@
 //! once, one per core, and prints the ratio of each pair: steady where the
 //! machine's speed is not (fewer instructions did not always mean faster).
 
-use newswatch::article::Article;
+use newswatch::model::article::Article;
 
 // The daemon's allocator (src/main.rs), so the figures are the daemon's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use newswatch::matcher::RuleSet;
-use newswatch::rules::parse_rule_files;
+use newswatch::matching::RuleSet;
+use newswatch::matching::rules::parse_rule_files;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -90,7 +90,7 @@ fn name(rng: &mut fastrand::Rng) -> String {
     loop {
         let name = name_from(rng, b"bdfghklmnprstvz");
         let lower = name.to_lowercase();
-        if !COMMON.contains(&lower.as_str()) && !newswatch::matcher::is_frequent(&lower) {
+        if !COMMON.contains(&lower.as_str()) && !newswatch::matching::is_frequent(&lower) {
             return name;
         }
     }
@@ -143,7 +143,7 @@ fn term(rng: &mut fastrand::Rng, vocab: &[String]) -> String {
             let stem = &word[..(word.len() - 1).max(4).min(word.len())];
             let lower = stem.to_lowercase();
             if COMMON.iter().any(|c| c.starts_with(&lower))
-                || newswatch::matcher::everyday_word_with_prefix(&lower).is_some()
+                || newswatch::matching::everyday_word_with_prefix(&lower).is_some()
             {
                 v.clone()
             } else {
@@ -312,7 +312,7 @@ fn main() {
     let tokenize = time_corpus(&articles, Duration::from_secs(1), |a| {
         [&a.title, &a.summary, &a.content]
             .iter()
-            .map(|t| newswatch::text::tokenize(t).len())
+            .map(|t| newswatch::matching::text::tokenize(t).len())
             .sum()
     });
     println!("tokenising alone: {:.0} MB/s", tokenize.mb_per_s);

@@ -1,14 +1,14 @@
 //! Command line: parses arguments and runs the chosen command. Returns
 //! `anyhow` errors with context; only `main` prints them.
 
-use crate::article::Article;
 use crate::config::{Config, DEFAULT_CONFIG_PATH, Defaults};
 use crate::daemon::{self, Control};
-use crate::diagnostic::Diagnostics;
-use crate::feed;
-use crate::fetch::{Fetched, Fetcher, Validators, redact};
-use crate::matcher::{Excerpt, RuleSet};
-use crate::rules;
+use crate::ingest::feed;
+use crate::ingest::fetch::{Fetched, Fetcher, Validators, redact};
+use crate::matching::rules;
+use crate::matching::{Excerpt, RuleSet};
+use crate::model::article::Article;
+use crate::model::diagnostic::Diagnostics;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -412,7 +412,7 @@ fn human_match(rule: &str, article: &Article, excerpts: &[Excerpt]) -> String {
         text.push_str(&format!(
             "  [{}] {}\n",
             e.field.name(),
-            crate::email::marked(e, "[", "]").replace('\n', " ")
+            crate::delivery::email::marked(e, "[", "]").replace('\n', " ")
         ));
     }
     text

@@ -1,10 +1,10 @@
 //! The control loop: builds the runtime pieces from a `Config`, runs the
 //! scheduler and the outbox worker, and handles reload and shutdown.
 
-use crate::clock::Clock;
 use crate::config::{Config, FeedConfig};
-use crate::fetch::Fetcher;
-use crate::outbox::{DeliveryReport, Outbox};
+use crate::delivery::clock::Clock;
+use crate::delivery::outbox::{DeliveryReport, Outbox};
+use crate::ingest::fetch::Fetcher;
 use crate::pipeline::Pipeline;
 use crate::store::{self, Store};
 use anyhow::{Context, Result};

@@ -2,12 +2,12 @@
 //! store (seen keys and alerts in one transaction). Each outcome is logged
 //! here, once.
 
-use crate::alert::{Alert, AlertArticle, alert_id};
-use crate::article::Article;
 use crate::config::{Defaults, FeedConfig, FirstPoll};
-use crate::feed::{self, ParseError};
-use crate::fetch::{FetchError, Fetched, Fetcher, Validators, redact};
-use crate::matcher::{FeedRef, RuleSet};
+use crate::ingest::feed::{self, ParseError};
+use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators, redact};
+use crate::matching::{FeedRef, RuleSet};
+use crate::model::alert::{Alert, AlertArticle, alert_id};
+use crate::model::article::Article;
 use crate::store::{PollCommit, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;

@@ -2,7 +2,7 @@
 //! the SQLite tests below run them on a real file.
 
 use super::*;
-use crate::alert::{Alert, AlertArticle};
+use crate::model::alert::{Alert, AlertArticle};
 use chrono::Duration;
 
 fn alert(id: &str) -> Alert {

@@ -7,7 +7,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use crate::alert::Alert;
+use crate::model::alert::Alert;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! numbered by `PRAGMA user_version`.
 
 use super::{FeedState, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Store, StoreError};
-use crate::alert::Alert;
+use crate::model::alert::Alert;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

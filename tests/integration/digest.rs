@@ -2,10 +2,10 @@
 //! against a real SQLite store and writes real Maildir files, and the test
 //! moves time forward to 07:00 and 08:00 instead of waiting for them.
 
-use newswatch::alert::{Alert, AlertArticle};
-use newswatch::clock::Clock;
 use newswatch::config::Config;
-use newswatch::outbox::{DeliveryReport, Outbox};
+use newswatch::delivery::clock::Clock;
+use newswatch::delivery::outbox::{DeliveryReport, Outbox};
+use newswatch::model::alert::{Alert, AlertArticle};
 use newswatch::store::{self, PollCommit, Store};
 use std::path::Path;
 use std::sync::Arc;

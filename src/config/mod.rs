@@ -1,12 +1,12 @@
 //! Configuration: the raw TOML as written (`RawConfig`), validated and built
 //! once into [`Config`]. Every error is collected with its file:line:col.
 
-use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error};
-use crate::email::Templates;
-use crate::matcher::RuleSet;
-use crate::rules;
-use crate::schedule::{self, QuietHours};
-use crate::webhook::SigningKey;
+use crate::delivery::email::Templates;
+use crate::delivery::timing::{self, QuietHours};
+use crate::delivery::webhook::SigningKey;
+use crate::matching::RuleSet;
+use crate::matching::rules;
+use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error};
 use jiff::tz::TimeZone;
 use lettre::message::Mailbox;
 use serde::Deserialize;
@@ -453,7 +453,7 @@ fn build_destination(
     }
     let kind = destination_kind(source, base, state_dir, name, &raw, errors);
     let timezone = match &raw.timezone {
-        Some(tz) => schedule::time_zone(tz.get_ref())
+        Some(tz) => timing::time_zone(tz.get_ref())
             .map_err(|e| errors.push(source.error_in(&tz.span(), e)))
             .unwrap_or(TimeZone::UTC),
         None => TimeZone::system(),
@@ -600,7 +600,9 @@ fn destination_kind(
             if http_format
                 .as_ref()
                 .is_some_and(|f| matches!(f, HttpFormat::Ntfy))
-                && crate::deliver::ntfy_root_and_topic(&url).1.is_empty() =>
+                && crate::delivery::deliver::ntfy_root_and_topic(&url)
+                    .1
+                    .is_empty() =>
         {
             errors.push(source.error_in(
                 &url_text.span(),

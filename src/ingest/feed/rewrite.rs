@@ -5,7 +5,7 @@
 //! a note to `warnings`.
 
 use super::find_tag;
-use crate::text::floor_char_boundary;
+use crate::matching::text::floor_char_boundary;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use quick_xml::escape::escape;
@@ -322,7 +322,7 @@ fn cdf_to_rss(text: &str) -> Option<String> {
                 escape(item.abstract_.trim())
             ));
         }
-        if let Some(date) = crate::dates::parse(&item.lastmod) {
+        if let Some(date) = crate::ingest::dates::parse(&item.lastmod) {
             rss.push_str(&format!("<pubDate>{}</pubDate>", date.to_rfc3339()));
         }
         rss.push_str("</item>\n");

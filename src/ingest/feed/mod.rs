@@ -1,8 +1,8 @@
 //! Parser and normaliser: feed bytes (RSS, Atom, JSON Feed, via feed-rs) to
 //! plain-text [`Article`]s.
 
-use crate::article::{Article, article_key};
-use crate::{encoding, html};
+use crate::ingest::{encoding, html};
+use crate::model::article::{Article, article_key};
 
 mod rewrite;
 use feed_rs::model::{Entry, Text};
@@ -90,7 +90,7 @@ impl DateWarnings {
     ) -> impl Fn(&str) -> Option<chrono::DateTime<chrono::Utc>> + Send + Sync + 'static {
         let notes = self.0.clone();
         move |text| {
-            let parsed = crate::dates::parse(text);
+            let parsed = crate::ingest::dates::parse(text);
             if parsed.is_none() {
                 let mut notes = notes.lock().unwrap_or_else(|p| p.into_inner());
                 if notes.len() < 20 {

@@ -6,7 +6,7 @@
 //! cache misses, a few per word.
 
 use super::{Bloom, HEAD_BYTES, key_bytes, low_bytes, prefix_hash, word_key};
-use crate::text;
+use crate::matching::text;
 use std::ops::Range;
 
 /// Bytes of a prefix compared inline; the rest of a longer one is in `rests`.

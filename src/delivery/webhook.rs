@@ -2,7 +2,7 @@
 //! Standard Webhooks signature. The payload types are ours to keep stable:
 //! internal structs can change without changing what receivers parse.
 
-use crate::alert::{Alert, Notice};
+use crate::model::alert::{Alert, Notice};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SecondsFormat, Utc};

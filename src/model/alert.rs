@@ -1,8 +1,8 @@
 //! The `Alert` the matcher hands to the outbox: one rule, one article, one
 //! destination, with a stable id so a redelivery can be recognised.
 
-use crate::article::{Article, hex};
-use crate::matcher::Excerpt;
+use crate::matching::Excerpt;
+use crate::model::article::{Article, hex};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};

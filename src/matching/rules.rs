@@ -1,10 +1,10 @@
 //! Rule files (`rules.d/*.toml`): the raw form as written, aliases shared by
 //! all files, and each rule compiled into a matcher [`Node`] tree.
 
-use crate::diagnostic::{Diagnostic, SourceFile};
-use crate::matcher::{Leaf, LeafKind, Node};
-use crate::query::{self, Expr, FieldSet, QueryError};
-use crate::schedule::DigestSchedule;
+use crate::delivery::timing::DigestSchedule;
+use crate::matching::query::{self, Expr, FieldSet, QueryError};
+use crate::matching::{Leaf, LeafKind, Node};
+use crate::model::diagnostic::{Diagnostic, SourceFile};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
@@ -47,7 +47,7 @@ fn yes() -> bool {
 pub struct Rule {
     pub name: String,
     pub query_text: String,
-    /// The query as parsed; emptied once a [`crate::matcher::RuleSet`]
+    /// The query as parsed; emptied once a [`crate::matching::RuleSet`]
     /// has compiled it.
     pub node: Node,
     pub notify: Vec<String>,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::rules::parse_rule_files;
+use crate::matching::rules::parse_rule_files;
 use proptest::prelude::*;
 
 const ALIASES: &str = r#"

@@ -6,10 +6,9 @@
 //! equal queries share one. Matches carry excerpts: passages with the matched
 //! words as byte ranges.
 
-use crate::article::Article;
-use crate::query::FieldSet;
-use crate::rules::Rule;
-use crate::text::{self, HEAD_BYTES, Tokens};
+use crate::matching::query::FieldSet;
+use crate::matching::rules::Rule;
+use crate::model::article::Article;
 use regex::Regex;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,7 @@ use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::Arc;
+use text::{HEAD_BYTES, Tokens};
 
 /// Per-article maps are sized for this many entries at most up front:
 /// enough for an article at a million rules, and rules evaluated for every
@@ -1620,6 +1620,9 @@ fn cut<'h>(
 mod bloom;
 mod distinct;
 mod prefixes;
+pub mod query;
+pub mod rules;
+pub mod text;
 use bloom::Bloom;
 use distinct::Distinct;
 use prefixes::Prefixes;

@@ -3,12 +3,12 @@
 //! connection errors, timeouts, SMTP 4xx and HTTP 408/429/5xx are temporary;
 //! SMTP 5xx and other HTTP 4xx are permanent; HTTP 410 disables the destination.
 
-use crate::alert::Notice;
-use crate::chat;
 use crate::config::{DestinationConfig, DestinationKind, HttpFormat, MailTransport, SmtpTls};
-use crate::email::{self, Templates};
-use crate::fetch::{error_chain, install_crypto_provider, retry_after};
-use crate::webhook;
+use crate::delivery::chat;
+use crate::delivery::email::{self, Templates};
+use crate::delivery::webhook;
+use crate::ingest::fetch::{error_chain, install_crypto_provider, retry_after};
+use crate::model::alert::Notice;
 use chrono::Utc;
 use jiff::tz::TimeZone;
 use lettre::message::Mailbox;

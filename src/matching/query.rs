@@ -5,7 +5,7 @@
 //! `@alias`. Precedence, tightest first: field scope, NEAR, NOT, AND, OR.
 //! Aliases are resolved later, against the aliases of all rule files.
 
-use crate::text;
+use crate::matching::text;
 use regex::Regex;
 use std::ops::Range;
 

@@ -2,8 +2,8 @@
 //! webhooks, Microsoft Teams workflows (Adaptive Cards) and ntfy. Each shows
 //! the title as a link, the rule, the feed and the marked excerpts.
 
-use crate::alert::{Alert, Notice};
-use crate::email::marked_escaped;
+use crate::delivery::email::marked_escaped;
+use crate::model::alert::{Alert, Notice};
 use serde_json::{Value, json};
 
 /// How many alerts of a digest are listed before "and N more".
@@ -260,7 +260,7 @@ pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
 
 fn truncate(text: &mut String, max: usize) {
     if text.len() > max {
-        let cut = crate::text::floor_char_boundary(text, max - 3);
+        let cut = crate::matching::text::floor_char_boundary(text, max - 3);
         text.truncate(cut);
         text.push('…');
     }
@@ -269,8 +269,8 @@ fn truncate(text: &mut String, max: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::AlertArticle;
-    use crate::matcher::{Excerpt, Field};
+    use crate::matching::{Excerpt, Field};
+    use crate::model::alert::AlertArticle;
 
     fn alert() -> Alert {
         Alert {
@@ -358,7 +358,7 @@ mod tests {
         let mut a = alert();
         a.excerpts[0].text = "word ".repeat(2000);
         a.excerpts[0].spans = vec![(0, 4)];
-        let digest = crate::alert::Digest::new("chat", vec![a; 15]);
+        let digest = crate::model::alert::Digest::new("chat", vec![a; 15]);
         let body = discord(Notice::Digest(&digest));
         let embeds = body["embeds"].as_array().unwrap();
         assert_eq!(embeds.len(), 10);
@@ -388,7 +388,7 @@ mod tests {
             a.article.title = format!("Story {n}");
             alerts.push(a);
         }
-        let digest = crate::alert::Digest::new("chat", alerts);
+        let digest = crate::model::alert::Digest::new("chat", alerts);
         let text = slack(Notice::Digest(&digest))["text"]
             .as_str()
             .unwrap()

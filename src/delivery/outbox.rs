@@ -5,11 +5,11 @@
 //! the result. An alert leaves the outbox only after the destination
 //! accepted it.
 
-use crate::alert::{Digest, Notice};
-use crate::clock::Clock;
 use crate::config::{Config, DestinationConfig, RetryPolicy};
-use crate::deliver::{Deliverer, DeliveryError};
-use crate::schedule::{DigestSchedule, QuietHours};
+use crate::delivery::clock::Clock;
+use crate::delivery::deliver::{Deliverer, DeliveryError};
+use crate::delivery::timing::{DigestSchedule, QuietHours};
+use crate::model::alert::{Digest, Notice};
 use crate::store::{QueuedAlert, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::StreamExt;

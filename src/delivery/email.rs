@@ -2,9 +2,9 @@
 //! with a plain-text and an HTML part from minijinja templates (built in,
 //! overridable per destination), the HTML sanitised by ammonia.
 
-use crate::alert::{Alert, Digest, Notice};
-use crate::matcher::Excerpt;
-use crate::schedule::local_time;
+use crate::delivery::timing::local_time;
+use crate::matching::Excerpt;
+use crate::model::alert::{Alert, Digest, Notice};
 use jiff::tz::TimeZone;
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -110,7 +110,7 @@ fn sample_alert() -> Alert {
         query: "Brussels".into(),
         destination: "sample".into(),
         feed: "sample".into(),
-        article: crate::alert::AlertArticle {
+        article: crate::model::alert::AlertArticle {
             key: "link:https://example.org/".into(),
             title: "Sample title".into(),
             link: Some("https://example.org/".into()),
@@ -118,7 +118,7 @@ fn sample_alert() -> Alert {
             authors: vec!["Sample Author".into()],
         },
         excerpts: vec![Excerpt {
-            field: crate::matcher::Field::Summary,
+            field: crate::matching::Field::Summary,
             text: "News from Brussels".into(),
             spans: vec![(10, 18)],
         }],
@@ -425,8 +425,8 @@ pub fn marked_escaped(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::AlertArticle;
-    use crate::matcher::Field;
+    use crate::matching::Field;
+    use crate::model::alert::AlertArticle;
 
     fn alert(title: &str) -> Alert {
         Alert {
@@ -461,7 +461,7 @@ mod tests {
     #[test]
     fn built_in_templates_render_both_parts() {
         let a = alert("Blasts at the airport");
-        let tz = crate::schedule::time_zone("Europe/Brussels").unwrap();
+        let tz = crate::delivery::timing::time_zone("Europe/Brussels").unwrap();
         let (text, html) = bodies(Notice::Alert(&a), &Templates::default(), &tz).unwrap();
         assert!(
             text.contains("[summary] two *blasts* at *Zaventem* <airport> & more"),

@@ -1,0 +1,11 @@
+//! Delivery: the durable outbox and what it sends alerts and digests through
+//! (SMTP, sendmail, Maildir, webhooks, chat services), with digest timing and
+//! quiet hours.
+
+pub mod chat;
+pub mod clock;
+pub mod deliver;
+pub mod email;
+pub mod outbox;
+pub mod timing;
+pub mod webhook;

@@ -1,0 +1,9 @@
+//! Ingest: from a feed's URL to `Article`s. Fetching (HTTP with conditional
+//! requests and limits), then parsing in any encoding, with dates and HTML
+//! read the way feeds really write them.
+
+pub mod dates;
+pub mod encoding;
+pub mod feed;
+pub mod fetch;
+pub mod html;

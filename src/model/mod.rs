@@ -1,0 +1,6 @@
+//! The data model every stage shares: the `Article` the parser produces, the
+//! `Alert` the matcher makes of it, and the located errors of config and rules.
+
+pub mod alert;
+pub mod article;
+pub mod diagnostic;
