@@ -125,7 +125,14 @@ async fn run() {
         ..Default::default()
     };
     store.commit_poll("wire", commit).await.unwrap();
-    let outbox = Outbox::new(store.clone(), &config, Clock::System).unwrap();
+    let outbox = Outbox::new(
+        store.clone(),
+        &config.destinations,
+        config.retry,
+        config.digests(),
+        Clock::System,
+    )
+    .unwrap();
     let start = Instant::now();
     let report = outbox.deliver_due(&CancellationToken::new()).await.unwrap();
     let took = start.elapsed();

@@ -1,10 +1,11 @@
 //! Command line: parses arguments and runs the chosen command. Returns
 //! `anyhow` errors with context; only `main` prints them.
 
-use crate::config::{Config, DEFAULT_CONFIG_PATH, Defaults};
+use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::daemon::{self, Control};
+use crate::http::redact;
 use crate::ingest::feed;
-use crate::ingest::fetch::{Fetched, Fetcher, Validators, redact};
+use crate::ingest::fetch::{FetchConfig, Fetched, Fetcher, Validators};
 use crate::matching::rules;
 use crate::matching::{Excerpt, RuleSet};
 use crate::model::article::Article;
@@ -295,7 +296,7 @@ async fn read_source(source: &str) -> Result<(Vec<u8>, Option<String>)> {
             .context("cannot read standard input")?;
         return Ok((bytes, None));
     }
-    let fetcher = Fetcher::new(&Defaults::default())?;
+    let fetcher = Fetcher::new(&FetchConfig::default())?;
     if let Ok(url) = url::Url::parse(source) {
         match url.scheme() {
             "http" | "https" | "file" => {

@@ -1,22 +1,20 @@
 //! The control loop: builds the runtime pieces from a `Config`, runs the
 //! scheduler and the outbox worker, and handles reload and shutdown.
 
-use crate::config::{Config, FeedConfig};
+use crate::config::Config;
 use crate::delivery::clock::Clock;
 use crate::delivery::outbox::{DeliveryReport, Outbox};
 use crate::ingest::fetch::Fetcher;
+use crate::ingest::schedule::{self, FeedConfig};
 use crate::pipeline::Pipeline;
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
-use chrono::Utc;
 use sd_notify::NotifyState;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, MissedTickBehavior};
+
 use tokio_util::sync::CancellationToken;
 
 /// How many feeds are fetched at the same time.
@@ -39,14 +37,21 @@ struct Runtime {
 }
 
 fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
-    let fetcher = Fetcher::new(&config.defaults).context("cannot build HTTP client")?;
-    let outbox = Outbox::new(store.clone(), &config, Clock::System).map_err(anyhow::Error::msg)?;
+    let fetcher = Fetcher::new(&config.fetch).context("cannot build HTTP client")?;
+    let outbox = Outbox::new(
+        store.clone(),
+        &config.destinations,
+        config.retry,
+        config.digests(),
+        Clock::System,
+    )
+    .map_err(anyhow::Error::msg)?;
     Ok(Runtime {
         pipeline: Arc::new(Pipeline {
             fetcher,
             store: store.clone(),
             rules: config.rules.clone(),
-            defaults: config.defaults.clone(),
+            max_backoff: config.max_backoff,
         }),
         outbox: Arc::new(outbox),
         config,
@@ -233,102 +238,25 @@ fn prepare(path: &Path, state_dir: &Path, store: Arc<dyn Store>) -> Option<Runti
 fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
     let (wake, woken) = watch::channel(());
     let outbox_task = tokio::spawn(rt.outbox.clone().run(woken, stop.clone()));
-    let scheduler = tokio::spawn(schedule(
-        rt.pipeline.clone(),
-        rt.config.feeds.clone(),
-        wake,
-        stop,
-    ));
-    vec![scheduler, outbox_task]
-}
-
-/// Polls each feed when it is due, a few at a time, until `stop`.
-async fn schedule(
-    pipeline: Arc<Pipeline>,
-    feeds: Vec<FeedConfig>,
-    wake: watch::Sender<()>,
-    stop: CancellationToken,
-) {
-    let mut due: HashMap<usize, Instant> = HashMap::new();
-    for (i, feed) in feeds.iter().enumerate() {
-        let at = match pipeline.store.feed_state(&feed.name).await {
-            Ok(Some(state)) => state.next_poll_at.map_or_else(Instant::now, instant_at),
-            _ => Instant::now(),
+    let (pipeline, feeds) = (rt.pipeline.clone(), rt.config.feeds.clone());
+    let scheduler = tokio::spawn(async move {
+        let mut first_due = Vec::with_capacity(feeds.len());
+        for feed in &feeds {
+            let state = pipeline.store.feed_state(&feed.name).await;
+            first_due.push(state.ok().flatten().and_then(|s| s.next_poll_at));
+        }
+        // Each poll wakes the outbox: it may have queued alerts.
+        let poll = |feed: FeedConfig| {
+            let (pipeline, wake) = (pipeline.clone(), wake.clone());
+            async move {
+                let next = pipeline.poll_and_record(&feed).await.1;
+                wake.send_replace(());
+                next
+            }
         };
-        due.insert(i, at);
-    }
-    let semaphore = Arc::new(Semaphore::new(FETCH_CONCURRENCY));
-    // systemd's watchdog is fed from this loop, so a stuck scheduler gets restarted.
-    let mut watchdog = sd_notify::watchdog_enabled().map(|period| {
-        let mut ticker = tokio::time::interval(period / 2);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        ticker
+        schedule::run(feeds, first_due, FETCH_CONCURRENCY, poll, stop).await;
     });
-    let mut running = JoinSet::new();
-    // Which feed each poll task is for, so even a panicked poll is rescheduled.
-    let mut task_feed = HashMap::new();
-    loop {
-        let now = Instant::now();
-        let ready: Vec<usize> = due
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(i, _)| *i)
-            .collect();
-        for i in ready {
-            due.remove(&i);
-            let (pipeline, feed, semaphore, stop) = (
-                pipeline.clone(),
-                feeds[i].clone(),
-                semaphore.clone(),
-                stop.clone(),
-            );
-            let handle = running.spawn(async move {
-                // Polls still waiting for a fetch slot give way to shutdown or
-                // reload; polls already running finish (they commit atomically).
-                let _permit = tokio::select! {
-                    permit = semaphore.acquire_owned() => permit,
-                    _ = stop.cancelled() => return None,
-                };
-                Some(pipeline.poll_and_record(&feed).await.1)
-            });
-            task_feed.insert(handle.id(), i);
-        }
-        let next_due = due
-            .values()
-            .min()
-            .copied()
-            .unwrap_or(now + Duration::from_secs(3600));
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            Some(done) = running.join_next_with_id() => match done {
-                Ok((id, next)) => {
-                    if let (Some(i), Some(next)) = (task_feed.remove(&id), next) {
-                        due.insert(i, instant_at(next));
-                    }
-                    wake.send_replace(());
-                }
-                Err(error) => {
-                    tracing::error!(feed = ?task_feed.get(&error.id()).map(|&i| &feeds[i].name), %error, "Feed poll task failed");
-                    if let Some(i) = task_feed.remove(&error.id()) {
-                        due.insert(i, Instant::now() + feeds[i].interval);
-                    }
-                }
-            },
-            _ = tokio::time::sleep_until(next_due) => {}
-            _ = tick(&mut watchdog) => notify_systemd(&[NotifyState::Watchdog]),
-        }
-    }
-    // Let polls in flight finish: their results are committed atomically.
-    while running.join_next().await.is_some() {}
-}
-
-async fn tick(ticker: &mut Option<tokio::time::Interval>) {
-    match ticker {
-        Some(ticker) => {
-            ticker.tick().await;
-        }
-        None => std::future::pending().await,
-    }
+    vec![scheduler, outbox_task]
 }
 
 /// Sends a state to systemd; a no-op when not started by systemd.
@@ -336,8 +264,4 @@ fn notify_systemd(state: &[NotifyState]) {
     if let Err(error) = sd_notify::notify(state) {
         tracing::warn!(%error, "Cannot notify systemd");
     }
-}
-
-fn instant_at(at: chrono::DateTime<Utc>) -> Instant {
-    Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
 }

@@ -4,6 +4,8 @@
 
 pub mod model;
 
+pub mod http;
+
 pub mod delivery;
 pub mod ingest;
 pub mod matching;

@@ -2,9 +2,10 @@
 //! store (seen keys and alerts in one transaction). Each outcome is logged
 //! here, once.
 
-use crate::config::{Defaults, FeedConfig, FirstPoll};
+use crate::http::redact;
 use crate::ingest::feed::{self, ParseError};
-use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators, redact};
+use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::ingest::schedule::{FeedConfig, FirstPoll, backoff, jittered};
 use crate::matching::{FeedRef, RuleSet};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
@@ -40,7 +41,8 @@ pub struct Pipeline {
     pub fetcher: Fetcher,
     pub store: Arc<dyn Store>,
     pub rules: Arc<RuleSet>,
-    pub defaults: Defaults,
+    /// The longest a failing feed waits between polls.
+    pub max_backoff: Duration,
 }
 
 impl Pipeline {
@@ -77,12 +79,12 @@ impl Pipeline {
                     .flatten()
                     .map_or(0, |s| s.error_count)
                     + 1;
-                let mut delay = backoff(feed.interval, errors, self.defaults.max_backoff);
+                let mut delay = backoff(feed.interval, errors, self.max_backoff);
                 if let PollError::Fetch(fetch) = error {
                     let asked = fetch
                         .retry_after()
                         .unwrap_or_default()
-                        .min(self.defaults.max_backoff);
+                        .min(self.max_backoff);
                     delay = delay.max(chrono::Duration::from_std(asked).unwrap_or_default());
                 }
                 let next = Utc::now() + delay;
@@ -219,36 +221,4 @@ fn dedup_in_fetch(articles: Vec<Article>) -> Vec<Article> {
         .into_iter()
         .filter(|a| keys.insert(a.key.clone()))
         .collect()
-}
-
-/// The poll interval ±10%, so feeds added together do not stay in lockstep.
-fn jittered(interval: Duration) -> chrono::Duration {
-    let factor = 0.9 + fastrand::f64() * 0.2;
-    chrono::Duration::from_std(interval.mul_f64(factor)).unwrap_or(chrono::Duration::days(365))
-}
-
-/// Delay after the n-th consecutive failure: the interval, doubling per
-/// failure, capped at `max` (but never below the interval). A failing feed is
-/// never dropped.
-pub fn backoff(interval: Duration, failures: u32, max: Duration) -> chrono::Duration {
-    let exp = failures.saturating_sub(1).min(20);
-    let delay = interval.saturating_mul(1 << exp).min(max.max(interval));
-    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(365))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_a_cap() {
-        let min = |m: u64| Duration::from_secs(60 * m);
-        let cap = min(60);
-        let got: Vec<i64> = (1..=6)
-            .map(|n| backoff(min(10), n, cap).num_minutes())
-            .collect();
-        assert_eq!(got, [10, 20, 40, 60, 60, 60]);
-        // An interval longer than the cap is kept as is.
-        assert_eq!(backoff(min(120), 3, cap).num_minutes(), 120);
-    }
 }

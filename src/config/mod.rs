@@ -1,17 +1,23 @@
 //! Configuration: the raw TOML as written (`RawConfig`), validated and built
 //! once into [`Config`]. Every error is collected with its file:line:col.
 
+use crate::delivery::deliver::ntfy_root_and_topic;
+use crate::delivery::destination::{
+    DestinationConfig, DestinationKind, HttpFormat, MailTransport, Secret, SmtpTls,
+};
 use crate::delivery::email::Templates;
-use crate::delivery::timing::{self, QuietHours};
+use crate::delivery::outbox::RetryPolicy;
+use crate::delivery::timing::{self, DigestSchedule, QuietHours};
 use crate::delivery::webhook::SigningKey;
+use crate::ingest::fetch::FetchConfig;
+use crate::ingest::schedule::{FeedConfig, FirstPoll};
 use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error};
 use jiff::tz::TimeZone;
 use lettre::message::Mailbox;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
-use std::fmt;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,167 +109,11 @@ struct RawDestination {
     quiet_hours: Option<Spanned<String>>,
 }
 
-/// What to do with the entries a feed already has on its first successful poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FirstPoll {
-    /// Mark them seen without alerting.
-    Quiet,
-    /// Match and alert on them like new entries.
-    Alert,
-}
-
+/// What a feed gets when it does not say (`[defaults]`).
 #[derive(Debug, Clone)]
-pub struct Defaults {
-    pub interval: Duration,
-    pub first_poll: FirstPoll,
-    pub timeout: Duration,
-    pub max_backoff: Duration,
-    pub max_body_bytes: u64,
-    pub user_agent: String,
-    /// Follow a feed's redirect from its host to a loopback or private address.
-    pub allow_private_redirects: bool,
-}
-
-impl Default for Defaults {
-    fn default() -> Self {
-        Defaults {
-            interval: Duration::from_secs(15 * 60),
-            first_poll: FirstPoll::Quiet,
-            timeout: Duration::from_secs(30),
-            max_backoff: Duration::from_secs(6 * 3600),
-            max_body_bytes: 10 * 1024 * 1024,
-            user_agent: format!(
-                "newswatch/{} (feed watcher; +https://github.com/newswatch/newswatch)",
-                env!("CARGO_PKG_VERSION")
-            ),
-            allow_private_redirects: false,
-        }
-    }
-}
-
-/// When failed deliveries are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Delay after the first failure; doubles per failure.
-    pub initial: Duration,
-    pub max: Duration,
-    /// A temporary failure that lasts this long becomes a dead letter.
-    pub give_up_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            initial: Duration::from_secs(30),
-            max: Duration::from_secs(3600),
-            give_up_after: Duration::from_secs(3 * 24 * 3600),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct FeedConfig {
-    pub name: String,
-    pub url: Url,
-    pub tags: Vec<String>,
-    pub interval: Duration,
-    pub first_poll: FirstPoll,
-}
-
-/// A password that never shows in `Debug` output or logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SmtpTls {
-    /// `smtp://`: STARTTLS when the server offers it.
-    Opportunistic,
-    /// `smtp://…?tls=required`: STARTTLS or fail.
-    Required,
-    /// `smtps://`: TLS from the first byte.
-    Implicit,
-}
-
-#[derive(Debug, Clone)]
-pub enum MailTransport {
-    Smtp {
-        host: String,
-        port: u16,
-        tls: SmtpTls,
-        credentials: Option<(String, Secret)>,
-    },
-    Sendmail {
-        path: Option<PathBuf>,
-    },
-}
-
-/// A destination as configured: how to reach it and when to send.
-#[derive(Debug, Clone)]
-pub struct DestinationConfig {
-    pub kind: DestinationKind,
-    /// Shows published times, and places digests and quiet hours.
-    pub timezone: TimeZone,
-    pub quiet_hours: Option<QuietHours>,
-    /// How many alerts may be in flight to it at once.
-    pub concurrency: usize,
-    /// At least this long between two sends (from `rate_limit = "1/s"`).
-    pub min_interval: Option<Duration>,
-}
-
-#[derive(Debug, Clone)]
-pub enum DestinationKind {
-    Email {
-        transport: MailTransport,
-        from: Mailbox,
-        to: Vec<Mailbox>,
-        timeout: Duration,
-        templates: Templates,
-    },
-    /// Writes each alert as a mail file into a Maildir (readable by mutt,
-    /// Thunderbird, Dovecot): alerts with no mail server at all.
-    Maildir { path: PathBuf, templates: Templates },
-    /// An HTTP POST: a signed JSON webhook or a chat service's own format.
-    Http {
-        format: HttpFormat,
-        url: Url,
-        headers: Vec<(String, String)>,
-        timeout: Duration,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub enum HttpFormat {
-    /// Our versioned JSON payload, signed per Standard Webhooks if a secret is set.
-    Webhook {
-        secret: Option<SigningKey>,
-    },
-    Slack,
-    Discord,
-    Teams,
-    Ntfy,
-}
-
-impl HttpFormat {
-    /// What the service accepts without throttling us (per its documentation).
-    fn default_min_interval(&self) -> Option<Duration> {
-        match self {
-            HttpFormat::Slack | HttpFormat::Teams => Some(Duration::from_secs(1)),
-            HttpFormat::Discord => Some(Duration::from_secs(2)),
-            HttpFormat::Webhook { .. } | HttpFormat::Ntfy => None,
-        }
-    }
+struct FeedDefaults {
+    interval: Duration,
+    first_poll: FirstPoll,
 }
 
 /// The validated configuration with rules compiled.
@@ -271,7 +121,9 @@ impl HttpFormat {
 pub struct Config {
     pub path: PathBuf,
     pub state_dir: PathBuf,
-    pub defaults: Defaults,
+    pub fetch: FetchConfig,
+    /// The longest a failing feed waits between polls.
+    pub max_backoff: Duration,
     pub retry: RetryPolicy,
     pub feeds: Vec<FeedConfig>,
     pub destinations: BTreeMap<String, DestinationConfig>,
@@ -281,6 +133,15 @@ pub struct Config {
 }
 
 impl Config {
+    /// The rules delivered in digests, with their schedules, by rule name.
+    pub fn digests(&self) -> HashMap<String, DigestSchedule> {
+        self.rules
+            .rules()
+            .iter()
+            .filter_map(|r| Some((r.name.clone(), r.digest.clone()?)))
+            .collect()
+    }
+
     /// Reads and validates the config file and every rule file it names.
     pub fn load(path: &Path) -> Result<Config, Diagnostics> {
         let text = std::fs::read_to_string(path)
@@ -296,7 +157,8 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut errors = Vec::new();
 
-        let defaults = build_defaults(&source, raw.defaults, &mut errors);
+        let (feed_defaults, fetch, max_backoff) =
+            build_defaults(&source, raw.defaults, &mut errors);
         let fallback = RetryPolicy::default();
         let retry = RetryPolicy {
             initial: duration(&source, raw.delivery.retry_initial.as_ref(), &mut errors)
@@ -307,7 +169,7 @@ impl Config {
                 .unwrap_or(fallback.give_up_after),
         };
         let state_dir = base.join(raw.state_dir.as_ref().map_or("state", |s| s.get_ref()));
-        let feeds = build_feeds(&source, base, raw.feed, &defaults, &mut errors);
+        let feeds = build_feeds(&source, base, raw.feed, &feed_defaults, &mut errors);
         // Rules may name a destination that has errors of its own: report those
         // errors once, not again as "unknown destination" in every rule.
         let declared: HashSet<String> = raw.destination.keys().cloned().collect();
@@ -349,7 +211,8 @@ impl Config {
         Ok(Config {
             path: path.to_path_buf(),
             state_dir,
-            defaults,
+            fetch,
+            max_backoff,
             retry,
             feeds,
             destinations,
@@ -359,28 +222,36 @@ impl Config {
     }
 }
 
-fn build_defaults(source: &SourceFile, raw: RawDefaults, errors: &mut Vec<Diagnostic>) -> Defaults {
-    let fallback = Defaults::default();
-    Defaults {
-        interval: duration(source, raw.interval.as_ref(), errors).unwrap_or(fallback.interval),
-        first_poll: first_poll(source, raw.first_poll.as_ref(), errors)
-            .unwrap_or(fallback.first_poll),
-        timeout: duration(source, raw.timeout.as_ref(), errors).unwrap_or(fallback.timeout),
-        max_backoff: duration(source, raw.max_backoff.as_ref(), errors)
-            .unwrap_or(fallback.max_backoff),
-        max_body_bytes: raw.max_body_bytes.unwrap_or(fallback.max_body_bytes),
-        user_agent: raw.user_agent.unwrap_or(fallback.user_agent),
+/// The feeds' defaults, how feeds are fetched, and the longest backoff.
+fn build_defaults(
+    source: &SourceFile,
+    raw: RawDefaults,
+    errors: &mut Vec<Diagnostic>,
+) -> (FeedDefaults, FetchConfig, Duration) {
+    let fetch = FetchConfig::default();
+    let feeds = FeedDefaults {
+        interval: duration(source, raw.interval.as_ref(), errors)
+            .unwrap_or(Duration::from_secs(15 * 60)),
+        first_poll: first_poll(source, raw.first_poll.as_ref(), errors).unwrap_or(FirstPoll::Quiet),
+    };
+    let fetch = FetchConfig {
+        timeout: duration(source, raw.timeout.as_ref(), errors).unwrap_or(fetch.timeout),
+        max_body_bytes: raw.max_body_bytes.unwrap_or(fetch.max_body_bytes),
+        user_agent: raw.user_agent.unwrap_or(fetch.user_agent),
         allow_private_redirects: raw
             .allow_private_redirects
-            .unwrap_or(fallback.allow_private_redirects),
-    }
+            .unwrap_or(fetch.allow_private_redirects),
+    };
+    let max_backoff =
+        duration(source, raw.max_backoff.as_ref(), errors).unwrap_or(Duration::from_secs(6 * 3600));
+    (feeds, fetch, max_backoff)
 }
 
 fn build_feeds(
     source: &SourceFile,
     base: &Path,
     raw: Vec<RawFeed>,
-    defaults: &Defaults,
+    defaults: &FeedDefaults,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<FeedConfig> {
     let mut names = HashSet::new();
@@ -600,9 +471,7 @@ fn destination_kind(
             if http_format
                 .as_ref()
                 .is_some_and(|f| matches!(f, HttpFormat::Ntfy))
-                && crate::delivery::deliver::ntfy_root_and_topic(&url)
-                    .1
-                    .is_empty() =>
+                && ntfy_root_and_topic(&url).1.is_empty() =>
         {
             errors.push(source.error_in(
                 &url_text.span(),
@@ -848,8 +717,8 @@ fn mail_transport(
     .ok()?
     .map(|(text, _, from)| match from {
         // A file's trailing newline is not part of the password.
-        SecretFrom::File => Secret(text.trim_end_matches(['\r', '\n']).to_string()),
-        SecretFrom::Env => Secret(text),
+        SecretFrom::File => Secret::new(text.trim_end_matches(['\r', '\n']).to_string()),
+        SecretFrom::Env => Secret::new(text),
     });
     // `smtp://alerts%40example.org@host`: the URL form of the name is encoded.
     let url_user = percent_encoding::percent_decode_str(url.username())

@@ -3,11 +3,15 @@
 //! connection errors, timeouts, SMTP 4xx and HTTP 408/429/5xx are temporary;
 //! SMTP 5xx and other HTTP 4xx are permanent; HTTP 410 disables the destination.
 
-use crate::config::{DestinationConfig, DestinationKind, HttpFormat, MailTransport, SmtpTls};
 use crate::delivery::chat;
+use crate::delivery::destination::{
+    DestinationConfig, DestinationKind, HttpFormat, MailTransport, SmtpTls,
+};
 use crate::delivery::email::{self, Templates};
 use crate::delivery::webhook;
-use crate::ingest::fetch::{error_chain, install_crypto_provider, retry_after};
+use crate::http::{
+    StatusClass, classify_status, error_chain, install_crypto_provider, retry_after,
+};
 use crate::model::alert::Notice;
 use chrono::Utc;
 use jiff::tz::TimeZone;
@@ -371,17 +375,17 @@ async fn classify(url: &Url, mut response: reqwest::Response) -> Result<(), Deli
         endpoint(url),
         if said.is_empty() { "" } else { ": " }
     );
-    Err(match status.as_u16() {
-        410 => DeliveryError::Gone(message),
-        408 | 429 | 500..=599 => DeliveryError::Temporary {
+    Err(match classify_status(status) {
+        StatusClass::Gone => DeliveryError::Gone(message),
+        StatusClass::Temporary => DeliveryError::Temporary {
             message,
             retry_after: wait,
         },
-        300..=399 => DeliveryError::Permanent(format!(
+        StatusClass::Redirect => DeliveryError::Permanent(format!(
             "{message} (redirect to {}; redirects are not followed for POST, fix the URL)",
             location.as_deref().unwrap_or("?")
         )),
-        _ => DeliveryError::Permanent(message),
+        StatusClass::Permanent => DeliveryError::Permanent(message),
     })
 }
 

@@ -5,6 +5,7 @@
 pub mod chat;
 pub mod clock;
 pub mod deliver;
+pub mod destination;
 pub mod email;
 pub mod outbox;
 pub mod timing;

@@ -5,9 +5,9 @@
 //! the result. An alert leaves the outbox only after the destination
 //! accepted it.
 
-use crate::config::{Config, DestinationConfig, RetryPolicy};
 use crate::delivery::clock::Clock;
 use crate::delivery::deliver::{Deliverer, DeliveryError};
+use crate::delivery::destination::DestinationConfig;
 use crate::delivery::timing::{DigestSchedule, QuietHours};
 use crate::model::alert::{Digest, Notice};
 use crate::store::{QueuedAlert, Store, StoreError};
@@ -30,6 +30,26 @@ const IDLE: Duration = Duration::from_secs(60);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A server asking for more than this in `Retry-After` gets this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// When failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Delay after the first failure; doubles per failure.
+    pub initial: Duration,
+    pub max: Duration,
+    /// A temporary failure that lasts this long becomes a dead letter.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial: Duration::from_secs(30),
+            max: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -121,23 +141,25 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(store: Arc<dyn Store>, config: &Config, clock: Clock) -> Result<Outbox, String> {
+    /// The outbox for `destinations`; `digests` are the rules delivered in
+    /// digests, by rule name.
+    pub fn new(
+        store: Arc<dyn Store>,
+        configured: &BTreeMap<String, DestinationConfig>,
+        retry: RetryPolicy,
+        digests: HashMap<String, DigestSchedule>,
+        clock: Clock,
+    ) -> Result<Outbox, String> {
         let mut destinations = BTreeMap::new();
-        for (name, dest) in &config.destinations {
+        for (name, dest) in configured {
             let built =
                 Destination::new(name, dest).map_err(|e| format!("destination {name:?}: {e}"))?;
             destinations.insert(name.clone(), Arc::new(built));
         }
-        let digests = config
-            .rules
-            .rules()
-            .iter()
-            .filter_map(|r| Some((r.name.clone(), r.digest.clone()?)))
-            .collect();
         Ok(Outbox {
             store,
             destinations,
-            retry: config.retry,
+            retry,
             digests,
             clock,
         })

@@ -1,9 +1,9 @@
 //! Fetcher: HTTP GET with conditional requests, size and time limits, and
 //! `file://` reads. Returns raw bytes: the parser decides the encoding.
 
-use crate::config::Defaults;
+use crate::http::{error_chain, install_crypto_provider, retry_after};
 use reqwest::header::{
-    CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
 };
 use reqwest::{StatusCode, redirect};
 use std::time::Duration;
@@ -62,14 +62,28 @@ impl FetchError {
     }
 }
 
-/// Installs the process-wide TLS crypto provider (ring) once; reqwest and
-/// lettre both build their rustls configs from it.
-pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Fails only if another provider was installed first, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+/// How feeds are fetched (the config's `[defaults]` that concern HTTP).
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub timeout: Duration,
+    pub max_body_bytes: u64,
+    pub user_agent: String,
+    /// Follow a feed's redirect from its host to a loopback or private address.
+    pub allow_private_redirects: bool,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 10 * 1024 * 1024,
+            user_agent: format!(
+                "newswatch/{} (feed watcher; +https://github.com/newswatch/newswatch)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            allow_private_redirects: false,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -80,19 +94,19 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(defaults: &Defaults) -> Result<Self, FetchError> {
+    pub fn new(config: &FetchConfig) -> Result<Self, FetchError> {
         install_crypto_provider();
         let client = reqwest::Client::builder()
-            .user_agent(&defaults.user_agent)
-            .connect_timeout(defaults.timeout.min(Duration::from_secs(10)))
-            .timeout(defaults.timeout)
-            .redirect(redirect_policy(defaults.allow_private_redirects))
+            .user_agent(&config.user_agent)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .timeout(config.timeout)
+            .redirect(redirect_policy(config.allow_private_redirects))
             .build()
             .map_err(|e| FetchError::Request(error_chain(&e)))?;
         Ok(Fetcher {
             client,
-            timeout: defaults.timeout,
-            max_body: defaults.max_body_bytes,
+            timeout: config.timeout,
+            max_body: config.max_body_bytes,
         })
     }
 
@@ -233,69 +247,13 @@ fn is_private(url: &Url) -> bool {
     }
 }
 
-/// An error and its causes, joined: reqwest's top-level message alone
-/// ("error sending request") does not say what went wrong.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
-}
-
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
     headers.get(name)?.to_str().ok().map(str::to_string)
-}
-
-/// `Retry-After` in seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
-        .to_std()
-        .ok()
-}
-
-/// The URL for logs and messages: user, password and query values (API
-/// keys, tokens) replaced by `***`.
-pub fn redact(url: &Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("***"));
-    }
-    if !url.username().is_empty() {
-        let _ = url.set_username("***");
-    }
-    if url.query().is_some() {
-        let keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
-        url.query_pairs_mut()
-            .clear()
-            .extend_pairs(keys.iter().map(|k| (k, "***")));
-    }
-    url.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redact_hides_credentials_and_query_values() {
-        let url = Url::parse("https://user:pw@feeds.test/rss?apikey=s3cret&lang=en").unwrap();
-        assert_eq!(
-            redact(&url),
-            "https://***:***@feeds.test/rss?apikey=***&lang=***"
-        );
-    }
 
     #[test]
     fn private_addresses() {

@@ -7,3 +7,4 @@ pub mod encoding;
 pub mod feed;
 pub mod fetch;
 pub mod html;
+pub mod schedule;
