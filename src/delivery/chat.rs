@@ -260,7 +260,7 @@ pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
 
 fn truncate(text: &mut String, max: usize) {
     if text.len() > max {
-        let cut = crate::matching::text::floor_char_boundary(text, max - 3);
+        let cut = crate::model::boundary::floor_char_boundary(text, max - 3);
         text.truncate(cut);
         text.push('…');
     }
@@ -269,8 +269,9 @@ fn truncate(text: &mut String, max: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::{Excerpt, Field};
     use crate::model::alert::AlertArticle;
+    use crate::model::alert::Excerpt;
+    use crate::model::field::Field;
 
     fn alert() -> Alert {
         Alert {

@@ -3,7 +3,7 @@
 //! overridable per destination), the HTML sanitised by ammonia.
 
 use crate::delivery::timing::local_time;
-use crate::matching::Excerpt;
+use crate::model::alert::Excerpt;
 use crate::model::alert::{Alert, Digest, Notice};
 use jiff::tz::TimeZone;
 use lettre::Message;
@@ -118,7 +118,7 @@ fn sample_alert() -> Alert {
             authors: vec!["Sample Author".into()],
         },
         excerpts: vec![Excerpt {
-            field: crate::matching::Field::Summary,
+            field: crate::model::field::Field::Summary,
             text: "News from Brussels".into(),
             spans: vec![(10, 18)],
         }],
@@ -425,8 +425,8 @@ pub fn marked_escaped(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::Field;
     use crate::model::alert::AlertArticle;
+    use crate::model::field::Field;
 
     fn alert(title: &str) -> Alert {
         Alert {

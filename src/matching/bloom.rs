@@ -1,7 +1,7 @@
 //! Blocked Bloom filters on words: both of a word's bits sit in one u64,
 //! so a probe reads one cache line.
 
-use super::word_hash;
+use super::keys::word_hash;
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Bloom {

@@ -3,7 +3,8 @@
 //! words many times), and a word a candidate query needs is one probe of a
 //! small table instead of another pass over every token.
 
-use super::{Document, KEY_BYTES, key_hash, key_of_head, word_key};
+use super::document::Document;
+use super::keys::{KEY_BYTES, key_hash, key_of_head, word_key};
 
 /// The end of a chain of positions.
 const NONE: u32 = u32::MAX;

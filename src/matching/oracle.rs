@@ -2,7 +2,12 @@
 //! no dictionary, no anchors, no candidate selection, no shared queries;
 //! every rule's tree is evaluated by scanning every word of every field.
 
-use super::*;
+use super::document::{Document, Hit};
+use super::eval::{FeedRef, gap, regex_hits, scan_words};
+use super::rules::Rule;
+use super::tree::{Leaf, LeafKind, Node};
+use crate::model::article::Article;
+use crate::model::field::FieldSet;
 
 /// Names of the rules that match, by brute force.
 pub fn matching_rules(rules: &[Rule], article: &Article, feed: Option<FeedRef>) -> Vec<String> {

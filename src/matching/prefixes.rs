@@ -5,8 +5,9 @@
 //! No lookup reads a heap string: at a million rules those reads were
 //! cache misses, a few per word.
 
-use super::{Bloom, HEAD_BYTES, key_bytes, low_bytes, prefix_hash, word_key};
-use crate::matching::text;
+use super::bloom::Bloom;
+use super::keys::{key_bytes, low_bytes, prefix_hash, word_key};
+use super::text::HEAD_BYTES;
 use std::ops::Range;
 
 /// Bytes of a prefix compared inline; the rest of a longer one is in `rests`.
@@ -171,7 +172,7 @@ impl Prefixes {
 
 /// The first `head_len` bytes of `word`, cut back to a character boundary.
 fn head_of(word: &str, head_len: usize) -> &str {
-    &word[..text::floor_char_boundary(word, head_len)]
+    &word[..crate::model::boundary::floor_char_boundary(word, head_len)]
 }
 
 /// A head (at most [`MAX_HEAD`] bytes) and its length in one u64.

@@ -6,45 +6,9 @@
 //! Aliases are resolved later, against the aliases of all rule files.
 
 use crate::matching::text;
+use crate::model::field::{Field, FieldSet};
 use regex::Regex;
 use std::ops::Range;
-
-/// Which article fields a term is searched in (a bit set).
-#[derive(Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FieldSet(pub u8);
-
-impl FieldSet {
-    pub const TITLE: FieldSet = FieldSet(1);
-    pub const SUMMARY: FieldSet = FieldSet(2);
-    pub const CONTENT: FieldSet = FieldSet(4);
-    pub const AUTHOR: FieldSet = FieldSet(8);
-    pub const CATEGORY: FieldSet = FieldSet(16);
-    pub const FEED: FieldSet = FieldSet(32);
-    pub const LINK: FieldSet = FieldSet(64);
-    /// Where unscoped terms are searched.
-    pub const TEXT: FieldSet = FieldSet(1 | 2 | 4);
-
-    pub const NAMES: [(&'static str, FieldSet); 7] = [
-        ("title", FieldSet::TITLE),
-        ("summary", FieldSet::SUMMARY),
-        ("content", FieldSet::CONTENT),
-        ("author", FieldSet::AUTHOR),
-        ("category", FieldSet::CATEGORY),
-        ("feed", FieldSet::FEED),
-        ("link", FieldSet::LINK),
-    ];
-
-    pub fn contains(self, other: FieldSet) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    fn named(name: &str) -> Option<FieldSet> {
-        FieldSet::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| *f)
-    }
-}
 
 /// Largest compiled size of one `/regex/`, so a rule cannot eat the memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -240,7 +204,7 @@ fn lex(src: &str) -> Result<Vec<(Lexeme, Range<usize>)>, QueryError> {
                     && !rest.starts_with("//")
                 {
                     let Some(fields) = FieldSet::named(name) else {
-                        let known: Vec<&str> = FieldSet::NAMES.iter().map(|(n, _)| *n).collect();
+                        let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
                         return error(
                             start..start + name.len() + 1,
                             format!("unknown field '{name}:' (fields: {})", known.join(", ")),

@@ -2,9 +2,10 @@
 //! all files, and each rule compiled into a matcher [`Node`] tree.
 
 use crate::delivery::timing::DigestSchedule;
-use crate::matching::query::{self, Expr, FieldSet, QueryError};
-use crate::matching::{Leaf, LeafKind, Node};
+use crate::matching::query::{self, Expr, QueryError};
+use crate::matching::tree::{Leaf, LeafKind, Node};
 use crate::model::diagnostic::{Diagnostic, SourceFile};
+use crate::model::field::FieldSet;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;

@@ -1,5 +1,10 @@
+use super::excerpt::{EXCERPT_WORDS, MAX_EXCERPTS};
+use super::keys::{key_of_head, prefix_hash, word_hash, word_key};
+use super::rules::Rule;
 use super::*;
 use crate::matching::rules::parse_rule_files;
+use crate::model::article::Article;
+use crate::model::field::Field;
 use proptest::prelude::*;
 
 const ALIASES: &str = r#"

@@ -3,6 +3,7 @@
 //! diacritics removed ("Aéroport" → "aeroport"), punctuation and hyphens split
 //! words ("Al-Shabab" → "al", "shabab"), and a possessive 's / ’s dropped.
 
+use crate::model::boundary::floor_char_boundary;
 use std::ops::Range;
 use unicode_normalization::UnicodeNormalization;
 
@@ -363,15 +364,6 @@ pub fn exact_form(word: &str) -> String {
         .filter(|c| !is_diacritic(*c) && !is_invisible(*c))
         .collect();
     stripped.nfkc().collect()
-}
-
-/// The largest char boundary of `text` at or below `i` (clamped to its length).
-pub fn floor_char_boundary(text: &str, i: usize) -> usize {
-    let mut i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// Normalised words of a query term, e.g. `Al-Shabab's` → `["al", "shabab"]`.

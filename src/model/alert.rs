@@ -1,11 +1,19 @@
 //! The `Alert` the matcher hands to the outbox: one rule, one article, one
 //! destination, with a stable id so a redelivery can be recognised.
 
-use crate::matching::Excerpt;
 use crate::model::article::{Article, hex};
+use crate::model::field::Field;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+
+/// A passage of one field with the matched words marked as byte ranges of `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excerpt {
+    pub field: Field,
+    pub text: String,
+    pub spans: Vec<(usize, usize)>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {

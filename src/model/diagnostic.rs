@@ -1,6 +1,6 @@
 //! Located errors for config and rule files: `file:line:col: message`.
 
-use crate::matching::text::floor_char_boundary;
+use crate::model::boundary::floor_char_boundary;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! a note to `warnings`.
 
 use super::find_tag;
-use crate::matching::text::floor_char_boundary;
+use crate::model::boundary::floor_char_boundary;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use quick_xml::escape::escape;

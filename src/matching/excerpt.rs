@@ -1,0 +1,110 @@
+//! Excerpts: up to three passages around the rarest matched terms, with the
+//! matched words marked.
+
+use super::document::{Document, FieldText, Hit};
+use crate::model::alert::Excerpt;
+use crate::model::field::Field;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Words of context in one excerpt.
+pub(super) const EXCERPT_WORDS: usize = 30;
+/// Words shown before the first matched word of an excerpt.
+pub(super) const LEAD_WORDS: usize = 10;
+pub(super) const MAX_EXCERPTS: usize = 3;
+
+/// Fields that excerpts are cut from.
+pub(super) const EXCERPT_FIELDS: usize = 3;
+
+/// Keeps the hits that excerpts show, in order (title first), once each.
+pub(super) fn excerpt_hits(hits: &mut Vec<Hit>) {
+    hits.retain(|h| h.field() < EXCERPT_FIELDS && h.start < h.end);
+    // The whole hit as the key: equal hits end up side by side.
+    hits.sort_unstable_by_key(|h| (h.field, h.start, h.end, h.rank));
+    hits.dedup();
+}
+
+/// Cuts up to three excerpts around `hits` (from [`excerpt_hits`]);
+/// `by_rank` is room to sort them in, kept between calls.
+pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> Arc<[Excerpt]> {
+    let mut out: [Option<Excerpt>; MAX_EXCERPTS] = Default::default();
+    let mut windows: [(usize, usize, usize); MAX_EXCERPTS] = Default::default();
+    let mut made = 0;
+    // Windows go around the rarest terms first ("Zaventem", not every
+    // "attack" of a long article); every hit inside a window is marked.
+    by_rank.clear();
+    by_rank.extend_from_slice(hits);
+    by_rank.sort_unstable_by_key(|h| (h.field, h.rank, h.start, h.end));
+    let inside = |(f, start, end): (usize, usize, usize), h: &Hit| {
+        h.field() == f && start <= h.start as usize && h.end as usize <= end
+    };
+    for hit in by_rank.iter() {
+        if made == MAX_EXCERPTS {
+            break;
+        }
+        if windows[..made].iter().any(|&w| inside(w, hit)) {
+            continue;
+        }
+        let field = &doc.fields[hit.field()];
+        let start = hit.tokens().start.saturating_sub(LEAD_WORDS);
+        let end = (start + EXCERPT_WORDS)
+            .max(hit.tokens().end)
+            .min(field.tokens.len());
+        let window = (hit.field(), start, end);
+        let in_window = hits.iter().filter(|h| inside(window, h));
+        out[made] = Some(cut(Field::ALL[hit.field()], field, start..end, in_window));
+        windows[made] = window;
+        made += 1;
+    }
+    // Title first, then the most telling passage: the order they were cut in.
+    out.into_iter().flatten().collect()
+}
+
+/// The text of tokens `window` of `field`, with "…" where it was cut.
+pub(super) fn cut<'h>(
+    name: Field,
+    field: &FieldText,
+    window: Range<usize>,
+    hits: impl Iterator<Item = &'h Hit>,
+) -> Excerpt {
+    let tokens = &field.tokens.tokens;
+    let from = if window.start == 0 {
+        0
+    } else {
+        tokens[window.start].span().start
+    };
+    let to = if window.end == tokens.len() {
+        field.text.len()
+    } else {
+        tokens[window.end - 1].span().end
+    };
+    let lead = if from > 0 { "…" } else { "" };
+    let body = field.text[from..to].trim_end();
+    let mut text = String::with_capacity(lead.len() + body.len() + "…".len());
+    text.push_str(lead);
+    text.push_str(body);
+    let mut spans: Vec<(usize, usize)> = hits
+        .map(|h| {
+            let start = tokens[h.tokens().start].span().start - from + lead.len();
+            let end = tokens[h.tokens().end - 1].span().end - from + lead.len();
+            (start, end.min(text.len()))
+        })
+        .collect();
+    // Overlapping hits (a phrase and one of its words) become one span.
+    spans.sort_unstable();
+    spans.dedup_by(|next, kept| {
+        let overlaps = next.0 <= kept.1;
+        if overlaps {
+            kept.1 = kept.1.max(next.1);
+        }
+        overlaps
+    });
+    if to < field.text.len() {
+        text.push('…');
+    }
+    Excerpt {
+        field: name,
+        text,
+        spans,
+    }
+}

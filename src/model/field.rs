@@ -1,0 +1,92 @@
+//! The fields of an article that queries search and excerpts quote, one by
+//! one (`Field`) and as a set (`FieldSet`, a bit per field in `Field::ALL`
+//! order).
+
+use serde::{Deserialize, Serialize};
+
+/// The article fields a query can search, in the order excerpts prefer them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Field {
+    Title,
+    Summary,
+    Content,
+    Author,
+    Category,
+    Feed,
+    Link,
+}
+
+impl Field {
+    /// Every field, in declaration order: a field's place here is its bit in
+    /// a [`FieldSet`] and its index in the matcher's tokenised document.
+    pub const ALL: [Field; 7] = [
+        Field::Title,
+        Field::Summary,
+        Field::Content,
+        Field::Author,
+        Field::Category,
+        Field::Feed,
+        Field::Link,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+            Field::Author => "author",
+            Field::Category => "category",
+            Field::Feed => "feed",
+            Field::Link => "link",
+        }
+    }
+
+    /// The set holding just this field.
+    pub const fn set(self) -> FieldSet {
+        FieldSet(1 << self as u8)
+    }
+}
+
+/// Which article fields a term is searched in (a bit set).
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldSet(pub u8);
+
+impl FieldSet {
+    pub const TITLE: FieldSet = Field::Title.set();
+    pub const SUMMARY: FieldSet = Field::Summary.set();
+    pub const CONTENT: FieldSet = Field::Content.set();
+    pub const AUTHOR: FieldSet = Field::Author.set();
+    pub const CATEGORY: FieldSet = Field::Category.set();
+    pub const FEED: FieldSet = Field::Feed.set();
+    pub const LINK: FieldSet = Field::Link.set();
+    /// Where unscoped terms are searched.
+    pub const TEXT: FieldSet = FieldSet(Self::TITLE.0 | Self::SUMMARY.0 | Self::CONTENT.0);
+
+    pub fn contains(self, other: FieldSet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The field written `name` in a query (`title:`).
+    pub fn named(name: &str) -> Option<FieldSet> {
+        Field::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .map(Field::set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fields_bit_is_its_place_in_all() {
+        for (i, field) in Field::ALL.into_iter().enumerate() {
+            assert_eq!(field.set(), FieldSet(1 << i));
+            assert_eq!(FieldSet::named(field.name()), Some(field.set()));
+        }
+        assert_eq!(FieldSet::TEXT, FieldSet(0b111));
+        assert_eq!(FieldSet::named("body"), None);
+    }
+}
