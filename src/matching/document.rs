@@ -20,6 +20,7 @@ pub(super) struct FieldText<'a> {
 }
 
 impl<'a> FieldText<'a> {
+    #[inline]
     pub(super) fn new(text: Cow<'a, str>) -> Self {
         let tokens = text::tokenize(&text);
         FieldText { text, tokens }
@@ -29,6 +30,7 @@ impl<'a> FieldText<'a> {
 impl<'a> Document<'a> {
     /// Tokenises the fields in `searched` (a field no rule looks at stays
     /// empty); `content:` also needs the summary, which may stand in for it.
+    #[inline]
     pub fn new(article: &'a Article, feed: &'a str, searched: FieldSet) -> Self {
         // Feeds often repeat the summary as the content: search it once.
         let content_is_summary = article.content == article.summary;
@@ -67,6 +69,7 @@ impl<'a> Document<'a> {
 
     /// Whether field `f` is searched by terms scoped to `fields` (`content:`
     /// also searches the summary when the content merely repeated it).
+    #[inline]
     pub(super) fn in_scope(&self, fields: FieldSet, f: usize) -> bool {
         fields.contains(FieldSet(1 << f))
             || (self.content_is_summary && f == 1 && fields.contains(FieldSet::CONTENT))
@@ -85,6 +88,7 @@ pub(super) struct Hit {
 }
 
 impl Hit {
+    #[inline]
     pub(super) fn new(field: usize, tokens: Range<usize>) -> Hit {
         Hit {
             field: field as u32,
@@ -94,10 +98,12 @@ impl Hit {
         }
     }
 
+    #[inline]
     pub(super) fn field(&self) -> usize {
         self.field as usize
     }
 
+    #[inline]
     pub(super) fn tokens(&self) -> Range<usize> {
         self.start as usize..self.end as usize
     }

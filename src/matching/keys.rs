@@ -5,6 +5,7 @@ use super::text::HEAD_BYTES;
 
 /// A word's slot in [`RuleSet::word_filter`]: 5 bits of its first and of its
 /// last byte (for lower-case letters, the letter itself).
+#[inline]
 pub(super) fn filter_slot(word: &str) -> usize {
     let bytes = word.as_bytes();
     let (first, last) = (bytes[0] as usize & 31, bytes[bytes.len() - 1] as usize & 31);
@@ -14,6 +15,7 @@ pub(super) fn filter_slot(word: &str) -> usize {
 /// A hash of a word from all its bytes up to 16 (its [`word_key`]) and
 /// its length. A hash of a few bytes let too many article words through
 /// at a million rules: each a probe of a big table.
+#[inline]
 pub(super) fn word_hash(b: &[u8]) -> u64 {
     key_hash(word_key(b), b.len())
 }
@@ -22,6 +24,7 @@ pub(super) fn word_hash(b: &[u8]) -> u64 {
 /// u64s: with the length, it tells words of up to [`KEY_BYTES`] bytes apart.
 /// (Longer words of one length that differ only later share a hash, and
 /// are told apart by their text.)
+#[inline]
 pub(super) fn word_key(b: &[u8]) -> (u64, u64) {
     let mut head = [0u8; HEAD_BYTES];
     let n = b.len().min(HEAD_BYTES);
@@ -32,11 +35,13 @@ pub(super) fn word_key(b: &[u8]) -> (u64, u64) {
 /// [`word_key`] of a word of `len` bytes from the [`HEAD_BYTES`] bytes at
 /// its start ([`text::Tokens::word_and_head`]; past a shorter word's end,
 /// whatever follows it, masked off here with no branch on the length).
+#[inline]
 pub(super) fn key_of_head(head: [u8; HEAD_BYTES], len: usize) -> (u64, u64) {
     cut_key(u128::from_le_bytes(head), len)
 }
 
 /// The [`word_key`] of the first `len` bytes of `bytes` (little-endian).
+#[inline]
 pub(super) fn cut_key(bytes: u128, len: usize) -> (u64, u64) {
     let key = bytes & low_bytes(len);
     (key as u64, (key >> 64) as u64)
@@ -44,6 +49,7 @@ pub(super) fn cut_key(bytes: u128, len: usize) -> (u64, u64) {
 
 /// The bits of the first `len` bytes (all of them from [`KEY_BYTES`] on)
 /// of a little-endian u128.
+#[inline]
 pub(super) fn low_bytes(len: usize) -> u128 {
     let dropped = 8 * (KEY_BYTES - len.min(KEY_BYTES)) as u32;
     // All 128 bits dropped for an empty word (a prefix's empty head).
@@ -53,11 +59,13 @@ pub(super) fn low_bytes(len: usize) -> u128 {
 /// The [`word_hash`] of the first `len` bytes of a word whose
 /// [`word_key`] is `key`, with no copy of its bytes. (The key holds the
 /// first [`KEY_BYTES`] of a longer prefix too, as its own key would.)
+#[inline]
 pub(super) fn prefix_hash(key: (u64, u64), len: usize) -> u64 {
     key_hash(cut_key(key_bytes(key), len), len)
 }
 
 /// A [`word_key`] as the bytes it holds, little-endian.
+#[inline]
 pub(super) fn key_bytes((low, high): (u64, u64)) -> u128 {
     u128::from(low) | u128::from(high) << 64
 }
@@ -66,6 +74,7 @@ pub(super) fn key_bytes((low, high): (u64, u64)) -> u128 {
 pub(super) const KEY_BYTES: usize = HEAD_BYTES;
 
 /// [`word_hash`] from the key.
+#[inline]
 pub(super) fn key_hash((x, y): (u64, u64), len: usize) -> u64 {
     // A folded multiply: every input bit reaches the high output bits.
     let product =
@@ -74,6 +83,7 @@ pub(super) fn key_hash((x, y): (u64, u64), len: usize) -> u64 {
 }
 
 /// A word length's bit in [`RuleSet::word_filter`] (lengths of 63 and more share one).
+#[inline]
 pub(super) fn length_bit(len: usize) -> u64 {
     1 << len.min(63)
 }

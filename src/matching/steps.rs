@@ -33,11 +33,13 @@ pub(super) const PHRASE: u32 = 6;
 /// PHRASE's words before its phrase part.
 pub(super) const PHRASE_HEAD: usize = 4;
 
+#[inline]
 pub(super) fn kind(word: u32) -> u32 {
     word >> KIND_SHIFT
 }
 
 /// Words in the subtree that starts `steps`.
+#[inline]
 pub(super) fn subtree_len(steps: &[u32]) -> usize {
     match kind(steps[0]) {
         LEAF => 1,
@@ -47,6 +49,7 @@ pub(super) fn subtree_len(steps: &[u32]) -> usize {
     }
 }
 
+#[inline]
 pub(super) fn is_leaf(word: u32) -> bool {
     matches!(kind(word), LEAF | WORD | PHRASE)
 }
@@ -63,6 +66,7 @@ pub(super) fn pack_word(word: &str, out: &mut Vec<u32>) {
 
 /// Whether `word` is the word packed at the start of `packed`; returns the
 /// rest of `packed` after it.
+#[inline]
 pub(super) fn unpack_eq<'p>(word: &str, packed: &'p [u32]) -> (bool, &'p [u32]) {
     let len = packed[0] as usize;
     let (bytes, rest) = packed[1..].split_at(len.div_ceil(4));
@@ -76,6 +80,7 @@ pub(super) fn unpack_eq<'p>(word: &str, packed: &'p [u32]) -> (bool, &'p [u32]) 
 }
 
 /// Words before an operator's operands.
+#[inline]
 pub(super) fn operands_at(word: u32) -> usize {
     if kind(word) == NEAR { 3 } else { 1 }
 }
@@ -157,6 +162,7 @@ pub(super) fn compile(node: &Node, program: &mut Vec<u32>) {
 }
 
 /// The fields of a WORD or PHRASE step.
+#[inline]
 pub(super) fn steps_fields(steps: &[u32]) -> FieldSet {
     FieldSet((steps[2] >> 24) as u8)
 }

@@ -1,0 +1,100 @@
+//! `[defaults]` and `[[feed]]`: the feed list, and how feeds are fetched.
+
+use super::raw::{RawDefaults, RawFeed};
+use super::values::{duration, first_poll};
+use crate::ingest::fetch::FetchConfig;
+use crate::ingest::schedule::{FeedConfig, FirstPoll};
+use crate::model::diagnostic::{Diagnostic, SourceFile};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// What a feed gets when it does not say (`[defaults]`).
+#[derive(Debug, Clone)]
+pub(super) struct FeedDefaults {
+    pub(super) interval: Duration,
+    pub(super) first_poll: FirstPoll,
+}
+
+/// The feeds' defaults, how feeds are fetched, and the longest backoff.
+pub(super) fn build_defaults(
+    source: &SourceFile,
+    raw: RawDefaults,
+    errors: &mut Vec<Diagnostic>,
+) -> (FeedDefaults, FetchConfig, Duration) {
+    let fetch = FetchConfig::default();
+    let feeds = FeedDefaults {
+        interval: duration(source, raw.interval.as_ref(), errors)
+            .unwrap_or(Duration::from_secs(15 * 60)),
+        first_poll: first_poll(source, raw.first_poll.as_ref(), errors).unwrap_or(FirstPoll::Quiet),
+    };
+    let fetch = FetchConfig {
+        timeout: duration(source, raw.timeout.as_ref(), errors).unwrap_or(fetch.timeout),
+        max_body_bytes: raw.max_body_bytes.unwrap_or(fetch.max_body_bytes),
+        user_agent: raw.user_agent.unwrap_or(fetch.user_agent),
+        allow_private_redirects: raw
+            .allow_private_redirects
+            .unwrap_or(fetch.allow_private_redirects),
+    };
+    let max_backoff =
+        duration(source, raw.max_backoff.as_ref(), errors).unwrap_or(Duration::from_secs(6 * 3600));
+    (feeds, fetch, max_backoff)
+}
+
+pub(super) fn build_feeds(
+    source: &SourceFile,
+    base: &Path,
+    raw: Vec<RawFeed>,
+    defaults: &FeedDefaults,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<FeedConfig> {
+    let mut names = HashSet::new();
+    let mut feeds = Vec::new();
+    for f in raw {
+        let name = f.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            errors.push(source.error_in(&f.name.span(), "feed name is empty"));
+        } else if !names.insert(name.clone()) {
+            errors.push(source.error_in(&f.name.span(), format!("duplicate feed name {name:?}")));
+        }
+        let url = feed_url(base, f.url.get_ref())
+            .map_err(|msg| errors.push(source.error_in(&f.url.span(), msg)))
+            .ok();
+        let interval = duration(source, f.interval.as_ref(), errors).unwrap_or(defaults.interval);
+        let first_poll =
+            first_poll(source, f.first_poll.as_ref(), errors).unwrap_or(defaults.first_poll);
+        if let Some(url) = url {
+            feeds.push(FeedConfig {
+                name,
+                url,
+                tags: f.tags,
+                interval,
+                first_poll,
+            });
+        }
+    }
+    feeds
+}
+
+/// http(s) URLs as written; `file://` URLs relative to the config directory.
+pub(super) fn feed_url(base: &Path, text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("invalid feed URL {text:?}: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        "file" => {
+            // `file://feeds/x.xml` is read as a path relative to the config file.
+            let rest = text.trim().trim_start_matches("file://");
+            let path = if rest.starts_with('/') {
+                PathBuf::from(rest)
+            } else {
+                std::path::absolute(base.join(rest))
+                    .map_err(|e| format!("bad path {rest:?}: {e}"))?
+            };
+            Url::from_file_path(&path).map_err(|()| format!("bad file path {rest:?}"))
+        }
+        other => Err(format!(
+            "unsupported URL scheme {other:?} in {text:?} (use http, https or file)"
+        )),
+    }
+}

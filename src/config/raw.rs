@@ -1,0 +1,84 @@
+//! The config file as written: plain serde data, every table closed to
+//! unknown keys, values kept with their spans for located errors.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) state_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) defaults: RawDefaults,
+    #[serde(default)]
+    pub(super) delivery: RawDelivery,
+    #[serde(default)]
+    pub(super) feed: Vec<RawFeed>,
+    #[serde(default)]
+    pub(super) destination: BTreeMap<String, RawDestination>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDefaults {
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) first_poll: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) max_backoff: Option<Spanned<String>>,
+    pub(super) max_body_bytes: Option<u64>,
+    pub(super) user_agent: Option<String>,
+    pub(super) allow_private_redirects: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDelivery {
+    pub(super) retry_initial: Option<Spanned<String>>,
+    pub(super) retry_max: Option<Spanned<String>>,
+    pub(super) give_up_after: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeed {
+    pub(super) name: Spanned<String>,
+    pub(super) url: Spanned<String>,
+    #[serde(default)]
+    pub(super) tags: Vec<String>,
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) first_poll: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDestination {
+    pub(super) kind: Spanned<String>,
+    // email
+    pub(super) smtp: Option<Spanned<String>>,
+    pub(super) from: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) to: Vec<Spanned<String>>,
+    pub(super) username: Option<String>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) password_env: Option<Spanned<String>>,
+    pub(super) sendmail_path: Option<String>,
+    pub(super) timeout: Option<Spanned<String>>,
+    // email and maildir
+    pub(super) templates: Option<Spanned<String>>,
+    // maildir
+    pub(super) path: Option<String>,
+    // webhook and chat services
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) secret_file: Option<Spanned<String>>,
+    pub(super) secret_env: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) headers: BTreeMap<String, Spanned<String>>,
+    // every kind
+    pub(super) concurrency: Option<Spanned<i64>>,
+    pub(super) rate_limit: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
+    pub(super) quiet_hours: Option<Spanned<String>>,
+}

@@ -1,0 +1,164 @@
+//! Config errors, from strings: every error is reported with its
+//! file:line:col, all of them in one pass, and nothing is read from disk.
+
+use super::*;
+use std::collections::HashMap;
+
+/// Files and environment variables held in memory.
+#[derive(Default)]
+struct Memory {
+    files: HashMap<PathBuf, String>,
+    env: HashMap<String, String>,
+}
+
+impl Memory {
+    fn file(mut self, path: &str, text: &str) -> Memory {
+        self.files.insert(PathBuf::from(path), text.to_string());
+        self
+    }
+}
+
+impl Sources for Memory {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Vec<Result<PathBuf, String>>, String> {
+        let pattern = glob::Pattern::new(pattern).map_err(|e| e.to_string())?;
+        let mut paths: Vec<_> = self
+            .files
+            .keys()
+            .filter(|p| pattern.matches_path(p))
+            .map(|p| Ok(p.clone()))
+            .collect();
+        paths.sort();
+        Ok(paths)
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+}
+
+const PATH: &str = "/etc/nw/newswatch.toml";
+
+fn errors(text: &str, files: &Memory) -> Vec<String> {
+    match Config::parse_with(Path::new(PATH), text, files) {
+        Ok(_) => Vec::new(),
+        Err(diagnostics) => diagnostics.0.iter().map(|d| d.to_string()).collect(),
+    }
+}
+
+const RULES: &str = "[[rule]]\nname = \"brussels\"\nquery = \"Brussels\"\nnotify = [\"desk\"]\n";
+
+#[test]
+fn a_valid_config_reads_its_rules_from_the_sources() {
+    let files = Memory::default().file("/etc/nw/rules.d/a.toml", RULES);
+    let text = r#"
+rules = ["rules.d/*.toml"]
+
+[[feed]]
+name = "wire"
+url = "https://example.org/rss.xml"
+
+[destination.desk]
+kind = "maildir"
+"#;
+    let config = Config::parse_with(Path::new(PATH), text, &files).unwrap();
+    assert_eq!(config.feeds[0].name, "wire");
+    assert_eq!(config.rules.rules()[0].name, "brussels");
+    assert_eq!(config.rule_files, [PathBuf::from("/etc/nw/rules.d/a.toml")]);
+    assert_eq!(config.state_dir, PathBuf::from("/etc/nw/state"));
+}
+
+#[test]
+fn unknown_key_is_located() {
+    let got = errors("[defaults]\nintervall = \"5m\"\n", &Memory::default());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with(&format!("{PATH}:2:1: ")), "{got:?}");
+    assert!(got[0].contains("intervall"), "{got:?}");
+}
+
+#[test]
+fn every_error_is_reported_in_one_pass() {
+    let text = r#"
+[defaults]
+interval = "15 parsecs"
+
+[[feed]]
+name = "wire"
+url = "gopher://example.org/"
+
+[[feed]]
+name = "wire"
+url = "https://example.org/"
+first_poll = "loud"
+"#;
+    let got = errors(text, &Memory::default());
+    let expect = [
+        (":3:12: ", "invalid duration \"15 parsecs\""),
+        (":7:7: ", "unsupported URL scheme \"gopher\""),
+        (":10:8: ", "duplicate feed name \"wire\""),
+        (
+            ":12:14: ",
+            "first_poll must be \"quiet\" or \"alert\", not \"loud\"",
+        ),
+    ];
+    assert_eq!(got.len(), expect.len(), "{got:#?}");
+    for (error, (at, message)) in got.iter().zip(expect) {
+        assert!(error.starts_with(&format!("{PATH}{at}")), "{error}");
+        assert!(error.contains(message), "{error}");
+    }
+}
+
+#[test]
+fn a_secret_from_an_unset_variable_is_an_error_at_its_key() {
+    let text = r#"
+[destination.hook]
+kind = "webhook"
+url = "https://example.org/hook"
+secret_env = "NW_TEST_SECRET"
+"#;
+    let got = errors(text, &Memory::default());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with(&format!("{PATH}:5:14: ")), "{got:?}");
+    assert!(got[0].contains("environment variable NW_TEST_SECRET is not set"));
+
+    let mut files = Memory::default();
+    files.env.insert(
+        "NW_TEST_SECRET".into(),
+        "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+    );
+    assert_eq!(errors(text, &files), Vec::<String>::new());
+}
+
+#[test]
+fn a_password_in_the_smtp_url_is_refused() {
+    let text = r#"
+[destination.desk]
+kind = "email"
+smtp = "smtp://user:hunter2@mail.example.org"
+from = "newswatch@example.org"
+to = ["desk@example.org"]
+"#;
+    let got = errors(text, &Memory::default());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains(":4:8: a password may not be written in the config"));
+    assert!(!got[0].contains("hunter2 "), "{got:?}");
+}
+
+#[test]
+fn rule_globs_that_match_nothing_and_unknown_destinations_are_errors() {
+    let got = errors("rules = [\"rulez.d/*.toml\"]\n", &Memory::default());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains(":1:10: /etc/nw/rulez.d/*.toml matches no files"));
+
+    let files = Memory::default().file("/etc/nw/rules.d/a.toml", RULES);
+    let got = errors("rules = [\"rules.d/*.toml\"]\n", &files);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("/etc/nw/rules.d/a.toml:4:"), "{got:?}");
+    assert!(got[0].contains("notifies unknown destination \"desk\""));
+}
