@@ -4,7 +4,7 @@
 
 pub mod model;
 
-pub mod http;
+pub(crate) mod http;
 
 pub mod delivery;
 pub mod ingest;
@@ -14,5 +14,5 @@ pub mod store;
 pub mod config;
 
 pub mod cli;
-pub mod daemon;
-pub mod pipeline;
+pub(crate) mod daemon;
+pub(crate) mod pipeline;

@@ -98,58 +98,10 @@ pub(super) fn destination_kind(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<DestinationKind> {
     let kind_span = raw.kind.span();
-    let templates = |errors: &mut Vec<Diagnostic>| match &raw.templates {
-        Some(dir) => Templates::load(&base.join(dir.get_ref()))
-            .map_err(|e| errors.push(source.error_in(&dir.span(), e)))
-            .ok(),
-        None => Some(Templates::default()),
-    };
     let http_format = match raw.kind.get_ref().as_str() {
-        "email" => {
-            let transport = match &raw.smtp {
-                None => {
-                    errors.push(source.error_in(
-                        &kind_span,
-                        format!("destination {name:?}: email needs `smtp`"),
-                    ));
-                    None
-                }
-                Some(smtp) => mail_transport(source, base, files, raw, smtp, errors),
-            };
-            let from = match &raw.from {
-                None => {
-                    errors.push(source.error_in(
-                        &kind_span,
-                        format!("destination {name:?}: email needs `from`"),
-                    ));
-                    None
-                }
-                Some(from) => mailbox(source, from, errors),
-            };
-            if raw.to.is_empty() {
-                errors.push(source.error_in(
-                    &kind_span,
-                    format!("destination {name:?}: email needs `to`"),
-                ));
-            }
-            let to: Vec<Mailbox> = raw
-                .to
-                .iter()
-                .filter_map(|t| mailbox(source, t, errors))
-                .collect();
-            let timeout =
-                duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(60));
-            let templates = templates(errors);
-            return Some(DestinationKind::Email {
-                transport: transport?,
-                from: from?,
-                to,
-                timeout,
-                templates: templates?,
-            });
-        }
+        "email" => return email_kind(source, base, files, name, raw, errors),
         "maildir" => {
-            let templates = templates(errors)?;
+            let templates = templates(source, base, raw, errors)?;
             return Some(DestinationKind::Maildir {
                 path: raw
                     .path
@@ -176,6 +128,71 @@ pub(super) fn destination_kind(
             return None;
         }
     };
+    http_kind(source, name, raw, http_format, errors)
+}
+
+/// An `email` destination: the mail transport, sender, recipients, templates.
+fn email_kind(
+    source: &SourceFile,
+    base: &Path,
+    files: &dyn Sources,
+    name: &str,
+    raw: &RawDestination,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<DestinationKind> {
+    let kind_span = raw.kind.span();
+    let transport = match &raw.smtp {
+        None => {
+            errors.push(source.error_in(
+                &kind_span,
+                format!("destination {name:?}: email needs `smtp`"),
+            ));
+            None
+        }
+        Some(smtp) => mail_transport(source, base, files, raw, smtp, errors),
+    };
+    let from = match &raw.from {
+        None => {
+            errors.push(source.error_in(
+                &kind_span,
+                format!("destination {name:?}: email needs `from`"),
+            ));
+            None
+        }
+        Some(from) => mailbox(source, from, errors),
+    };
+    if raw.to.is_empty() {
+        errors.push(source.error_in(
+            &kind_span,
+            format!("destination {name:?}: email needs `to`"),
+        ));
+    }
+    let to: Vec<Mailbox> = raw
+        .to
+        .iter()
+        .filter_map(|t| mailbox(source, t, errors))
+        .collect();
+    let timeout = duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(60));
+    let templates = templates(source, base, raw, errors);
+    return Some(DestinationKind::Email {
+        transport: transport?,
+        from: from?,
+        to,
+        timeout,
+        templates: templates?,
+    });
+}
+
+/// An HTTP destination (webhook or chat service) of `format`: its URL,
+/// headers and timeout.
+fn http_kind(
+    source: &SourceFile,
+    name: &str,
+    raw: &RawDestination,
+    http_format: Option<HttpFormat>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<DestinationKind> {
+    let kind_span = raw.kind.span();
     let Some(url_text) = &raw.url else {
         errors.push(source.error_in(
             &kind_span,
@@ -232,6 +249,21 @@ pub(super) fn destination_kind(
         headers,
         timeout,
     })
+}
+
+/// The templates an `email` or `maildir` destination renders with.
+fn templates(
+    source: &SourceFile,
+    base: &Path,
+    raw: &RawDestination,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Templates> {
+    match &raw.templates {
+        Some(dir) => Templates::load(&base.join(dir.get_ref()))
+            .map_err(|e| errors.push(source.error_in(&dir.span(), e)))
+            .ok(),
+        None => Some(Templates::default()),
+    }
 }
 
 /// Keys set on a destination whose kind does not use them: a `secret_file`

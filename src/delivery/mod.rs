@@ -2,7 +2,7 @@
 //! (SMTP, sendmail, Maildir, webhooks, chat services), with digest timing and
 //! quiet hours.
 
-pub mod chat;
+pub(crate) mod chat;
 pub mod clock;
 pub mod deliver;
 pub mod destination;

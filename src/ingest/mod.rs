@@ -2,8 +2,8 @@
 //! requests and limits), then parsing in any encoding, with dates and HTML
 //! read the way feeds really write them.
 
-pub mod dates;
-pub mod encoding;
+pub(crate) mod dates;
+pub(crate) mod encoding;
 pub mod feed;
 pub mod fetch;
 pub mod html;

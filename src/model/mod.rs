@@ -3,6 +3,6 @@
 
 pub mod alert;
 pub mod article;
-pub mod boundary;
+pub(crate) mod boundary;
 pub mod diagnostic;
 pub mod field;
