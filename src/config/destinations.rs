@@ -174,13 +174,13 @@ fn email_kind(
         .collect();
     let timeout = duration(source, raw.timeout.as_ref(), errors).unwrap_or(Duration::from_secs(60));
     let templates = templates(source, base, raw, errors);
-    return Some(DestinationKind::Email {
+    Some(DestinationKind::Email {
         transport: transport?,
         from: from?,
         to,
         timeout,
         templates: templates?,
-    });
+    })
 }
 
 /// An HTTP destination (webhook or chat service) of `format`: its URL,
