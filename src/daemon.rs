@@ -22,7 +22,7 @@ const FETCH_CONCURRENCY: usize = 8;
 
 /// What the daemon is told from outside (signals, tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Control {
+pub(crate) enum Control {
     /// Load the config again; keep the old one if the new one is invalid.
     Reload,
     /// Finish in-flight work and stop.
@@ -84,7 +84,7 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 
 /// Summary of a `once` run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct OnceReport {
+pub(crate) struct OnceReport {
     pub feeds_ok: usize,
     pub feeds_failed: usize,
     /// Feeds read, but malformed: only their complete entries were kept.
@@ -94,7 +94,7 @@ pub struct OnceReport {
 }
 
 /// Polls every feed once, then attempts every due alert once.
-pub async fn once(config: Config) -> Result<OnceReport> {
+pub(crate) async fn once(config: Config) -> Result<OnceReport> {
     let store = open_store(&config).await?;
     let rt = build(config, store.clone())?;
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
@@ -126,7 +126,7 @@ pub async fn once(config: Config) -> Result<OnceReport> {
 /// Runs the daemon until `Control::Shutdown` arrives or `control` closes.
 /// Tells systemd (when started by it) READY once the store is open and the
 /// rules are compiled.
-pub async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result<()> {
+pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result<()> {
     let store = open_store(&config).await?;
     let mut rt = build(config, store.clone())?;
     tracing::info!(

@@ -9,7 +9,7 @@ use url::Url;
 
 /// Installs the process-wide TLS crypto provider (ring) once; reqwest and
 /// lettre both build their rustls configs from it.
-pub fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Fails only if another provider was installed first, which is fine.
@@ -19,7 +19,7 @@ pub fn install_crypto_provider() {
 
 /// An error and its causes, joined: reqwest's top-level message alone
 /// ("error sending request") does not say what went wrong.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -34,7 +34,7 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 }
 
 /// `Retry-After` in seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -47,7 +47,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// The URL for logs and messages: user, password and query values (API
 /// keys, tokens) replaced by `***`.
-pub fn redact(url: &Url) -> String {
+pub(crate) fn redact(url: &Url) -> String {
     let mut url = url.clone();
     if url.password().is_some() {
         let _ = url.set_password(Some("***"));
@@ -66,7 +66,7 @@ pub fn redact(url: &Url) -> String {
 
 /// What a failed request's status says about trying again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusClass {
+pub(crate) enum StatusClass {
     /// 408, 429 and 5xx: the server is busy or down; try again later.
     Temporary,
     /// 410: the resource is gone for good.
@@ -79,7 +79,7 @@ pub enum StatusClass {
 
 /// The one classification of a non-success status, shared by the fetcher
 /// and the webhook deliverer.
-pub fn classify_status(status: StatusCode) -> StatusClass {
+pub(crate) fn classify_status(status: StatusCode) -> StatusClass {
     match status.as_u16() {
         410 => StatusClass::Gone,
         408 | 429 | 500..=599 => StatusClass::Temporary,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
-pub enum PollError {
+pub(crate) enum PollError {
     #[error("fetch failed: {0}")]
     Fetch(#[from] FetchError),
     #[error("{0}")]
@@ -26,7 +26,7 @@ pub enum PollError {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PollReport {
+pub(crate) struct PollReport {
     pub not_modified: bool,
     pub entries: usize,
     pub new_entries: usize,
@@ -37,7 +37,7 @@ pub struct PollReport {
     pub malformed: bool,
 }
 
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     pub fetcher: Fetcher,
     pub store: Arc<dyn Store>,
     pub rules: Arc<RuleSet>,
@@ -48,7 +48,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Polls `feed`, records the outcome (including failures, with backoff)
     /// and returns when the feed should next be polled.
-    pub async fn poll_and_record(
+    pub(crate) async fn poll_and_record(
         &self,
         feed: &FeedConfig,
     ) -> (Result<PollReport, PollError>, DateTime<Utc>) {

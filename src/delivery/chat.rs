@@ -81,7 +81,7 @@ fn rest_lines(
     out
 }
 
-pub fn slack(notice: Notice<'_>) -> Value {
+pub(crate) fn slack(notice: Notice<'_>) -> Value {
     let mut lines = vec![format!("*{}*", slack_escape(&heading(notice)))];
     for alert in notice.alerts().iter().take(DIGEST_LISTED) {
         let title = slack_escape(&alert.article.title);
@@ -113,7 +113,7 @@ pub fn slack(notice: Notice<'_>) -> Value {
     json!({ "text": lines.join("\n"), "unfurl_links": false, "unfurl_media": false })
 }
 
-pub fn discord(notice: Notice<'_>) -> Value {
+pub(crate) fn discord(notice: Notice<'_>) -> Value {
     // Discord takes at most 10 embeds per message and 6000 characters in
     // all of them together.
     let shown = notice.alerts().len().min(10);
@@ -159,7 +159,7 @@ pub fn discord(notice: Notice<'_>) -> Value {
     json!({ "content": content, "embeds": embeds, "allowed_mentions": { "parse": [] } })
 }
 
-pub fn teams(notice: Notice<'_>) -> Value {
+pub(crate) fn teams(notice: Notice<'_>) -> Value {
     let mut body = vec![json!({
         "type": "TextBlock", "text": markdown_escape(&heading(notice)),
         "weight": "Bolder", "size": "Medium", "wrap": true,
@@ -210,7 +210,7 @@ pub fn teams(notice: Notice<'_>) -> Value {
 }
 
 /// ntfy's JSON publishing: POSTed to the server's root with the topic inside.
-pub fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
+pub(crate) fn ntfy(notice: Notice<'_>, topic: &str) -> Value {
     // ntfy keeps messages up to 4096 bytes: a phone notification shows a
     // few alerts in full and names the rest.
     const IN_FULL: usize = 3;

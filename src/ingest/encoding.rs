@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 /// Feed bytes as UTF-8, with any XML declaration saying so, ready for the
 /// parser. Valid UTF-8 without a BOM or foreign declaration is not copied.
-pub fn to_utf8<'a>(
+pub(crate) fn to_utf8<'a>(
     bytes: &'a [u8],
     http_charset: Option<&str>,
     warnings: &mut Vec<String>,

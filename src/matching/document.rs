@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 /// An article's fields, each tokenised once.
-pub struct Document<'a> {
+pub(super) struct Document<'a> {
     pub(super) fields: [FieldText<'a>; 7],
     /// The content repeated the summary and was left out; the summary stands in.
     pub(super) content_is_summary: bool,
@@ -31,7 +31,7 @@ impl<'a> Document<'a> {
     /// Tokenises the fields in `searched` (a field no rule looks at stays
     /// empty); `content:` also needs the summary, which may stand in for it.
     #[inline]
-    pub fn new(article: &'a Article, feed: &'a str, searched: FieldSet) -> Self {
+    pub(super) fn new(article: &'a Article, feed: &'a str, searched: FieldSet) -> Self {
         // Feeds often repeat the summary as the content: search it once.
         let content_is_summary = article.content == article.summary;
         let content = if content_is_summary {

@@ -62,6 +62,19 @@ fn alert(rule: &str, destination: &str, n: u32, clock: &Clock) -> Alert {
 }
 
 /// Subjects of the mails in a Maildir, sorted.
+/// The outbox of `config`'s destinations and digests, on `clock`.
+fn outbox_for(store: &Arc<dyn Store>, config: &Config, clock: Clock) -> Outbox {
+    let digests = config.digests();
+    Outbox::new(
+        store.clone(),
+        &config.destinations,
+        config.retry,
+        digests,
+        clock,
+    )
+    .unwrap()
+}
+
 fn subjects(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir.join("new")) else {
         return Vec::new();
@@ -106,14 +119,7 @@ async fn digests_and_quiet_hours_gather_the_right_alerts() {
     let store = store::open(&config.state_dir).await.unwrap();
     // 20:30 UTC is 21:30 in Brussels in January: half an hour before quiet hours.
     let clock = Clock::tokio("2026-01-12T20:30:00Z".parse().unwrap());
-    let outbox = Outbox::new(
-        store.clone(),
-        &config.destinations,
-        config.retry,
-        config.digests(),
-        clock,
-    )
-    .unwrap();
+    let outbox = outbox_for(&store, &config, clock);
     let stop = CancellationToken::new();
     let (desk, pager) = (dir.path().join("desk"), dir.path().join("pager"));
 
@@ -207,14 +213,7 @@ async fn a_rate_limit_spaces_sends() {
     let config = Config::parse(&dir.path().join("newswatch.toml"), &config).unwrap();
     let store = store::open(&config.state_dir).await.unwrap();
     let clock = Clock::tokio("2026-01-12T12:00:00Z".parse().unwrap());
-    let outbox = Outbox::new(
-        store.clone(),
-        &config.destinations,
-        config.retry,
-        config.digests(),
-        clock,
-    )
-    .unwrap();
+    let outbox = outbox_for(&store, &config, clock);
     queue(
         &store,
         (1..=3)
@@ -243,14 +242,7 @@ async fn a_digest_larger_than_a_page_of_due_alerts_goes_out_whole() {
     let store = store::open(&config.state_dir).await.unwrap();
     // 12:00 Brussels: the morning brief waits for 08:00 tomorrow.
     let clock = Clock::tokio("2026-01-12T11:00:00Z".parse().unwrap());
-    let outbox = Outbox::new(
-        store.clone(),
-        &config.destinations,
-        config.retry,
-        config.digests(),
-        clock,
-    )
-    .unwrap();
+    let outbox = outbox_for(&store, &config, clock);
     let stop = CancellationToken::new();
     queue(
         &store,

@@ -16,7 +16,7 @@ const ATOM_03: &str = "http://purl.org/atom/ns#";
 const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
 
 /// UTF-8 feed bytes, rewritten where needed.
-pub fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, [u8]> {
+pub(super) fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, [u8]> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Cow::Borrowed(bytes);
     };
