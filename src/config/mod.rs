@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use values::duration;
 
-pub const DEFAULT_CONFIG_PATH: &str = "/etc/newswatch/newswatch.toml";
+pub(crate) const DEFAULT_CONFIG_PATH: &str = "/etc/newswatch/newswatch.toml";
 
 /// The validated configuration with rules compiled.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ impl Config {
     }
 
     /// Reads and validates the config file and every rule file it names.
-    pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    pub(crate) fn load(path: &Path) -> Result<Config, Diagnostics> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Diagnostics(vec![file_error(path, format!("cannot read: {e}"))]))?;
         Config::parse(path, &text)
@@ -70,7 +70,11 @@ impl Config {
 
     /// [`Config::parse`] reading rule files, secrets and the environment
     /// from `files`.
-    pub fn parse_with(path: &Path, text: &str, files: &dyn Sources) -> Result<Config, Diagnostics> {
+    pub(crate) fn parse_with(
+        path: &Path,
+        text: &str,
+        files: &dyn Sources,
+    ) -> Result<Config, Diagnostics> {
         let source = SourceFile { path, text };
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| Diagnostics(vec![source.toml_error(&e)]))?;

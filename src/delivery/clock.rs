@@ -34,7 +34,7 @@ impl Clock {
     }
 
     /// How long from now until `at` (zero if it has passed).
-    pub fn until(&self, at: DateTime<Utc>) -> Duration {
+    pub(crate) fn until(&self, at: DateTime<Utc>) -> Duration {
         (at - self.now()).to_std().unwrap_or_default()
     }
 }

@@ -45,7 +45,7 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
-    pub fn temporary(message: impl Into<String>) -> DeliveryError {
+    pub(crate) fn temporary(message: impl Into<String>) -> DeliveryError {
         DeliveryError::Temporary {
             message: message.into(),
             retry_after: None,
@@ -318,7 +318,7 @@ async fn post(
 }
 
 /// `https://ntfy.example/sub/alerts` → (`https://ntfy.example/sub/`, `alerts`).
-pub fn ntfy_root_and_topic(url: &Url) -> (Url, String) {
+pub(crate) fn ntfy_root_and_topic(url: &Url) -> (Url, String) {
     let mut root = url.clone();
     let topic = url
         .path_segments()

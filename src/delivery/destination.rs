@@ -20,7 +20,7 @@ impl Secret {
         Secret(secret)
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -102,7 +102,7 @@ pub enum HttpFormat {
 
 impl HttpFormat {
     /// What the service accepts without throttling us (per its documentation).
-    pub fn default_min_interval(&self) -> Option<Duration> {
+    pub(crate) fn default_min_interval(&self) -> Option<Duration> {
         match self {
             HttpFormat::Slack | HttpFormat::Teams => Some(Duration::from_secs(1)),
             HttpFormat::Discord => Some(Duration::from_secs(2)),

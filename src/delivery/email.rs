@@ -42,7 +42,7 @@ impl Default for Templates {
 impl Templates {
     /// Reads overrides (`alert.html`, `alert.txt`, `digest.html`,
     /// `digest.txt`) from `dir` and checks that they compile.
-    pub fn load(dir: &Path) -> Result<Templates, String> {
+    pub(crate) fn load(dir: &Path) -> Result<Templates, String> {
         let mut overrides = BTreeMap::new();
         for (name, _) in BUILT_IN {
             let path = dir.join(name);
@@ -136,7 +136,7 @@ fn describe(e: &minijinja::Error) -> String {
 
 /// The `Message-ID` of a notice's email: the same on every redelivery, so a
 /// mail client can drop a repeat.
-pub fn message_id(notice: Notice<'_>) -> String {
+pub(crate) fn message_id(notice: Notice<'_>) -> String {
     format!("<{}@newswatch.alert>", notice.id())
 }
 
@@ -239,7 +239,7 @@ fn excerpt_view(excerpt: &Excerpt) -> ExcerptView<'_> {
 }
 
 /// The plain-text and HTML bodies of a notice.
-pub fn bodies(
+pub(crate) fn bodies(
     notice: Notice<'_>,
     templates: &Templates,
     tz: &TimeZone,
@@ -278,7 +278,7 @@ pub fn bodies(
 
 /// Whatever the template produced (an override included), only safe markup
 /// reaches the mail client: no scripts, event handlers, forms or non-web links.
-pub fn sanitise(html: &str) -> String {
+pub(crate) fn sanitise(html: &str) -> String {
     ammonia::Builder::default()
         .add_generic_attributes(["style"])
         .filter_style_properties(HashSet::from([
@@ -307,7 +307,7 @@ fn html_document(body: &str) -> String {
     )
 }
 
-pub fn render(
+pub(crate) fn render(
     notice: Notice<'_>,
     templates: &Templates,
     tz: &TimeZone,
@@ -397,13 +397,13 @@ fn one_line(text: &str) -> String {
 }
 
 /// The excerpt text with each matched span wrapped in `open`/`close`.
-pub fn marked(excerpt: &Excerpt, open: &str, close: &str) -> String {
+pub(crate) fn marked(excerpt: &Excerpt, open: &str, close: &str) -> String {
     marked_escaped(excerpt, open, close, str::to_string)
 }
 
 /// [`marked`], with each piece of the feed's text passed through `escape`
 /// (the marks are not): for chat services' markup.
-pub fn marked_escaped(
+pub(crate) fn marked_escaped(
     excerpt: &Excerpt,
     open: &str,
     close: &str,

@@ -5,8 +5,8 @@
 pub(crate) mod chat;
 pub mod clock;
 pub mod deliver;
-pub mod destination;
-pub mod email;
+pub(crate) mod destination;
+pub(crate) mod email;
 pub mod outbox;
-pub mod timing;
-pub mod webhook;
+pub(crate) mod timing;
+pub(crate) mod webhook;

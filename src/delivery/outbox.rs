@@ -388,7 +388,11 @@ impl Outbox {
     /// Runs one worker per destination until `shutdown`. A worker wakes when
     /// `wake` changes (new alerts were queued) or its next alert falls due;
     /// on shutdown, sends in flight finish and no new one starts.
-    pub async fn run(self: Arc<Self>, wake: watch::Receiver<()>, shutdown: CancellationToken) {
+    pub(crate) async fn run(
+        self: Arc<Self>,
+        wake: watch::Receiver<()>,
+        shutdown: CancellationToken,
+    ) {
         let workers = self.destinations.values().map(|dest| {
             let (outbox, dest, wake, shutdown) =
                 (self.clone(), dest.clone(), wake.clone(), shutdown.clone());

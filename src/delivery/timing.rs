@@ -17,7 +17,7 @@ pub enum DigestSchedule {
 
 impl DigestSchedule {
     /// Parses `daily HH:MM`.
-    pub fn parse_daily(text: &str) -> Result<DigestSchedule, String> {
+    pub(crate) fn parse_daily(text: &str) -> Result<DigestSchedule, String> {
         let time = text
             .trim()
             .strip_prefix("daily")
@@ -27,7 +27,7 @@ impl DigestSchedule {
     }
 
     /// The first slot at or after `t`.
-    pub fn next_slot(&self, t: DateTime<Utc>, tz: &TimeZone) -> DateTime<Utc> {
+    pub(crate) fn next_slot(&self, t: DateTime<Utc>, tz: &TimeZone) -> DateTime<Utc> {
         match self {
             DigestSchedule::Every(period) => {
                 let period = period.as_secs().max(1) as i64;
@@ -70,7 +70,7 @@ impl QuietHours {
     }
 
     /// If `t` falls inside quiet hours, the moment they end; otherwise `t`.
-    pub fn release(&self, t: DateTime<Utc>, tz: &TimeZone) -> DateTime<Utc> {
+    pub(crate) fn release(&self, t: DateTime<Utc>, tz: &TimeZone) -> DateTime<Utc> {
         let now = zoned(t, tz);
         let local = now.time();
         let wraps = self.start > self.end;
@@ -122,12 +122,12 @@ fn to_chrono(z: &Zoned, fallback: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Parses a time zone name for the config (`"Europe/Brussels"`, `"UTC"`).
-pub fn time_zone(name: &str) -> Result<TimeZone, String> {
+pub(crate) fn time_zone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|e| format!("unknown time zone {name:?}: {e}"))
 }
 
 /// `t` as the destination reads it: "2026-03-22 08:12 CET".
-pub fn local_time(t: DateTime<Utc>, tz: &TimeZone) -> String {
+pub(crate) fn local_time(t: DateTime<Utc>, tz: &TimeZone) -> String {
     zoned(t, tz).strftime("%Y-%m-%d %H:%M %Z").to_string()
 }
 

@@ -13,7 +13,7 @@ use std::fmt;
 
 /// Bumped when a field changes meaning or disappears; new fields may be
 /// added within a version.
-pub const PAYLOAD_VERSION: u32 = 1;
+pub(crate) const PAYLOAD_VERSION: u32 = 1;
 
 /// The secret a webhook is signed with: `whsec_` and base64 bytes.
 #[derive(Clone)]
@@ -45,7 +45,7 @@ impl SigningKey {
 
     /// The `webhook-signature` header value: `v1,` and the base64
     /// HMAC-SHA256 of `id.timestamp.body`.
-    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+    pub(crate) fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(id.as_bytes());
         mac.update(b".");
@@ -66,7 +66,7 @@ struct Envelope<T: Serialize> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct AlertPayload<'a> {
+pub(crate) struct AlertPayload<'a> {
     pub id: &'a str,
     pub rule: RulePayload<'a>,
     pub feed: &'a str,
@@ -77,13 +77,13 @@ pub struct AlertPayload<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct RulePayload<'a> {
+pub(crate) struct RulePayload<'a> {
     pub name: &'a str,
     pub query: &'a str,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ArticlePayload<'a> {
+pub(crate) struct ArticlePayload<'a> {
     pub title: &'a str,
     pub link: Option<&'a str>,
     pub published: Option<String>,
@@ -91,7 +91,7 @@ pub struct ArticlePayload<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ExcerptPayload<'a> {
+pub(crate) struct ExcerptPayload<'a> {
     pub field: &'static str,
     pub text: &'a str,
     /// Byte ranges `[start, end)` into `text` (UTF-8) that matched.
@@ -109,7 +109,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-pub fn alert_payload(alert: &Alert) -> AlertPayload<'_> {
+pub(crate) fn alert_payload(alert: &Alert) -> AlertPayload<'_> {
     AlertPayload {
         id: &alert.id,
         rule: RulePayload {
@@ -138,7 +138,7 @@ pub fn alert_payload(alert: &Alert) -> AlertPayload<'_> {
 }
 
 /// The JSON body POSTed for a notice.
-pub fn body(notice: Notice<'_>, now: DateTime<Utc>) -> Vec<u8> {
+pub(crate) fn body(notice: Notice<'_>, now: DateTime<Utc>) -> Vec<u8> {
     let timestamp = rfc3339(now);
     let json = match notice {
         Notice::Alert(alert) => serde_json::to_vec(&Envelope {

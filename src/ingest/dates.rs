@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 
 /// Parses a feed date; `None` when no known form fits, or for a year
 /// outside 1..=9999 (which no article has, and RFC 2822 cannot write).
-pub(crate) fn parse(text: &str) -> Option<DateTime<Utc>> {
+pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if text.is_empty() || text.len() > 100 {
         return None;

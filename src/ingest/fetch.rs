@@ -14,13 +14,13 @@ const MAX_REDIRECTS: usize = 5;
 
 /// Validators from the previous fetch, sent back for a conditional GET.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
+pub(crate) struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
 }
 
 #[derive(Debug)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     NotModified,
     Body {
         bytes: Vec<u8>,
@@ -31,7 +31,7 @@ pub enum Fetched {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("HTTP status {status}")]
     Status {
         status: u16,
@@ -54,7 +54,7 @@ pub enum FetchError {
 
 impl FetchError {
     /// How long the server asked us to wait (429/503 `Retry-After`), if it did.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             FetchError::Status { retry_after, .. } => *retry_after,
             _ => None,
@@ -87,7 +87,7 @@ impl Default for FetchConfig {
 }
 
 #[derive(Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
     max_body: u64,
@@ -110,7 +110,11 @@ impl Fetcher {
         })
     }
 
-    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+    pub(crate) async fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         if url.scheme() == "file" {
             let path = url
                 .to_file_path()
@@ -168,7 +172,7 @@ impl Fetcher {
     }
 
     /// Reads a local file, with the same size cap as HTTP bodies.
-    pub async fn read_file(&self, path: &std::path::Path) -> Result<Vec<u8>, FetchError> {
+    pub(crate) async fn read_file(&self, path: &std::path::Path) -> Result<Vec<u8>, FetchError> {
         let file_error = |source| FetchError::File {
             path: path.display().to_string(),
             source,

@@ -387,7 +387,7 @@ fn find_end_tag(bytes: &[u8], from: usize, name: &[u8]) -> Option<usize> {
 }
 
 /// Collapses runs of whitespace to one space; trims both ends.
-pub fn collapse_whitespace(text: &str) -> String {
+pub(crate) fn collapse_whitespace(text: &str) -> String {
     let mut out = TextBuilder::default();
     out.push(text);
     out.text

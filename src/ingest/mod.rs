@@ -5,6 +5,6 @@
 pub(crate) mod dates;
 pub(crate) mod encoding;
 pub mod feed;
-pub mod fetch;
+pub(crate) mod fetch;
 pub mod html;
-pub mod schedule;
+pub(crate) mod schedule;

@@ -36,7 +36,7 @@ pub struct FeedConfig {
 /// Polls each feed when it is due, at most `concurrency` at a time, until
 /// `stop`. A feed is first due at its entry of `first_due` (now if `None`);
 /// `poll` polls one feed and says when it is next due.
-pub async fn run<P, F>(
+pub(crate) async fn run<P, F>(
     feeds: Vec<FeedConfig>,
     first_due: Vec<Option<DateTime<Utc>>>,
     concurrency: usize,
@@ -130,7 +130,7 @@ fn instant_at(at: DateTime<Utc>) -> Instant {
 }
 
 /// The poll interval ±10%, so feeds added together do not stay in lockstep.
-pub fn jittered(interval: Duration) -> chrono::Duration {
+pub(crate) fn jittered(interval: Duration) -> chrono::Duration {
     let factor = 0.9 + fastrand::f64() * 0.2;
     chrono::Duration::from_std(interval.mul_f64(factor)).unwrap_or(chrono::Duration::days(365))
 }
@@ -138,7 +138,7 @@ pub fn jittered(interval: Duration) -> chrono::Duration {
 /// Delay after the n-th consecutive failure: the interval, doubling per
 /// failure, capped at `max` (but never below the interval). A failing feed is
 /// never dropped.
-pub fn backoff(interval: Duration, failures: u32, max: Duration) -> chrono::Duration {
+pub(crate) fn backoff(interval: Duration, failures: u32, max: Duration) -> chrono::Duration {
     let exp = failures.saturating_sub(1).min(20);
     let delay = interval.saturating_mul(1 << exp).min(max.max(interval));
     chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(365))

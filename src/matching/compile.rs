@@ -198,22 +198,19 @@ impl RuleSet {
         }
     }
 
-    pub fn rules(&self) -> &[Rule] {
+    pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
-    pub fn get(&self, name: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.name == name)
-    }
-
     /// Number of rules evaluated for every article (no anchor word).
-    pub fn unanchored(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn unanchored(&self) -> usize {
         self.always.iter().map(|&q| self.query(q).rules.len()).sum()
     }
 
     /// Rules that are evaluated for every or nearly every article, each with
     /// why: `check` reports them, as they cost the most with many rules.
-    pub fn costly_rules(&self) -> Vec<(&str, String)> {
+    pub(crate) fn costly_rules(&self) -> Vec<(&str, String)> {
         let mut costly: Vec<(u32, String)> = Vec::new();
         for &q in &self.always {
             for &r in self.query(q).rules {

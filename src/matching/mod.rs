@@ -10,7 +10,7 @@
 //! query (text → `Expr`) → rules (files → `Rule` with a `tree::Node`) →
 //! compile (`RuleSet`) → eval (`RuleSet::matches`) → excerpt.
 
-pub mod query;
+pub(crate) mod query;
 pub mod rules;
 pub mod text;
 
@@ -24,7 +24,7 @@ mod excerpt;
 mod keys;
 mod prefixes;
 mod steps;
-pub mod tree;
+pub(crate) mod tree;
 
 pub use compile::RuleSet;
 pub use cost::{everyday_word_with_prefix, is_frequent};

@@ -15,11 +15,11 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 const NEAR_SIDES: &str = "NEAR sides must be words, phrases, prefixes, aliases or (a OR b) groups";
 const MAX_NESTING: usize = 256;
 /// `NEAR` without a distance.
-pub const DEFAULT_NEAR: u32 = 10;
+pub(crate) const DEFAULT_NEAR: u32 = 10;
 
 /// A parsed query. Spans are byte ranges of the query text.
 #[derive(Debug, Clone)]
-pub enum Expr {
+pub(crate) enum Expr {
     /// One word, a phrase, or a prefix (`prefix` means the last word is one).
     Words {
         words: Vec<String>,
@@ -27,11 +27,9 @@ pub enum Expr {
         /// case-sensitive rules.
         exact: Vec<String>,
         prefix: bool,
-        span: Range<usize>,
     },
     Regex {
         regex: Regex,
-        span: Range<usize>,
     },
     Alias {
         name: String,
@@ -55,7 +53,7 @@ pub enum Expr {
 /// A query syntax error at a byte range of the query text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct QueryError {
+pub(crate) struct QueryError {
     pub span: Range<usize>,
     pub message: String,
 }
@@ -106,7 +104,7 @@ pub fn parse(src: &str) -> Result<Expr, QueryError> {
 
 /// Parses one entry of an alias list: a word, phrase or prefix, written
 /// without quotes ("Islamic State", "Molenbeek", "explo*").
-pub fn parse_alias_entry(entry: &str) -> Result<Expr, QueryError> {
+pub(crate) fn parse_alias_entry(entry: &str) -> Result<Expr, QueryError> {
     words_expr(entry.trim(), 0..entry.len())
 }
 
@@ -260,7 +258,6 @@ fn words_expr(text: &str, span: Range<usize>) -> Result<Expr, QueryError> {
         exact: text::original_words(body),
         words,
         prefix,
-        span,
     })
 }
 
@@ -379,7 +376,7 @@ impl Parser {
                 .dfa_size_limit(REGEX_SIZE_LIMIT)
                 .build()
             {
-                Ok(regex) => Ok(Expr::Regex { regex, span }),
+                Ok(regex) => Ok(Expr::Regex { regex }),
                 Err(e) => error(span, format!("invalid regex: {}", one_line(&e.to_string()))),
             },
             Lexeme::Alias(name) => Ok(Expr::Alias { name, span }),

@@ -9,7 +9,7 @@ use crate::model::field::FieldSet;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -60,7 +60,7 @@ pub struct Rule {
 
 impl Rule {
     /// Whether the rule applies to a feed with this name and these tags.
-    pub fn applies_to(&self, feed: &str, tags: &[String]) -> bool {
+    pub(crate) fn applies_to(&self, feed: &str, tags: &[String]) -> bool {
         self.feeds.is_empty()
             || self
                 .feeds
@@ -194,13 +194,8 @@ fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, toml::de::
     })
 }
 
-/// Parses the text of one rule file on its own (no aliases from elsewhere).
-pub fn parse_rule_file(path: &Path, text: &str) -> ParsedRules {
-    parse_rule_files(&[(path.to_path_buf(), text.to_string())])
-}
-
 /// Compiles one `--query` given on the command line into a rule.
-pub fn rule_from_query(name: &str, query_text: &str) -> Result<Rule, QueryError> {
+pub(crate) fn rule_from_query(name: &str, query_text: &str) -> Result<Rule, QueryError> {
     let expr = query::parse(query_text)?;
     let node = resolve(&expr, &HashMap::new(), Options::default(), FieldSet::TEXT)?;
     Ok(Rule {
@@ -461,6 +456,12 @@ fn located_in_string(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// Parses the text of one rule file on its own (no aliases from elsewhere).
+    fn parse_rule_file(path: &Path, text: &str) -> ParsedRules {
+        parse_rule_files(&[(path.to_path_buf(), text.to_string())])
+    }
 
     #[test]
     fn query_error_points_into_the_file_with_a_caret() {

@@ -26,12 +26,12 @@ impl Token {
     }
 
     /// Where the normalised word sits in [`Tokens`]' buffer.
-    pub fn norm(&self) -> Range<usize> {
+    pub(crate) fn norm(&self) -> Range<usize> {
         self.norm.0 as usize..self.norm.1 as usize
     }
 
     /// Where the word sits in the tokenised text.
-    pub fn span(&self) -> Range<usize> {
+    pub(crate) fn span(&self) -> Range<usize> {
         self.span.0 as usize..self.span.1 as usize
     }
 }
@@ -48,7 +48,7 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn word(&self, i: usize) -> &str {
+    pub(crate) fn word(&self, i: usize) -> &str {
         &self.norm[self.tokens[i].norm()]
     }
 
@@ -56,7 +56,7 @@ impl Tokens {
     /// shorter word's end, whatever follows it in the buffer): a short word
     /// in one load, with no branch on its length (the matcher hashes every
     /// word).
-    pub fn word_and_head(&self, i: usize) -> (&[u8], [u8; HEAD_BYTES]) {
+    pub(crate) fn word_and_head(&self, i: usize) -> (&[u8], [u8; HEAD_BYTES]) {
         let range = self.tokens[i].norm();
         let bytes = self.norm.as_bytes();
         let mut head = [0u8; HEAD_BYTES];
@@ -66,7 +66,7 @@ impl Tokens {
 
     /// The normalised words joined by single spaces, with each word's range
     /// in that string: for substring search across words.
-    pub fn joined(&self) -> (String, Vec<Range<usize>>) {
+    pub(crate) fn joined(&self) -> (String, Vec<Range<usize>>) {
         let mut joined = String::with_capacity(self.norm.len());
         let mut ranges = Vec::with_capacity(self.tokens.len());
         for i in 0..self.tokens.len() {
@@ -90,7 +90,7 @@ impl Tokens {
 }
 
 /// Bytes that [`Tokens::word_and_head`] reads from a word's start.
-pub const HEAD_BYTES: usize = 16;
+pub(crate) const HEAD_BYTES: usize = 16;
 /// Ends every buffer of words, so that reading [`HEAD_BYTES`] from the
 /// start of the last word stays inside it.
 const PADDING: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
@@ -355,7 +355,7 @@ fn fold(word: &str) -> String {
 
 /// A word as a case-sensitive rule compares it: NFKC and diacritics removed,
 /// case kept.
-pub fn exact_form(word: &str) -> String {
+pub(crate) fn exact_form(word: &str) -> String {
     if word.is_ascii() {
         return word.to_string();
     }
@@ -367,7 +367,7 @@ pub fn exact_form(word: &str) -> String {
 }
 
 /// Normalised words of a query term, e.g. `Al-Shabab's` → `["al", "shabab"]`.
-pub fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     let tokens = tokenize(text);
     (0..tokens.len())
         .map(|i| tokens.word(i).to_string())
@@ -376,7 +376,7 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// The original words of a query term, split the same way as [`words`]
 /// (for case-sensitive comparison).
-pub fn original_words(text: &str) -> Vec<String> {
+pub(crate) fn original_words(text: &str) -> Vec<String> {
     let tokens = tokenize(text);
     tokens
         .tokens

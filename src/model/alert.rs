@@ -42,12 +42,12 @@ impl AlertArticle {
     /// The link if it is a web link, as the URL parser writes it (spaces and
     /// line breaks encoded): a `javascript:` or `data:` link from a feed
     /// never becomes something to click.
-    pub fn web_link(&self) -> Option<String> {
+    pub(crate) fn web_link(&self) -> Option<String> {
         let url = url::Url::parse(self.link.as_deref()?).ok()?;
         matches!(url.scheme(), "http" | "https").then(|| url.to_string())
     }
 
-    pub fn from_article(article: &Article) -> Self {
+    pub(crate) fn from_article(article: &Article) -> Self {
         AlertArticle {
             key: article.key.clone(),
             title: article.title.clone(),
@@ -61,7 +61,7 @@ impl AlertArticle {
 impl Alert {
     /// The distinct words the excerpts mark, in order of appearance: what
     /// the reader sees as "why it matched".
-    pub fn matched_terms(&self) -> Vec<String> {
+    pub(crate) fn matched_terms(&self) -> Vec<String> {
         let mut terms: Vec<String> = Vec::new();
         for excerpt in &self.excerpts {
             for &(start, end) in &excerpt.spans {
@@ -112,7 +112,7 @@ impl Digest {
     }
 
     /// Each rule with its alerts, in the digest's order.
-    pub fn by_rule(&self) -> Vec<(&str, Vec<&Alert>)> {
+    pub(crate) fn by_rule(&self) -> Vec<(&str, Vec<&Alert>)> {
         let mut groups: Vec<(&str, Vec<&Alert>)> = Vec::new();
         for alert in &self.alerts {
             match groups.last_mut() {
@@ -138,14 +138,14 @@ pub enum Notice<'a> {
 
 impl Notice<'_> {
     /// The idempotency id: Message-ID and `webhook-id` are built from it.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         match self {
             Notice::Alert(alert) => &alert.id,
             Notice::Digest(digest) => &digest.id,
         }
     }
 
-    pub fn alerts(&self) -> &[Alert] {
+    pub(crate) fn alerts(&self) -> &[Alert] {
         match self {
             Notice::Alert(alert) => std::slice::from_ref(*alert),
             Notice::Digest(digest) => &digest.alerts,
@@ -158,7 +158,7 @@ impl Notice<'_> {
 /// URL names the article everywhere, so a story cross-posted to two feeds
 /// alerts once; any other key (a GUID like "1234", a content hash) is only
 /// unique within its feed, so the feed is part of the id.
-pub fn alert_id(rule: &str, feed: &str, article_key: &str, destination: &str) -> String {
+pub(crate) fn alert_id(rule: &str, feed: &str, article_key: &str, destination: &str) -> String {
     let global = article_key.starts_with("link:")
         || article_key
             .strip_prefix("guid:")

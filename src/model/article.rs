@@ -24,7 +24,7 @@ pub struct Article {
 
 impl Article {
     /// The fullest text the entry has: its content, else its summary.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         if self.content.is_empty() {
             &self.summary
         } else {
@@ -36,7 +36,12 @@ impl Article {
 /// The key that identifies an entry across polls and restarts: the GUID, else
 /// the link, else a hash of title and text. Entries without a GUID must still
 /// get the same key on every poll, so nothing random may enter it.
-pub fn article_key(guid: Option<&str>, link: Option<&str>, title: &str, text: &str) -> String {
+pub(crate) fn article_key(
+    guid: Option<&str>,
+    link: Option<&str>,
+    title: &str,
+    text: &str,
+) -> String {
     if let Some(guid) = guid.filter(|g| !g.trim().is_empty()) {
         return format!("guid:{}", guid.trim());
     }
@@ -51,7 +56,7 @@ pub fn article_key(guid: Option<&str>, link: Option<&str>, title: &str, text: &s
 }
 
 /// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -49,18 +49,14 @@ impl fmt::Display for Diagnostics {
 }
 
 /// Collects diagnostics for one source file, turning byte offsets into positions.
-pub struct SourceFile<'a> {
+pub(crate) struct SourceFile<'a> {
     pub path: &'a Path,
     pub text: &'a str,
 }
 
 impl SourceFile<'_> {
-    pub fn error_at(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
-        self.error_in(&(offset..offset), message)
-    }
-
     /// An error at `span`, shown with its line and a caret under the span.
-    pub fn error_in(&self, span: &Range<usize>, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn error_in(&self, span: &Range<usize>, message: impl Into<String>) -> Diagnostic {
         let (line, col) = line_col(self.text, span.start);
         let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -81,7 +77,7 @@ impl SourceFile<'_> {
     }
 
     /// A TOML syntax or shape error, located where the toml crate says.
-    pub fn toml_error(&self, err: &toml::de::Error) -> Diagnostic {
+    pub(crate) fn toml_error(&self, err: &toml::de::Error) -> Diagnostic {
         let message = err.message().trim_end().to_string();
         match err.span() {
             Some(span) => self.error_in(&span, message),
@@ -90,7 +86,7 @@ impl SourceFile<'_> {
     }
 }
 
-pub fn file_error(path: &Path, message: impl Into<String>) -> Diagnostic {
+pub(crate) fn file_error(path: &Path, message: impl Into<String>) -> Diagnostic {
     Diagnostic {
         file: path.to_path_buf(),
         position: None,

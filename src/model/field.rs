@@ -20,7 +20,7 @@ pub enum Field {
 impl Field {
     /// Every field, in declaration order: a field's place here is its bit in
     /// a [`FieldSet`] and its index in the matcher's tokenised document.
-    pub const ALL: [Field; 7] = [
+    pub(crate) const ALL: [Field; 7] = [
         Field::Title,
         Field::Summary,
         Field::Content,
@@ -30,7 +30,7 @@ impl Field {
         Field::Link,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Field::Title => "title",
             Field::Summary => "summary",
@@ -43,7 +43,7 @@ impl Field {
     }
 
     /// The set holding just this field.
-    pub const fn set(self) -> FieldSet {
+    pub(crate) const fn set(self) -> FieldSet {
         FieldSet(1 << self as u8)
     }
 }
@@ -53,22 +53,22 @@ impl Field {
 pub struct FieldSet(pub u8);
 
 impl FieldSet {
-    pub const TITLE: FieldSet = Field::Title.set();
-    pub const SUMMARY: FieldSet = Field::Summary.set();
-    pub const CONTENT: FieldSet = Field::Content.set();
-    pub const AUTHOR: FieldSet = Field::Author.set();
-    pub const CATEGORY: FieldSet = Field::Category.set();
-    pub const FEED: FieldSet = Field::Feed.set();
-    pub const LINK: FieldSet = Field::Link.set();
+    pub(crate) const TITLE: FieldSet = Field::Title.set();
+    pub(crate) const SUMMARY: FieldSet = Field::Summary.set();
+    pub(crate) const CONTENT: FieldSet = Field::Content.set();
+    pub(crate) const AUTHOR: FieldSet = Field::Author.set();
+    pub(crate) const CATEGORY: FieldSet = Field::Category.set();
+    pub(crate) const FEED: FieldSet = Field::Feed.set();
+    pub(crate) const LINK: FieldSet = Field::Link.set();
     /// Where unscoped terms are searched.
-    pub const TEXT: FieldSet = FieldSet(Self::TITLE.0 | Self::SUMMARY.0 | Self::CONTENT.0);
+    pub(crate) const TEXT: FieldSet = FieldSet(Self::TITLE.0 | Self::SUMMARY.0 | Self::CONTENT.0);
 
-    pub fn contains(self, other: FieldSet) -> bool {
+    pub(crate) fn contains(self, other: FieldSet) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// The field written `name` in a query (`title:`).
-    pub fn named(name: &str) -> Option<FieldSet> {
+    pub(crate) fn named(name: &str) -> Option<FieldSet> {
         Field::ALL
             .into_iter()
             .find(|f| f.name() == name)

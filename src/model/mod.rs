@@ -4,5 +4,5 @@
 pub mod alert;
 pub mod article;
 pub(crate) mod boundary;
-pub mod diagnostic;
-pub mod field;
+pub(crate) mod diagnostic;
+pub(crate) mod field;

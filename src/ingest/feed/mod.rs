@@ -39,7 +39,7 @@ pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseEr
 
 /// [`parse`] for a feed fetched from `base`: relative links (and `xml:base`)
 /// are resolved against it.
-pub fn parse_from(
+pub(crate) fn parse_from(
     bytes: &[u8],
     http_charset: Option<&str>,
     base: Option<&Url>,
