@@ -52,6 +52,36 @@ pub(super) fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a
     }
 }
 
+/// `<old …>`, `<old/>` and `</old>` renamed to `new`, attributes kept
+/// (`<tagline xml:lang="en">` too, not only the bare tag).
+fn rename_element(text: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tag = &rest[at + 1..];
+        let (slash, name) = match tag.strip_prefix('/') {
+            Some(name) => ("/", name),
+            None => ("", tag),
+        };
+        let ends = name
+            .strip_prefix(old)
+            .and_then(|after| after.chars().next())
+            .is_some_and(|c| c == '>' || c == '/' || c.is_whitespace());
+        if ends {
+            out.push('<');
+            out.push_str(slash);
+            out.push_str(new);
+            rest = &name[old.len()..];
+        } else {
+            out.push('<');
+            rest = tag;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn upgrade_legacy(text: &str, warnings: &mut Vec<String>) -> Option<String> {
     let head = &text[..floor_char_boundary(text, 1024)];
     if head.contains(ATOM_03) {
@@ -65,9 +95,7 @@ fn upgrade_legacy(text: &str, warnings: &mut Vec<String>) -> Option<String> {
             // 0.3's created has no 1.0 twin; published carries the same meaning.
             ("created", "published"),
         ] {
-            text = text
-                .replace(&format!("<{old}>"), &format!("<{new}>"))
-                .replace(&format!("</{old}>"), &format!("</{new}>"));
+            text = rename_element(&text, old, new);
         }
         return Some(text);
     }

@@ -6,7 +6,7 @@ use crate::model::LinkTarget::CommentsFeed;
 use crate::model::{Category, Content, Entry, Feed, FeedType, Generator, Image, Link, Person, Text};
 use crate::parser::util;
 use crate::parser::util::if_some_then;
-use crate::parser::{ParseErrorKind, ParseFeedError, ParseFeedResult};
+use crate::parser::ParseFeedResult;
 use crate::parser::{Parser, common};
 use crate::xml::{Element, NS};
 
@@ -103,28 +103,12 @@ fn handle_content<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Con
 
     if let Some(src) = element.attr_value("src") {
         // > If the "src" attribute is present, the "type" attribute SHOULD be provided and MUST be a MIME media type, rather than "text", "html", or "xhtml".
-        let mime = match &content_type {
-            Some(ct) => ct.parse::<MediaTypeBuf>().map_err(|_| {
-                ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType {
-                    position: element.buffer_pos,
-                    mime: ct.into(),
-                })
-            })?,
-            None => {
-                // According to the spec the content type only SHOULD be provided.
-                // Unfortunately `Content` has media type as required. So we treat a missing type as text/html as that is probably the most common. Not to mention that `body` will be `None` so we are just providing a content type for nothing.
-                MediaTypeBuf::new(names::TEXT, names::HTML)
-            }
-        };
-
-        if element.child_as_text().is_some() {
-            // > If the "src" attribute is present, atom:content MUST be empty.
-            // `ParseFeedError` has no appropriate error type, so use `MissingContent` which is what would have been returned before support for `src` was added.
-            return Err(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                position: element.buffer_pos,
-                reference: "non-empty atom:content with src",
-            }));
-        }
+        // newswatch patch: an unreadable type or a non-empty body (both against the
+        // spec) cost the link's type, not the feed.
+        let mime = content_type
+            .as_deref()
+            .and_then(|ct| ct.parse::<MediaTypeBuf>().ok())
+            .unwrap_or_else(|| MediaTypeBuf::new(names::TEXT, names::HTML));
 
         let content = Content {
             body: None,
@@ -144,69 +128,13 @@ fn handle_content<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Con
         return Ok(Some(content));
     }
 
-    // from http://www.atomenabled.org/developers/syndication/#contentElement
-    match content_type.as_deref() {
-        // Should be handled as a text element per "In the most common case, the type attribute is either text, html, xhtml, in which case the content element is defined identically to other text constructs"
-        Some("text") | Some("html") | Some("xhtml") | Some("text/html") | None => {
-            let buffer_pos = element.buffer_pos;
-            handle_text(element)?
-                .map(|text| {
-                    let mut content = Content::default();
-                    content.body = Some(text.content);
-                    content.content_type = text.content_type;
-                    Some(content)
-                })
-                // The text is required for a text or HTML element
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                    position: buffer_pos,
-                    reference: "content.text",
-                }))
-        }
-
-        // XML per "Otherwise, if the type attribute ends in +xml or /xml, then an xml document of this type is contained inline."
-        Some(ct) if ct.ends_with(" +xml") || ct.ends_with("/xml") => {
-            let buffer_pos = element.buffer_pos;
-            handle_text(element)?
-                .map(|body| {
-                    let mut content = Content::default();
-                    content.body = Some(body.content);
-                    content.content_type = MediaTypeBuf::new(names::TEXT, names::XML);
-                    Some(content)
-                })
-                // The XML is required for an XML content element
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                    position: buffer_pos,
-                    reference: "content.xml",
-                }))
-        }
-
-        // Escaped text per "Otherwise, if the type attribute starts with text, then an escaped document of this type is contained inline." and
-        // also handles base64 encoded document of the indicated mime type per "Otherwise, a base64 encoded document of the indicated media type is contained inline."
-        Some(ct) => {
-            if let Ok(mime) = ct.parse::<MediaTypeBuf>() {
-                element
-                    .child_as_text()
-                    .map(|body| {
-                        let content = Content {
-                            body: Some(body),
-                            content_type: mime,
-                            ..Default::default()
-                        };
-                        Some(content)
-                    })
-                    // The text is required for an inline text or base64 element
-                    .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                        position: element.buffer_pos,
-                        reference: "content.inline",
-                    }))
-            } else {
-                Err(ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType {
-                    position: element.buffer_pos,
-                    mime: ct.into(),
-                }))
-            }
-        }
-    }
+    // newswatch patch: every inline type is a text construct here (see handle_text);
+    // an empty <content> is no content, not a rejected feed.
+    Ok(handle_text(element)?.map(|text| Content {
+        body: Some(text.content),
+        content_type: text.content_type,
+        ..Default::default()
+    }))
 }
 
 // Handles an Atom <entry>
@@ -365,44 +293,41 @@ fn handle_person<R: BufRead>(role: &str, element: Element<R>) -> ParseFeedResult
 }
 
 // Directly handles an Atom <title>, <summary>, <rights> or <subtitle> element
+//
+// newswatch patch: any `type` is read (feedparser reads them all): MIME forms of
+// text/html/xhtml, other text/* and XML types as text, anything else as base64 of
+// the document (Atom 1.0 section 3.1.1.3 by way of content); an empty element is
+// "no text", never an error that rejects the whole feed.
 pub(crate) fn handle_text<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Text>> {
-    // Find type, defaulting to "text" if not present
-    let type_attr = element.attributes.iter().find(|a| &a.name == "type").map_or("text", |a| a.value.as_str());
-
-    let position = element.buffer_pos;
-    match type_attr {
-        "text" => {
-            let s = element
-                .child_as_text_sloppy()?
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent { position, reference: "text" }))?;
-
-            let mut text = Text::new(s);
-            text.content_type = MediaTypeBuf::new(names::TEXT, names::PLAIN);
-            Ok(Some(text))
+    let type_attr = element.attr_value("type").map(|t| t.trim().to_ascii_lowercase()).unwrap_or_default();
+    let (content, mime) = match type_attr.as_str() {
+        "xhtml" | "application/xhtml+xml" => (element.children_as_xhtml()?, MediaTypeBuf::new(names::APPLICATION, names::XHTML)),
+        "html" | "text/html" => (element.child_as_text_sloppy()?, MediaTypeBuf::new(names::TEXT, names::HTML)),
+        "" | "text" | "text/plain" => (element.child_as_text_sloppy()?, MediaTypeBuf::new(names::TEXT, names::PLAIN)),
+        other => {
+            let mime = other.parse::<MediaTypeBuf>().ok();
+            let text = element.child_as_text_sloppy()?;
+            match mime {
+                Some(mime) if is_textual(&mime) => (text, mime),
+                // Base64 of a document: decoded when it is text, else kept as sent.
+                mime => {
+                    let decoded = text.as_deref().and_then(util::decode_base64_text);
+                    match decoded {
+                        Some(decoded) => (Some(decoded), MediaTypeBuf::new(names::TEXT, names::HTML)),
+                        None => (text, mime.unwrap_or_else(|| MediaTypeBuf::new(names::TEXT, names::PLAIN))),
+                    }
+                }
+            }
         }
-        "html" | "text/html" => {
-            let s = element
-                .child_as_text_sloppy()?
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent { position, reference: "text" }))?;
+    };
+    Ok(content.map(|content| {
+        let mut text = Text::new(content);
+        text.content_type = mime;
+        text
+    }))
+}
 
-            let mut text = Text::new(s);
-            text.content_type = MediaTypeBuf::new(names::TEXT, names::HTML);
-            Ok(Some(text))
-        }
-        "xhtml" => {
-            let xml = element
-                .children_as_xhtml()?
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent { position, reference: "text" }))?;
-
-            let mut text = Text::new(xml);
-            text.content_type = MediaTypeBuf::new(names::APPLICATION, names::XHTML);
-            Ok(Some(text))
-        }
-
-        // Unknown content type
-        _ => Err(ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType {
-            position,
-            mime: type_attr.into(),
-        })),
-    }
+/// Whether a media type is text read as it stands (text/*, and XML per Atom 1.0 4.1.3.3).
+fn is_textual(mime: &MediaTypeBuf) -> bool {
+    mime.ty() == names::TEXT || mime.suffix() == Some(names::XML) || mime.subty() == names::XML
 }

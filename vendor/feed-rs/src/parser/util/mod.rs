@@ -284,3 +284,11 @@ fn try_parse_timestamp_rfc3339_lenient(original: &str) -> Option<DateTime<Utc>> 
 
 #[cfg(test)]
 mod tests;
+
+/// newswatch patch: the text of a base64-encoded document, if it is base64 of UTF-8.
+pub(crate) fn decode_base64_text(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(compact).ok()?;
+    String::from_utf8(bytes).ok()
+}
