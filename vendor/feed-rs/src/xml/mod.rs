@@ -600,17 +600,25 @@ pub(crate) enum NS {
 impl NS {
     //noinspection HttpUrlsUsage
     fn parse(s: &str) -> NS {
-        match s {
-            "http://purl.org/rss/1.0/" => NS::RSS,
-            "http://www.w3.org/2005/Atom" => NS::Atom,
+        // newswatch patch: the other URIs feeds use for the same vocabularies
+        // (feedparser's list), compared without case or a trailing slash.
+        let uri = s.trim().trim_end_matches(['/', '#']).to_ascii_lowercase();
+        match uri.as_str() {
+            "http://purl.org/rss/1.0"
+            | "http://my.netscape.com/rdf/simple/0.9"
+            | "http://backend.userland.com/rss"
+            | "http://backend.userland.com/rss2"
+            | "http://blogs.law.harvard.edu/tech/rss"
+            | "http://purl.org/rss/2.0" => NS::RSS,
+            "http://www.w3.org/2005/atom" | "http://purl.org/atom/ns" => NS::Atom,
 
             // Extension namespaces
-            "http://purl.org/rss/1.0/modules/content/" => NS::Content,
-            "http://purl.org/dc/elements/1.1/" => NS::DublinCore,
-            "http://search.yahoo.com/mrss/" => NS::MediaRSS,
-            "http://www.itunes.com/dtds/podcast-1.0.dtd" => NS::Itunes,
+            "http://purl.org/rss/1.0/modules/content" => NS::Content,
+            "http://purl.org/dc/elements/1.1" | "http://purl.org/dc/terms" => NS::DublinCore,
+            "http://search.yahoo.com/mrss" | "http://video.search.yahoo.com/mrss" | "http://search.yahoo.com/rss" => NS::MediaRSS,
+            "http://www.itunes.com/dtds/podcast-1.0.dtd" | "http://example.com/dtds/podcast-1.0.dtd" => NS::Itunes,
             "https://podcastindex.org/namespace/1.0" => NS::Podcast,
-            "http://wellformedweb.org/CommentAPI/" => NS::WellFormedWebComments,
+            "http://wellformedweb.org/commentapi" => NS::WellFormedWebComments,
 
             // Everything else is ignored
             _ => NS::Unknown,

@@ -47,7 +47,8 @@ pub(crate) fn parse_feed<R: BufRead>(parser: &Parser, root: Element<R>) -> Parse
 
             (NS::Atom, "subtitle") => feed.description = handle_text(child)?,
 
-            (NS::Atom, "entry") => if_some_then(handle_entry(parser, child)?, |entry| feed.entries.push(entry)),
+            // newswatch patch: an RSS-style <item> in an Atom feed is an entry too (feedparser reads it).
+            (NS::Atom, "entry") | (NS::Atom, "item") => if_some_then(handle_entry(parser, child)?, |entry| feed.entries.push(entry)),
 
             // Nothing required for unknown elements
             _ => {}

@@ -123,11 +123,12 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
         }
     }
 
-    // If we found at least 1 link
-    Ok(if !entry.links.is_empty() {
-        Some(entry)
-    } else {
-        // No point returning anything if we are missing a destination
-        None
-    })
+    // newswatch patch: an item without <link> is still an item (feedparser keeps
+    // it); its rdf:about is its identity and, lacking a link, its address.
+    if let Some(about) = element.attr_value("rdf:about").filter(|a| !a.trim().is_empty()) {
+        if entry.id.is_empty() {
+            entry.id = about.trim().to_string();
+        }
+    }
+    Ok(Some(entry))
 }

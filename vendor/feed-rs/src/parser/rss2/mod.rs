@@ -6,7 +6,7 @@ use crate::model::{Category, Content, Entry, Feed, FeedType, Generator, Image, L
 use crate::parser::itunes::{handle_itunes_channel_element, handle_itunes_item_element};
 use crate::parser::podcast::{handle_podcast_channel_element, handle_podcast_item_element};
 use crate::parser::util::{if_ok_then_some, if_some_then};
-use crate::parser::{ParseErrorKind, ParseFeedError, ParseFeedResult};
+use crate::parser::ParseFeedResult;
 use crate::parser::{Parser, atom};
 use crate::parser::{common, util};
 use crate::xml::{Element, NS};
@@ -15,17 +15,11 @@ use crate::xml::{Element, NS};
 mod tests;
 
 /// Parses an RSS 2.0 feed into our model
+///
+/// newswatch patch: the <rss> element is read like a channel, so items outside
+/// <channel> (or an <rss> with no channel at all) are kept, as feedparser does.
 pub(crate) fn parse<R: BufRead>(parser: &Parser, root: Element<R>) -> ParseFeedResult<Feed> {
-    // Only expecting a channel element
-    let found_channel = root.children().find(|result| match result {
-        Ok(element) => &element.name == "channel",
-        Err(_) => true,
-    });
-    if let Some(channel) = found_channel {
-        handle_channel(parser, channel?)
-    } else {
-        Err(ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot))
-    }
+    handle_channel(parser, root)
 }
 
 // Handles the <channel> element
@@ -65,6 +59,13 @@ fn handle_channel<R: BufRead>(parser: &Parser, channel: Element<R>) -> ParseFeed
             (NS::RSS, "image") => feed.logo = handle_image(child)?,
 
             (NS::RSS, "item") => if_some_then(handle_item(parser, child)?, |item| feed.entries.push(item)),
+
+            // The <channel> of an <rss> (see parse); items read before it stay first.
+            (NS::RSS, "channel") => {
+                let before = std::mem::take(&mut feed.entries);
+                feed = handle_channel(parser, child)?;
+                feed.entries.splice(0..0, before);
+            }
 
             (NS::Itunes, _) => handle_itunes_channel_element(child, &mut feed)?,
 
