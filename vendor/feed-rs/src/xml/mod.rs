@@ -517,11 +517,16 @@ impl<'a, R: BufRead> Element<'a, R> {
     ///
     /// This function is a hack to deal with invalid feeds. In all cases we **should** know if we should take the text or serialize the children.
     pub(crate) fn child_as_text_sloppy(&self) -> XmlResult<Option<String>> {
-        if let Some(s) = self.source.text_node() {
-            return Ok(Some(s));
-        }
-
-        self.children_as_string()
+        // newswatch patch: text followed by markup ("Hello <b>world</b>") is all
+        // kept, as markup; the original returned only the leading text.
+        let lead = self.source.text_node();
+        let mut rest = String::new();
+        self.source.children_as_string(self.depth + 1, &mut rest)?;
+        Ok(Some(match lead {
+            Some(lead) if rest.is_empty() => lead,
+            Some(lead) => quick_xml::escape::escape(lead.as_str()).into_owned() + &rest,
+            None => rest,
+        }))
     }
 
     /// Returns an iterator over children of this element (i.e. descends a level in the hierarchy)
@@ -530,17 +535,6 @@ impl<'a, R: BufRead> Element<'a, R> {
             source: self.source,
             depth: self.depth + 1,
         }
-    }
-
-    /// Concatenates the children of this node into a string
-    ///
-    /// NOTE: the input stream is parsed then re-serialised so the output will not be identical to the input
-    pub(crate) fn children_as_string(&self) -> XmlResult<Option<String>> {
-        // Fill the buffer with the XML content below this element
-        let mut buffer = String::new();
-        self.source.children_as_string(self.depth + 1, &mut buffer)?;
-
-        Ok(Some(buffer))
     }
 
     /// Concatenates the children of this node into a string
@@ -595,6 +589,8 @@ pub(crate) enum NS {
     Itunes,
     Podcast,
     WellFormedWebComments,
+    // newswatch patch: <xhtml:body> full text in RSS items
+    Xhtml,
 }
 
 impl NS {
@@ -619,6 +615,7 @@ impl NS {
             "http://www.itunes.com/dtds/podcast-1.0.dtd" | "http://example.com/dtds/podcast-1.0.dtd" => NS::Itunes,
             "https://podcastindex.org/namespace/1.0" => NS::Podcast,
             "http://wellformedweb.org/commentapi" => NS::WellFormedWebComments,
+            "http://www.w3.org/1999/xhtml" => NS::Xhtml,
 
             // Everything else is ignored
             _ => NS::Unknown,

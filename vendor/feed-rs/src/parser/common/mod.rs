@@ -6,7 +6,8 @@ use std::io::BufRead;
 
 /// Handles <content:encoded>
 pub(crate) fn handle_encoded<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Text>> {
-    Ok(element.child_as_text().map(Text::html))
+    // newswatch patch: unescaped markup inside the element is its HTML too.
+    Ok(element.child_as_text_sloppy()?.filter(|s| !s.is_empty()).map(Text::html))
 }
 
 // Handles episode elements in the Podcast or iTunes namespace
@@ -36,7 +37,8 @@ pub fn handle_season<R: BufRead>(element: Element<R>) -> Option<Season> {
 
 // Handles <title>, <description> etc
 pub(crate) fn handle_text<R: BufRead>(element: Element<R>) -> Option<Text> {
-    element.child_as_text().map(Text::new)
+    // newswatch patch: markup inside a title is kept (as markup), not dropped.
+    element.child_as_text_sloppy().ok().flatten().filter(|s| !s.is_empty()).map(Text::new)
 }
 
 /// Handles date/time

@@ -174,7 +174,8 @@ fn handle_image<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Image
 fn handle_content_encoded<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Content>> {
     let src = element.xml_base.as_ref().map(|xml_base| Link::new(xml_base, element.xml_base.as_ref()));
 
-    Ok(element.child_as_text().and_then(|string| {
+    // newswatch patch: unescaped markup inside is its HTML too.
+    Ok(element.child_as_text_sloppy()?.and_then(|string| {
         if string.is_empty() {
             None
         } else {
@@ -234,6 +235,25 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
             (NS::RSS, "updated") | (NS::Atom, "updated") => entry.updated = common::handle_timestamp(parser, child),
 
             (NS::Content, "encoded") => entry.content = handle_content_encoded(child)?,
+
+            // newswatch patch: full text in <body>, <xhtml:body> and <fullitem> (feedparser reads them).
+            (NS::RSS, "body") | (NS::Xhtml, "body") if entry.content.is_none() => {
+                entry.content = child.children_as_xhtml()?.filter(|s| !s.trim().is_empty()).map(|body| Content {
+                    body: Some(body),
+                    content_type: MediaTypeBuf::new(names::APPLICATION, names::XHTML),
+                    ..Default::default()
+                })
+            }
+            (NS::RSS, "fullitem") if entry.content.is_none() => entry.content = handle_content_encoded(child)?,
+
+            // newswatch patch: Dublin Core fallbacks (dcterms shares the namespace here).
+            (NS::DublinCore, "description") if entry.summary.is_none() => entry.summary = common::handle_encoded(child)?,
+            (NS::DublinCore, "subject") => if_some_then(handle_category(child), |category| entry.categories.push(category)),
+            (NS::DublinCore, "author") | (NS::DublinCore, "contributor") if entry.authors.is_empty() => {
+                if_some_then(child.child_as_text(), |name| entry.authors.push(Person::parse(&name).role("author")))
+            }
+            (NS::DublinCore, "created") | (NS::DublinCore, "issued") if entry.published.is_none() => entry.published = common::handle_timestamp(parser, child),
+            (NS::DublinCore, "modified") => entry.updated = common::handle_timestamp(parser, child),
 
             (NS::DublinCore, "creator") => if_some_then(child.child_as_text(), |name| entry.authors.push(Person::parse(&name).role("creator"))),
 
