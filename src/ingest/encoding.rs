@@ -3,6 +3,7 @@
 //! UTF-8 but is not valid UTF-8 is read as windows-1252, the usual truth of
 //! such feeds. Never rejects a feed: at worst a character becomes U+FFFD.
 
+use super::ebcdic;
 use encoding_rs::{Encoding, REPLACEMENT, UTF_8, WINDOWS_1252};
 use std::borrow::Cow;
 
@@ -13,6 +14,32 @@ pub(crate) fn to_utf8<'a>(
     http_charset: Option<&str>,
     warnings: &mut Vec<String>,
 ) -> Cow<'a, [u8]> {
+    match decode(bytes, http_charset, warnings) {
+        Cow::Borrowed(bytes) if !needs_cleaning(bytes) => Cow::Borrowed(bytes),
+        decoded => {
+            let text = String::from_utf8_lossy(&decoded);
+            Cow::Owned(clean(&text, warnings).into_bytes())
+        }
+    }
+}
+
+fn decode<'a>(
+    bytes: &'a [u8],
+    http_charset: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Cow<'a, [u8]> {
+    if let Some((wide, bom)) = sniff_wide(bytes) {
+        warnings.push(format!("decoded from {}", wide.name()));
+        return Cow::Owned(declare_utf8(&wide.decode(&bytes[bom..])).into_bytes());
+    }
+    if ebcdic::looks_like_ebcdic(bytes) {
+        let label = ebcdic::declared_label(bytes);
+        warnings.push(format!(
+            "decoded from EBCDIC ({})",
+            label.as_deref().unwrap_or("code page 037")
+        ));
+        return Cow::Owned(declare_utf8(&ebcdic::decode(bytes, label.as_deref())).into_bytes());
+    }
     let declared = xml_declared_encoding(bytes);
     // A declaration we could read as ASCII means an 8-bit document, whatever
     // it says (a "UTF-16" declaration without a BOM is wrong by definition).
@@ -57,6 +84,97 @@ pub(crate) fn to_utf8<'a>(
         text
     };
     Cow::Owned(declare_utf8(&text).into_bytes())
+}
+
+/// UTF-16 and UTF-32, with or without a BOM, told by where the zero bytes of
+/// the first character fall (XML 1.0 appendix F; feedparser does the same).
+/// encoding_rs reads UTF-16 only after a BOM and has no UTF-32.
+#[derive(Clone, Copy)]
+enum Wide {
+    Utf16Le,
+    Utf16Be,
+    Utf32Le,
+    Utf32Be,
+}
+
+impl Wide {
+    fn name(self) -> &'static str {
+        match self {
+            Wide::Utf16Le => "UTF-16LE",
+            Wide::Utf16Be => "UTF-16BE",
+            Wide::Utf32Le => "UTF-32LE",
+            Wide::Utf32Be => "UTF-32BE",
+        }
+    }
+
+    fn decode(self, body: &[u8]) -> String {
+        match self {
+            Wide::Utf16Le => encoding_rs::UTF_16LE
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned(),
+            Wide::Utf16Be => encoding_rs::UTF_16BE
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned(),
+            Wide::Utf32Le | Wide::Utf32Be => body
+                .chunks(4)
+                .map(|c| {
+                    let mut unit = [0u8; 4];
+                    unit[..c.len()].copy_from_slice(c);
+                    let code = match self {
+                        Wide::Utf32Le => u32::from_le_bytes(unit),
+                        _ => u32::from_be_bytes(unit),
+                    };
+                    char::from_u32(code).unwrap_or('\u{fffd}')
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The wide encoding of a document and the length of its BOM, if it is one.
+fn sniff_wide(bytes: &[u8]) -> Option<(Wide, usize)> {
+    let head: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+    Some(match head {
+        [0, 0, 0xfe, 0xff] => (Wide::Utf32Be, 4),
+        [0xff, 0xfe, 0, 0] => (Wide::Utf32Le, 4),
+        [0, 0, 0, a] if a != 0 => (Wide::Utf32Be, 0),
+        [a, 0, 0, 0] if a != 0 => (Wide::Utf32Le, 0),
+        // A BOM-less first character: "<" or whitespace, then another.
+        [0, a, 0, _] if a != 0 && a < 0x80 => (Wide::Utf16Be, 0),
+        [a, 0, _, 0] if a != 0 && a < 0x80 => (Wide::Utf16Le, 0),
+        _ => return None,
+    })
+}
+
+/// Whether decoded text holds NULs or C1 controls (see [`clean`]).
+fn needs_cleaning(bytes: &[u8]) -> bool {
+    memchr::memchr(0, bytes).is_some()
+        || memchr::memchr_iter(0xc2, bytes)
+            .any(|i| bytes.get(i + 1).is_some_and(|b| (0x80..=0x9f).contains(b)))
+}
+
+/// Drops NULs (never legal in XML; they also make quick-xml guess UTF-16 and
+/// panic) and reads C1 controls U+0080–U+009F as the windows-1252 characters
+/// they nearly always are (a "’" double-encoded as U+0092), as browsers and
+/// feedparser do.
+fn clean(text: &str, warnings: &mut Vec<String>) -> String {
+    if text.contains('\0') {
+        warnings.push("NUL characters removed".into());
+    }
+    text.chars()
+        .filter(|c| *c != '\0')
+        .map(|c| match u8::try_from(u32::from(c)) {
+            Ok(byte @ 0x80..=0x9f) => WINDOWS_1252
+                .decode_without_bom_handling(&[byte])
+                .0
+                .chars()
+                .next()
+                .unwrap_or(c),
+            _ => c,
+        })
+        .collect()
 }
 
 /// The `encoding="…"` of an XML declaration at the start of the document.

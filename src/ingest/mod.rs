@@ -3,6 +3,7 @@
 //! read the way feeds really write them.
 
 pub(crate) mod dates;
+mod ebcdic;
 pub(crate) mod encoding;
 pub mod feed;
 pub(crate) mod fetch;

@@ -187,3 +187,167 @@ fn markup_words_inside_atom_content_are_left_alone() {
     assert_eq!(titles(&parsed), ["About RSS"]);
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
 }
+
+// Round 2 (issue 18): causes found with feedparser's own test corpus.
+
+fn atom(entries: &str) -> String {
+    format!("<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title>{entries}</feed>")
+}
+
+fn only(xml: &str) -> Article {
+    let mut parsed = parse(xml.as_bytes(), None).unwrap();
+    assert_eq!(parsed.articles.len(), 1, "{xml}");
+    parsed.articles.remove(0)
+}
+
+#[test]
+fn atom_text_constructs_take_any_type() {
+    let a = only(&atom(
+        "<entry><title type=\"text/plain\">Plain &lt;blink&gt;</title>\
+         <summary type=\"application/xhtml+xml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">X <b>y</b></div></summary>\
+         <content type=\"application/octet-stream\">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</content></entry>",
+    ));
+    assert_eq!(a.title, "Plain <blink>");
+    assert_eq!(a.summary, "X y");
+    assert_eq!(a.content, "Example Atom");
+    // Empty constructs are no text, not a rejected feed.
+    let a = only(&atom(
+        "<entry><title></title><content type=\"text\"/></entry>",
+    ));
+    assert_eq!(a.title, "");
+}
+
+#[test]
+fn atom_plain_text_stays_plain_and_naked_markup_is_html() {
+    let a = only(&atom(
+        "<entry><title type=\"text\">History of the &lt;blink&gt; tag</title>\
+         <summary>Example <b>Atom</b></summary></entry>",
+    ));
+    assert_eq!(a.title, "History of the <blink> tag");
+    assert_eq!(a.summary, "Example Atom");
+}
+
+#[test]
+fn atom_03_renames_keep_attributes() {
+    let xml = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\">\
+        <tagline xml:lang=\"en\">Sub</tagline><copyright type=\"text/plain\">c</copyright>\
+        <entry><title>One</title><issued>2004-01-01T19:48:21Z</issued></entry></feed>";
+    let a = only(xml);
+    assert_eq!(a.title, "One");
+    assert!(a.published.is_some());
+}
+
+#[test]
+fn rss_full_text_elements_are_content() {
+    for body in [
+        "<body>Full <b>text</b></body>",
+        "<xhtml:body xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">Full <b>text</b></xhtml:body>",
+        "<fullitem>&lt;p&gt;Full text&lt;/p&gt;</fullitem>",
+    ] {
+        let a = only(&rss(&format!("<item><title>t</title>{body}</item>")));
+        assert_eq!(a.content, "Full text", "{body}");
+    }
+}
+
+#[test]
+fn unescaped_markup_in_description_is_its_html() {
+    let a = only(&rss(
+        "<item><title>t</title><description>Lead <p>para <b>one</b></p></description></item>",
+    ));
+    assert_eq!(a.summary, "Lead\npara one");
+}
+
+#[test]
+fn dublin_core_and_itunes_fallbacks() {
+    let xml = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+        xmlns:dcterms=\"http://purl.org/dc/terms/\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\">\
+        <channel><title>t</title><item><title>x</title><dc:description>Desc</dc:description>\
+        <dc:subject>Politics</dc:subject><dcterms:issued>2004-01-01T19:48:21Z</dcterms:issued>\
+        <itunes:author>Mark</itunes:author><itunes:category text=\"Technology\">\
+        <itunes:category text=\"Gadgets\"/></itunes:category></item></channel></rss>";
+    let a = only(xml);
+    assert_eq!(a.summary, "Desc");
+    assert_eq!(a.categories, ["Politics", "Technology", "Gadgets"]);
+    assert_eq!(a.authors, ["Mark"]);
+    assert!(a.published.is_some());
+}
+
+#[test]
+fn people_show_as_name_and_email() {
+    let a = only(&rss(
+        "<item><title>x</title><author>me@example.com (Example editor)</author></item>",
+    ));
+    assert_eq!(a.authors, ["Example editor (me@example.com)"]);
+    // A non-ASCII character next to the address used to panic in feed-rs.
+    let a = only(&rss(
+        "<item><title>x</title><author>é(me@example.com)</author></item>",
+    ));
+    assert_eq!(a.authors, ["é (me@example.com)"]);
+}
+
+#[test]
+fn media_title_and_description_outside_media_content() {
+    let xml = "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>t</title>\
+        <item><media:title>bar</media:title><media:group><media:description>In group</media:description>\
+        </media:group></item></channel></rss>";
+    let a = only(xml);
+    assert_eq!(a.title, "bar");
+    assert_eq!(a.summary, "In group");
+}
+
+#[test]
+fn rss_1_item_without_link_is_kept() {
+    let xml = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+        <channel rdf:about=\"http://x.test/\"><title>t</title></channel>\
+        <item rdf:about=\"http://x.test/1\"><title>No link</title></item></rdf:RDF>";
+    let a = only(xml);
+    assert_eq!(a.title, "No link");
+    assert_eq!(a.guid.as_deref(), Some("http://x.test/1"));
+}
+
+#[test]
+fn rss_in_a_default_namespace_without_channel_and_items_in_atom() {
+    let a = only(
+        "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel><title>t</title>\
+         <item><title>Namespaced</title></item></channel></rss>",
+    );
+    assert_eq!(a.title, "Namespaced");
+    let a = only("<rss version=\"2.0\"><item><title>No channel</title></item></rss>");
+    assert_eq!(a.title, "No channel");
+    let a = only(&atom("<item><title>Item in Atom</title></item>"));
+    assert_eq!(a.title, "Item in Atom");
+}
+
+#[test]
+fn category_term_not_label() {
+    let a = only(&atom(
+        "<entry><title>x</title><category term=\"atom10\" label=\"Atom 1.0 tests\"/></entry>",
+    ));
+    assert_eq!(a.categories, ["atom10"]);
+}
+
+#[test]
+fn uppercase_hex_references_and_c1_controls() {
+    let a = only(&rss("<item><title>&#X41;don\u{92}t</title></item>"));
+    assert_eq!(a.title, "Adon’t");
+}
+
+#[test]
+fn utf16_and_utf32_without_bom_and_ebcdic() {
+    let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel><title>t</title>\
+        <item><title>Liège</title></item></channel></rss>";
+    let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let utf32: Vec<u8> = doc
+        .chars()
+        .flat_map(|c| u32::from(c).to_be_bytes())
+        .collect();
+    for bytes in [le, be, utf32] {
+        assert_eq!(parse(&bytes, None).unwrap().articles[0].title, "Liège");
+    }
+    let ebcdic = crate::ingest::ebcdic::encode(
+        "<?xml version='1.0' encoding='cp037'?><rss version='2.0'><channel><title>t</title>\
+         <item><title>Øre</title></item></channel></rss>",
+    );
+    assert_eq!(parse(&ebcdic, None).unwrap().articles[0].title, "Øre");
+}

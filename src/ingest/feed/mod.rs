@@ -5,7 +5,7 @@ use crate::ingest::{encoding, html};
 use crate::model::article::{Article, article_key};
 
 mod rewrite;
-use feed_rs::model::{Entry, Text};
+use feed_rs::model::{Category, Entry, FeedType, Person, Text};
 use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
 use url::Url;
 
@@ -123,11 +123,14 @@ fn strict(
         .timestamp_parser(dates.parser())
         .base_uri(base.map(Url::as_str))
         .build();
-    Ok(parser
-        .parse(bytes)?
+    let feed = parser.parse(bytes)?;
+    // Atom says what its text is (type="text" means plain, even with `<`);
+    // RSS does not, and its "plain" titles routinely carry markup.
+    let declared = feed.feed_type == FeedType::Atom;
+    Ok(feed
         .entries
         .into_iter()
-        .map(|entry| normalize(entry, base))
+        .map(|entry| normalize(entry, base, declared))
         .collect())
 }
 
@@ -211,7 +214,8 @@ fn looks_like_html(bytes: &[u8]) -> bool {
     head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
-fn normalize(entry: Entry, base: Option<&Url>) -> Article {
+fn normalize(entry: Entry, base: Option<&Url>, declared: bool) -> Article {
+    let plain_text = |text: &Text| plain_text(text, declared);
     let guid = Some(entry.id.trim().to_string()).filter(|id| !id.is_empty());
     // Media RSS items (video, podcasts) often carry their title and
     // description only as media:title and media:description.
@@ -282,26 +286,51 @@ fn normalize(entry: Entry, base: Option<&Url>) -> Article {
         title: title.replace('\n', " "),
         link,
         published: entry.published.or(entry.updated),
-        authors: entry
-            .authors
-            .iter()
-            .filter_map(|p| p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()))
-            .map(str::to_string)
-            .collect(),
-        categories: entry
-            .categories
-            .iter()
-            .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
-            .collect(),
+        authors: authors(&entry),
+        categories: {
+            let mut names = Vec::new();
+            categories(&entry.categories, &mut names);
+            names
+        },
         summary,
         content,
     }
 }
 
-fn plain_text(text: &Text) -> String {
+/// "Name (email)" as feedparser and mail readers show a person; the name
+/// alone without an email.
+fn authors(entry: &Entry) -> Vec<String> {
+    let shown = |p: &Person| {
+        let name = p.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let email = p.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+        match (name, email) {
+            (Some(name), Some(email)) if !name.contains(email) => Some(format!("{name} ({email})")),
+            (Some(name), _) => Some(name.to_string()),
+            (None, email) => email.map(str::to_string),
+        }
+    };
+    entry.authors.iter().filter_map(shown).collect()
+}
+
+/// Category terms (what the feed files it under; the label is only its
+/// display form), then their iTunes subcategories.
+fn categories(list: &[Category], names: &mut Vec<String>) {
+    for c in list {
+        let term = c.term.trim();
+        match c.label.as_deref() {
+            _ if !term.is_empty() => names.push(term.to_string()),
+            Some(label) if !label.trim().is_empty() => names.push(label.trim().to_string()),
+            _ => {}
+        }
+        categories(&c.subcategories, names);
+    }
+}
+
+fn plain_text(text: &Text, declared: bool) -> String {
     // RSS titles are marked plain but routinely carry escaped markup or
     // entities ("&lt;em&gt;", "&amp;eacute;"): readers render them as HTML.
-    if is_plain(text.content_type.as_ref()) && !has_markup(&text.content) {
+    // An Atom type="text" is plain as declared.
+    if is_plain(text.content_type.as_ref()) && (declared || !has_markup(&text.content)) {
         html::collapse_whitespace(&text.content)
     } else {
         html::to_text(&text.content)

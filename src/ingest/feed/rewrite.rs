@@ -38,6 +38,10 @@ pub(super) fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a
     {
         text = Cow::Owned(versioned);
     }
+    // `&#X41;`: XML wants a lowercase x; browsers and feedparser take both.
+    if text.contains("&#X") {
+        text = Cow::Owned(text.replace("&#X", "&#x"));
+    }
     if let Some(decoded) = decode_base64_elements(&text, warnings) {
         text = Cow::Owned(decoded);
     }

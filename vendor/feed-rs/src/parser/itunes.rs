@@ -66,7 +66,7 @@ fn handle_author<R: BufRead>(element: Element<R>) -> Option<MediaCredit> {
 }
 
 // Handles <itunes:category>
-fn handle_category<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Category>> {
+pub(crate) fn handle_category<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Category>> {
     Ok(if let Some(text) = element.attr_value("text") {
         // Create a new category for this level
         let mut category = Category::new(&text);

@@ -34,17 +34,16 @@ struct Scope {
 impl MediaRssState {
     /// Initialise parsing for this entry
     pub(crate) fn entry_begin(&self) {
-        // We should not have a scope at this point, since all entries are parsed separately and no media RSS elements are processed at the feed level
-        assert!(self.root.borrow().is_none());
-
-        // Initialise the scope
+        // newswatch patch: a scope left over from an entry that failed to parse is
+        // replaced, not a panic (the original asserted).
         self.root.borrow_mut().replace(Scope::default());
     }
 
     pub(crate) fn entry_end(&self, entry: &mut Entry) {
         // Emit media objects as required
-        let scope = self.root.replace(None).unwrap();
-        emit_media_objects(scope, entry);
+        if let Some(scope) = self.root.replace(None) {
+            emit_media_objects(scope, entry);
+        }
     }
 
     /// Handle a primary or scoped optional MediaRSS element at the entry level
@@ -70,7 +69,8 @@ impl MediaRssState {
 
 fn emit_media_objects(mut scope: Scope, entry: &mut Entry) {
     // If we have content at this scope, then build a media object for it
-    if !scope.pending.is_empty() {
+    // (newswatch patch: a title or description alone makes one too; items carry them so).
+    if !scope.pending.is_empty() || scope.title.is_some() || scope.description.is_some() {
         // Build a media object for this scope
         let mut media_obj = MediaObject::new(MediaObjectSource::MediaRSS);
         media_obj.title = scope.title.clone();

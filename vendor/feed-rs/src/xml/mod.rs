@@ -517,16 +517,25 @@ impl<'a, R: BufRead> Element<'a, R> {
     ///
     /// This function is a hack to deal with invalid feeds. In all cases we **should** know if we should take the text or serialize the children.
     pub(crate) fn child_as_text_sloppy(&self) -> XmlResult<Option<String>> {
-        // newswatch patch: text followed by markup ("Hello <b>world</b>") is all
-        // kept, as markup; the original returned only the leading text.
+        Ok(self.child_as_text_or_markup()?.0)
+    }
+
+    /// newswatch patch: the element's text, and whether it held child elements
+    /// (then it is all returned as markup: "Hello <b>world</b>"; the original
+    /// sloppy read returned only the leading text).
+    pub(crate) fn child_as_text_or_markup(&self) -> XmlResult<(Option<String>, bool)> {
         let lead = self.source.text_node();
         let mut rest = String::new();
         self.source.children_as_string(self.depth + 1, &mut rest)?;
-        Ok(Some(match lead {
-            Some(lead) if rest.is_empty() => lead,
-            Some(lead) => quick_xml::escape::escape(lead.as_str()).into_owned() + &rest,
-            None => rest,
-        }))
+        let markup = !rest.is_empty();
+        Ok((
+            Some(match lead {
+                Some(lead) if rest.is_empty() => lead,
+                Some(lead) => quick_xml::escape::escape(lead.as_str()).into_owned() + &rest,
+                None => rest,
+            }),
+            markup,
+        ))
     }
 
     /// Returns an iterator over children of this element (i.e. descends a level in the hierarchy)

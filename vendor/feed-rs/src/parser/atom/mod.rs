@@ -304,7 +304,11 @@ pub(crate) fn handle_text<R: BufRead>(element: Element<R>) -> ParseFeedResult<Op
     let (content, mime) = match type_attr.as_str() {
         "xhtml" | "application/xhtml+xml" => (element.children_as_xhtml()?, MediaTypeBuf::new(names::APPLICATION, names::XHTML)),
         "html" | "text/html" => (element.child_as_text_sloppy()?, MediaTypeBuf::new(names::TEXT, names::HTML)),
-        "" | "text" | "text/plain" => (element.child_as_text_sloppy()?, MediaTypeBuf::new(names::TEXT, names::PLAIN)),
+        // Elements inside a text construct ("naked markup") make it HTML, as feedparser reads it.
+        "" | "text" | "text/plain" => match element.child_as_text_or_markup()? {
+            (text, true) => (text, MediaTypeBuf::new(names::TEXT, names::HTML)),
+            (text, false) => (text, MediaTypeBuf::new(names::TEXT, names::PLAIN)),
+        },
         other => {
             let mime = other.parse::<MediaTypeBuf>().ok();
             let text = element.child_as_text_sloppy()?;

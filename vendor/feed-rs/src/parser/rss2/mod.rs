@@ -7,7 +7,7 @@ use crate::parser::itunes::{handle_itunes_channel_element, handle_itunes_item_el
 use crate::parser::podcast::{handle_podcast_channel_element, handle_podcast_item_element};
 use crate::parser::util::{if_ok_then_some, if_some_then};
 use crate::parser::ParseFeedResult;
-use crate::parser::{Parser, atom};
+use crate::parser::{Parser, atom, itunes};
 use crate::parser::{common, util};
 use crate::xml::{Element, NS};
 
@@ -210,6 +210,8 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
     let mut itunes_media_obj = MediaObject::new(MediaObjectSource::ITunes);
     let mut podcast_media_obj = MediaObject::new(MediaObjectSource::Podcast);
 
+    let mut itunes_author = None;
+
     // Note we have started a new MediaRSS entry scope
     parser.mediarss.entry_begin();
 
@@ -257,6 +259,11 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
 
             (NS::DublinCore, "creator") => if_some_then(child.child_as_text(), |name| entry.authors.push(Person::parse(&name).role("creator"))),
 
+            // newswatch patch: iTunes author and categories stand in as the item's own
+            // (feedparser maps them to author and tags).
+            (NS::Itunes, "author") => itunes_author = child.child_as_text(),
+            (NS::Itunes, "category") => if_some_then(itunes::handle_category(child)?, |category| entry.categories.push(category)),
+
             // iTunes elements populate the corresponding MediaObject
             (NS::Itunes, _) => handle_itunes_item_element(child, &mut itunes_media_obj)?,
 
@@ -276,6 +283,10 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
             // Nothing required for unknown elements
             _ => {}
         }
+    }
+
+    if entry.authors.is_empty() {
+        if_some_then(itunes_author, |name| entry.authors.push(Person::parse(&name).role("author")));
     }
 
     // Finalise parsing the MediaRSS namespace, emitting MediaObjects if found

@@ -136,41 +136,22 @@ pub(crate) fn parse_uri(uri: &str, base: Option<&Url>) -> Option<Url> {
 static EMAIL_REGEX: OnceLock<Regex> = OnceLock::new();
 
 pub(crate) fn parse_person_name_email(raw: &str) -> Person {
-    let regex = EMAIL_REGEX.get_or_init(|| Regex::new(r"\b(<\[\()?(mailto:)?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})(>]\))?\b").unwrap());
+    // newswatch patch: slicing one byte around the address panicked on a
+    // non-ASCII neighbour ("é(me@x.com)"), and delimiters stayed in the name
+    // ("me@x.com (Name)" gave "(Name)"). The name is the longer side, cleaned.
+    let regex = EMAIL_REGEX.get_or_init(|| Regex::new(r"(?:mailto:)?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})").unwrap());
 
-    let mut email = None;
-    let mut name = None;
-    if let Some(captures) = regex.captures(raw) {
-        // Discard the potential delimiters and optional mailto: prefix, and process the capture group containing the email address
-        if let Some(email_group) = captures.get(3) {
-            email = Some(email_group.as_str().trim().to_string());
-
-            // The remainder of the string is considered to be the name
-            if let Some(span) = captures.get(0) {
-                // Assume the longest remaining span (prefix or suffix) is the name
-                let prefix_len = span.start();
-                let suffix_len = raw.len() - span.end();
-
-                let name_str = if prefix_len > suffix_len {
-                    &raw[..span.start() - 1]
-                } else if span.end() < raw.len() {
-                    &raw[span.end() + 1..]
-                } else {
-                    ""
-                };
-
-                let name_str = name_str.trim();
-                if !name_str.is_empty() {
-                    name = Some(name_str.to_string());
-                }
-            }
+    let clean = |s: &str| s.trim_matches(|c: char| c.is_whitespace() || "()<>[]\"',".contains(c)).to_string();
+    let (name, email) = match regex.captures(raw) {
+        Some(captures) => {
+            let whole = captures.get(0).map_or(0..0, |m| m.range());
+            let email = captures.get(1).map(|m| m.as_str().to_string());
+            let (prefix, suffix) = (clean(&raw[..whole.start]), clean(&raw[whole.end..]));
+            let name = if prefix.len() >= suffix.len() { prefix } else { suffix };
+            (Some(name).filter(|n| !n.is_empty()), email)
         }
-    }
-
-    // If we didn't find an email, assume the raw text is simply a name
-    if email.is_none() {
-        name = Some(raw.trim().to_string());
-    }
+        None => (Some(raw.trim().to_string()), None),
+    };
 
     Person {
         name,
@@ -187,7 +168,7 @@ pub(crate) fn parse_npt(text: &str) -> Option<Duration> {
     static NPT_HHMMSS: OnceLock<Regex> = OnceLock::new();
     let npt_hhmmss = NPT_HHMMSS.get_or_init(|| {
         // Extract hours (h), minutes (m), seconds (s) and fractional seconds (f)
-        Regex::new(r"(?P<h>\d+):(?P<m>\d{2}):(?P<s>\d{2})(\.(?P<f>\d+))?").unwrap()
+        Regex::new(r"(?P<h>[0-9]+):(?P<m>[0-9]{2}):(?P<s>[0-9]{2})(\.(?P<f>[0-9]+))?").unwrap()
     });
     if let Some(captures) = npt_hhmmss.captures(text) {
         let h = captures.name("h");
@@ -195,10 +176,14 @@ pub(crate) fn parse_npt(text: &str) -> Option<Duration> {
         let s = captures.name("s");
 
         if let (Some(h), Some(m), Some(s)) = (h, m, s) {
-            // Parse the hours, minutes and seconds
-            let mut seconds = s.as_str().parse::<u64>().unwrap();
-            seconds += m.as_str().parse::<u64>().unwrap() * 60;
-            seconds += h.as_str().parse::<u64>().unwrap() * 3600;
+            // Parse the hours, minutes and seconds (newswatch patch: ASCII digits
+            // only and checked arithmetic; huge or non-ASCII numbers panicked).
+            let seconds = h
+                .as_str()
+                .parse::<u64>()
+                .ok()?
+                .checked_mul(3600)?
+                .checked_add(m.as_str().parse::<u64>().ok()? * 60 + s.as_str().parse::<u64>().ok()?)?;
             let mut duration = Duration::from_secs(seconds);
 
             // Add fractional seconds if present
@@ -212,12 +197,12 @@ pub(crate) fn parse_npt(text: &str) -> Option<Duration> {
     static NPT_SEC: OnceLock<Regex> = OnceLock::new();
     let npt_sec = NPT_SEC.get_or_init(|| {
         // Extract seconds (s) and fractional seconds (f)
-        Regex::new(r"(?P<s>\d+)(\.(?P<f>\d+))?").unwrap()
+        Regex::new(r"(?P<s>[0-9]+)(\.(?P<f>[0-9]+))?").unwrap()
     });
     if let Some(captures) = npt_sec.captures(text) {
         if let Some(s) = captures.name("s") {
             // Parse the seconds
-            let seconds = s.as_str().parse::<u64>().unwrap();
+            let seconds = s.as_str().parse::<u64>().ok()?;
             let mut duration = Duration::from_secs(seconds);
 
             // Add fractional seconds if present
@@ -241,7 +226,7 @@ fn parse_npt_add_frac_sec(duration: Duration, captures: Captures) -> Duration {
     if let Some(frac) = captures.name("f") {
         let frac = frac.as_str();
         let denom = 10f32.powi(frac.len() as i32);
-        let num = frac.parse::<f32>().unwrap();
+        let num = frac.parse::<f32>().unwrap_or(0.0);
         let millis = (1000f32 * (num / denom)) as u64;
         duration.add(Duration::from_millis(millis))
     } else {
