@@ -112,7 +112,7 @@ async fn atom() {
     assert_eq!(e["link"], "https://desert.example.net/convoy");
     assert_eq!(e["published"], "2026-03-21T11:45:00+00:00");
     assert_eq!(e["authors"], json!(["Samir Khoury", "Ines Ortega"]));
-    assert_eq!(e["categories"], json!(["Security"]));
+    assert_eq!(e["categories"], json!(["security"]));
     assert_eq!(e["summary"], "Gunmen fired on a supply convoy.");
     assert_eq!(
         e["text"],

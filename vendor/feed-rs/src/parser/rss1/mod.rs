@@ -124,9 +124,10 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
     }
 
     // newswatch patch: an item without <link> is still an item (feedparser keeps
-    // it); its rdf:about is its identity and, lacking a link, its address.
-    if let Some(about) = element.attr_value("rdf:about").filter(|a| !a.trim().is_empty()) {
-        if entry.id.is_empty() {
+    // it), identified by its rdf:about. Items with a link keep the identity they
+    // always had (their link), so no stored key changes.
+    if entry.links.is_empty() {
+        if let Some(about) = element.attr_value("rdf:about").filter(|a| !a.trim().is_empty()) {
             entry.id = about.trim().to_string();
         }
     }
