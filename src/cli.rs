@@ -118,6 +118,13 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    // Panics go to the log in its own format (a raw "thread panicked" line
+    // would break a JSON log); one caught at a feed's poll is that feed's error.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+        let message = feed::panic_message(info.payload());
+        tracing::error!(%location, %message, "Panic");
+    }));
 }
 
 pub async fn execute(cli: Cli) -> Result<ExitCode> {

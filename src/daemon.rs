@@ -6,7 +6,7 @@ use crate::delivery::clock::Clock;
 use crate::delivery::outbox::{DeliveryReport, Outbox};
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::schedule::{self, FeedConfig};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PollError};
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
 use sd_notify::NotifyState;
@@ -110,7 +110,8 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
         });
     }
     while let Some(result) = polls.join_next().await {
-        match result.context("feed poll task panicked")? {
+        // A poll's panic is caught inside it; a task lost anyway is a failed feed.
+        match result.unwrap_or_else(|e| Err(PollError::Panicked(e.to_string()))) {
             Ok(poll) => {
                 report.feeds_ok += 1;
                 report.feeds_malformed += usize::from(poll.malformed);

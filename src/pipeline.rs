@@ -3,7 +3,7 @@
 //! here, once.
 
 use crate::http::redact;
-use crate::ingest::feed::{self, ParseError};
+use crate::ingest::feed::{self, ParseError, panic_message};
 use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::ingest::schedule::{FeedConfig, FirstPoll, backoff, jittered};
 use crate::matching::{FeedRef, RuleSet};
@@ -11,7 +11,9 @@ use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
 use crate::store::{PollCommit, Store, StoreError};
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +25,9 @@ pub(crate) enum PollError {
     Parse(#[from] ParseError),
     #[error("store error: {0}")]
     Store(#[from] StoreError),
+    /// A panic anywhere in the poll: this feed's failure, with backoff.
+    #[error("the poll failed unexpectedly ({0}); this is a bug, please report it")]
+    Panicked(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +58,16 @@ impl Pipeline {
         feed: &FeedConfig,
     ) -> (Result<PollReport, PollError>, DateTime<Utc>) {
         let next_ok = Utc::now() + jittered(feed.interval);
-        let result = self.poll(feed, next_ok).await;
+        // A panic (a bug, or a dependency meeting input it cannot take) is
+        // this feed's failed poll: backed off like any other, and the other
+        // feeds' polls and deliveries go on.
+        let result = match AssertUnwindSafe(self.poll(feed, next_ok))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(payload) => Err(PollError::Panicked(panic_message(payload.as_ref()))),
+        };
         match &result {
             Ok(report) if report.not_modified => {
                 tracing::info!(feed = %feed.name, "Feed not modified");
@@ -71,14 +85,14 @@ impl Pipeline {
                 (result, next_ok)
             }
             Err(error) => {
-                let errors = self
-                    .store
-                    .feed_state(&feed.name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map_or(0, |s| s.error_count)
-                    + 1;
+                let before = self.store.feed_state(&feed.name).await.ok().flatten();
+                let errors = before.as_ref().map_or(0, |s| s.error_count) + 1;
+                let message = error.to_string();
+                // Said once per change: a feed that stays broken the same way
+                // is not re-announced on every retry.
+                let repeated = before.as_ref().is_some_and(|s| {
+                    s.error_count > 0 && s.last_error.as_deref() == Some(&message)
+                });
                 let mut delay = backoff(feed.interval, errors, self.max_backoff);
                 if let PollError::Fetch(fetch) = error {
                     let asked = fetch
@@ -88,21 +102,26 @@ impl Pipeline {
                     delay = delay.max(chrono::Duration::from_std(asked).unwrap_or_default());
                 }
                 let next = Utc::now() + delay;
-                if let Err(store_error) = self
-                    .store
-                    .record_failure(&feed.name, &error.to_string(), next)
-                    .await
+                if let Err(store_error) =
+                    self.store.record_failure(&feed.name, &message, next).await
                 {
                     tracing::error!(feed = %feed.name, error = %store_error, "Cannot record feed failure");
                 }
-                tracing::warn!(
-                    feed = %feed.name,
-                    url = %redact(&feed.url),
-                    %error,
-                    consecutive_failures = errors,
-                    retry_in = %humantime::format_duration(Duration::from_secs(delay.num_seconds().max(0) as u64)),
-                    "Feed failed"
-                );
+                let retry_in = humantime::format_duration(Duration::from_secs(
+                    delay.num_seconds().max(0) as u64,
+                ));
+                if repeated {
+                    tracing::debug!(feed = %feed.name, %error, consecutive_failures = errors, %retry_in, "Feed still failing");
+                } else {
+                    tracing::warn!(
+                        feed = %feed.name,
+                        url = %redact(&feed.url),
+                        %error,
+                        consecutive_failures = errors,
+                        %retry_in,
+                        "Feed failed"
+                    );
+                }
                 (result, next)
             }
         }

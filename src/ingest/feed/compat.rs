@@ -351,3 +351,18 @@ fn utf16_and_utf32_without_bom_and_ebcdic() {
     );
     assert_eq!(parse(&ebcdic, None).unwrap().articles[0].title, "Øre");
 }
+
+#[test]
+fn utf16_with_declaration_and_no_bom_does_not_panic() {
+    // feedparser's encoding/utf-16be-autodetect.xml: quick-xml panicked on it
+    // ("set_encoding() called after prefix buffer was drained"), exit 101.
+    let doc = "<?xml version=\"1.0\" encoding=\"utf-16be\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+        <title>t</title><entry><title>Entry</title></entry></feed>";
+    let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    assert_eq!(parse(&be, None).unwrap().articles[0].title, "Entry");
+    // The same bytes given to quick-xml as if already UTF-8 still must not
+    // panic the caller: NULs are dropped before parsing.
+    let mut nul_led = vec![0u8, b'<', 0, b'?'];
+    nul_led.extend_from_slice(&be[4..]);
+    let _ = parse(&nul_led, Some("utf-8"));
+}

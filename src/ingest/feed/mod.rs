@@ -4,6 +4,8 @@
 use crate::ingest::{encoding, html};
 use crate::model::article::{Article, article_key};
 
+mod panic_boundary;
+pub(crate) use panic_boundary::message as panic_message;
 mod rewrite;
 use feed_rs::model::{Category, Entry, FeedType, Person, Text};
 use feed_rs::parser::{self, ParseErrorKind, ParseFeedError};
@@ -17,6 +19,11 @@ pub enum ParseError {
     NotAFeed(String),
     #[error("malformed feed: {0}")]
     Malformed(String),
+    /// A dependency panicked on the document: caught, and this feed's error only.
+    #[error(
+        "the parser failed on this document ({0}); this is a bug, please report it with the feed"
+    )]
+    Panicked(String),
 }
 
 /// A parsed feed: its entries, and why it was not well-formed if it was not
@@ -40,6 +47,15 @@ pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseEr
 /// [`parse`] for a feed fetched from `base`: relative links (and `xml:base`)
 /// are resolved against it.
 pub(crate) fn parse_from(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    base: Option<&Url>,
+) -> Result<Parsed, ParseError> {
+    panic_boundary::catch(|| parse_unguarded(bytes, http_charset, base))
+        .unwrap_or_else(|message| Err(ParseError::Panicked(message)))
+}
+
+fn parse_unguarded(
     bytes: &[u8],
     http_charset: Option<&str>,
     base: Option<&Url>,
