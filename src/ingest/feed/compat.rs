@@ -366,3 +366,23 @@ fn utf16_with_declaration_and_no_bom_does_not_panic() {
     nul_led.extend_from_slice(&be[4..]);
     let _ = parse(&nul_led, Some("utf-8"));
 }
+
+#[test]
+fn damage_in_the_channel_head_costs_no_entry() {
+    let items = "<item><title>One</title><guid>1</guid></item><item><title>Two</title><guid>2</guid></item>";
+    for head in [
+        "<title>AT&T news</title>",
+        "<title>Bold <b>unclosed</title>",
+        "<title>t</title><descripton>misspelt</description>",
+    ] {
+        let xml = format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+             <channel>{head}{items}</channel></rss>"
+        );
+        let parsed = parse(xml.as_bytes(), None).unwrap();
+        assert_eq!(titles(&parsed), ["One", "Two"], "{head}");
+    }
+    let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A & B</title>\
+        <entry><id>e1</id><title>Kept</title></entry></feed>";
+    assert_eq!(titles(&parse(atom.as_bytes(), None).unwrap()), ["Kept"]);
+}

@@ -166,13 +166,17 @@ fn recover(
     };
     let first = find_tag(text, open)?;
     let head = &text[..first];
-    let tail = if open == "<entry" {
-        "</feed>"
+    let (root, tail) = if open == "<entry" {
+        ("<feed", "</feed>")
     } else if find_tag(head, "<rdf:RDF").is_some() {
-        "</rdf:RDF>"
+        ("<rdf:RDF", "</rdf:RDF>")
     } else {
-        "</channel></rss>"
+        ("<rss", "</channel></rss>")
     };
+    // If the head itself is damaged (a bare `&` or an unclosed `<b>` in the
+    // channel title), each entry is tried again inside just the root's start
+    // tag (its namespaces) and, for RSS, a bare <channel>.
+    let bare_head = bare_head(head, root);
     let mut articles = Vec::new();
     let mut rest = &text[first..];
     let mut number = 0;
@@ -195,7 +199,12 @@ fn recover(
                 "entry {number} (byte {offset}) skipped: no {close} before the next entry or the end"
             ));
         } else {
-            match strict(format!("{head}{entry}{tail}").as_bytes(), base, dates) {
+            let parsed = strict(format!("{head}{entry}{tail}").as_bytes(), base, dates)
+                .or_else(|e| match &bare_head {
+                    Some(bare) => strict(format!("{bare}{entry}{tail}").as_bytes(), base, dates),
+                    None => Err(e),
+                });
+            match parsed {
                 Ok(mut one) if one.len() == 1 => articles.push(one.remove(0)),
                 Ok(_) => warnings.push(format!(
                     "entry {number} (byte {offset}) skipped: not one entry"
@@ -206,6 +215,27 @@ fn recover(
         rest = &chunk[advance..];
     }
     Some(articles)
+}
+
+/// The root element's start tag from `head` (namespaces and version kept),
+/// followed by `<channel>` for RSS; a default if the tag cannot be found.
+fn bare_head(head: &str, root: &str) -> Option<String> {
+    let start = find_tag(head, root);
+    let tag = start.and_then(|at| {
+        let end = head[at..].find('>')? + at + 1;
+        Some(&head[at..end]).filter(|t| !t.ends_with("/>"))
+    });
+    let tag = tag.unwrap_or(match root {
+        "<feed" => "<feed xmlns=\"http://www.w3.org/2005/Atom\">",
+        "<rdf:RDF" => "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">",
+        _ => "<rss version=\"2.0\">",
+    });
+    let declaration = head.find("?>").filter(|_| head.starts_with("<?xml")).map_or("", |i| &head[..i + 2]);
+    let bare = match root {
+        "<rss" => format!("{declaration}{tag}<channel>"),
+        _ => format!("{declaration}{tag}"),
+    };
+    (bare != head).then_some(bare)
 }
 
 /// Byte offset of the start tag `<name` (not `<names`) in `text`.
