@@ -5,6 +5,7 @@ use crate::ingest::{encoding, html};
 use crate::model::article::{Article, article_key};
 
 mod panic_boundary;
+mod repair;
 pub(crate) use panic_boundary::message as panic_message;
 mod rewrite;
 use feed_rs::model::{Category, Entry, FeedType, Person, Text};
@@ -75,18 +76,25 @@ fn parse_unguarded(
             tracing::debug!(error = %err, "Parser rejected an HTML page");
             Err(ParseError::HtmlPage)
         }
-        // No feed root at all: not a feed. Any other error may sit in one entry.
-        Err(ParseFeedError::ParseError(kind @ ParseErrorKind::NoFeedRoot)) => {
+        // No feed root and no entries: not a feed. Any other error may sit in
+        // one entry, or in a root or head damaged around whole entries.
+        Err(ParseFeedError::ParseError(kind @ ParseErrorKind::NoFeedRoot))
+            if !has_entries(bytes) =>
+        {
             Err(ParseError::NotAFeed(kind.to_string()))
         }
-        Err(err) => match recover(bytes, base, &dates, &mut warnings) {
-            Some(articles) if !articles.is_empty() => Ok(Parsed {
-                articles,
-                malformed: Some(err.to_string()),
-                warnings: Vec::new(),
-            }),
-            _ => Err(ParseError::Malformed(err.to_string())),
-        },
+        Err(err) => {
+            let articles = tolerant(bytes, base, &dates, &mut warnings);
+            if articles.is_empty() {
+                Err(ParseError::Malformed(err.to_string()))
+            } else {
+                Ok(Parsed {
+                    articles,
+                    malformed: Some(err.to_string()),
+                    warnings: Vec::new(),
+                })
+            }
+        }
     };
     result.map(|mut parsed| {
         warnings.extend(dates.take());
@@ -150,6 +158,44 @@ fn strict(
         .collect())
 }
 
+/// The entries of a malformed document: each entry parsed on its own (so
+/// damage costs only its entry), or, where that keeps fewer, the document
+/// repaired as a whole (damage in the root, or around tags).
+fn tolerant(
+    bytes: &[u8],
+    base: Option<&Url>,
+    dates: &DateWarnings,
+    warnings: &mut Vec<String>,
+) -> Vec<Article> {
+    let mut notes = Vec::new();
+    let recovered = recover(bytes, base, dates, &mut notes).unwrap_or_default();
+    let repaired = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(repair::repair)
+        .map(|fixed| {
+            strict(fixed.as_bytes(), base, dates).unwrap_or_else(|_| {
+                recover(fixed.as_bytes(), base, dates, &mut Vec::new()).unwrap_or_default()
+            })
+        })
+        .unwrap_or_default();
+    if repaired.len() > recovered.len() {
+        warnings.push(format!(
+            "document repaired as a whole: {} entries (entry by entry: {})",
+            repaired.len(),
+            recovered.len()
+        ));
+        repaired
+    } else {
+        warnings.extend(notes);
+        recovered
+    }
+}
+
+fn has_entries(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes)
+        .is_ok_and(|text| find_tag(text, "<item").is_some() || find_tag(text, "<entry").is_some())
+}
+
 /// Parses each `<item>` / `<entry>` of a malformed document on its own,
 /// inside the document's own head, and keeps those that parse.
 fn recover(
@@ -176,7 +222,7 @@ fn recover(
     // If the head itself is damaged (a bare `&` or an unclosed `<b>` in the
     // channel title), each entry is tried again inside just the root's start
     // tag (its namespaces) and, for RSS, a bare <channel>.
-    let bare_head = bare_head(head, root);
+    let bare_heads = bare_heads(head, root);
     let mut articles = Vec::new();
     let mut rest = &text[first..];
     let mut number = 0;
@@ -199,11 +245,12 @@ fn recover(
                 "entry {number} (byte {offset}) skipped: no {close} before the next entry or the end"
             ));
         } else {
-            let parsed = strict(format!("{head}{entry}{tail}").as_bytes(), base, dates)
-                .or_else(|e| match &bare_head {
-                    Some(bare) => strict(format!("{bare}{entry}{tail}").as_bytes(), base, dates),
-                    None => Err(e),
-                });
+            let mut parsed = strict(format!("{head}{entry}{tail}").as_bytes(), base, dates);
+            for bare in &bare_heads {
+                if parsed.is_err() {
+                    parsed = strict(format!("{bare}{entry}{tail}").as_bytes(), base, dates);
+                }
+            }
             match parsed {
                 Ok(mut one) if one.len() == 1 => articles.push(one.remove(0)),
                 Ok(_) => warnings.push(format!(
@@ -217,25 +264,28 @@ fn recover(
     Some(articles)
 }
 
-/// The root element's start tag from `head` (namespaces and version kept),
-/// followed by `<channel>` for RSS; a default if the tag cannot be found.
-fn bare_head(head: &str, root: &str) -> Option<String> {
-    let start = find_tag(head, root);
-    let tag = start.and_then(|at| {
+/// Stand-ins for a damaged head: the root element's start tag as found
+/// (its namespaces and version), then the format's plain root; for RSS
+/// followed by a bare `<channel>`.
+fn bare_heads(head: &str, root: &str) -> Vec<String> {
+    let found = find_tag(head, root).and_then(|at| {
         let end = head[at..].find('>')? + at + 1;
         Some(&head[at..end]).filter(|t| !t.ends_with("/>"))
     });
-    let tag = tag.unwrap_or(match root {
+    let plain = match root {
         "<feed" => "<feed xmlns=\"http://www.w3.org/2005/Atom\">",
-        "<rdf:RDF" => "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">",
+        "<rdf:RDF" => {
+            "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">"
+        }
         _ => "<rss version=\"2.0\">",
-    });
-    let declaration = head.find("?>").filter(|_| head.starts_with("<?xml")).map_or("", |i| &head[..i + 2]);
-    let bare = match root {
-        "<rss" => format!("{declaration}{tag}<channel>"),
-        _ => format!("{declaration}{tag}"),
     };
-    (bare != head).then_some(bare)
+    let channel = if root == "<rss" { "<channel>" } else { "" };
+    found
+        .into_iter()
+        .chain([plain])
+        .map(|tag| format!("{tag}{channel}"))
+        .filter(|bare| bare != head)
+        .collect()
 }
 
 /// Byte offset of the start tag `<name` (not `<names`) in `text`.
@@ -461,7 +511,7 @@ mod tests {
         )
         .unwrap();
         let titles: Vec<&str> = parsed.articles.iter().map(|a| a.title.as_str()).collect();
-        assert_eq!(titles, ["Good one", "Third"]);
+        assert_eq!(titles, ["Good one", "Bad unclosed", "Third"]);
         assert!(parsed.malformed.is_some());
     }
 
