@@ -52,8 +52,9 @@ pub enum Command {
     Check,
     /// Print what newswatch sees in a feed, one JSON object per entry.
     Inspect {
-        /// An http(s) URL, a file path, or `-` for standard input.
-        source: String,
+        /// Feeds: http(s) URLs, file paths, or `-` for standard input.
+        #[arg(required = true)]
+        sources: Vec<String>,
         /// Also print, to stderr, what was repaired or guessed while reading
         /// (encoding, skipped entries, unrecognised dates, legacy formats).
         #[arg(short, long)]
@@ -155,10 +156,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             daemon::run(config, rx).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspect { source, verbose } => {
-            inspect(&source, verbose).await?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Inspect { sources, verbose } => inspect(&sources, verbose).await,
         Command::Outbox(command) => outbox(&cli.config, command).await,
         Command::TestRule {
             query,
@@ -240,6 +238,8 @@ impl Signals {
 /// One line of `inspect` output; its keys are a documented interface.
 #[derive(Serialize)]
 struct InspectEntry<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
     id: &'a str,
     guid: Option<&'a str>,
     title: &'a str,
@@ -251,27 +251,55 @@ struct InspectEntry<'a> {
     text: &'a str,
 }
 
-async fn inspect(source: &str, verbose: bool) -> Result<()> {
-    let (bytes, charset) = read_source(source).await?;
-    let parsed = feed::parse_from(&bytes, charset.as_deref(), source_url(source).as_ref())
-        .with_context(|| redact_source(source))?;
-    if verbose {
-        for warning in &parsed.warnings {
-            eprintln!("{}: {warning}", redact_source(source));
+/// Prints each source's entries; a source that cannot be read is reported
+/// and the others still printed (exit status 1 if any failed).
+async fn inspect(sources: &[String], verbose: bool) -> Result<ExitCode> {
+    let mut failed = false;
+    for source in sources {
+        let shown = redact_source(source);
+        let parsed = match read_source(source).await.and_then(|read| {
+            feed::parse_from(&read.bytes, read.charset.as_deref(), read.base.as_ref())
+                .map_err(Into::into)
+        }) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                eprintln!("newswatch: {shown}: {error:#}");
+                failed = true;
+                continue;
+            }
+        };
+        if verbose {
+            for warning in &parsed.warnings {
+                eprintln!("{shown}: {warning}");
+            }
+        }
+        if let Some(error) = &parsed.malformed {
+            eprintln!(
+                "{shown}: malformed feed ({error}); {} complete entries recovered",
+                parsed.articles.len()
+            );
+        }
+        // With several sources each line says which one it came from.
+        let tag = (sources.len() > 1).then_some(shown.as_str());
+        if !print_entries(&parsed.articles, tag)? {
+            break;
         }
     }
-    if let Some(error) = &parsed.malformed {
-        eprintln!(
-            "{}: malformed feed ({error}); {} complete entries recovered",
-            redact_source(source),
-            parsed.articles.len()
-        );
-    }
-    let articles = parsed.articles;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes one JSON line per article; false once stdout is closed
+/// (`newswatch inspect URL | head` is not an error).
+fn print_entries(articles: &[Article], source: Option<&str>) -> Result<bool> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for a in &articles {
+    for a in articles {
         let entry = InspectEntry {
+            source,
             id: &a.key,
             guid: a.guid.as_deref(),
             title: &a.title,
@@ -283,43 +311,76 @@ async fn inspect(source: &str, verbose: bool) -> Result<()> {
             text: a.text(),
         };
         let line = serde_json::to_string(&entry)?;
-        // `newswatch inspect URL | head` closes the pipe early: that is not an error.
         match writeln!(out, "{line}") {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(false),
             other => other?,
         }
     }
     match out.flush() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        other => Ok(other.map(|()| true)?),
     }
 }
 
-/// Reads a feed from a URL, a file or standard input, with the HTTP charset if any.
-async fn read_source(source: &str) -> Result<(Vec<u8>, Option<String>)> {
+/// A feed read for `inspect` or `test-rule`.
+struct Source {
+    bytes: Vec<u8>,
+    /// The HTTP `charset`, if any.
+    charset: Option<String>,
+    /// What relative links resolve against: the server's `Content-Location`,
+    /// else the URL the feed was read from.
+    base: Option<url::Url>,
+}
+
+/// Reads a feed from a URL, a file or standard input. A file named on the
+/// command line is read whole: the size cap protects the daemon from
+/// servers, not the operator from their own files.
+async fn read_source(source: &str) -> Result<Source> {
+    let local = |bytes| Source {
+        bytes,
+        charset: None,
+        base: None,
+    };
     if source == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
-        return Ok((bytes, None));
+        return Ok(local(bytes));
     }
-    let fetcher = Fetcher::new(&FetchConfig::default())?;
-    if let Ok(url) = url::Url::parse(source) {
-        match url.scheme() {
-            "http" | "https" | "file" => {
-                return match fetcher.fetch(&url, &Validators::default()).await {
-                    Ok(Fetched::Body { bytes, charset, .. }) => Ok((bytes, charset)),
-                    Ok(Fetched::NotModified) => {
-                        bail!("{}: server replied 304 Not Modified", redact(&url))
-                    }
-                    Err(e) => Err(e).with_context(|| format!("cannot fetch {}", redact(&url))),
-                };
-            }
-            _ => {}
+    let url = url::Url::parse(source).ok();
+    let path = match &url {
+        Some(url) if url.scheme() == "file" => url
+            .to_file_path()
+            .map_err(|()| anyhow::anyhow!("{source}: not a local file URL"))?,
+        Some(url) if matches!(url.scheme(), "http" | "https") => {
+            // The HTTP client (and TLS) is set up only here, when it is needed.
+            let fetcher = Fetcher::new(&FetchConfig::default())?;
+            return match fetcher.fetch(url, &Validators::default()).await {
+                Ok(Fetched::Body {
+                    bytes,
+                    charset,
+                    location,
+                    ..
+                }) => Ok(Source {
+                    bytes,
+                    charset,
+                    base: location.or_else(|| Some(url.clone())),
+                }),
+                Ok(Fetched::NotModified) => {
+                    bail!("{}: server replied 304 Not Modified", redact(url))
+                }
+                Err(e) => Err(e).with_context(|| format!("cannot fetch {}", redact(url))),
+            };
         }
-    }
-    Ok((fetcher.read_file(std::path::Path::new(source)).await?, None))
+        _ => PathBuf::from(source),
+    };
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    // A file:// URL is the base of its relative links; a bare path is none.
+    Ok(Source {
+        base: url,
+        ..local(bytes)
+    })
 }
 
 /// A source for messages: URLs without their secrets, paths as given.
@@ -377,8 +438,8 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
     let mut out = stdout.lock();
     let (mut entries, mut matches) = (0, 0);
     for source in sources {
-        let (bytes, charset) = read_source(source).await?;
-        let articles = feed::parse_from(&bytes, charset.as_deref(), source_url(source).as_ref())
+        let read = read_source(source).await?;
+        let articles = feed::parse_from(&read.bytes, read.charset.as_deref(), read.base.as_ref())
             .with_context(|| redact_source(source))?
             .articles;
         for article in &articles {
@@ -480,11 +541,4 @@ async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// The source as a URL to resolve relative links against, when it is one.
-fn source_url(source: &str) -> Option<url::Url> {
-    url::Url::parse(source)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https" | "file"))
 }

@@ -137,23 +137,26 @@ impl Pipeline {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let (bytes, validators, charset) = match self.fetcher.fetch(&feed.url, &validators).await? {
-            Fetched::NotModified => {
-                self.store
-                    .record_not_modified(&feed.name, next_poll_at)
-                    .await?;
-                return Ok(PollReport {
-                    not_modified: true,
-                    ..Default::default()
-                });
-            }
-            Fetched::Body {
-                bytes,
-                validators,
-                charset,
-            } => (bytes, validators, charset),
-        };
-        let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(&feed.url))?;
+        let (bytes, validators, charset, location) =
+            match self.fetcher.fetch(&feed.url, &validators).await? {
+                Fetched::NotModified => {
+                    self.store
+                        .record_not_modified(&feed.name, next_poll_at)
+                        .await?;
+                    return Ok(PollReport {
+                        not_modified: true,
+                        ..Default::default()
+                    });
+                }
+                Fetched::Body {
+                    bytes,
+                    validators,
+                    charset,
+                    location,
+                } => (bytes, validators, charset, location),
+            };
+        let base = location.as_ref().unwrap_or(&feed.url);
+        let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(base))?;
         // Said once per change, not on every poll of a feed that stays broken.
         if parsed.malformed != state.malformed {
             match &parsed.malformed {

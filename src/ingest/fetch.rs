@@ -3,9 +3,11 @@
 
 use crate::http::{error_chain, install_crypto_provider, retry_after};
 use reqwest::header::{
-    CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    CONTENT_LOCATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
 };
 use reqwest::{StatusCode, redirect};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use url::Url;
@@ -27,6 +29,9 @@ pub(crate) enum Fetched {
         validators: Validators,
         /// The `charset` of the `Content-Type` header, if any.
         charset: Option<String>,
+        /// Where the document says it lives (`Content-Location`, resolved):
+        /// the base for its relative links, if the server sent one.
+        location: Option<Url>,
     },
 }
 
@@ -88,26 +93,38 @@ impl Default for FetchConfig {
 
 #[derive(Clone)]
 pub(crate) struct Fetcher {
-    client: reqwest::Client,
+    config: FetchConfig,
+    /// Built on the first HTTP fetch: TLS setup reads the system's CA store,
+    /// which `inspect` of a local file (or a daemon of `file://` feeds) never needs.
+    client: Arc<OnceLock<Result<reqwest::Client, String>>>,
     timeout: Duration,
     max_body: u64,
 }
 
 impl Fetcher {
     pub fn new(config: &FetchConfig) -> Result<Self, FetchError> {
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(&config.user_agent)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .timeout(config.timeout)
-            .redirect(redirect_policy(config.allow_private_redirects))
-            .build()
-            .map_err(|e| FetchError::Request(error_chain(&e)))?;
         Ok(Fetcher {
-            client,
+            config: config.clone(),
+            client: Arc::default(),
             timeout: config.timeout,
             max_body: config.max_body_bytes,
         })
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, FetchError> {
+        self.client
+            .get_or_init(|| {
+                install_crypto_provider();
+                reqwest::Client::builder()
+                    .user_agent(&self.config.user_agent)
+                    .connect_timeout(self.config.timeout.min(Duration::from_secs(10)))
+                    .timeout(self.config.timeout)
+                    .redirect(redirect_policy(self.config.allow_private_redirects))
+                    .build()
+                    .map_err(|e| error_chain(&e))
+            })
+            .as_ref()
+            .map_err(|e| FetchError::Request(e.clone()))
     }
 
     pub(crate) async fn fetch(
@@ -123,9 +140,10 @@ impl Fetcher {
                 bytes: self.read_file(&path).await?,
                 validators: Validators::default(),
                 charset: None,
+                location: None,
             });
         }
-        let mut request = self.client.get(url.clone());
+        let mut request = self.client()?.get(url.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
@@ -147,6 +165,8 @@ impl Fetcher {
             etag: header(response.headers(), ETAG),
             last_modified: header(response.headers(), LAST_MODIFIED),
         };
+        let location = header(response.headers(), CONTENT_LOCATION)
+            .and_then(|l| response.url().join(l.trim()).ok());
         let charset = header(response.headers(), CONTENT_TYPE).and_then(|ct| {
             ct.split(';').find_map(|param| {
                 let value = param.trim().strip_prefix("charset=")?;
@@ -168,6 +188,7 @@ impl Fetcher {
             bytes,
             validators,
             charset,
+            location,
         })
     }
 

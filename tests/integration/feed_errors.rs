@@ -94,7 +94,7 @@ async fn a_broken_entry_does_not_cost_the_rest_of_the_feed() {
     let feed = rss(&[
         Item {
             guid: "bad-1",
-            title: "Unclosed <b>markup in Brussels",
+            title: "Unclosed <!-- comment in Brussels",
             body: "broken",
         },
         Item {
@@ -103,7 +103,8 @@ async fn a_broken_entry_does_not_cost_the_rest_of_the_feed() {
             body: "Prosecutors said a suspect in the attack was detained.",
         },
     ]);
-    // The first title carries a raw, unclosed <b>: the whole document is not XML.
+    // The first title opens a comment it never closes: the whole document is
+    // not XML, and that entry cannot be read (an unclosed <b> now can be).
     mount(&server, "/mixed.xml", &feed, "application/rss+xml").await;
     let feeds = format!(
         "[[feed]]\nname = \"mixed\"\nurl = \"{}/mixed.xml\"\nfirst_poll = \"alert\"\n",

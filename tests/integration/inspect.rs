@@ -303,7 +303,8 @@ async fn verbose_prints_what_was_repaired() {
     for expected in [
         "not valid UTF-8 as declared; read as windows-1252",
         "RSS version \"0.94\" read as RSS 2.0",
-        "entry 1 (byte ",
+        // The unclosed <b> is closed, as a browser would: both entries are read.
+        "document repaired as a whole: 2 entries (entry by entry: 1)",
         "unrecognised date \"last Tuesday\"; the entry is kept undated",
         "malformed feed",
     ] {
@@ -318,6 +319,75 @@ async fn verbose_prints_what_was_repaired() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["title"], "Café open");
+    assert_eq!(entries[1]["title"], "Fine");
+}
+
+#[tokio::test]
+async fn several_sources_each_line_names_its_source_and_a_bad_one_does_not_stop_the_rest() {
+    let (atom, rss1) = (fixture("atom.xml"), fixture("rss1.rdf"));
+    let (atom, rss1) = (atom.to_str().unwrap(), rss1.to_str().unwrap());
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(["inspect", atom, "/nonexistent/feed.xml", rss1]);
+    let out = run(cmd).await;
+    assert!(!out.status.success(), "a missing source fails the run");
+    assert!(
+        out.stderr.contains("/nonexistent/feed.xml"),
+        "{}",
+        out.stderr
+    );
+    let sources: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["source"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(sources.iter().any(|s| s == atom), "{sources:?}");
+    assert_eq!(sources.last().map(String::as_str), Some(rss1));
+}
+
+#[tokio::test]
+async fn a_local_file_over_the_http_size_cap_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.xml");
+    let body = "Brussels ".repeat(11 * 1024 * 1024 / 9 + 1);
+    std::fs::write(
+        &big,
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+             <title>Long</title><description>{body}</description></item></channel></rss>"
+        ),
+    )
+    .unwrap();
+    assert!(std::fs::metadata(&big).unwrap().len() > 10 * 1024 * 1024);
+    let entries = inspect_ok(big.to_str().unwrap()).await;
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0]["title"], "Fine");
+    assert_eq!(entries[0]["title"], "Long");
+}
+
+#[tokio::test]
+async fn content_location_is_the_base_of_relative_links() {
+    let server = MockServer::start().await;
+    Mock::given(path("/feeds/world.xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Location", "https://mirror.example.net/news/")
+                .set_body_raw(
+                    "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+                     <title>x</title><link>story/1</link></item></channel></rss>",
+                    "application/rss+xml",
+                ),
+        )
+        .mount(&server)
+        .await;
+    let entries = inspect_ok(&format!("{}/feeds/world.xml", server.uri())).await;
+    assert_eq!(
+        entries[0]["link"],
+        "https://mirror.example.net/news/story/1"
+    );
 }
