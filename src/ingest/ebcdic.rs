@@ -1,7 +1,7 @@
 //! EBCDIC (IBM mainframe) documents: encoding_rs has none of these code
 //! pages, and no maintained crate does, so the one table is here. Code page
-//! 037 (US/Canada, also 1140 bar the euro sign) with the seven places where
-//! 500 (International) differs; both generated from Python's codecs.
+//! 037 (US/Canada; 1140 is 037 with the euro sign) with the seven places
+//! where 500 (International) differs; both generated from Python's codecs.
 
 /// Whether bytes start like an EBCDIC XML document ("<?xm" in code page 037/500).
 pub(crate) fn looks_like_ebcdic(bytes: &[u8]) -> bool {
@@ -14,10 +14,13 @@ pub(crate) fn decode(bytes: &[u8], label: Option<&str>) -> String {
         let l = l.to_ascii_lowercase().replace('_', "-");
         l.contains("500") || l.ends_with("-be") || l.ends_with("-ch")
     });
+    // 1140 is 037 with the euro sign in place of the currency sign.
+    let cp1140 = label.is_some_and(|l| l.contains("1140"));
     bytes
         .iter()
         .map(|&b| match CP500_DIFFERS.iter().find(|(at, _)| *at == b) {
             Some((_, c)) if cp500 => *c,
+            _ if cp1140 && b == 0x9f => '€',
             _ => CP037[usize::from(b)],
         })
         .collect()
