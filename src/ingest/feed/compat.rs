@@ -389,3 +389,33 @@ fn damage_in_the_channel_head_costs_no_entry() {
         <entry><id>e1</id><title>Kept</title></entry></feed>";
     assert_eq!(titles(&parse(atom.as_bytes(), None).unwrap()), ["Kept"]);
 }
+
+#[test]
+fn doctype_entities_expand_once_and_never_blow_up() {
+    let xml = "<!DOCTYPE rss [\n<!ENTITY id \"tag:example.com,\">\n]>\
+        <rss version=\"2.0\"><channel><title>t</title><item><guid>&id;2006:/blog/</guid></item></channel></rss>";
+    assert_eq!(
+        only(xml).guid.as_deref(),
+        Some("tag:example.com,2006:/blog/")
+    );
+    let laughs = format!(
+        "<!DOCTYPE rss [<!ENTITY a \"{}\">]><rss version=\"2.0\"><channel><title>t</title>\
+         <item><title>{}</title></item></channel></rss>",
+        "ha".repeat(1000),
+        "&a;".repeat(1000)
+    );
+    let parsed = parse(laughs.as_bytes(), None);
+    assert!(parsed.is_err() || parsed.unwrap().articles[0].title.len() < 8 * 1024);
+}
+
+#[test]
+fn relative_atom_ids_are_shown_resolved_but_keyed_as_written() {
+    let xml = atom("<entry><id>/relative/link</id><title>x</title></entry>");
+    let base = Url::parse("http://example.com/feed.xml").unwrap();
+    let a = parse_from(xml.as_bytes(), None, Some(&base))
+        .unwrap()
+        .articles
+        .remove(0);
+    assert_eq!(a.guid.as_deref(), Some("http://example.com/relative/link"));
+    assert_eq!(a.key, "guid:/relative/link");
+}

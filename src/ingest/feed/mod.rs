@@ -378,7 +378,15 @@ fn normalize(entry: Entry, base: Option<&Url>, declared: bool) -> Article {
     );
     Article {
         key,
-        guid,
+        // Shown resolved (an Atom id may be a relative reference, as a link
+        // may); the key above keeps the id as written, so no stored key changes.
+        guid: guid.map(|id| {
+            if declared {
+                resolve_relative_id(id, base)
+            } else {
+                id
+            }
+        }),
         title: title.replace('\n', " "),
         link,
         published: entry.published.or(entry.updated),
@@ -390,6 +398,19 @@ fn normalize(entry: Entry, base: Option<&Url>, declared: bool) -> Article {
         },
         summary,
         content,
+    }
+}
+
+/// An Atom id like `/2026/story` resolved against the feed's base; ids that
+/// are absolute (`tag:`, `urn:`, `https:`) or not paths stay as written.
+fn resolve_relative_id(id: String, base: Option<&Url>) -> String {
+    match (Url::parse(&id), base) {
+        (Err(url::ParseError::RelativeUrlWithoutBase), Some(base))
+            if id.contains('/') && !id.contains(char::is_whitespace) =>
+        {
+            base.join(&id).map_or(id, |u| u.to_string())
+        }
+        _ => id,
     }
 }
 

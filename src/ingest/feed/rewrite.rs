@@ -38,6 +38,9 @@ pub(super) fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a
     {
         text = Cow::Owned(versioned);
     }
+    if let Some(expanded) = internal_entities(&text, warnings) {
+        text = Cow::Owned(expanded);
+    }
     // `&#X41;`: XML wants a lowercase x; browsers and feedparser take both.
     if text.contains("&#X") {
         text = Cow::Owned(text.replace("&#X", "&#x"));
@@ -54,6 +57,50 @@ pub(super) fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a
         Cow::Borrowed(_) => Cow::Borrowed(bytes),
         Cow::Owned(text) => Cow::Owned(text.into_bytes()),
     }
+}
+
+/// Entities declared in the document's own DOCTYPE (`<!ENTITY id "tag:x,">`)
+/// expanded in its body, as an XML reader with DTD support does; quick-xml has
+/// none. One level deep, and the document may at most double in size (a
+/// "billion laughs" cannot grow it further).
+fn internal_entities(text: &str, warnings: &mut Vec<String>) -> Option<String> {
+    let doctype = text.find("<!DOCTYPE")?;
+    let subset_end = doctype + text[doctype..].find("]>")? + 2;
+    let subset = &text[doctype..subset_end];
+    let mut entities = Vec::new();
+    let mut rest = subset;
+    while let Some(at) = rest.find("<!ENTITY") {
+        rest = rest[at + "<!ENTITY".len()..].trim_start();
+        let name_len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_len);
+        let after = after.trim_start();
+        let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue; // a parameter or external entity: not expanded
+        };
+        let Some(len) = after[1..].find(quote) else {
+            break;
+        };
+        if !name.is_empty() && !name.starts_with('%') {
+            entities.push((format!("&{name};"), after[1..1 + len].to_string()));
+        }
+        rest = &after[1 + len..];
+    }
+    if entities.is_empty() {
+        return None;
+    }
+    let mut body = text[subset_end..].to_string();
+    for (reference, value) in &entities {
+        let expanded = body.replace(reference, value);
+        if expanded.len() > 2 * text.len() {
+            warnings.push(
+                "DOCTYPE entities not expanded: they would more than double the document".into(),
+            );
+            return None;
+        }
+        body = expanded;
+    }
+    warnings.push(format!("{} DOCTYPE entities expanded", entities.len()));
+    Some(format!("{}{body}", &text[..subset_end]))
 }
 
 /// `<old …>`, `<old/>` and `</old>` renamed to `new`, attributes kept
