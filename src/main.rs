@@ -1,5 +1,5 @@
 use clap::Parser;
-use newswatch::cli::{self, Cli};
+use newswatch::cli::{self, Cli, Command};
 use std::process::ExitCode;
 
 // Matching allocates many small excerpts, and glibc malloc slows down on the
@@ -11,7 +11,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The daemon and `once` poll many feeds at a time on worker threads; the
+    // other commands read a feed or two, and start faster without them.
+    let runtime = match cli.command {
+        Command::Run | Command::Once => tokio::runtime::Runtime::new(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("newswatch: cannot start the async runtime: {e}");
