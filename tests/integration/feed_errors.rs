@@ -2,6 +2,7 @@
 //! never stop the other feeds.
 
 use crate::support::*;
+use std::path::Path;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -134,5 +135,48 @@ async fn a_broken_entry_does_not_cost_the_rest_of_the_feed() {
     let again = env.once().await;
     assert!(again.stderr.contains("Feed fetched"), "{}", again.stderr);
     assert!(!again.stderr.contains("Feed malformed"), "{}", again.stderr);
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_feed_failing_the_same_way_is_logged_once_retried_and_others_still_alert() {
+    let sink = SmtpSink::start_any();
+    let server = MockServer::start().await;
+    let good = rss(&[Item {
+        guid: "ok-1",
+        title: "Brussels attack suspect detained",
+        body: "Prosecutors said a suspect in the attack was detained.",
+    }]);
+    mount(&server, "/good.xml", &good, "application/rss+xml").await;
+    mount(
+        &server,
+        "/broken.xml",
+        "<html><body>Moved</body></html>",
+        "text/html",
+    )
+    .await;
+    let feeds = format!(
+        "[[feed]]\nname = \"good\"\nurl = \"{0}/good.xml\"\nfirst_poll = \"alert\"\n\
+         [[feed]]\nname = \"broken\"\nurl = \"{0}/broken.xml\"\n",
+        server.uri()
+    );
+    let config =
+        config(sink.port, &feeds).replace("[defaults]\n", "[defaults]\nmax_backoff = \"1s\"\n");
+    let env = Env::new(&config, RULES);
+    let daemon = env.start_daemon_with(&[("NEWSWATCH_LOG", Path::new("debug"))]);
+    wait_for("the good feed's alert", || {
+        (sink.messages().len() == 1).then_some(())
+    })
+    .await;
+    // Retried (backoff capped at 1s here), and said again only at debug level.
+    daemon.wait_log("Feed still failing", 2).await;
+    let log = daemon.stop().await;
+    let failed = |l: &&str| l.contains("Feed failed") && l.contains("feed=broken ");
+    assert_eq!(log.lines().filter(failed).count(), 1, "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Feed still failing") && l.contains("consecutive_failures=3")),
+        "{log}"
+    );
     assert_eq!(sink.messages().len(), 1);
 }
