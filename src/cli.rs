@@ -240,6 +240,9 @@ impl Signals {
 struct InspectEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'a str>,
+    /// Only on an entry cut short by a truncated document (never matched).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
     id: &'a str,
     guid: Option<&'a str>,
     title: &'a str,
@@ -281,7 +284,9 @@ async fn inspect(sources: &[String], verbose: bool) -> Result<ExitCode> {
         }
         // With several sources each line says which one it came from.
         let tag = (sources.len() > 1).then_some(shown.as_str());
-        if !print_entries(&parsed.articles, tag)? {
+        if !print_entries(&parsed.articles, tag, false)?
+            || !print_entries(&parsed.partial, tag, true)?
+        {
             break;
         }
     }
@@ -294,12 +299,13 @@ async fn inspect(sources: &[String], verbose: bool) -> Result<ExitCode> {
 
 /// Writes one JSON line per article; false once stdout is closed
 /// (`newswatch inspect URL | head` is not an error).
-fn print_entries(articles: &[Article], source: Option<&str>) -> Result<bool> {
+fn print_entries(articles: &[Article], source: Option<&str>, partial: bool) -> Result<bool> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for a in articles {
         let entry = InspectEntry {
             source,
+            partial,
             id: &a.key,
             guid: a.guid.as_deref(),
             title: &a.title,

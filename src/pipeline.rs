@@ -157,6 +157,11 @@ impl Pipeline {
             };
         let base = location.as_ref().unwrap_or(&feed.url);
         let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(base))?;
+        // Only an entry cut short (a truncated download): a failed poll, so it
+        // is retried, and its validators are not stored.
+        if let (true, Some(error)) = (parsed.articles.is_empty(), &parsed.malformed) {
+            return Err(ParseError::Malformed(error.clone()).into());
+        }
         // Said once per change, not on every poll of a feed that stays broken.
         if parsed.malformed != state.malformed {
             match &parsed.malformed {

@@ -419,3 +419,19 @@ fn relative_atom_ids_are_shown_resolved_but_keyed_as_written() {
     assert_eq!(a.guid.as_deref(), Some("http://example.com/relative/link"));
     assert_eq!(a.key, "guid:/relative/link");
 }
+
+#[test]
+fn an_entry_cut_short_is_apart_and_never_among_the_articles() {
+    let cut = "<rss version=\"2.0\"><channel><title>t</title>\
+        <item><title>Whole</title><guid>1</guid></item><item><title>Half a sto";
+    let parsed = parse(cut.as_bytes(), None).unwrap();
+    assert_eq!(titles(&parsed), ["Whole"]);
+    assert_eq!(parsed.partial.len(), 1);
+    assert_eq!(parsed.partial[0].title, "Half a sto");
+    // Nothing complete at all: still a reading, with no articles to match.
+    let only_cut = "<rss version=\"2.0\"><channel><title>t</title><item><title><![CD";
+    let parsed = parse(only_cut.as_bytes(), None).unwrap();
+    assert!(parsed.articles.is_empty());
+    assert_eq!(parsed.partial.len(), 1);
+    assert!(parsed.malformed.is_some());
+}

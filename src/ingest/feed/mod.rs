@@ -32,6 +32,10 @@ pub enum ParseError {
 #[derive(Debug)]
 pub struct Parsed {
     pub articles: Vec<Article>,
+    /// An entry cut short where a truncated document ends: shown by
+    /// `inspect`, but never matched or marked seen (its full text would then
+    /// never be matched); it is read whole once the feed is.
+    pub partial: Vec<Article>,
     pub malformed: Option<String>,
     /// What was repaired or guessed on the way (`inspect --verbose` shows it).
     pub warnings: Vec<String>,
@@ -69,6 +73,7 @@ fn parse_unguarded(
     let result = match strict(bytes, base, &dates) {
         Ok(articles) => Ok(Parsed {
             articles,
+            partial: Vec::new(),
             malformed: None,
             warnings: Vec::new(),
         }),
@@ -84,12 +89,13 @@ fn parse_unguarded(
             Err(ParseError::NotAFeed(kind.to_string()))
         }
         Err(err) => {
-            let articles = tolerant(bytes, base, &dates, &mut warnings);
-            if articles.is_empty() {
+            let (articles, partial) = tolerant(bytes, base, &dates, &mut warnings);
+            if articles.is_empty() && partial.is_empty() {
                 Err(ParseError::Malformed(err.to_string()))
             } else {
                 Ok(Parsed {
                     articles,
+                    partial,
                     malformed: Some(err.to_string()),
                     warnings: Vec::new(),
                 })
@@ -160,34 +166,45 @@ fn strict(
 
 /// The entries of a malformed document: each entry parsed on its own (so
 /// damage costs only its entry), or, where that keeps fewer, the document
-/// repaired as a whole (damage in the root, or around tags).
+/// repaired as a whole (damage in the root, or around tags). Then the entry
+/// cut short at the end of a truncated document, if any, apart.
 fn tolerant(
     bytes: &[u8],
     base: Option<&Url>,
     dates: &DateWarnings,
     warnings: &mut Vec<String>,
-) -> Vec<Article> {
+) -> (Vec<Article>, Vec<Article>) {
     let mut notes = Vec::new();
     let recovered = recover(bytes, base, dates, &mut notes).unwrap_or_default();
-    let repaired = std::str::from_utf8(bytes)
-        .ok()
-        .and_then(repair::repair)
-        .map(|fixed| {
-            strict(fixed.as_bytes(), base, dates).unwrap_or_else(|_| {
-                recover(fixed.as_bytes(), base, dates, &mut Vec::new()).unwrap_or_default()
-            })
+    let read = |doc: &str| {
+        strict(doc.as_bytes(), base, dates).unwrap_or_else(|_| {
+            recover(doc.as_bytes(), base, dates, &mut Vec::new()).unwrap_or_default()
         })
-        .unwrap_or_default();
+    };
+    let repair = std::str::from_utf8(bytes).ok().and_then(repair::repair);
+    let repaired = repair.as_ref().map(|r| read(&r.whole)).unwrap_or_default();
+    // The cut-short entry is the one more that the document read with it has.
+    let partial: Vec<Article> = repair
+        .as_ref()
+        .and_then(|r| r.with_cut_short.as_deref())
+        .map(read)
+        .filter(|all| all.len() == repaired.len() + 1)
+        .and_then(|mut all| all.pop())
+        .into_iter()
+        .collect();
+    if !partial.is_empty() {
+        warnings.push("the last entry is cut short: not matched until the feed is whole".into());
+    }
     if repaired.len() > recovered.len() {
         warnings.push(format!(
             "document repaired as a whole: {} entries (entry by entry: {})",
             repaired.len(),
             recovered.len()
         ));
-        repaired
+        (repaired, partial)
     } else {
         warnings.extend(notes);
-        recovered
+        (recovered, partial)
     }
 }
 

@@ -4,14 +4,21 @@
 //! text); end tags close what they match and anything opened inside it, stray
 //! end tags go, bare `&` and unknown entities become text, and whatever is
 //! still open at the end is closed. An `<item>` or `<entry>` still open at the
-//! end was cut short and is dropped: half a story would alert now, then again
-//! under another key once the feed is whole.
+//! end was cut short: it is kept apart (see [`Repaired::with_cut_short`]),
+//! since half a story must not be matched and marked seen.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+/// A document repaired: without the entry cut short at its end, and with it
+/// (closed), if there was one.
+pub(super) struct Repaired {
+    pub whole: String,
+    pub with_cut_short: Option<String>,
+}
+
 /// `text` as well-formed XML, or `None` if nothing could be read.
-pub(super) fn repair(text: &str) -> Option<String> {
+pub(super) fn repair(text: &str) -> Option<Repaired> {
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.check_end_names = false;
@@ -72,6 +79,11 @@ pub(super) fn repair(text: &str) -> Option<String> {
         let local = name.rsplit(':').next().unwrap_or(name);
         local == "item" || local == "entry"
     });
+    let with_cut_short = cut_short.map(|_| {
+        let mut all = out.clone();
+        close(&mut all, &mut open.clone(), 0);
+        all
+    });
     if let Some(at) = cut_short {
         out.truncate(open[at].1);
         open.truncate(at);
@@ -80,7 +92,10 @@ pub(super) fn repair(text: &str) -> Option<String> {
         return None;
     }
     close(&mut out, &mut open, 0);
-    Some(out)
+    Some(Repaired {
+        whole: out,
+        with_cut_short,
+    })
 }
 
 /// Writes end tags for `open[at..]`, innermost first.
@@ -101,7 +116,9 @@ mod tests {
     #[test]
     fn mismatched_stray_and_unclosed_tags_are_balanced() {
         assert_eq!(
-            repair("<rss><channel><title>A <b>bold</title><x>1</y></channel>").unwrap(),
+            repair("<rss><channel><title>A <b>bold</title><x>1</y></channel>")
+                .unwrap()
+                .whole,
             "<rss><channel><title>A <b>bold</b></title><x>1</x></channel></rss>"
         );
     }
@@ -109,16 +126,19 @@ mod tests {
     #[test]
     fn bare_ampersands_and_html_entities_become_text() {
         assert_eq!(
-            repair("<t>AT&T &nbsp; &amp; &#65;</t>").unwrap(),
+            repair("<t>AT&T &nbsp; &amp; &#65;</t>").unwrap().whole,
             "<t>AT&amp;T &amp;nbsp; &amp; &#65;</t>"
         );
     }
 
     #[test]
-    fn an_entry_cut_short_is_dropped() {
+    fn an_entry_cut_short_is_kept_apart() {
+        let repaired =
+            repair("<feed><entry><id>1</id></entry><entry><id>2</id><title>Hal").unwrap();
+        assert_eq!(repaired.whole, "<feed><entry><id>1</id></entry></feed>");
         assert_eq!(
-            repair("<feed><entry><id>1</id></entry><entry><id>2</id><title>Hal").unwrap(),
-            "<feed><entry><id>1</id></entry></feed>"
+            repaired.with_cut_short.unwrap(),
+            "<feed><entry><id>1</id></entry><entry><id>2</id><title>Hal</title></entry></feed>"
         );
     }
 }
