@@ -97,6 +97,7 @@ async fn rss1() {
     assert_eq!(e["id"], "link:https://valley.example.net/bridge");
     assert_eq!(e["published"], "2026-03-20T09:00:00+00:00");
     assert_eq!(e["authors"], json!(["Tomas Berg"]));
+    assert_eq!(e["categories"], json!(["Roads"]));
     assert_eq!(e["text"], "Engineers found cracks in two of the arches.");
 }
 

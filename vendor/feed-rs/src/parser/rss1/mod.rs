@@ -1,6 +1,6 @@
 use std::io::BufRead;
 
-use crate::model::{Content, Entry, Feed, FeedType, Image, Link, Person, Text};
+use crate::model::{Category, Content, Entry, Feed, FeedType, Image, Link, Person, Text};
 use crate::parser::util::if_some_then;
 use crate::parser::{ParseFeedResult, Parser, common};
 use crate::xml::{Element, NS};
@@ -105,6 +105,14 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
             (NS::DublinCore, "description") if entry.summary.is_none() => entry.summary = common::handle_text(child),
 
             (NS::DublinCore, "rights") => entry.rights = common::handle_text(child),
+
+            // newswatch patch: the Dublin Core fallbacks RSS 2.0 items get too.
+            (NS::DublinCore, "subject") => if_some_then(child.child_as_text(), |subject| entry.categories.push(Category::new(&subject))),
+            (NS::DublinCore, "author") | (NS::DublinCore, "contributor") if entry.authors.is_empty() => {
+                if_some_then(child.child_as_text(), |name| entry.authors.push(Person::parse(&name).role("author")))
+            }
+            (NS::DublinCore, "created") | (NS::DublinCore, "issued") if entry.published.is_none() => entry.published = common::handle_timestamp(parser, child),
+            (NS::DublinCore, "modified") => entry.updated = common::handle_timestamp(parser, child),
 
             // Nothing required for unknown elements
             _ => {}
