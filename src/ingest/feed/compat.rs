@@ -435,3 +435,18 @@ fn an_entry_cut_short_is_apart_and_never_among_the_articles() {
     assert_eq!(parsed.partial.len(), 1);
     assert!(parsed.malformed.is_some());
 }
+
+#[test]
+fn an_xml_declaration_inside_the_document_does_not_panic() {
+    // Found by scripts/fuzz-parse: a UTF-16 declaration pasted into an Atom
+    // entry made quick-xml panic ("set_encoding() called after prefix buffer
+    // was drained"); the boundary caught it, but the feed was lost.
+    let found = include_bytes!("../../../tests/fixtures/fuzz-late-declaration.xml");
+    let parsed = parse(found, None).unwrap();
+    assert_eq!(parsed.articles.len(), 1);
+    let pasted = rss(
+        "<item><title>x</title><description>a <?xml version=\"1.0\" encoding=\"utf-16\"?> b</description></item>\
+                      <?xml-stylesheet href=\"s.css\"?>",
+    );
+    assert_eq!(only(&pasted).summary, "a b");
+}
