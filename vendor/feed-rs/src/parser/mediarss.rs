@@ -69,8 +69,10 @@ impl MediaRssState {
 
 fn emit_media_objects(mut scope: Scope, entry: &mut Entry) {
     // If we have content at this scope, then build a media object for it
-    // (newswatch patch: a title or description alone makes one too; items carry them so).
-    if !scope.pending.is_empty() || scope.title.is_some() || scope.description.is_some() {
+    // (newswatch patch: so does a title or description that no content or
+    // group below would carry; items carry them so).
+    let text_only = scope.children.is_empty() && (scope.title.is_some() || scope.description.is_some());
+    if !scope.pending.is_empty() || text_only {
         // Build a media object for this scope
         let mut media_obj = MediaObject::new(MediaObjectSource::MediaRSS);
         media_obj.title = scope.title.clone();

@@ -2,7 +2,7 @@ use mediatype::{MediaTypeBuf, names};
 use std::collections::HashSet;
 use std::io::BufRead;
 
-use crate::model::{Category, Content, Entry, Feed, FeedType, Generator, Image, Link, LinkTarget, MediaContent, MediaObject, MediaObjectSource, Person};
+use crate::model::{Category, Content, Entry, Feed, FeedType, Generator, Image, Link, LinkTarget, MediaContent, MediaCredit, MediaObject, MediaObjectSource, Person};
 use crate::parser::itunes::{handle_itunes_channel_element, handle_itunes_item_element};
 use crate::parser::podcast::{handle_podcast_channel_element, handle_podcast_item_element};
 use crate::parser::util::{if_ok_then_some, if_some_then};
@@ -261,7 +261,10 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
 
             // newswatch patch: iTunes author and categories stand in as the item's own
             // (feedparser maps them to author and tags).
-            (NS::Itunes, "author") => itunes_author = child.child_as_text(),
+            (NS::Itunes, "author") => {
+                itunes_author = child.child_as_text();
+                if_some_then(itunes_author.clone(), |name| itunes_media_obj.credits.push(MediaCredit::new(name)));
+            }
             (NS::Itunes, "category") => if_some_then(itunes::handle_category(child)?, |category| entry.categories.push(category)),
 
             // iTunes elements populate the corresponding MediaObject
