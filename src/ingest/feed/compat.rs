@@ -356,7 +356,7 @@ fn utf16_and_utf32_without_bom_and_ebcdic() {
     // Greek EBCDIC (875): Latin letters sit elsewhere, so 037 could not read it.
     let greek: Vec<u8> = "<?xml version='1.0' encoding='cp875'?><rss version='2.0'><channel><title>t</title><item><title>Αθήνα</title></item></channel></rss>"
         .chars()
-        .map(|c| crate::ingest::ebcdic::encode_875(c))
+        .map(crate::ingest::ebcdic::encode_875)
         .collect();
     assert_eq!(parse(&greek, None).unwrap().articles[0].title, "Αθήνα");
 }
