@@ -179,28 +179,42 @@ fn clean(text: &str, warnings: &mut Vec<String>) -> String {
 
 /// The `encoding="…"` of an XML declaration at the start of the document.
 fn xml_declared_encoding(bytes: &[u8]) -> Option<&str> {
-    let head = &bytes[..bytes.len().min(256)];
-    let start = head.windows(5).position(|w| w == b"<?xml")?;
-    let end = start + head[start..].windows(2).position(|w| w == b"?>")?;
-    let decl = std::str::from_utf8(&head[start..end]).ok()?;
-    let at = decl.find("encoding")? + "encoding".len();
-    let rest = decl[at..].trim_start().strip_prefix('=')?.trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let value = &rest[1..];
-    Some(&value[..value.find(quote)?])
+    std::str::from_utf8(&bytes[declared_label(bytes)?]).ok()
+}
+
+/// Where the `encoding` value of the document's XML declaration lies. The
+/// declaration starts near the top but may be long: one quick-xml cannot read
+/// as UTF-8 must be found whatever its length, or quick-xml panics switching
+/// encodings mid-stream (found by fuzzing). Read as bytes: a declaration may
+/// hold bytes that are not UTF-8.
+fn declared_label(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = memchr::memmem::find(&bytes[..bytes.len().min(256)], b"<?xml")?;
+    let limit = bytes.len().min(start + 64 * 1024);
+    let end = start + memchr::memmem::find(&bytes[start..limit], b"?>")?;
+    let decl = &bytes[..end];
+    let mut at = start + memchr::memmem::find(&decl[start..], b"encoding")? + "encoding".len();
+    let skip_space = |at: &mut usize| {
+        while decl.get(*at).is_some_and(u8::is_ascii_whitespace) {
+            *at += 1;
+        }
+    };
+    skip_space(&mut at);
+    (decl.get(at) == Some(&b'=')).then_some(())?;
+    at += 1;
+    skip_space(&mut at);
+    let quote = *decl.get(at).filter(|q| **q == b'"' || **q == b'\'')?;
+    let value = at + 1;
+    let len = decl[value..].iter().position(|&b| b == quote)?;
+    Some(value..value + len)
 }
 
 /// Rewrites the XML declaration's encoding to UTF-8 (the text now is).
 fn declare_utf8(text: &str) -> String {
-    let Some(label) = xml_declared_encoding(text.as_bytes()) else {
-        return text.to_string();
-    };
-    let label_start = label.as_ptr() as usize - text.as_ptr() as usize;
-    format!(
-        "{}UTF-8{}",
-        &text[..label_start],
-        &text[label_start + label.len()..]
-    )
+    match declared_label(text.as_bytes()) {
+        // The range lies between ASCII quotes: both ends are char boundaries.
+        Some(label) => format!("{}UTF-8{}", &text[..label.start], &text[label.end..]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
