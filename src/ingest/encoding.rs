@@ -165,16 +165,32 @@ fn clean(text: &str, warnings: &mut Vec<String>) -> String {
     }
     text.chars()
         .filter(|c| *c != '\0')
-        .map(|c| match u8::try_from(u32::from(c)) {
-            Ok(byte @ 0x80..=0x9f) => WINDOWS_1252
-                .decode_without_bom_handling(&[byte])
-                .0
-                .chars()
-                .next()
-                .unwrap_or(c),
-            _ => c,
-        })
+        .map(c1_as_windows_1252)
         .collect()
+}
+
+/// A C1 control character (U+0080–U+009F) as the windows-1252 character its
+/// code stands for; any other character as it is.
+fn c1_as_windows_1252(c: char) -> char {
+    match u8::try_from(u32::from(c)) {
+        Ok(byte @ 0x80..=0x9f) => WINDOWS_1252
+            .decode_without_bom_handling(&[byte])
+            .0
+            .chars()
+            .next()
+            .unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// Text with C1 controls read as windows-1252, as an HTML reader reads
+/// `&#146;` (an XML character reference gives U+0092 itself).
+pub(crate) fn demoronize(text: &str) -> Cow<'_, str> {
+    if needs_cleaning(text.as_bytes()) {
+        Cow::Owned(text.chars().map(c1_as_windows_1252).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// The `encoding="…"` of an XML declaration at the start of the document.

@@ -333,6 +333,9 @@ fn category_term_not_label() {
 fn uppercase_hex_references_and_c1_controls() {
     let a = only(&rss("<item><title>&#X41;don\u{92}t</title></item>"));
     assert_eq!(a.title, "Adon’t");
+    // The same as an XML character reference, which XML reads as U+0092.
+    let a = only(&rss("<item><description>don&#146;t</description></item>"));
+    assert_eq!(a.summary, "don’t");
 }
 
 #[test]

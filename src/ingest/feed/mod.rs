@@ -376,10 +376,11 @@ fn normalize(entry: Entry, base: Option<&Url>, declared: bool) -> Article {
         .as_ref()
         .and_then(|c| {
             let body = c.body.as_deref()?;
+            let body = encoding::demoronize(body);
             Some(if is_plain(c.content_type.as_ref()) {
-                html::collapse_whitespace(body)
+                html::collapse_whitespace(&body)
             } else {
-                html::to_text(body)
+                html::to_text(&body)
             })
         })
         .unwrap_or_default();
@@ -461,13 +462,14 @@ fn categories(list: &[Category], names: &mut Vec<String>) {
 }
 
 fn plain_text(text: &Text, declared: bool) -> String {
+    let content = encoding::demoronize(&text.content);
     // RSS titles are marked plain but routinely carry escaped markup or
     // entities ("&lt;em&gt;", "&amp;eacute;"): readers render them as HTML.
     // An Atom type="text" is plain as declared.
-    if is_plain(text.content_type.as_ref()) && (declared || !has_markup(&text.content)) {
-        html::collapse_whitespace(&text.content)
+    if is_plain(text.content_type.as_ref()) && (declared || !has_markup(&content)) {
+        html::collapse_whitespace(&content)
     } else {
-        html::to_text(&text.content)
+        html::to_text(&content)
     }
 }
 
