@@ -18,7 +18,9 @@ pub(crate) fn to_utf8<'a>(
         Cow::Borrowed(bytes) if !needs_cleaning(bytes) => Cow::Borrowed(bytes),
         decoded => {
             let text = String::from_utf8_lossy(&decoded);
-            Cow::Owned(clean(&text, warnings).into_bytes())
+            // Dropping NULs can join an `encoding` label that was split
+            // ("encodi\0ng"): the declaration is said to be UTF-8 again.
+            Cow::Owned(declare_utf8(&clean(&text, warnings)).into_bytes())
         }
     }
 }

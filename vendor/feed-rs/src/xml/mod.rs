@@ -380,12 +380,11 @@ impl<R: BufRead> SourceState<R> {
             let (ns_resolution, event) = reader.read_resolved_event_into(&mut self.buf_event)?;
 
             match event {
-                // XML declaration for the encoding
-                Event::Decl(ref decl) => {
-                    if let Some(encoding) = decl.encoder() {
-                        reader.get_mut().set_encoding(encoding);
-                    }
-                }
+                // newswatch patch: the declaration's encoding is not applied.
+                // newswatch decodes the document to UTF-8 before parsing, and
+                // switching here panics in quick-xml when the declaration is
+                // long, repeated or joined from pieces (fuzzing found all three).
+                Event::Decl(_) => {}
 
                 // Start of an element
                 Event::Start(ref e) => {
