@@ -41,10 +41,12 @@ pub struct Parsed {
     pub warnings: Vec<String>,
 }
 
-/// Parses feed bytes (not text: the encoding is decided here, from the HTTP
-/// `charset`, a BOM or the XML declaration, in that order). Strict first;
-/// if the document is malformed, each entry is parsed on its own, so a broken
-/// entry or a truncated tail costs only those entries.
+/// Parses feed bytes (not text: the encoding is decided here, from a BOM,
+/// the HTTP `charset` or the XML declaration, in that order). Strict first;
+/// if the document is malformed, each entry is parsed on its own and the
+/// document is also repaired as a whole, and the reading that keeps more
+/// entries wins, so a broken entry or a truncated tail costs only those
+/// entries. Never panics: a dependency's panic is this feed's error.
 pub fn parse(bytes: &[u8], http_charset: Option<&str>) -> Result<Parsed, ParseError> {
     parse_from(bytes, http_charset, None)
 }
