@@ -361,7 +361,7 @@ async fn read_source(source: &str) -> Result<Source> {
             .map_err(|()| anyhow::anyhow!("{source}: not a local file URL"))?,
         Some(url) if matches!(url.scheme(), "http" | "https") => {
             // The HTTP client (and TLS) is set up only here, when it is needed.
-            let fetcher = Fetcher::new(&FetchConfig::default())?;
+            let fetcher = Fetcher::new(&FetchConfig::default());
             return match fetcher.fetch(url, &Validators::default()).await {
                 Ok(Fetched::Body {
                     bytes,

@@ -37,7 +37,7 @@ struct Runtime {
 }
 
 fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
-    let fetcher = Fetcher::new(&config.fetch).context("cannot build HTTP client")?;
+    let fetcher = Fetcher::new(&config.fetch);
     let outbox = Outbox::new(
         store.clone(),
         &config.destinations,

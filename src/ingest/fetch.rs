@@ -102,13 +102,15 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(config: &FetchConfig) -> Result<Self, FetchError> {
-        Ok(Fetcher {
+    /// Cannot fail: the HTTP client is built (and its errors met) on the
+    /// first HTTP fetch.
+    pub fn new(config: &FetchConfig) -> Self {
+        Fetcher {
             config: config.clone(),
             client: Arc::default(),
             timeout: config.timeout,
             max_body: config.max_body_bytes,
-        })
+        }
     }
 
     fn client(&self) -> Result<&reqwest::Client, FetchError> {
