@@ -30,29 +30,18 @@ pub(crate) fn decode(bytes: &[u8], label: Option<&str>) -> String {
         .collect()
 }
 
-/// The declared encoding of an EBCDIC document (its declaration is ASCII-range text).
-pub(crate) fn declared_label(bytes: &[u8]) -> Option<String> {
-    let head: String = decode(&bytes[..bytes.len().min(256)], None);
-    let decl = &head[..head.find("?>")?];
-    let at = decl.find("encoding")? + "encoding".len();
-    let rest = decl[at..].trim_start().strip_prefix('=')?.trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let value = &rest[1..];
-    Some(value[..value.find(quote)?].to_string())
-}
-
-/// Code page 037 bytes of `text` (characters it lacks become `?`), for tests.
+/// Bytes of `text` in the code page `label` picks, as [`decode`] picks it
+/// (characters the page lacks become `?`), for tests.
 #[cfg(test)]
-pub(crate) fn encode(text: &str) -> Vec<u8> {
+pub(crate) fn encode(text: &str, label: Option<&str>) -> Vec<u8> {
+    let table = if label.is_some_and(|l| l.contains("875")) {
+        &CP875
+    } else {
+        &CP037
+    };
     text.chars()
-        .map(|c| CP037.iter().position(|&e| e == c).map_or(0x6f, |b| b as u8))
+        .map(|c| table.iter().position(|&e| e == c).map_or(0x6f, |b| b as u8))
         .collect()
-}
-
-/// The code page 875 byte of `c` (`?` if it has none), for tests.
-#[cfg(test)]
-pub(crate) fn encode_875(c: char) -> u8 {
-    CP875.iter().position(|&e| e == c).map_or(0x6f, |b| b as u8)
 }
 
 const CP500_DIFFERS: [(u8, char); 7] = [

@@ -35,7 +35,9 @@ fn decode<'a>(
         return Cow::Owned(declare_utf8(&wide.decode(&bytes[bom..])).into_bytes());
     }
     if ebcdic::looks_like_ebcdic(bytes) {
-        let label = ebcdic::declared_label(bytes);
+        // The declaration is ASCII-range text, readable in any of the pages.
+        let head = ebcdic::decode(&bytes[..bytes.len().min(256)], None);
+        let label = xml_declared_encoding(head.as_bytes()).map(str::to_string);
         warnings.push(format!(
             "decoded from EBCDIC ({})",
             label.as_deref().unwrap_or("code page 037")

@@ -354,13 +354,15 @@ fn utf16_and_utf32_without_bom_and_ebcdic() {
     let ebcdic = crate::ingest::ebcdic::encode(
         "<?xml version='1.0' encoding='cp037'?><rss version='2.0'><channel><title>t</title>\
          <item><title>Øre</title></item></channel></rss>",
+        None,
     );
     assert_eq!(parse(&ebcdic, None).unwrap().articles[0].title, "Øre");
     // Greek EBCDIC (875): Latin letters sit elsewhere, so 037 could not read it.
-    let greek: Vec<u8> = "<?xml version='1.0' encoding='cp875'?><rss version='2.0'><channel><title>t</title><item><title>Αθήνα</title></item></channel></rss>"
-        .chars()
-        .map(crate::ingest::ebcdic::encode_875)
-        .collect();
+    let greek = crate::ingest::ebcdic::encode(
+        "<?xml version='1.0' encoding='cp875'?><rss version='2.0'><channel><title>t</title>\
+         <item><title>Αθήνα</title></item></channel></rss>",
+        Some("cp875"),
+    );
     assert_eq!(parse(&greek, None).unwrap().articles[0].title, "Αθήνα");
 }
 
