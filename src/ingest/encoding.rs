@@ -14,25 +14,27 @@ pub(crate) fn to_utf8<'a>(
     http_charset: Option<&str>,
     warnings: &mut Vec<String>,
 ) -> Cow<'a, [u8]> {
-    match decode(bytes, http_charset, warnings) {
-        Cow::Borrowed(bytes) if !needs_cleaning(bytes) => Cow::Borrowed(bytes),
-        decoded => {
-            let text = String::from_utf8_lossy(&decoded);
-            // Dropping NULs can join an `encoding` label that was split
-            // ("encodi\0ng"): the declaration is said to be UTF-8 again.
-            Cow::Owned(declare_utf8(&clean(&text, warnings)).into_bytes())
-        }
-    }
+    let text = decode(bytes, http_charset, warnings);
+    let text = match (needs_cleaning(text.as_bytes()), text) {
+        (false, Cow::Borrowed(text)) => return Cow::Borrowed(text.as_bytes()),
+        (true, text) => Cow::Owned(clean(&text, warnings)),
+        (false, text) => text,
+    };
+    // Said once, last: dropping NULs can join an `encoding` label that was
+    // split ("encodi\0ng").
+    Cow::Owned(declare_utf8(&text).into_bytes())
 }
 
+/// The document as text: borrowed when it is already UTF-8 and says so (or
+/// nothing), else transcoded.
 fn decode<'a>(
     bytes: &'a [u8],
     http_charset: Option<&str>,
     warnings: &mut Vec<String>,
-) -> Cow<'a, [u8]> {
+) -> Cow<'a, str> {
     if let Some((wide, bom)) = sniff_wide(bytes) {
         warnings.push(format!("decoded from {}", wide.name()));
-        return Cow::Owned(declare_utf8(&wide.decode(&bytes[bom..])).into_bytes());
+        return Cow::Owned(wide.decode(&bytes[bom..]));
     }
     if ebcdic::looks_like_ebcdic(bytes) {
         // The declaration is ASCII-range text, readable in any of the pages.
@@ -42,7 +44,7 @@ fn decode<'a>(
             "decoded from EBCDIC ({})",
             label.as_deref().unwrap_or("code page 037")
         ));
-        return Cow::Owned(declare_utf8(&ebcdic::decode(bytes, label.as_deref())).into_bytes());
+        return Cow::Owned(ebcdic::decode(bytes, label.as_deref()));
     }
     let declared = xml_declared_encoding(bytes);
     // A declaration we could read as ASCII means an 8-bit document, whatever
@@ -64,11 +66,11 @@ fn decode<'a>(
         .unwrap_or(UTF_8);
     let bom_len = Encoding::for_bom(bytes).map_or(0, |(_, len)| len);
     let body = &bytes[bom_len..];
-    if encoding == UTF_8 && bom_len == 0 && std::str::from_utf8(body).is_ok() {
+    if encoding == UTF_8 && bom_len == 0 {
         let declared_utf8 =
             declared.is_none_or(|d| Encoding::for_label(d.as_bytes()) == Some(UTF_8));
-        if declared_utf8 {
-            return Cow::Borrowed(bytes);
+        if let (true, Ok(text)) = (declared_utf8, std::str::from_utf8(body)) {
+            return Cow::Borrowed(text);
         }
     }
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
@@ -87,7 +89,9 @@ fn decode<'a>(
         }
         text
     };
-    Cow::Owned(declare_utf8(&text).into_bytes())
+    // Owned, so the declaration is rewritten to UTF-8 even when the text
+    // was pure ASCII (which encoding_rs lends back unchanged).
+    Cow::Owned(text.into_owned())
 }
 
 /// UTF-16 and UTF-32, with or without a BOM, told by where the zero bytes of
