@@ -38,9 +38,6 @@ pub(super) fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a
     {
         text = Cow::Owned(versioned);
     }
-    if let Some(cleaned) = drop_late_declarations(&text, warnings) {
-        text = Cow::Owned(cleaned);
-    }
     if let Some(expanded) = internal_entities(&text, warnings) {
         text = Cow::Owned(expanded);
     }
@@ -60,39 +57,6 @@ pub(super) fn rewrite<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a
         Cow::Borrowed(_) => Cow::Borrowed(bytes),
         Cow::Owned(text) => Cow::Owned(text.into_bytes()),
     }
-}
-
-/// An XML declaration anywhere but at the start (`<?xml version="1.0"
-/// encoding="utf-16"?>` pasted into an entry) is dropped: XML forbids it, and
-/// quick-xml panics when one names an encoding (found by fuzzing).
-fn drop_late_declarations(text: &str, warnings: &mut Vec<String>) -> Option<String> {
-    let is_declaration = |at: usize| {
-        text[at + 5..]
-            .chars()
-            .next()
-            .is_none_or(|c| c.is_whitespace() || c == '?')
-    };
-    let body = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    let from = text.len() - body.len() + usize::from(body.starts_with("<?xml"));
-    let late: Vec<usize> = memchr::memmem::find_iter(&text.as_bytes()[from..], b"<?xml")
-        .map(|i| from + i)
-        .filter(|&at| is_declaration(at))
-        .collect();
-    if late.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for at in late {
-        if at < copied {
-            continue;
-        }
-        out.push_str(&text[copied..at]);
-        copied = text[at..].find("?>").map_or(text.len(), |end| at + end + 2);
-    }
-    out.push_str(&text[copied..]);
-    warnings.push("XML declarations inside the document dropped".into());
-    Some(out)
 }
 
 /// Whether `text` holds `needle` (memchr's SIMD search: these scans run over
