@@ -243,7 +243,7 @@ fn option<T: std::str::FromStr>(name: &str) -> Option<T> {
 /// Parses and compiles rule files: the set, the parse time and the whole time.
 fn time_compile(files: &[(PathBuf, String)]) -> (RuleSet, Duration, Duration) {
     let start = Instant::now();
-    let parsed = parse_rule_files(files);
+    let parsed = parse_rule_files(files, None);
     assert!(parsed.errors.is_empty(), "{}", parsed.errors[0]);
     let parse = start.elapsed();
     let set = RuleSet::new(parsed.rules);

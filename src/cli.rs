@@ -10,7 +10,7 @@ use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::model::alert::Excerpt;
 use crate::model::article::Article;
-use crate::model::diagnostic::Diagnostics;
+use crate::model::diagnostic::{Diagnostics, utf8_text};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -48,8 +48,13 @@ pub enum Command {
     Run,
     /// Poll every feed once, match, deliver, and exit.
     Once,
-    /// Validate the config and rule files.
-    Check,
+    /// Validate the config and rule files; warnings do not fail the check.
+    Check {
+        /// Exit 1 on warnings too (rules that can never alert or never
+        /// match, unused aliases, rules evaluated for every article).
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print what newswatch sees in a feed, one JSON object per entry.
     Inspect {
         /// Feeds: http(s) URLs, file paths, or `-` for standard input.
@@ -65,8 +70,9 @@ pub enum Command {
     Outbox(OutboxCommand),
     /// Run rules over feeds and print what would alert; sends nothing.
     TestRule {
-        /// A query to try, instead of rule files.
-        #[arg(long, conflicts_with = "rules")]
+        /// A query to try, instead of rule files. It is always a value, even
+        /// when it starts with a dash: `--query '-football Brussels'`.
+        #[arg(long, conflicts_with = "rules", allow_hyphen_values = true)]
         query: Option<String>,
         /// Rule files to use (repeatable); default: the config's rules.
         #[arg(long)]
@@ -130,7 +136,7 @@ pub fn init_logging(format: LogFormat) {
 
 pub async fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Check => Ok(check(&cli.config)),
+        Command::Check { strict } => Ok(check(&cli.config, strict)),
         Command::Once => {
             let config = load(&cli.config)?;
             let report = daemon::once(config).await?;
@@ -148,7 +154,9 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run => {
-            let config = load(&cli.config)?;
+            let path = cli.config.clone();
+            let loading = tokio::task::spawn_blocking(move || load(&path));
+            let config = daemon::extending_timeout(loading).await??;
             let (tx, rx) = mpsc::channel(4);
             // Installed before the daemon starts, so an early SIGTERM is not fatal.
             let signals = Signals::install()?;
@@ -176,21 +184,29 @@ fn load(path: &std::path::Path) -> Result<Config> {
     Config::load(path).map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))
 }
 
-fn check(path: &std::path::Path) -> ExitCode {
+fn check(path: &std::path::Path, strict: bool) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
+            let costly = config.rules.costly_rules();
+            let warnings = config.warnings.len() + costly.len();
             println!(
-                "{}: OK: {} feeds, {} rules in {} files, {} destinations",
+                "{}: OK: {} feeds, {} rules in {} files, {} destinations, {warnings} warning(s)",
                 path.display(),
                 config.feeds.len(),
                 config.rules.rules().len(),
                 config.rule_files.len(),
                 config.destinations.len()
             );
-            for (rule, why) in config.rules.costly_rules() {
+            for warning in &config.warnings {
+                eprintln!("warning: {warning}");
+            }
+            for (rule, why) in costly {
                 eprintln!("warning: rule {rule:?} {why}: it is evaluated for nearly every article");
             }
-            ExitCode::SUCCESS
+            match strict && warnings > 0 {
+                true => ExitCode::FAILURE,
+                false => ExitCode::SUCCESS,
+            }
         }
         Err(errors) => {
             for error in &errors.0 {
@@ -408,11 +424,12 @@ fn test_rules(
     } else if !files.is_empty() {
         let mut texts = Vec::new();
         for file in files {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = utf8_text(file, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
             texts.push((file.clone(), text));
         }
-        let parsed = rules::parse_rule_files(&texts);
+        let parsed = rules::parse_rule_files(&texts, None);
         if !parsed.errors.is_empty() {
             bail!("invalid rules:\n{}", Diagnostics(parsed.errors));
         }

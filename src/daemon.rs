@@ -138,6 +138,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
         state_dir = %rt.config.state_dir.display(),
         "Newswatch started"
     );
+    log_warnings(&rt.config);
     notify_systemd(&[NotifyState::Ready]);
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut stop = CancellationToken::new();
@@ -159,9 +160,11 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             // reads the config again once this one is in (it may have
             // changed since it was read).
             let mut again = false;
+            let mut still_reloading = extend_interval();
             let prepared = loop {
                 tokio::select! {
                     prepared = &mut preparing => break Some(prepared),
+                    _ = still_reloading.tick() => extend_systemd_timeout(),
                     asked = control.recv() => match asked.unwrap_or(Control::Shutdown) {
                         Control::Shutdown => break None,
                         Control::Reload => again = true,
@@ -207,6 +210,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
                 rules = rt.config.rules.rules().len(),
                 "Config reloaded"
             );
+            log_warnings(&rt.config);
             stop = CancellationToken::new();
             tasks = start(&rt, stop.clone());
             warn_orphaned_alerts(store.as_ref(), &rt.config).await;
@@ -258,6 +262,47 @@ fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<(
         schedule::run(feeds, first_due, FETCH_CONCURRENCY, poll, stop).await;
     });
     vec![scheduler, outbox_task]
+}
+
+/// What `newswatch check` warns about, in the log: the first few, and how
+/// many in all (a generated file can have a warning per rule).
+fn log_warnings(config: &Config) {
+    const SHOWN: usize = 20;
+    for warning in config.warnings.iter().take(SHOWN) {
+        tracing::warn!("{warning}");
+    }
+    if config.warnings.len() > SHOWN {
+        tracing::warn!(
+            warnings = config.warnings.len(),
+            "More config warnings; `newswatch check` lists them all"
+        );
+    }
+}
+
+/// Runs `work` (loading the config at start), telling systemd meanwhile
+/// that start-up goes on: a million rules take seconds to compile, more on a
+/// loaded machine, and systemd would otherwise kill a start that is slow.
+pub(crate) async fn extending_timeout<T>(work: impl std::future::Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    let mut still_starting = extend_interval();
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = still_starting.tick() => extend_systemd_timeout(),
+        }
+    }
+}
+
+/// How often systemd hears that a start or reload is still under way (a
+/// quick one says nothing); each time its timeout is extended by three
+/// times that.
+fn extend_interval() -> tokio::time::Interval {
+    let every = std::time::Duration::from_secs(10);
+    tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+}
+
+fn extend_systemd_timeout() {
+    notify_systemd(&[NotifyState::ExtendTimeoutUsec(30_000_000)]);
 }
 
 /// Sends a state to systemd; a no-op when not started by systemd.

@@ -17,7 +17,7 @@ use crate::ingest::fetch::FetchConfig;
 use crate::ingest::schedule::FeedConfig;
 use crate::matching::RuleSet;
 use crate::matching::rules;
-use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error};
+use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
 use destinations::build_destination;
 use feeds::{build_defaults, build_feeds};
 use raw::RawConfig;
@@ -44,6 +44,9 @@ pub struct Config {
     /// Shared with the pipeline: a million compiled rules are not copied.
     pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
+    /// Mistakes that leave the config valid but a rule useless (no `notify`,
+    /// a feeds pattern that matches no feed, an alias never used).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Config {
@@ -58,8 +61,9 @@ impl Config {
 
     /// Reads and validates the config file and every rule file it names.
     pub(crate) fn load(path: &Path) -> Result<Config, Diagnostics> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| Diagnostics(vec![file_error(path, format!("cannot read: {e}"))]))?;
+        let text = utf8_text(path, bytes).map_err(|e| Diagnostics(vec![e]))?;
         Config::parse(path, &text)
     }
 
@@ -75,7 +79,7 @@ impl Config {
         text: &str,
         files: &dyn Sources,
     ) -> Result<Config, Diagnostics> {
-        let source = SourceFile { path, text };
+        let source = SourceFile::new(path, text);
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| Diagnostics(vec![source.toml_error(&e)]))?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -116,23 +120,23 @@ impl Config {
         let mut rule_texts = Vec::new();
         for file in &rule_files {
             match files.read(file) {
-                Ok(text) => rule_texts.push((file.clone(), text)),
+                Ok(bytes) => match utf8_text(file, bytes) {
+                    Ok(text) => rule_texts.push((file.clone(), text)),
+                    Err(e) => errors.push(e),
+                },
                 Err(e) => errors.push(file_error(file, format!("cannot read rule file: {e}"))),
             }
         }
-        let parsed = rules::parse_rule_files(&rule_texts);
+        let feed_names: Vec<(&str, &[String])> = feeds
+            .iter()
+            .map(|f| (f.name.as_str(), f.tags.as_slice()))
+            .collect();
+        let known = rules::Known {
+            destinations: &declared,
+            feeds: &feed_names,
+        };
+        let parsed = rules::parse_rule_files(&rule_texts, Some(&known));
         errors.extend(parsed.errors);
-        for r in parsed.notify_refs {
-            if !declared.contains(&r.destination) {
-                errors.push(Diagnostic {
-                    message: format!(
-                        "rule {:?} notifies unknown destination {:?}",
-                        r.rule, r.destination
-                    ),
-                    ..r.at
-                });
-            }
-        }
         let rules = parsed.rules;
 
         if !errors.is_empty() {
@@ -148,6 +152,7 @@ impl Config {
             destinations,
             rules: Arc::new(RuleSet::new(rules)),
             rule_files,
+            warnings: parsed.warnings,
         })
     }
 }

@@ -34,8 +34,15 @@ pub(super) fn read_secret(
         }
         (Some(file), None) => {
             let path = base.join(file.get_ref());
-            match files.read(&path) {
-                Ok(text) => Ok(Some((text, file.span(), SecretFrom::File))),
+            match files.read(&path).map(String::from_utf8) {
+                Ok(Ok(text)) => Ok(Some((text, file.span(), SecretFrom::File))),
+                Ok(Err(_)) => {
+                    errors.push(source.error_in(
+                        &file.span(),
+                        format!("{key}_file {} is not UTF-8 text", path.display()),
+                    ));
+                    Err(())
+                }
                 Err(e) => {
                     errors.push(source.error_in(
                         &file.span(),

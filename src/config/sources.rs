@@ -8,7 +8,8 @@ use toml::Spanned;
 
 /// Where the files and variables a config names are read from.
 pub trait Sources {
-    fn read(&self, path: &Path) -> std::io::Result<String>;
+    /// A file's bytes (config and rule files are then checked to be UTF-8).
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
     /// The paths a glob pattern matches, each or why it could not be read;
     /// `Err` for an invalid pattern.
     fn glob(&self, pattern: &str) -> Result<Vec<Result<PathBuf, String>>, String>;
@@ -19,8 +20,8 @@ pub trait Sources {
 pub struct System;
 
 impl Sources for System {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
     }
 
     fn glob(&self, pattern: &str) -> Result<Vec<Result<PathBuf, String>>, String> {

@@ -19,10 +19,10 @@ impl Memory {
 }
 
 impl Sources for Memory {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         self.files
             .get(path)
-            .cloned()
+            .map(|text| text.clone().into_bytes())
             .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
     }
 

@@ -7,6 +7,7 @@ use crate::matching::tree::{Leaf, LeafKind, Node};
 use crate::model::diagnostic::{Diagnostic, SourceFile};
 use crate::model::field::FieldSet;
 use serde::Deserialize;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -43,6 +44,42 @@ fn yes() -> bool {
     true
 }
 
+/// A value whose span is moved `by` bytes: from a piece of a file to the file.
+fn moved<T>(value: Spanned<T>, by: usize) -> Spanned<T> {
+    let span = value.span();
+    Spanned::new(span.start + by..span.end + by, value.into_inner())
+}
+
+impl RawRuleFile {
+    fn shifted(self, by: usize) -> RawRuleFile {
+        if by == 0 {
+            return self;
+        }
+        let all = |values: Vec<Spanned<String>>| values.into_iter().map(|v| moved(v, by)).collect();
+        RawRuleFile {
+            rule: self
+                .rule
+                .into_iter()
+                .map(|r| RawRule {
+                    name: moved(r.name, by),
+                    query: moved(r.query, by),
+                    notify: all(r.notify),
+                    feeds: all(r.feeds),
+                    mode: r.mode.map(|v| moved(v, by)),
+                    digest: r.digest.map(|v| moved(v, by)),
+                    every: r.every.map(|v| moved(v, by)),
+                    ..r
+                })
+                .collect(),
+            aliases: self
+                .aliases
+                .into_iter()
+                .map(|(name, entries)| (moved(name, by), all(entries)))
+                .collect(),
+        }
+    }
+}
+
 /// A watch rule, validated, with its query compiled.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -69,45 +106,51 @@ impl Rule {
     }
 }
 
-/// A rule's reference to a destination, kept with its position so the config
-/// can report a destination that does not exist.
-#[derive(Debug, Clone)]
-pub struct NotifyRef {
-    pub rule: String,
-    pub destination: String,
-    pub at: Diagnostic,
+/// What the rules are checked against: the config's destinations and feeds.
+/// Without it (`test-rule --rules`), rules are checked on their own.
+pub struct Known<'a> {
+    pub destinations: &'a HashSet<String>,
+    /// Each feed's name and tags.
+    pub feeds: &'a [(&'a str, &'a [String])],
 }
 
-/// What a set of rule files yields: the rules, their destination references
-/// and every error found (a rule with an error is left out).
+/// What a set of rule files yields: the rules, every error found (a rule
+/// with an error is left out) and warnings: mistakes that leave a rule
+/// loaded but useless.
 #[derive(Debug, Default)]
 pub struct ParsedRules {
     pub rules: Vec<Rule>,
-    pub notify_refs: Vec<NotifyRef>,
     pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
 }
 
-/// One alias list entry, parsed, with where it was written.
+/// One alias list, parsed, with where it was declared.
 struct AliasDef {
     entries: Vec<Expr>,
+    /// The file (index) and span of its name, for the "never used" warning.
+    declared: (usize, Range<usize>),
+    used: Cell<bool>,
 }
 
 /// Parses and compiles rule files given as (path, text). Aliases declared in
 /// any file may be used by rules in every file.
-pub fn parse_rule_files(files: &[(PathBuf, String)]) -> ParsedRules {
+pub fn parse_rule_files(files: &[(PathBuf, String)], known: Option<&Known>) -> ParsedRules {
     let mut out = ParsedRules::default();
+    let sources: Vec<SourceFile> = files
+        .iter()
+        .map(|(path, text)| SourceFile::new(path, text))
+        .collect();
     let mut raws = Vec::new();
-    for ((path, text), parsed) in files.iter().zip(parse_toml(files)) {
-        let source = SourceFile { path, text };
+    for ((index, source), parsed) in sources.iter().enumerate().zip(parse_toml(files)) {
         match parsed {
-            Ok(raw) => raws.push((path.as_path(), text.as_str(), raw)),
+            Ok(raw) => raws.push((index, raw)),
             Err(err) => out.errors.push(source.toml_error(&err)),
         }
     }
 
     let mut aliases: HashMap<String, AliasDef> = HashMap::new();
-    for (path, text, raw) in &raws {
-        let source = SourceFile { path, text };
+    for (index, raw) in &raws {
+        let source = &sources[*index];
         for (name, entries) in &raw.aliases {
             if aliases.contains_key(name.get_ref()) {
                 out.errors.push(source.error_in(
@@ -131,46 +174,174 @@ pub fn parse_rule_files(files: &[(PathBuf, String)]) -> ParsedRules {
                     source.error_in(&name.span(), format!("alias @{} is empty", name.get_ref())),
                 );
             }
-            aliases.insert(name.get_ref().clone(), AliasDef { entries: parsed });
+            let def = AliasDef {
+                entries: parsed,
+                declared: (*index, name.span()),
+                used: Cell::new(false),
+            };
+            aliases.insert(name.get_ref().clone(), def);
         }
     }
 
     let mut names = HashSet::new();
-    for (path, text, raw) in raws {
-        let source = SourceFile { path, text };
+    for (index, raw) in raws {
+        let source = &sources[index];
         for raw_rule in raw.rule {
-            if let Some(rule) = compile_rule(&source, raw_rule, &aliases, &mut names, &mut out) {
+            if let Some(rule) =
+                compile_rule(source, raw_rule, &aliases, known, &mut names, &mut out)
+            {
                 out.rules.push(rule);
             }
         }
     }
+    let mut unused: Vec<(&String, &AliasDef)> =
+        aliases.iter().filter(|(_, def)| !def.used.get()).collect();
+    unused.sort_by_key(|(_, def)| (def.declared.0, def.declared.1.start));
+    for (name, def) in unused {
+        let (file, span) = &def.declared;
+        out.warnings.push(sources[*file].error_in(
+            span,
+            format!("alias @{name} is declared but no rule uses it"),
+        ));
+    }
     out
 }
 
-/// Parses each file's TOML, the files shared among the cores: with many
-/// rules, TOML parsing is most of the time a reload takes.
+/// Parses each file's TOML. Big files are cut into pieces at `[[rule]]`
+/// headers, and the pieces shared among the cores: the toml crate holds a
+/// whole document's tokens and tree while it deserialises, several times
+/// the size of the text, and with a million rules parsing is most of the
+/// time a load takes.
 fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, toml::de::Error>> {
-    let parse = |files: &[(PathBuf, String)]| -> Vec<_> {
-        files.iter().map(|(_, text)| toml::from_str(text)).collect()
+    let pieces: Vec<(usize, usize, &str)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(file, (_, text))| {
+            pieces_of(text).map(move |(offset, piece)| (file, offset, piece))
+        })
+        .collect();
+    let mut parsed = parse_in_parallel(&pieces)
+        .into_iter()
+        .zip(&pieces)
+        .peekable();
+    let mut out = Vec::new();
+    for file in 0..files.len() {
+        let mut file_pieces = Vec::new();
+        while let Some((piece, _)) = parsed.next_if(|(_, (of, _, _))| *of == file) {
+            file_pieces.push(piece);
+        }
+        let mut file_pieces = file_pieces.into_iter();
+        let first = file_pieces.next().expect("every file has a piece");
+        let rest: Result<Vec<RawRuleFile>, _> = file_pieces.collect();
+        out.push(match (first, rest) {
+            (Ok(mut whole), Ok(rest)) => {
+                whole
+                    .rule
+                    .extend(rest.into_iter().flat_map(|piece| piece.rule));
+                Ok(whole)
+            }
+            // The first error, as parsing the whole file would report it.
+            (Err(err), _) | (Ok(_), Err(err)) => Err(err),
+        });
+    }
+    out
+}
+
+/// Pieces of about [`PIECE_BYTES`] (offset, text), each starting at a line
+/// that is a `[[rule]]` header outside any multi-line string. A file with
+/// any other table after its first piece (a second `[aliases]`) is one
+/// piece, so that TOML's rules about tables stay the whole file's.
+fn pieces_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    const PIECE_BYTES: usize = 256 * 1024;
+    let mut cuts = vec![0];
+    let (mut line_start, mut in_string) = (0, None);
+    for newline in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
+        let line = &text[line_start..newline];
+        if in_string.is_none() {
+            if line.starts_with('[') && cuts.len() > 1 && !line.starts_with("[[rule]]") {
+                cuts.truncate(1);
+                break;
+            }
+            if line.starts_with("[[rule]]") && line_start - cuts[cuts.len() - 1] >= PIECE_BYTES {
+                cuts.push(line_start);
+            }
+        }
+        in_string = multi_line_string_after(line, in_string);
+        line_start = newline + 1;
+    }
+    cuts.push(text.len());
+    (0..cuts.len() - 1).map(move |i| (cuts[i], &text[cuts[i]..cuts[i + 1]]))
+}
+
+/// The multi-line string (`'''` or `"""`) still open at the end of a TOML
+/// line that starts inside `open` (or outside any). Single-line strings and
+/// comments are skipped, so the quotes in them do not count.
+fn multi_line_string_after(line: &str, mut open: Option<u8>) -> Option<u8> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(quote) = open {
+            if quote == b'"' && b[i] == b'\\' {
+                i += 2;
+            } else if b[i..].starts_with(&[quote; 3]) {
+                open = None;
+                i += 3;
+                // Up to two more quotes belong to the string, not a new one.
+                while b.get(i) == Some(&quote) {
+                    i += 1;
+                }
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        match b[i] {
+            b'#' => break,
+            quote @ (b'"' | b'\'') if b[i..].starts_with(&[quote; 3]) => {
+                open = Some(quote);
+                i += 3;
+            }
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != quote {
+                    i += if quote == b'"' && b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    open
+}
+
+/// Parses pieces on all cores, split by size: one big piece beside small
+/// ones. Spans are moved by each piece's offset, to be the file's.
+fn parse_in_parallel(pieces: &[(usize, usize, &str)]) -> Vec<Result<RawRuleFile, toml::de::Error>> {
+    let parse = |pieces: &[(usize, usize, &str)]| -> Vec<_> {
+        pieces
+            .iter()
+            .map(|(_, offset, text)| {
+                toml::from_str::<RawRuleFile>(text).map(|raw| raw.shifted(*offset))
+            })
+            .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads == 1 || files.len() < 2 {
-        return parse(files);
+    if threads == 1 || pieces.len() < 2 {
+        return parse(pieces);
     }
-    // Split by size, not count: one big file beside small ones.
-    let total: usize = files.iter().map(|(_, text)| text.len()).sum();
+    let total: usize = pieces.iter().map(|(_, _, text)| text.len()).sum();
     let share = total.div_ceil(threads).max(1);
-    let mut chunks: Vec<&[(PathBuf, String)]> = Vec::new();
+    let mut chunks: Vec<&[(usize, usize, &str)]> = Vec::new();
     let (mut start, mut size) = (0, 0);
-    for (i, (_, text)) in files.iter().enumerate() {
+    for (i, (_, _, text)) in pieces.iter().enumerate() {
         size += text.len();
         if size >= share {
-            chunks.push(&files[start..=i]);
+            chunks.push(&pieces[start..=i]);
             (start, size) = (i + 1, 0);
         }
     }
-    if start < files.len() {
-        chunks.push(&files[start..]);
+    if start < pieces.len() {
+        chunks.push(&pieces[start..]);
     }
     std::thread::scope(|scope| {
         let parsing: Vec<_> = chunks
@@ -212,6 +383,7 @@ fn compile_rule(
     source: &SourceFile,
     raw: RawRule,
     aliases: &HashMap<String, AliasDef>,
+    known: Option<&Known>,
     names: &mut HashSet<String>,
     out: &mut ParsedRules,
 ) -> Option<Rule> {
@@ -239,18 +411,46 @@ fn compile_rule(
     let mut feeds = Vec::new();
     for pattern in &raw.feeds {
         match glob::Pattern::new(pattern.get_ref()) {
-            Ok(p) => feeds.push(p),
+            Ok(p) => {
+                let matches_no_feed = known.is_some_and(|k| {
+                    !k.feeds
+                        .iter()
+                        .any(|(feed, tags)| p.matches(feed) || tags.iter().any(|t| p.matches(t)))
+                });
+                if matches_no_feed {
+                    out.warnings.push(source.error_in(
+                        &pattern.span(),
+                        format!(
+                            "rule {name:?}: feeds pattern {:?} matches no feed name or tag, so the rule never matches",
+                            pattern.get_ref()
+                        ),
+                    ));
+                }
+                feeds.push(p)
+            }
             Err(e) => out
                 .errors
                 .push(source.error_in(&pattern.span(), format!("invalid feed pattern: {e}"))),
         }
     }
-    for dest in &raw.notify {
-        out.notify_refs.push(NotifyRef {
-            rule: name.clone(),
-            destination: dest.get_ref().clone(),
-            at: source.error_in(&dest.span(), ""),
-        });
+    if let Some(known) = known {
+        for dest in &raw.notify {
+            if !known.destinations.contains(dest.get_ref()) {
+                out.errors.push(source.error_in(
+                    &dest.span(),
+                    format!(
+                        "rule {name:?} notifies unknown destination {:?}",
+                        dest.get_ref()
+                    ),
+                ));
+            }
+        }
+        if raw.notify.is_empty() {
+            out.warnings.push(source.error_in(
+                &raw.name.span(),
+                format!("rule {name:?} has no `notify`, so it never alerts"),
+            ));
+        }
     }
     let digest = digest_schedule(source, &raw, &mut out.errors);
     if out.errors.len() > before {
@@ -387,7 +587,7 @@ fn resolve(
             false,
         ))),
         Expr::Alias { name, span } => {
-            let Some(def) = aliases.get(name) else {
+            let Some(def) = aliases.get(name).inspect(|def| def.used.set(true)) else {
                 let mut known: Vec<&String> = aliases.keys().collect();
                 known.sort();
                 let hint = match known.is_empty() {
@@ -460,7 +660,7 @@ mod tests {
 
     /// Parses the text of one rule file on its own (no aliases from elsewhere).
     fn parse_rule_file(path: &Path, text: &str) -> ParsedRules {
-        parse_rule_files(&[(path.to_path_buf(), text.to_string())])
+        parse_rule_files(&[(path.to_path_buf(), text.to_string())], None)
     }
 
     #[test]
@@ -491,7 +691,7 @@ mod tests {
     fn aliases_are_shared_across_files() {
         let a = "[aliases]\nbrussels = [\"Brussels\", \"Zaventem\", \"Molen*\"]\n".to_string();
         let b = "[[rule]]\nname = \"x\"\nquery = '@brussels blast'\n".to_string();
-        let parsed = parse_rule_files(&[("a.toml".into(), a), ("b.toml".into(), b)]);
+        let parsed = parse_rule_files(&[("a.toml".into(), a), ("b.toml".into(), b)], None);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.rules.len(), 1);
     }
@@ -508,7 +708,7 @@ mod tests {
             })
             .collect();
         files[5].1.push_str("[[rule]\n");
-        let parsed = parse_rule_files(&files);
+        let parsed = parse_rule_files(&files, None);
         assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
         assert!(parsed.errors[0].to_string().starts_with("5.toml:"));
         let names: Vec<&str> = parsed.rules.iter().map(|r| r.name.as_str()).collect();
@@ -537,5 +737,79 @@ mod tests {
         assert_eq!(parsed.rules.len(), 1);
         assert!(messages[0].contains("duplicate rule name"), "{messages:?}");
         assert!(messages[1].contains("invalid feed pattern"), "{messages:?}");
+    }
+
+    /// A file big enough to be parsed in pieces: `n` rules, each line padded.
+    fn big_file(n: usize) -> String {
+        let pad = "x".repeat(200);
+        (0..n)
+            .map(|i| format!("[[rule]]\nname = \"r{i}\"\nquery = 'Zaventem'\n# {pad}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn a_big_file_parsed_in_pieces_keeps_its_rules_and_positions() {
+        let mut text = big_file(5_000);
+        assert!(pieces_of(&text).count() > 3);
+        text.push_str("[[rule]]\nname = \"late\"\nquery = 'a OR'\n");
+        let parsed = parse_rule_file(Path::new("r.toml"), &text);
+        assert_eq!(parsed.rules.len(), 5_000);
+        assert_eq!(parsed.rules[4_999].name, "r4999");
+        let error = parsed.errors[0].to_string();
+        assert!(error.starts_with("r.toml:20003:14: in query"), "{error}");
+
+        text.push_str("[[rule]\n");
+        let parsed = parse_rule_file(Path::new("r.toml"), &text);
+        assert!(parsed.rules.is_empty());
+        let error = parsed.errors[0].to_string();
+        assert!(error.starts_with("r.toml:20004:"), "{error}");
+    }
+
+    #[test]
+    fn a_rule_header_inside_a_multi_line_string_is_not_a_cut() {
+        let half = big_file(1_300);
+        let text = format!(
+            "{half}[[rule]]\nname = \"long\"\nquery = '''Zaventem OR\n[[rule]]\nMolenbeek'''\n{half}"
+        )
+        .replace("name = \"r", "name = \"b");
+        let half_rules = half.matches("[[rule]]").count();
+        let text = text.replacen("name = \"b", "name = \"a", half_rules);
+        let cuts: Vec<usize> = pieces_of(&text).map(|(offset, _)| offset).collect();
+        assert!(cuts.len() > 2, "{cuts:?}");
+        assert!(
+            cuts.iter().all(|&c| !text[..c].ends_with("OR\n")),
+            "{cuts:?}"
+        );
+        let parsed = parse_rule_file(Path::new("r.toml"), &text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let long = parsed.rules.iter().find(|r| r.name == "long").unwrap();
+        assert_eq!(long.query_text, "Zaventem OR\n[[rule]]\nMolenbeek");
+    }
+
+    #[test]
+    fn a_second_aliases_table_is_an_error_however_big_the_file() {
+        let text = format!(
+            "[aliases]\na = [\"x\"]\n{}[aliases]\nb = [\"y\"]\n",
+            big_file(3_000)
+        );
+        let parsed = parse_rule_file(Path::new("r.toml"), &text);
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert!(
+            parsed.errors[0].message.contains("duplicate key"),
+            "{}",
+            parsed.errors[0]
+        );
+    }
+
+    #[test]
+    fn multi_line_strings_are_followed_across_lines() {
+        let after = |line, open| multi_line_string_after(line, open);
+        assert_eq!(after("query = '''a", None), Some(b'\''));
+        assert_eq!(after("b'''''", Some(b'\'')), None);
+        assert_eq!(after(r#"x = """a\""""#, None), Some(b'"'));
+        assert_eq!(after(r#"x = ["\"", """a"#, None), Some(b'"'));
+        assert_eq!(after(r##"x = "#" # '''"##, None), None);
+        assert_eq!(after(r#"x = '\' # """"#, None), None);
+        assert_eq!(after(r#"x = """#, None), None);
     }
 }

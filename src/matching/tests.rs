@@ -22,10 +22,13 @@ fn rules_with(specs: &[(&str, &str)]) -> Vec<Rule> {
             "[[rule]]\nname = \"r{i}\"\nquery = '''{query}'''\n{extra}\n"
         ));
     }
-    let parsed = parse_rule_files(&[
-        ("aliases.toml".into(), ALIASES.into()),
-        ("t.toml".into(), text),
-    ]);
+    let parsed = parse_rule_files(
+        &[
+            ("aliases.toml".into(), ALIASES.into()),
+            ("t.toml".into(), text),
+        ],
+        None,
+    );
     assert!(
         parsed.errors.is_empty(),
         "{}",
