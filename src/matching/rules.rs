@@ -165,7 +165,7 @@ pub fn parse_rule_files(files: &[(PathBuf, String)], known: Option<&Known>) -> P
                     Ok(expr) => parsed.push(expr),
                     Err(err) => {
                         out.errors
-                            .push(located_in_string(&source, &entry.span(), &err, "in alias"))
+                            .push(located_in_string(source, &entry.span(), &err, "in alias"))
                     }
                 }
             }
