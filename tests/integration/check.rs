@@ -182,3 +182,108 @@ notify = ["desk"]
     );
     assert!(!run.stderr.contains("\"fine\""), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn mistakes_that_leave_a_rule_useless_are_warnings_with_positions() {
+    let config = r#"state_dir = "state"
+rules = ["rules.d/*.toml"]
+
+[[feed]]
+name = "world-wire"
+url = "https://news.test/world.xml"
+tags = ["world"]
+
+[destination.desk]
+kind = "maildir"
+"#;
+    let rules = r#"[aliases]
+brussels = ["Brussels", "Zaventem"]
+unused = ["Molenbeek"]
+
+[[rule]]
+name = "silent"
+query = "@brussels"
+
+[[rule]]
+name = "nowhere"
+query = "Brussels"
+notify = ["desk"]
+feeds = ["world", "wrold-*"]
+"#;
+    let env = Env::new(config, rules);
+    let run_check = run(env.command(&["check"])).await;
+    assert_eq!(run_check.status.code(), Some(0), "{}", run_check.stderr);
+    assert!(
+        run_check
+            .stdout
+            .contains("2 rules in 1 files, 1 destinations, 3 warning(s)"),
+        "{}",
+        run_check.stdout
+    );
+    let dir = env.dir.path().display().to_string();
+    let located: Vec<String> = run_check
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .map(|l| l.replace(&dir, "DIR"))
+        .collect();
+    assert_eq!(
+        located,
+        [
+            "warning: DIR/rules.d/rules.toml:6:8: rule \"silent\" has no `notify`, so it never alerts",
+            "warning: DIR/rules.d/rules.toml:13:19: rule \"nowhere\": feeds pattern \"wrold-*\" matches no feed name or tag, so the rule never matches",
+            "warning: DIR/rules.d/rules.toml:3:1: alias @unused is declared but no rule uses it",
+        ]
+    );
+    let strict = run(env.command(&["check", "--strict"])).await;
+    assert_eq!(strict.status.code(), Some(1), "{}", strict.stderr);
+}
+
+#[tokio::test]
+async fn a_rule_file_that_is_not_utf8_is_located() {
+    let config = "state_dir = \"state\"\nrules = [\"rules.d/*.toml\"]\n\n[destination.desk]\nkind = \"maildir\"\n";
+    let env = Env::new(config, "");
+    std::fs::write(
+        env.dir.path().join("rules.d/rules.toml"),
+        b"[[rule]]\nname = \"li\xe8ge\"\nquery = \"Li\xe8ge\"\nnotify = [\"desk\"]\n",
+    )
+    .unwrap();
+    let run = run(env.command(&["check"])).await;
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    let dir = env.dir.path().display().to_string();
+    assert_eq!(
+        run.stderr.lines().next().unwrap().replace(&dir, "DIR"),
+        "DIR/rules.d/rules.toml:2:11: not UTF-8: byte 0xE8 (save the file as UTF-8)"
+    );
+}
+
+#[tokio::test]
+async fn an_error_in_a_long_query_quotes_a_window_of_its_line() {
+    let config = "state_dir = \"state\"\nrules = [\"rules.d/*.toml\"]\n\n[destination.desk]\nkind = \"maildir\"\n";
+    let terms: Vec<String> = (0..50_000).map(|i| format!("name{i}")).collect();
+    let rules = format!(
+        "[[rule]]\nname = \"long\"\nquery = '{} OR'\nnotify = [\"desk\"]\n",
+        terms.join(" OR ")
+    );
+    let env = Env::new(config, &rules);
+    let run = run(env.command(&["check"])).await;
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.len() < 1_000,
+        "{} bytes: {}",
+        run.stderr.len(),
+        &run.stderr[..1_000]
+    );
+    assert!(
+        run.stderr
+            .contains("in query: expected a term at end of query"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("\n    …R name49997 OR name49998 OR name49999 OR'\n"),
+        "{}",
+        run.stderr
+    );
+}

@@ -95,3 +95,32 @@ async fn a_broken_query_is_rejected_with_its_position() {
         bad.stderr
     );
 }
+
+#[tokio::test]
+async fn a_query_starting_with_a_dash_is_a_value_not_an_option() {
+    let feed = example("config/feeds/world-wire.xml");
+    let spaced = newswatch(&[
+        "test-rule",
+        "--query",
+        "-football Brussels",
+        "--format",
+        "json",
+        &feed,
+    ])
+    .await;
+    assert!(spaced.status.success(), "{}", spaced.stderr);
+    let joined = newswatch(&[
+        "test-rule",
+        "--query=-football Brussels",
+        "--format",
+        "json",
+        &feed,
+    ])
+    .await;
+    assert!(joined.status.success(), "{}", joined.stderr);
+    assert!(spaced.stdout.contains("Zaventem"), "{}", spaced.stdout);
+    assert_eq!(spaced.stdout, joined.stdout);
+    let excluded = newswatch(&["test-rule", "--query", "-Zaventem Brussels", &feed]).await;
+    assert!(excluded.status.success(), "{}", excluded.stderr);
+    assert!(!excluded.stdout.contains("Zaventem"), "{}", excluded.stdout);
+}
