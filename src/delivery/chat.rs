@@ -43,7 +43,13 @@ fn excerpts(alert: &Alert, escape: fn(&str) -> String, open: &str, close: &str) 
     alert
         .excerpts
         .iter()
-        .map(|e| marked_escaped(e, open, close, escape))
+        .map(|e| {
+            let marked = marked_escaped(e, open, close, escape);
+            match e.field.is_metadata() {
+                true => format!("[{}] {marked}", e.field.name()),
+                false => marked,
+            }
+        })
         .collect()
 }
 

@@ -160,6 +160,9 @@ struct AlertView<'a> {
 #[derive(Debug, Serialize)]
 struct ExcerptView<'a> {
     field: &'static str,
+    /// An author, category, feed or link that matched (not a passage of
+    /// the text): templates label it with its field.
+    metadata: bool,
     parts: Vec<Part<'a>>,
 }
 
@@ -234,6 +237,7 @@ fn excerpt_view(excerpt: &Excerpt) -> ExcerptView<'_> {
     }
     ExcerptView {
         field: excerpt.field.name(),
+        metadata: excerpt.field.is_metadata(),
         parts,
     }
 }

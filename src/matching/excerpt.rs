@@ -1,5 +1,7 @@
 //! Excerpts: up to three passages around the rarest matched terms, with the
-//! matched words marked.
+//! matched words marked. Text fields are quoted first; a match in a
+//! metadata field (author, category, feed, link) quotes the entry that
+//! matched, so that every match shows what it matched on.
 
 use super::document::{Document, FieldText, Hit};
 use crate::model::alert::Excerpt;
@@ -13,12 +15,13 @@ pub(super) const EXCERPT_WORDS: usize = 30;
 pub(super) const LEAD_WORDS: usize = 10;
 pub(super) const MAX_EXCERPTS: usize = 3;
 
-/// Fields that excerpts are cut from.
-pub(super) const EXCERPT_FIELDS: usize = 3;
+/// The text fields (title, summary, content): passages are cut from them;
+/// the fields after them are metadata, quoted an entry at a time.
+pub(super) const TEXT_FIELDS: usize = 3;
 
 /// Keeps the hits that excerpts show, in order (title first), once each.
 pub(super) fn excerpt_hits(hits: &mut Vec<Hit>) {
-    hits.retain(|h| h.field() < EXCERPT_FIELDS && h.start < h.end);
+    hits.retain(|h| h.start < h.end);
     // The whole hit as the key: equal hits end up side by side.
     hits.sort_unstable_by_key(|h| (h.field, h.start, h.end, h.rank));
     hits.dedup();
@@ -46,18 +49,56 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
             continue;
         }
         let field = &doc.fields[hit.field()];
-        let start = hit.tokens().start.saturating_sub(LEAD_WORDS);
-        let end = (start + EXCERPT_WORDS)
-            .max(hit.tokens().end)
-            .min(field.tokens.len());
+        let (start, end) = if hit.field() < TEXT_FIELDS {
+            let start = hit.tokens().start.saturating_sub(LEAD_WORDS);
+            let end = (start + EXCERPT_WORDS)
+                .max(hit.tokens().end)
+                .min(field.tokens.len());
+            (start, end)
+        } else {
+            entry_around(field, hit.tokens())
+        };
         let window = (hit.field(), start, end);
         let in_window = hits.iter().filter(|h| inside(window, h));
         out[made] = Some(cut(Field::ALL[hit.field()], field, start..end, in_window));
         windows[made] = window;
         made += 1;
     }
+    if made == 0 {
+        // Nothing to mark (`-football`: a match on what is absent): the
+        // article's first words say what it was.
+        let first = doc
+            .fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| !f.tokens.is_empty());
+        if let Some((i, field)) = first {
+            let window = match i < TEXT_FIELDS {
+                true => 0..EXCERPT_WORDS.min(field.tokens.len()),
+                false => {
+                    let (start, end) = entry_around(field, 0..1);
+                    start..end
+                }
+            };
+            out[0] = Some(cut(Field::ALL[i], field, window, [].iter()));
+        }
+    }
     // Title first, then the most telling passage: the order they were cut in.
     out.into_iter().flatten().collect()
+}
+
+/// The tokens of the entry (one author, one category: a line of the joined
+/// field) that holds `tokens`.
+fn entry_around(field: &FieldText, tokens: Range<usize>) -> (usize, usize) {
+    let all = &field.tokens.tokens;
+    let at = all[tokens.start].span().start;
+    let line_start = field.text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = field.text[at..]
+        .find('\n')
+        .map_or(field.text.len(), |i| at + i);
+    let start = all[..tokens.start].partition_point(|t| t.span().start < line_start);
+    let end = tokens.end + all[tokens.end..].partition_point(|t| t.span().start < line_end);
+    (start, end)
 }
 
 /// The text of tokens `window` of `field`, with "…" where it was cut.
@@ -68,17 +109,25 @@ pub(super) fn cut<'h>(
     hits: impl Iterator<Item = &'h Hit>,
 ) -> Excerpt {
     let tokens = &field.tokens.tokens;
-    let from = if window.start == 0 {
-        0
-    } else {
-        tokens[window.start].span().start
+    // A metadata entry is quoted whole, without "…": the entry's own line.
+    let entry = (name as usize) >= TEXT_FIELDS;
+    let line_start = |at: usize| field.text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = |at: usize| {
+        field.text[at..]
+            .find('\n')
+            .map_or(field.text.len(), |i| at + i)
     };
-    let to = if window.end == tokens.len() {
-        field.text.len()
-    } else {
-        tokens[window.end - 1].span().end
+    let from = match window.start {
+        _ if entry => line_start(tokens[window.start].span().start),
+        0 => 0,
+        start => tokens[start].span().start,
     };
-    let lead = if from > 0 { "…" } else { "" };
+    let to = match window.end {
+        _ if entry => line_end(tokens[window.end - 1].span().end),
+        end if end == tokens.len() => field.text.len(),
+        end => tokens[end - 1].span().end,
+    };
+    let lead = if from > 0 && !entry { "…" } else { "" };
     let body = field.text[from..to].trim_end();
     let mut text = String::with_capacity(lead.len() + body.len() + "…".len());
     text.push_str(lead);
@@ -99,7 +148,7 @@ pub(super) fn cut<'h>(
         }
         overlaps
     });
-    if to < field.text.len() {
+    if to < field.text.len() && !entry {
         text.push('…');
     }
     Excerpt {

@@ -324,6 +324,46 @@ fn excerpts_mark_spans_title_first() {
 }
 
 #[test]
+fn a_match_in_metadata_quotes_the_entry_that_matched() {
+    let mut a = article("Zaventem closed", "", "");
+    a.authors = vec!["Amina Doe".into(), "Lea Martens".into()];
+    let set = RuleSet::new(rules_with(&[
+        ("category:security", ""),
+        ("author:martens", ""),
+        ("Zaventem AND category:europe", ""),
+        ("link:blast feed:wire", ""),
+        ("-football", ""),
+    ]));
+    let found = set.matches(&a, Some(FEED));
+    let shown: Vec<Vec<(Field, String)>> = found
+        .iter()
+        .map(|m| {
+            m.excerpts
+                .iter()
+                .map(|e| (e.field, crate::delivery::email::marked(e, "[", "]")))
+                .collect()
+        })
+        .collect();
+    let title = (Field::Title, "[Zaventem] closed".to_string());
+    assert_eq!(
+        shown,
+        [
+            vec![(Field::Category, "[Security]".to_string())],
+            vec![(Field::Author, "Lea [Martens]".to_string())],
+            vec![title, (Field::Category, "[Europe]".to_string())],
+            vec![
+                (Field::Feed, "world-[wire]".to_string()),
+                (
+                    Field::Link,
+                    "https://news.example.org/world/brussels-[blast]".to_string()
+                ),
+            ],
+            vec![(Field::Title, "Zaventem closed".to_string())],
+        ]
+    );
+}
+
+#[test]
 fn phrase_spans_cover_the_phrase_and_near_marks_both_sides() {
     let a = article("Kenya's Westgate mall attacked", "", "");
     let set = RuleSet::new(rules_with(&[("Kenya NEAR/3 mall", "")]));
@@ -459,7 +499,14 @@ proptest! {
         let rules = rules_with(&specs);
         let set = RuleSet::new(rules.clone());
         let a = article(&title, &summary, &content);
-        let compiled: Vec<String> = set.matches(&a, Some(FEED)).iter().map(|m| m.rule.name.clone()).collect();
+        let found = set.matches(&a, Some(FEED));
+        // Every match says what it matched on (or, for one on what is
+        // absent, what the article is): never an alert without a quote.
+        let has_text = [&title, &summary, &content].iter().any(|t| t.chars().any(char::is_alphanumeric));
+        for m in &found {
+            prop_assert!(!m.excerpts.is_empty() || !has_text, "{} has no excerpt", m.rule.query_text);
+        }
+        let compiled: Vec<String> = found.iter().map(|m| m.rule.name.clone()).collect();
         prop_assert_eq!(compiled, oracle::matching_rules(&rules, &a, Some(FEED)));
     }
 

@@ -42,6 +42,12 @@ impl Field {
         }
     }
 
+    /// Whether this is about the article (author, category, feed, link)
+    /// rather than its text.
+    pub(crate) fn is_metadata(self) -> bool {
+        !matches!(self, Field::Title | Field::Summary | Field::Content)
+    }
+
     /// The set holding just this field.
     pub(crate) const fn set(self) -> FieldSet {
         FieldSet(1 << self as u8)

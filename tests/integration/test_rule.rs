@@ -124,3 +124,36 @@ async fn a_query_starting_with_a_dash_is_a_value_not_an_option() {
     assert!(excluded.status.success(), "{}", excluded.stderr);
     assert!(!excluded.stdout.contains("Zaventem"), "{}", excluded.stdout);
 }
+
+#[tokio::test]
+async fn a_match_on_a_category_or_author_quotes_it() {
+    let feed = example("config/feeds/world-wire.xml");
+    let found = newswatch(&[
+        "test-rule",
+        "--query",
+        "category:\"middle east\" OR author:martens",
+        "--format",
+        "json",
+        &feed,
+    ])
+    .await;
+    assert!(found.status.success(), "{}", found.stderr);
+    let excerpts: Vec<Value> = found
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["excerpts"].clone())
+        .collect();
+    assert_eq!(
+        excerpts,
+        [
+            json!([{"field": "author", "text": "Lea Martens", "spans": [[4, 11]]}]),
+            json!([{"field": "category", "text": "Middle East", "spans": [[0, 11]]}]),
+        ]
+    );
+    let human = newswatch(&["test-rule", "--query", "author:martens", &feed]).await;
+    assert!(
+        human.stdout.contains("  [author] Lea [Martens]\n"),
+        "{}",
+        human.stdout
+    );
+}
