@@ -79,9 +79,12 @@ pub struct RuleSet {
 impl RuleSet {
     pub fn new(mut rules: Vec<Rule>) -> Self {
         let mut set = RuleSet::default();
+        let in_phrases = words_in_phrases(&rules);
         for rule in &mut rules {
             set.searched = FieldSet(set.searched.0 | searched_fields(&rule.node).0);
-            set.assign_anchors(&mut rule.node);
+            for_each_leaf_mut(&mut rule.node, &mut |leaf| {
+                set.assign_anchor(leaf, &in_phrases)
+            });
         }
         set.leaves = number_leaves(&mut rules);
         let unpacked = set.add_queries(&rules);
@@ -268,62 +271,81 @@ impl RuleSet {
         id
     }
 
-    pub(super) fn assign_anchors(&mut self, node: &mut Node) {
-        match node {
-            Node::Leaf(leaf) => {
-                let LeafKind::Words {
-                    words,
-                    exact,
-                    prefix,
-                } = &leaf.kind
-                else {
-                    return;
-                };
-                if !leaf.whole_word {
-                    return;
-                }
-                if words.len() == 1 && *prefix {
-                    // `mini*` finds every "minister": as dear as the word.
-                    let cost = if everyday_word_with_prefix(&words[0]).is_some() {
-                        FREQUENT_COST
-                    } else {
-                        word_cost(&words[0], exact.first()) + 1
-                    };
-                    let id = self.intern(true, &words[0], cost);
-                    leaf.anchor = Some((id, 0));
-                    leaf.rank = cost;
-                    return;
-                }
-                // The rarest word: fewest rules to evaluate, fewest positions
-                // to check.
-                let whole = if *prefix {
-                    words.len() - 1
-                } else {
-                    words.len()
-                };
-                let index = (0..whole)
-                    .min_by_key(|&i| {
-                        (
-                            word_cost(&words[i], exact.get(i)),
-                            std::cmp::Reverse(words[i].len()),
-                        )
-                    })
-                    .expect("a words leaf has a word");
-                let cost = word_cost(&words[index], exact.get(index));
-                let id = self.intern(false, &words[index], cost);
-                leaf.anchor = Some((id, index));
-                leaf.rank = cost;
-            }
-            Node::And(parts) | Node::Or(parts) => {
-                parts.iter_mut().for_each(|p| self.assign_anchors(p))
-            }
-            Node::Not(inner) => self.assign_anchors(inner),
-            Node::Near { left, right, .. } => {
-                self.assign_anchors(left);
-                self.assign_anchors(right);
-            }
+    /// Anchors a leaf on its rarest word: the word whose occurrence makes
+    /// the fewest queries candidates, with the fewest positions to check.
+    pub(super) fn assign_anchor(&mut self, leaf: &mut Leaf, in_phrases: &FxHashMap<u64, u32>) {
+        let LeafKind::Words {
+            words,
+            exact,
+            prefix,
+        } = &leaf.kind
+        else {
+            return;
+        };
+        if !leaf.whole_word {
+            return;
         }
+        if words.len() == 1 && *prefix {
+            // `mini*` finds every "minister": as dear as the word.
+            let cost = if everyday_word_with_prefix(&words[0]).is_some() {
+                FREQUENT_COST
+            } else {
+                word_cost(&words[0], exact.first()) + 1
+            };
+            let id = self.intern(true, &words[0], cost);
+            leaf.anchor = Some((id, 0));
+            leaf.rank = cost;
+            return;
+        }
+        let whole = if *prefix {
+            words.len() - 1
+        } else {
+            words.len()
+        };
+        // How often a word occurs is guessed from its form (`word_cost`)
+        // and from the rules themselves: a word found in many watched names
+        // ("Amina" of "Amina Doe", "Amina Kol", ...) is a first name or a
+        // title, common in text too, and anchoring on it would make every
+        // one of those rules a candidate wherever any of them is mentioned.
+        let expected = |i: usize| {
+            let shared = in_phrases.get(&word_hash(&words[i])).copied().unwrap_or(1);
+            (
+                word_cost(&words[i], exact.get(i)).saturating_mul(shared),
+                std::cmp::Reverse(words[i].len()),
+            )
+        };
+        let index = (0..whole)
+            .min_by_key(|&i| expected(i))
+            .expect("a words leaf has a word");
+        let cost = word_cost(&words[index], exact.get(index));
+        let id = self.intern(false, &words[index], cost);
+        leaf.anchor = Some((id, index));
+        leaf.rank = cost;
     }
+}
+
+/// For each word of a phrase (a term of several words), by its hash, how
+/// many phrase terms of all rules hold it. (Two words with one hash only
+/// blur the guess.)
+fn words_in_phrases(rules: &[Rule]) -> FxHashMap<u64, u32> {
+    let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+    for rule in rules {
+        for_each_leaf(&rule.node, &mut |leaf| {
+            if let LeafKind::Words { words, .. } = &leaf.kind
+                && words.len() > 1
+            {
+                for word in words {
+                    *counts.entry(word_hash(word)).or_default() += 1;
+                }
+            }
+        });
+    }
+    counts
+}
+
+fn word_hash(word: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(word)
 }
 
 /// Gives equal leaves of all rules one id, so that each is looked for once
