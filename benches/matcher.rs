@@ -306,13 +306,16 @@ fn time_corpus(
     }
 }
 
+/// Makes `n` rules as TOML.
+type MakeRules<'a> = Box<dyn Fn(usize, &mut fastrand::Rng) -> String + 'a>;
+
 /// One corpus and how its rules are made.
 struct Corpus<'a> {
     name: &'static str,
     articles: Vec<Article>,
     /// Draws the rules of each size, one after the other.
     rng: fastrand::Rng,
-    rules: Box<dyn Fn(usize, &mut fastrand::Rng) -> String + 'a>,
+    rules: MakeRules<'a>,
 }
 
 fn main() {
