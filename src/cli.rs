@@ -457,36 +457,46 @@ struct TestRuleMatch<'a> {
 }
 
 async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered, and flushed after each source: a line-buffered stdout was a
+    // write per match, and a big rule set has many.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let (mut entries, mut matches) = (0, 0);
     for source in sources {
         let read = read_source(source).await?;
         let articles = feed::parse_from(&read.bytes, read.charset.as_deref(), read.base.as_ref())
             .with_context(|| redact_source(source))?
             .articles;
-        for article in &articles {
-            entries += 1;
-            for m in set.matches(article, None) {
-                matches += 1;
-                let text = match format {
-                    OutputFormat::Json => serde_json::to_string(&TestRuleMatch {
-                        rule: &m.rule.name,
-                        entry_id: &article.key,
-                        title: &article.title,
-                        link: article.link.as_deref(),
-                        excerpts: &m.excerpts,
-                    })?,
-                    OutputFormat::Human => human_match(&m.rule.name, article, &m.excerpts),
-                };
-                if let Err(e) = writeln!(out, "{text}") {
-                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        Ok(())
-                    } else {
-                        Err(e.into())
-                    };
+        let mut write = || -> std::io::Result<()> {
+            for article in &articles {
+                entries += 1;
+                for m in set.matches(article, None) {
+                    matches += 1;
+                    match format {
+                        OutputFormat::Json => {
+                            let line = TestRuleMatch {
+                                rule: &m.rule.name,
+                                entry_id: &article.key,
+                                title: &article.title,
+                                link: article.link.as_deref(),
+                                excerpts: &m.excerpts,
+                            };
+                            serde_json::to_writer(&mut out, &line)?;
+                            out.write_all(b"\n")?;
+                        }
+                        OutputFormat::Human => {
+                            writeln!(out, "{}", human_match(&m.rule.name, article, &m.excerpts))?
+                        }
+                    }
                 }
             }
+            out.flush()
+        };
+        if let Err(e) = write() {
+            return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(e.into())
+            };
         }
     }
     eprintln!(
