@@ -240,6 +240,13 @@ impl RuleSet {
                 .collect();
             words.sort_unstable();
             words.dedup();
+            // A generated OR of millions of words is named by its first few.
+            const NAMED: usize = 10;
+            let more = words.len().saturating_sub(NAMED);
+            words.truncate(NAMED);
+            if more > 0 {
+                words.push(format!("and {more} more"));
+            }
             for &r in self.query(*q).rules {
                 let why = format!("is anchored on everyday words ({})", words.join(", "));
                 costly.push((r, why));

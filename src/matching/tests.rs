@@ -618,6 +618,8 @@ fn an_or_of_many_common_words_is_reported_with_its_words() {
     let names: Vec<&str> = costly.iter().map(|(r, _)| *r).collect();
     assert_eq!(names, ["r0", "r1", "r2"], "{costly:?}");
     assert!(costly[1].1.contains("(w0x, w10x"), "{costly:?}");
+    // Twenty words: ten are named.
+    assert!(costly[1].1.ends_with(", and 10 more)"), "{costly:?}");
 }
 
 #[test]
