@@ -81,7 +81,7 @@ impl Config {
     ) -> Result<Config, Diagnostics> {
         let source = SourceFile::new(path, text);
         let raw: RawConfig =
-            toml::from_str(text).map_err(|e| Diagnostics(vec![source.toml_error(&e)]))?;
+            toml::from_str(text).map_err(|e| Diagnostics(vec![source.toml_error(&e, 0)]))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut errors = Vec::new();
 

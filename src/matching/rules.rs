@@ -144,7 +144,7 @@ pub fn parse_rule_files(files: &[(PathBuf, String)], known: Option<&Known>) -> P
     for ((index, source), parsed) in sources.iter().enumerate().zip(parse_toml(files)) {
         match parsed {
             Ok(raw) => raws.push((index, raw)),
-            Err(err) => out.errors.push(source.toml_error(&err)),
+            Err((err, offset)) => out.errors.push(source.toml_error(&err, offset)),
         }
     }
 
@@ -207,12 +207,15 @@ pub fn parse_rule_files(files: &[(PathBuf, String)], known: Option<&Known>) -> P
     out
 }
 
+/// A piece's TOML error, with where the piece starts in its file.
+type PieceError = (toml::de::Error, usize);
+
 /// Parses each file's TOML. Big files are cut into pieces at `[[rule]]`
 /// headers, and the pieces shared among the cores: the toml crate holds a
 /// whole document's tokens and tree while it deserialises, several times
 /// the size of the text, and with a million rules parsing is most of the
 /// time a load takes.
-fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, toml::de::Error>> {
+fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, PieceError>> {
     let pieces: Vec<(usize, usize, &str)> = files
         .iter()
         .enumerate()
@@ -250,7 +253,8 @@ fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, toml::de::
 /// Pieces of about [`PIECE_BYTES`] (offset, text), each starting at a line
 /// that is a `[[rule]]` header outside any multi-line string. A file with
 /// any other table after its first piece (a second `[aliases]`) is one
-/// piece, so that TOML's rules about tables stay the whole file's.
+/// piece, so that TOML's rules about tables stay the whole file's (a
+/// broken `[[rule]` header is not another table: its piece reports it).
 fn pieces_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
     const PIECE_BYTES: usize = 256 * 1024;
     let mut cuts = vec![0];
@@ -258,7 +262,7 @@ fn pieces_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
     for newline in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
         let line = &text[line_start..newline];
         if in_string.is_none() {
-            if line.starts_with('[') && cuts.len() > 1 && !line.starts_with("[[rule]]") {
+            if line.starts_with('[') && cuts.len() > 1 && !line.starts_with("[[rule]") {
                 cuts.truncate(1);
                 break;
             }
@@ -316,12 +320,14 @@ fn multi_line_string_after(line: &str, mut open: Option<u8>) -> Option<u8> {
 
 /// Parses pieces on all cores, split by size: one big piece beside small
 /// ones. Spans are moved by each piece's offset, to be the file's.
-fn parse_in_parallel(pieces: &[(usize, usize, &str)]) -> Vec<Result<RawRuleFile, toml::de::Error>> {
+fn parse_in_parallel(pieces: &[(usize, usize, &str)]) -> Vec<Result<RawRuleFile, PieceError>> {
     let parse = |pieces: &[(usize, usize, &str)]| -> Vec<_> {
         pieces
             .iter()
             .map(|(_, offset, text)| {
-                toml::from_str::<RawRuleFile>(text).map(|raw| raw.shifted(*offset))
+                toml::from_str::<RawRuleFile>(text)
+                    .map(|raw| raw.shifted(*offset))
+                    .map_err(|err| (err, *offset))
             })
             .collect()
     };

@@ -110,11 +110,12 @@ impl<'a> SourceFile<'a> {
         }
     }
 
-    /// A TOML syntax or shape error, located where the toml crate says.
-    pub(crate) fn toml_error(&self, err: &toml::de::Error) -> Diagnostic {
+    /// A TOML syntax or shape error, located where the toml crate says in
+    /// the text it parsed, which starts `offset` bytes into the file.
+    pub(crate) fn toml_error(&self, err: &toml::de::Error, offset: usize) -> Diagnostic {
         let message = err.message().trim_end().to_string();
         match err.span() {
-            Some(span) => self.error_in(&span, message),
+            Some(span) => self.error_in(&(span.start + offset..span.end + offset), message),
             None => file_error(self.path, message),
         }
     }
