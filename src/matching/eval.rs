@@ -143,6 +143,13 @@ impl RuleSet {
             found.extend(rules.map(|&r| (r, set)));
         }
         found.sort_unstable();
+        // Every alert says what it matched on (tests check it on every
+        // match they make): only an article with no words quotes nothing.
+        debug_assert!(
+            sets.iter().all(|set| !set.is_empty())
+                || doc.fields.iter().all(|f| f.tokens.is_empty()),
+            "a match without an excerpt"
+        );
         found
             .into_iter()
             .map(|(r, set)| Match {
