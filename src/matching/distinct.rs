@@ -22,6 +22,8 @@ pub(super) struct Distinct<'d> {
 struct Word<'d> {
     /// Its [`word_key`]: compared instead of the text, up to [`KEY_BYTES`].
     key: (u64, u64),
+    /// Its [`key_hash`]: the gate filters take it.
+    hash: u64,
     text: &'d str,
     /// The first and last position (a position numbers a token across all
     /// fields).
@@ -71,6 +73,7 @@ impl<'d> Distinct<'d> {
                         words.table[slot] = index + 1;
                         words.words.push(Word {
                             key,
+                            hash,
                             text: field.tokens.word(i),
                             first: position,
                             last: position,
@@ -89,6 +92,11 @@ impl<'d> Distinct<'d> {
     /// The word with index `index`.
     pub(super) fn word(&self, index: u32) -> &'d str {
         self.words[index as usize].text
+    }
+
+    /// The [`key_hash`] of the word with index `index`.
+    pub(super) fn hash(&self, index: u32) -> u64 {
+        self.words[index as usize].hash
     }
 
     /// The [`word_key`] of the word with index `index`.

@@ -5,7 +5,7 @@ use super::compile::RuleSet;
 use super::distinct::Distinct;
 use super::document::{Document, FieldText, Hit};
 use super::excerpt::{excerpt_hits, excerpts};
-use super::keys::{filter_slot, key_hash, length_bit};
+use super::keys::{filter_slot, length_bit};
 use super::rules::Rule;
 use super::steps::{
     AND, LEAF, LEN_MASK, NOT, OR, PHRASE, PHRASE_HEAD, RANK_MASK, WORD, kind, operands_at,
@@ -66,7 +66,7 @@ impl RuleSet {
                 .word_filter
                 .get(filter_slot(word))
                 .is_some_and(|bits| bits & length_bit(word.len()) != 0)
-                && self.gate_bloom.may_hold_hash(key_hash(key, word.len()))
+                && self.gate_bloom.may_hold_hash(words.hash(index))
                 && let Some(&id) = self.gate_words.get(word)
             {
                 found(id);
