@@ -216,11 +216,22 @@ type PieceError = (toml::de::Error, usize);
 /// the size of the text, and with a million rules parsing is most of the
 /// time a load takes.
 fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, PieceError>> {
+    parse_toml_in_pieces(files, PIECE_BYTES)
+}
+
+/// How big a piece of a rule file is, about.
+const PIECE_BYTES: usize = 256 * 1024;
+
+/// [`parse_toml`] with pieces of about `piece_bytes`.
+fn parse_toml_in_pieces(
+    files: &[(PathBuf, String)],
+    piece_bytes: usize,
+) -> Vec<Result<RawRuleFile, PieceError>> {
     let pieces: Vec<(usize, usize, &str)> = files
         .iter()
         .enumerate()
         .flat_map(|(file, (_, text))| {
-            pieces_of(text).map(move |(offset, piece)| (file, offset, piece))
+            pieces_of(text, piece_bytes).map(move |(offset, piece)| (file, offset, piece))
         })
         .collect();
     let mut parsed = parse_in_parallel(&pieces)
@@ -250,13 +261,12 @@ fn parse_toml(files: &[(PathBuf, String)]) -> Vec<Result<RawRuleFile, PieceError
     out
 }
 
-/// Pieces of about [`PIECE_BYTES`] (offset, text), each starting at a line
+/// Pieces of about `piece_bytes` (offset, text), each starting at a line
 /// that is a `[[rule]]` header outside any multi-line string. A file with
 /// any other table after its first piece (a second `[aliases]`) is one
 /// piece, so that TOML's rules about tables stay the whole file's (a
 /// broken `[[rule]` header is not another table: its piece reports it).
-fn pieces_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    const PIECE_BYTES: usize = 256 * 1024;
+fn pieces_of(text: &str, piece_bytes: usize) -> impl Iterator<Item = (usize, &str)> {
     let mut cuts = vec![0];
     let (mut line_start, mut in_string) = (0, None);
     for newline in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
@@ -266,7 +276,7 @@ fn pieces_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
                 cuts.truncate(1);
                 break;
             }
-            if line.starts_with("[[rule]]") && line_start - cuts[cuts.len() - 1] >= PIECE_BYTES {
+            if line.starts_with("[[rule]]") && line_start - cuts[cuts.len() - 1] >= piece_bytes {
                 cuts.push(line_start);
             }
         }
@@ -756,7 +766,7 @@ mod tests {
     #[test]
     fn a_big_file_parsed_in_pieces_keeps_its_rules_and_positions() {
         let mut text = big_file(5_000);
-        assert!(pieces_of(&text).count() > 3);
+        assert!(pieces_of(&text, PIECE_BYTES).count() > 3);
         text.push_str("[[rule]]\nname = \"late\"\nquery = 'a OR'\n");
         let parsed = parse_rule_file(Path::new("r.toml"), &text);
         assert_eq!(parsed.rules.len(), 5_000);
@@ -780,7 +790,9 @@ mod tests {
         .replace("name = \"r", "name = \"b");
         let half_rules = half.matches("[[rule]]").count();
         let text = text.replacen("name = \"b", "name = \"a", half_rules);
-        let cuts: Vec<usize> = pieces_of(&text).map(|(offset, _)| offset).collect();
+        let cuts: Vec<usize> = pieces_of(&text, PIECE_BYTES)
+            .map(|(offset, _)| offset)
+            .collect();
         assert!(cuts.len() > 2, "{cuts:?}");
         assert!(
             cuts.iter().all(|&c| !text[..c].ends_with("OR\n")),
@@ -817,5 +829,84 @@ mod tests {
         assert_eq!(after(r##"x = "#" # '''"##, None), None);
         assert_eq!(after(r#"x = '\' # """"#, None), None);
         assert_eq!(after(r#"x = """#, None), None);
+    }
+
+    /// Rule values that make cutting a file hard: headers, quotes and `#`
+    /// inside strings of every kind, escapes, and now and then a mistake.
+    const TRICKY: &[&str] = &[
+        r#"'Zaventem'"#,
+        r#""a \"quoted\" # b""#,
+        "'''Zaventem OR\n[[rule]]\nMolenbeek'''",
+        "\"\"\"a\n[[rule]]\nb \\\"\"\" c\"\"\"",
+        r#"'''it's # not a comment'''"#,
+        r##""# not a comment ''' ""##,
+        r#"'''''two quotes end it'''''"#,
+        "\"\"\"\n\"\"\"",
+        r#"'unterminated"#,
+        "\"\"\"never closed\n[[rule]]\nname = \"x\"",
+    ];
+
+    fn tricky_file() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop::collection::vec((0..TRICKY.len(), 0u8..8), 1..40).prop_map(|rules| {
+            let mut text = String::from("[aliases]\na = ['x']\n");
+            for (i, (value, extra)) in rules.into_iter().enumerate() {
+                text.push_str(&format!(
+                    "[[rule]]\nname = \"r{i}\"\nquery = {}\n",
+                    TRICKY[value]
+                ));
+                match extra {
+                    0 => text.push_str("# a comment with ''' and \"\"\" and [[rule]]\n"),
+                    1 => text.push_str("notify = [\"desk\", '''d''']\n"),
+                    2 if i % 7 == 3 => text.push_str("[[rule]\n"),
+                    _ => {}
+                }
+            }
+            text
+        })
+    }
+
+    type Read = Vec<(String, Range<usize>, String, Range<usize>)>;
+
+    fn read(raw: &RawRuleFile) -> Read {
+        raw.rule
+            .iter()
+            .map(|r| {
+                let (name, query) = (&r.name, &r.query);
+                (
+                    name.get_ref().clone(),
+                    name.span(),
+                    query.get_ref().clone(),
+                    query.span(),
+                )
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+
+        /// Parsed in pieces of a few rules, a file reads as it does whole:
+        /// the same rules at the same places, or an error both ways.
+        #[test]
+        fn a_file_in_pieces_reads_as_it_does_whole(text in tricky_file(), piece in 1usize..200) {
+            use proptest::prelude::*;
+            let whole = toml::from_str::<RawRuleFile>(&text);
+            let files = [(PathBuf::from("r.toml"), text.clone())];
+            let pieces = parse_toml_in_pieces(&files, piece).pop().unwrap();
+            match (whole, pieces) {
+                (Ok(whole), Ok(pieces)) => prop_assert_eq!(read(&whole), read(&pieces)),
+                // Both broken. (Which error comes first can differ: whole,
+                // the toml crate reads on past a string left open and may
+                // report a later line; a piece ends sooner.)
+                (Err(_), Err((piece, offset))) => {
+                    let at = piece.span().map_or(0, |s| s.start + offset);
+                    prop_assert!(at <= text.len());
+                }
+                (whole, pieces) => {
+                    prop_assert!(false, "whole ok: {}, pieces ok: {}", whole.is_ok(), pieces.is_ok())
+                }
+            }
+        }
     }
 }
