@@ -91,14 +91,17 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
 /// field) that holds `tokens`.
 fn entry_around(field: &FieldText, tokens: Range<usize>) -> (usize, usize) {
     let all = &field.tokens.tokens;
-    let at = all[tokens.start].span().start;
-    let line_start = field.text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = field.text[at..]
-        .find('\n')
-        .map_or(field.text.len(), |i| at + i);
-    let start = all[..tokens.start].partition_point(|t| t.span().start < line_start);
-    let end = tokens.end + all[tokens.end..].partition_point(|t| t.span().start < line_end);
+    let line = line_around(&field.text, all[tokens.start].span().start);
+    let start = all[..tokens.start].partition_point(|t| t.span().start < line.start);
+    let end = tokens.end + all[tokens.end..].partition_point(|t| t.span().start < line.end);
     (start, end)
+}
+
+/// The line of `text` (an entry of a joined metadata field) around byte `at`.
+fn line_around(text: &str, at: usize) -> Range<usize> {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    start..end
 }
 
 /// The text of tokens `window` of `field`, with "…" where it was cut.
@@ -111,19 +114,13 @@ pub(super) fn cut<'h>(
     let tokens = &field.tokens.tokens;
     // A metadata entry is quoted whole, without "…": the entry's own line.
     let entry = (name as usize) >= TEXT_FIELDS;
-    let line_start = |at: usize| field.text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = |at: usize| {
-        field.text[at..]
-            .find('\n')
-            .map_or(field.text.len(), |i| at + i)
-    };
     let from = match window.start {
-        _ if entry => line_start(tokens[window.start].span().start),
+        _ if entry => line_around(&field.text, tokens[window.start].span().start).start,
         0 => 0,
         start => tokens[start].span().start,
     };
     let to = match window.end {
-        _ if entry => line_end(tokens[window.end - 1].span().end),
+        _ if entry => line_around(&field.text, tokens[window.end - 1].span().start).end,
         end if end == tokens.len() => field.text.len(),
         end => tokens[end - 1].span().end,
     };
