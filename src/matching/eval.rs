@@ -294,32 +294,6 @@ impl RuleSet {
         if prefixes.is_empty() {
             return;
         }
-        if prefixes.iter().all(|(p, _)| p.len() >= 2) {
-            // Few words of an article start like any of them: a bit per
-            // first two bytes (hashed) rejects the rest from the key alone,
-            // with a branch that is rarely taken.
-            let mut pairs = [0u64; 64];
-            let slot = |b0: u8, b1: u8| (usize::from(b0) << 6 ^ usize::from(b1)) & 4095;
-            for (prefix, _) in &prefixes {
-                let b = prefix.as_bytes();
-                let s = slot(b[0], b[1]);
-                pairs[s >> 6] |= 1 << (s & 63);
-            }
-            for index in 0..words.len() as u32 {
-                let [b0, b1, ..] = words.key(index).0.to_le_bytes();
-                let s = slot(b0, b1);
-                if pairs[s >> 6] & (1 << (s & 63)) == 0 {
-                    continue;
-                }
-                let word = words.word(index);
-                for &(prefix, id) in &prefixes {
-                    if word.starts_with(prefix) {
-                        occurrences.push((id, index));
-                    }
-                }
-            }
-            return;
-        }
         prefixes.sort_unstable();
         // Sorted prefixes start with the same byte in one run: a word is
         // compared only with the prefixes of its first byte.
@@ -331,9 +305,32 @@ impl RuleSet {
             }
             slot.1 = i as u32 + 1;
         }
+        // Few words of an article start like any of them: a bit per first
+        // two bytes (hashed; every second byte for a one-byte prefix)
+        // rejects the rest from the word's key alone, with a branch that is
+        // rarely taken. Looking up each word's first letter instead
+        // mispredicted a branch per word.
+        let mut pairs = [0u64; 64];
+        let slot = |b0: u8, b1: u8| (usize::from(b0) << 6 ^ usize::from(b1)) & 4095;
+        for (prefix, _) in &prefixes {
+            let b = prefix.as_bytes();
+            let seconds = match b.get(1) {
+                Some(&b1) => b1..=b1,
+                None => 0..=u8::MAX,
+            };
+            for b1 in seconds {
+                let s = slot(b[0], b1);
+                pairs[s >> 6] |= 1 << (s & 63);
+            }
+        }
         for index in 0..words.len() as u32 {
+            let [b0, b1, ..] = words.key(index).0.to_le_bytes();
+            let s = slot(b0, b1);
+            if pairs[s >> 6] & (1 << (s & 63)) == 0 {
+                continue;
+            }
             let word = words.word(index);
-            let (from, to) = by_first[word.as_bytes()[0] as usize];
+            let (from, to) = by_first[usize::from(b0)];
             for &(prefix, id) in &prefixes[from as usize..to as usize] {
                 if word.starts_with(prefix) {
                     occurrences.push((id, index));
