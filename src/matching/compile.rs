@@ -3,7 +3,7 @@
 
 use super::bloom::Bloom;
 use super::cost::{FREQUENT_COST, everyday_word_with_prefix, word_cost};
-use super::keys::{filter_slot, length_bit};
+use super::keys::{filter_slot, length_bit, word_hash};
 use super::prefixes::Prefixes;
 use super::rules::Rule;
 use super::steps::{compile, step_leaves};
@@ -315,7 +315,10 @@ impl RuleSet {
         // title, common in text too, and anchoring on it would make every
         // one of those rules a candidate wherever any of them is mentioned.
         let expected = |i: usize| {
-            let shared = in_phrases.get(&word_hash(&words[i])).copied().unwrap_or(1);
+            let shared = in_phrases
+                .get(&word_hash(words[i].as_bytes()))
+                .copied()
+                .unwrap_or(1);
             (
                 word_cost(&words[i], exact.get(i)).saturating_mul(shared),
                 std::cmp::Reverse(words[i].len()),
@@ -331,8 +334,9 @@ impl RuleSet {
     }
 }
 
-/// For each word of a phrase (a term of several words), by its hash, how
-/// many phrase terms of all rules hold it. (Two words with one hash only
+/// For each word of a phrase (a term of several words), by its
+/// [`word_hash`], how many phrase terms of all rules hold it. (Two words
+/// with one hash, such as long words alike in their first 16 bytes, only
 /// blur the guess.)
 fn words_in_phrases(rules: &[Rule]) -> FxHashMap<u64, u32> {
     let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
@@ -342,17 +346,12 @@ fn words_in_phrases(rules: &[Rule]) -> FxHashMap<u64, u32> {
                 && words.len() > 1
             {
                 for word in words {
-                    *counts.entry(word_hash(word)).or_default() += 1;
+                    *counts.entry(word_hash(word.as_bytes())).or_default() += 1;
                 }
             }
         });
     }
     counts
-}
-
-fn word_hash(word: &str) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(word)
 }
 
 /// Gives equal leaves of all rules one id, so that each is looked for once

@@ -15,10 +15,6 @@ pub(super) const EXCERPT_WORDS: usize = 30;
 pub(super) const LEAD_WORDS: usize = 10;
 pub(super) const MAX_EXCERPTS: usize = 3;
 
-/// The text fields (title, summary, content): passages are cut from them;
-/// the fields after them are metadata, quoted an entry at a time.
-pub(super) const TEXT_FIELDS: usize = 3;
-
 /// Keeps the hits that excerpts show, in order (title first), once each.
 pub(super) fn excerpt_hits(hits: &mut Vec<Hit>) {
     hits.retain(|h| h.start < h.end);
@@ -49,7 +45,8 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
             continue;
         }
         let field = &doc.fields[hit.field()];
-        let (start, end) = if hit.field() < TEXT_FIELDS {
+        // Passages are cut from the text; metadata is quoted an entry at a time.
+        let (start, end) = if !Field::ALL[hit.field()].is_metadata() {
             let start = hit.tokens().start.saturating_sub(LEAD_WORDS);
             let end = (start + EXCERPT_WORDS)
                 .max(hit.tokens().end)
@@ -73,7 +70,7 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
             .enumerate()
             .find(|(_, f)| !f.tokens.is_empty());
         if let Some((i, field)) = first {
-            let window = match i < TEXT_FIELDS {
+            let window = match !Field::ALL[i].is_metadata() {
                 true => 0..EXCERPT_WORDS.min(field.tokens.len()),
                 false => {
                     let (start, end) = entry_around(field, 0..1);
@@ -113,7 +110,7 @@ pub(super) fn cut<'h>(
 ) -> Excerpt {
     let tokens = &field.tokens.tokens;
     // A metadata entry is quoted whole, without "…": the entry's own line.
-    let entry = (name as usize) >= TEXT_FIELDS;
+    let entry = name.is_metadata();
     let from = match window.start {
         _ if entry => line_around(&field.text, tokens[window.start].span().start).start,
         0 => 0,

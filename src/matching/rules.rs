@@ -254,7 +254,9 @@ fn parse_toml_in_pieces(
                     .extend(rest.into_iter().flat_map(|piece| piece.rule));
                 Ok(whole)
             }
-            // The first error, as parsing the whole file would report it.
+            // The first broken piece's error: the earliest broken place.
+            // (Parsing the whole file, the toml crate may read on past a
+            // string left open and report a later line.)
             (Err(err), _) | (Ok(_), Err(err)) => Err(err),
         });
     }
