@@ -14,9 +14,11 @@ use crate::model::diagnostic::{Diagnostics, utf8_text};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
+use std::collections::hash_map::Entry;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 #[derive(Debug, Parser)]
@@ -446,14 +448,54 @@ fn test_rules(
     Ok(RuleSet::new(rules))
 }
 
-/// One line of `test-rule --format json`; its keys are a documented interface.
-#[derive(Serialize)]
-struct TestRuleMatch<'a> {
-    rule: &'a str,
-    entry_id: &'a str,
-    title: &'a str,
-    link: Option<&'a str>,
-    excerpts: &'a [Excerpt],
+/// Writes the lines of `test-rule --format json`, whose keys are a
+/// documented interface (`rule`, `entry_id`, `title`, `link`, `excerpts`, as
+/// the test's `TestRuleMatch` has them), one article at a time: the article's
+/// keys are serialised once, and each set of excerpts once (the rules that
+/// matched on the same words share one set). With a big rule set most of
+/// the output is repeated excerpts, and serialising each copy again took
+/// longer than matching.
+#[derive(Default)]
+struct JsonLines {
+    /// `"entry_id":…,"title":…,"link":…,"excerpts":` of the current article.
+    article: Vec<u8>,
+    /// Serialised excerpt sets of the current article, by address.
+    sets: std::collections::HashMap<*const [Excerpt], Vec<u8>>,
+}
+
+impl JsonLines {
+    fn start(&mut self, article: &Article) -> serde_json::Result<()> {
+        self.sets.clear();
+        self.article.clear();
+        let keys = [
+            ("entry_id", Some(article.key.as_str())),
+            ("title", Some(article.title.as_str())),
+            ("link", article.link.as_deref()),
+        ];
+        for (key, value) in keys {
+            write!(self.article, ",\"{key}\":").map_err(serde_json::Error::io)?;
+            serde_json::to_writer(&mut self.article, &value)?;
+        }
+        self.article.extend_from_slice(b",\"excerpts\":");
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        out: &mut impl Write,
+        rule: &str,
+        excerpts: &Arc<[Excerpt]>,
+    ) -> std::io::Result<()> {
+        out.write_all(b"{\"rule\":")?;
+        serde_json::to_writer(&mut *out, rule)?;
+        out.write_all(&self.article)?;
+        let set = match self.sets.entry(Arc::as_ptr(excerpts)) {
+            Entry::Occupied(set) => set.into_mut(),
+            Entry::Vacant(slot) => slot.insert(serde_json::to_vec(&**excerpts)?),
+        };
+        out.write_all(set)?;
+        out.write_all(b"}\n")
+    }
 }
 
 async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> Result<()> {
@@ -461,6 +503,7 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
     // write per match, and a big rule set has many.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let (mut entries, mut matches) = (0, 0);
+    let mut json = JsonLines::default();
     for source in sources {
         let read = read_source(source).await?;
         let articles = feed::parse_from(&read.bytes, read.charset.as_deref(), read.base.as_ref())
@@ -469,22 +512,15 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
         let mut write = || -> std::io::Result<()> {
             for article in &articles {
                 entries += 1;
+                if format == OutputFormat::Json {
+                    json.start(article)?;
+                }
                 for m in set.matches(article, None) {
                     matches += 1;
                     match format {
-                        OutputFormat::Json => {
-                            let line = TestRuleMatch {
-                                rule: &m.rule.name,
-                                entry_id: &article.key,
-                                title: &article.title,
-                                link: article.link.as_deref(),
-                                excerpts: &m.excerpts,
-                            };
-                            serde_json::to_writer(&mut out, &line)?;
-                            out.write_all(b"\n")?;
-                        }
+                        OutputFormat::Json => json.write(&mut out, m.name, &m.excerpts)?,
                         OutputFormat::Human => {
-                            writeln!(out, "{}", human_match(&m.rule.name, article, &m.excerpts))?
+                            writeln!(out, "{}", human_match(m.name, article, &m.excerpts))?
                         }
                     }
                 }
@@ -572,6 +608,68 @@ async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {
             }
             println!("dropped {id}");
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::field::Field;
+
+    /// A line as serde writes it: what [`JsonLines`] must write.
+    #[derive(Serialize)]
+    struct TestRuleMatch<'a> {
+        rule: &'a str,
+        entry_id: &'a str,
+        title: &'a str,
+        link: Option<&'a str>,
+        excerpts: &'a [Excerpt],
+    }
+
+    #[test]
+    fn json_lines_are_what_serde_writes_for_the_documented_struct() {
+        let mut article = Article {
+            key: "k\"1".into(),
+            title: "Blast at \\ Zaventem\n".into(),
+            guid: None,
+            link: None,
+            published: None,
+            authors: Vec::new(),
+            categories: Vec::new(),
+            summary: String::new(),
+            content: String::new(),
+        };
+        let sets: [Arc<[Excerpt]>; 2] = [
+            Arc::from(vec![Excerpt {
+                field: Field::Title,
+                text: "Blast at Zaventem".into(),
+                spans: vec![(9, 17)],
+            }]),
+            Arc::from(Vec::new()),
+        ];
+        for link in [None, Some("https://example.org/a?b=\"c\"")] {
+            article.link = link.map(String::from);
+            let mut lines = JsonLines::default();
+            lines.start(&article).unwrap();
+            for (rule, set) in [
+                ("one", &sets[0]),
+                ("twö \"2\"", &sets[0]),
+                ("three", &sets[1]),
+            ] {
+                let mut written = Vec::new();
+                lines.write(&mut written, rule, set).unwrap();
+                let mut expected = serde_json::to_vec(&TestRuleMatch {
+                    rule,
+                    entry_id: &article.key,
+                    title: &article.title,
+                    link: article.link.as_deref(),
+                    excerpts: set,
+                })
+                .unwrap();
+                expected.push(b'\n');
+                assert_eq!(String::from_utf8(written), String::from_utf8(expected));
+            }
         }
     }
 }

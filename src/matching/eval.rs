@@ -31,6 +31,8 @@ pub(super) const MAX_PRESIZED: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Match<'r> {
     pub rule: &'r Rule,
+    /// The rule's name (read from the rule set, where names lie together).
+    pub name: &'r str,
     /// Shared by the rules that matched on the same words.
     pub excerpts: Arc<[Excerpt]>,
 }
@@ -154,6 +156,7 @@ impl RuleSet {
             .into_iter()
             .map(|(r, set)| Match {
                 rule: &self.rules[r as usize],
+                name: self.name(r as usize),
                 excerpts: sets[set as usize].clone(),
             })
             .collect()
