@@ -33,4 +33,6 @@ pub use eval::{FeedRef, Match};
 #[cfg(test)]
 mod oracle;
 #[cfg(test)]
+mod script_tests;
+#[cfg(test)]
 mod tests;

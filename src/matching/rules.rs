@@ -3,6 +3,7 @@
 
 use crate::delivery::timing::DigestSchedule;
 use crate::matching::query::{self, Expr, QueryError};
+use crate::matching::text;
 use crate::matching::tree::{Leaf, LeafKind, Node};
 use crate::model::diagnostic::{Diagnostic, SourceFile};
 use crate::model::field::FieldSet;
@@ -596,7 +597,9 @@ fn resolve(
             },
             fields,
             options.case_sensitive,
-            options.whole_word,
+            // One character of a script written without spaces is no
+            // bigram: it is looked for inside them.
+            options.whole_word && !words.iter().any(|w| text::is_lone_unit(w)),
         ))),
         Expr::Regex { regex, .. } => Node::Leaf(Box::new(Leaf::new(
             LeafKind::Regex(regex.clone()),

@@ -5,7 +5,8 @@
 
 use crate::model::boundary::floor_char_boundary;
 use std::ops::Range;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// One word: where its normalised form sits in [`Tokens::norm`] and where
 /// the original sits in the tokenised text.
@@ -164,7 +165,7 @@ pub fn tokenize(text: &str) -> Tokens {
         if ascii || bytes[start..end].is_ascii() {
             out.tokens.push(Token::new(start..end, start..end));
         } else {
-            push_folded(&text[start..end], start..end, &mut out);
+            push_word(&text[start..end], start, &mut out);
         }
     };
     let (mut carry, mut open) = (0, 0);
@@ -242,7 +243,7 @@ fn tokenize_scalar(text: &str) -> Tokens {
         if ascii {
             out.tokens.push(Token::new(start..i, start..i));
         } else {
-            push_folded(&text[start..i], start..i, &mut out);
+            push_word(&text[start..i], start, &mut out);
         }
     }
     out.norm.push_str(PADDING);
@@ -317,6 +318,119 @@ fn is_possessive_s(text: &str, start: usize, end: usize) -> bool {
 /// (Devanagari vowel signs, say) carry meaning and are kept.
 fn is_diacritic(c: char) -> bool {
     ('\u{300}'..='\u{36f}').contains(&c)
+}
+
+/// Whether `c` belongs to a script written without spaces between words:
+/// Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar. A run of them is
+/// indexed as overlapping pairs of characters (bigrams), the way Lucene's
+/// CJK analyzer indexes Han and Kana, and a query in them is compiled to the
+/// same pairs: "布鲁塞尔" finds 布鲁塞尔 inside a sentence (as the phrase
+/// 布鲁 鲁塞 塞尔) but not 布鲁 alone. Dictionary segmentation (ICU4X) was
+/// measured and not chosen: it missed 10-17% of names glued to the next
+/// word (北京市, 東京都知事), ran at 15-30 MB/s, and adds 2.4-3.1 MB of data
+/// (docs/rules.md, "Languages and scripts").
+pub(crate) fn is_unspaced(c: char) -> bool {
+    matches!(c,
+        '\u{3005}' | '\u{3007}' // 々 〇
+        | '\u{3040}'..='\u{30ff}' // Hiragana, Katakana
+        | '\u{31f0}'..='\u{31ff}' // Katakana extensions
+        | '\u{3400}'..='\u{4dbf}' // Han extension A
+        | '\u{4e00}'..='\u{9fff}' // Han
+        | '\u{f900}'..='\u{faff}' // Han compatibility
+        | '\u{ff66}'..='\u{ff9f}' // half-width Katakana
+        | '\u{20000}'..='\u{3134f}' // Han extensions B-H
+        | '\u{0e00}'..='\u{0eff}' // Thai, Lao
+        | '\u{1000}'..='\u{109f}' // Myanmar
+        | '\u{1780}'..='\u{17ff}' // Khmer
+        | '\u{19e0}'..='\u{19ff}' // Khmer symbols
+        | '\u{a9e0}'..='\u{a9ff}' // Myanmar extended-B
+        | '\u{aa60}'..='\u{aa7f}' // Myanmar extended-A
+    )
+}
+
+/// Whether `word` (a normalised word) is a lone character of a script
+/// written without spaces (with its marks): a unit, not a bigram.
+pub(crate) fn is_lone_unit(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(is_unspaced) && chars.all(is_combining_mark)
+}
+
+/// Normalises a non-ASCII word starting at byte `at` of the text: runs of
+/// [`is_unspaced`] characters become bigrams, the rest is folded whole.
+fn push_word(word: &str, at: usize, out: &mut Tokens) {
+    if !word.chars().any(is_unspaced) {
+        return push_folded(word, at..at + word.len(), out);
+    }
+    // Runs of one kind or the other; a combining mark stays with the
+    // character before it.
+    let mut run_start = 0;
+    let mut run_unspaced = None;
+    for (i, c) in word.char_indices() {
+        if is_combining_mark(c) && run_unspaced.is_some() {
+            continue;
+        }
+        let unspaced = is_unspaced(c);
+        if run_unspaced.is_some_and(|u| u != unspaced) {
+            push_run(
+                &word[run_start..i],
+                at + run_start,
+                run_unspaced == Some(true),
+                out,
+            );
+            run_start = i;
+        }
+        run_unspaced = Some(unspaced);
+    }
+    push_run(
+        &word[run_start..],
+        at + run_start,
+        run_unspaced == Some(true),
+        out,
+    );
+}
+
+fn push_run(run: &str, at: usize, unspaced: bool, out: &mut Tokens) {
+    if !unspaced {
+        push_folded(run, at..at + run.len(), out);
+        return;
+    }
+    // Each character with its marks (a Thai consonant and its vowel sign)
+    // is a unit, folded on its own into the buffer: adjacent units are
+    // adjacent there, so a bigram's normal form is one range of it.
+    let mut units: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(run.len() / 3 + 1);
+    let mut chars = run.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, mark)) = chars.peek().filter(|(_, m)| is_combining_mark(*m)) {
+            end = j + mark.len_utf8();
+            chars.next();
+        }
+        let unit = &run[i..end];
+        let from = out.norm.len();
+        if end - i == c.len_utf8() && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+            // Caseless and already normal: most of Han, Kana and Thai.
+            out.norm.push(c);
+        } else {
+            out.norm
+                .extend(fold(unit).chars().filter(|&c| is_word_char(c)));
+        }
+        if out.norm.len() > from {
+            units.push((from..out.norm.len(), at + i..at + end));
+        }
+    }
+    match units.as_slice() {
+        [] => {}
+        [(norm, span)] => out.tokens.push(Token::new(norm.clone(), span.clone())),
+        _ => {
+            for pair in units.windows(2) {
+                let ((norm, span), (next_norm, next_span)) = (&pair[0], &pair[1]);
+                out.tokens.push(Token::new(
+                    norm.start..next_norm.end,
+                    span.start..next_span.end,
+                ));
+            }
+        }
+    }
 }
 
 /// Normalises a non-ASCII word; NFKC can turn one word into several ("½").

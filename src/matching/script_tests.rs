@@ -1,0 +1,79 @@
+//! Matching in scripts other than Latin: the cases of issue 24, each as a
+//! reader of the language would judge it, checked against the oracle too.
+
+use super::rules::parse_rule_files;
+use super::*;
+use crate::model::article::Article;
+
+fn article(title: &str, content: &str) -> Article {
+    Article {
+        key: "k".into(),
+        guid: None,
+        title: title.into(),
+        link: None,
+        published: None,
+        authors: Vec::new(),
+        categories: Vec::new(),
+        summary: String::new(),
+        content: content.into(),
+    }
+}
+
+/// The excerpts' marked passages when `query` matches a wire item titled
+/// `title`, or None when it does not match.
+fn marked(query: &str, title: &str) -> Option<Vec<String>> {
+    let toml = format!("[[rule]]\nname = \"r\"\nquery = '''{query}'''\n");
+    let parsed = parse_rule_files(&[("t.toml".into(), toml)], None);
+    assert!(parsed.errors.is_empty(), "{query}: {:?}", parsed.errors);
+    let set = RuleSet::new(parsed.rules.clone());
+    let a = article(title, "");
+    let matches = set.matches(&a, None);
+    let oracle = oracle::matching_rules(&parsed.rules, &a, None);
+    assert_eq!(
+        matches.len(),
+        oracle.len(),
+        "{query} in {title}: compiled and oracle disagree"
+    );
+    matches.first().map(|m| {
+        m.excerpts
+            .iter()
+            .flat_map(|e| e.spans.iter().map(|&(s, t)| e.text[s..t].to_string()))
+            .collect()
+    })
+}
+
+#[test]
+fn chinese_japanese_and_thai_names_are_found_inside_sentences() {
+    for (query, text, found) in [
+        ("布鲁塞尔", "布鲁塞尔机场发生两起爆炸", "布鲁塞尔"),
+        ("布鲁塞尔", "比利时首都布鲁塞尔市中心", "布鲁塞尔"),
+        ("ブリュッセル", "ブリュッセル空港で爆発", "ブリュッセル"),
+        ("บรัสเซลส์", "ระเบิดที่สนามบินบรัสเซลส์", "บรัสเซลส์"),
+        ("北京", "北京市公安局称", "北京"),
+        ("東京都", "東京都知事は記者会見で", "東京都"),
+        // A query mixing scripts, and a phrase across them.
+        ("ISIS成员", "三名ISIS成员被捕", "ISIS成员"),
+    ] {
+        assert_eq!(
+            marked(query, text),
+            Some(vec![found.to_string()]),
+            "{query} in {text}"
+        );
+    }
+}
+
+#[test]
+fn part_of_a_name_is_not_the_name() {
+    assert_eq!(marked("布鲁塞尔", "布鲁日和布鲁克林"), None);
+    assert_eq!(marked("布鲁塞尔", "布鲁"), None);
+    // A rule written to exclude a near miss: 北京 but not 东北京剧.
+    assert_eq!(marked("北京 -东北京剧", "东北京剧团今晚演出"), None);
+    assert!(marked("北京 -东北京剧", "北京发生地震").is_some());
+}
+
+#[test]
+fn one_character_is_looked_for_inside_the_text() {
+    assert!(marked("京", "北京发生地震").is_some());
+    assert!(marked("震", "北京发生地震").is_some());
+    assert_eq!(marked("雨", "北京发生地震"), None);
+}
