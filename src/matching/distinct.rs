@@ -17,6 +17,10 @@ pub(super) struct Distinct<'d> {
     next: Vec<u32>,
     /// The position of each field's first token; the last is the total.
     starts: [u32; 8],
+    /// The real position of each position past the total: a word's other
+    /// form (without its particles, see `clitics`) is indexed as a word of
+    /// its own at the word's place.
+    alternate_at: Vec<u32>,
 }
 
 struct Word<'d> {
@@ -54,6 +58,7 @@ impl<'d> Distinct<'d> {
             words: Vec::with_capacity(total / 2),
             next: vec![NONE; total],
             starts,
+            alternate_at: Vec::new(),
         };
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
@@ -68,21 +73,68 @@ impl<'d> Distinct<'d> {
                         words.next[seen.last as usize] = position;
                         seen.last = position;
                     }
-                    Err(slot) => {
-                        let index = words.words.len() as u32;
-                        words.table[slot] = index + 1;
-                        words.words.push(Word {
-                            key,
-                            hash,
-                            text: field.tokens.word(i),
-                            first: position,
-                            last: position,
-                        });
-                    }
+                    Err(slot) => words.add(slot, key, hash, field.tokens.word(i), position),
                 }
             }
         }
+        if doc.fields.iter().any(|f| f.tokens.has_alternates()) {
+            words.add_alternates(doc);
+        }
         words
+    }
+
+    fn add(&mut self, slot: usize, key: (u64, u64), hash: u64, text: &'d str, position: u32) {
+        let index = self.words.len() as u32;
+        self.table[slot] = index + 1;
+        self.words.push(Word {
+            key,
+            hash,
+            text,
+            first: position,
+            last: position,
+        });
+    }
+
+    /// Indexes the other forms of words, at positions past the total that
+    /// stand for their words' places.
+    #[cold]
+    fn add_alternates(&mut self, doc: &'d Document) {
+        let total = self.next.len() as u32;
+        let count: usize = doc
+            .fields
+            .iter()
+            .map(|f| f.tokens.alternates().count())
+            .sum();
+        // Room for them, keeping the table at most half full.
+        let size = ((self.words.len() + count) * 2).next_power_of_two().max(16);
+        if size > self.table.len() {
+            self.table = vec![0; size];
+            let mask = size - 1;
+            for (index, word) in self.words.iter().enumerate() {
+                let mut slot = word.hash as usize & mask;
+                while self.table[slot] != 0 {
+                    slot = (slot + 1) & mask;
+                }
+                self.table[slot] = index as u32 + 1;
+            }
+        }
+        for (f, field) in doc.fields.iter().enumerate() {
+            for (text, i) in field.tokens.alternates() {
+                let position = total + self.alternate_at.len() as u32;
+                self.alternate_at.push(self.starts[f] + i as u32);
+                self.next.push(NONE);
+                let key = word_key(text.as_bytes());
+                let hash = key_hash(key, text.len());
+                match self.probe(key, hash, text.as_bytes()) {
+                    Ok(index) => {
+                        let seen = &mut self.words[index as usize];
+                        self.next[seen.last as usize] = position;
+                        seen.last = position;
+                    }
+                    Err(slot) => self.add(slot, key, hash, text, position),
+                }
+            }
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -131,11 +183,16 @@ impl<'d> Distinct<'d> {
     /// Where the word with index `index` occurs: (field, token), in order.
     pub(super) fn positions(&self, index: u32) -> impl Iterator<Item = (usize, usize)> + '_ {
         let mut at = self.words[index as usize].first;
+        let total = self.starts[7];
         std::iter::from_fn(move || {
             (at != NONE).then(|| {
                 let here = at;
                 at = self.next[here as usize];
-                locate(&self.starts, here)
+                let real = match here.checked_sub(total) {
+                    Some(k) => self.alternate_at[k as usize],
+                    None => here,
+                };
+                locate(&self.starts, real)
             })
         })
     }

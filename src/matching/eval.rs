@@ -387,7 +387,13 @@ impl<'o> Indexed<'o> {
                     |field, start| {
                         let (mut at, mut rest) = (start, packed);
                         while !rest.is_empty() && at < field.tokens.len() {
-                            let (same, after) = unpack_eq(field.tokens.word(at), rest);
+                            let (mut same, after) = unpack_eq(field.tokens.word(at), rest);
+                            if !same && field.tokens.has_alternates() {
+                                same = field
+                                    .tokens
+                                    .alternates_of(at)
+                                    .any(|form| unpack_eq(form, rest).0);
+                            }
                             if !same {
                                 return None;
                             }
@@ -466,21 +472,26 @@ pub(super) fn words_at(leaf: &Leaf, field: &FieldText, start: usize) -> bool {
     }
     words.iter().enumerate().all(|(j, w)| {
         let last_prefix = *prefix && j + 1 == words.len();
-        let token = field.tokens.word(start + j);
-        let folded_ok = if last_prefix {
-            token.starts_with(w.as_str())
-        } else {
-            token == w
+        let is = |token: &str| {
+            if last_prefix {
+                token.starts_with(w.as_str())
+            } else {
+                token == w
+            }
         };
-        folded_ok
-            && (!leaf.case_sensitive || {
-                let original = text::exact_form(&field.text[field.tokens.tokens[start + j].span()]);
-                if last_prefix {
-                    original.starts_with(&exact[j])
-                } else {
-                    original == exact[j]
-                }
-            })
+        // A word's other form (without particles) is in a script with no
+        // case: case-sensitive rules take it as it is.
+        if !is(field.tokens.word(start + j)) {
+            return field.tokens.alternates_of(start + j).any(is);
+        }
+        !leaf.case_sensitive || {
+            let original = text::exact_form(&field.text[field.tokens.tokens[start + j].span()]);
+            if last_prefix {
+                original.starts_with(&exact[j])
+            } else {
+                original == exact[j]
+            }
+        }
     })
 }
 

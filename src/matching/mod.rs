@@ -15,6 +15,7 @@ pub mod rules;
 pub mod text;
 
 mod bloom;
+mod clitics;
 mod compile;
 mod cost;
 mod distinct;

@@ -3,6 +3,7 @@
 //! diacritics removed ("Aéroport" → "aeroport"), punctuation and hyphens split
 //! words ("Al-Shabab" → "al", "shabab"), and a possessive 's / ’s dropped.
 
+use super::clitics;
 use crate::model::boundary::floor_char_boundary;
 use std::ops::Range;
 use unicode_normalization::char::is_combining_mark;
@@ -46,6 +47,9 @@ impl Token {
 pub struct Tokens {
     norm: String,
     pub tokens: Vec<Token>,
+    /// Other forms of words that carry attached particles (see
+    /// [`clitics`]): (where the form sits in `norm`, the token), by token.
+    alternates: Vec<(u32, u32, u32)>,
 }
 
 impl Tokens {
@@ -63,6 +67,46 @@ impl Tokens {
         let mut head = [0u8; HEAD_BYTES];
         head.copy_from_slice(&bytes[range.start..range.start + HEAD_BYTES]);
         (&bytes[range], head)
+    }
+
+    /// Whether any word has another form (carries particles).
+    pub(crate) fn has_alternates(&self) -> bool {
+        !self.alternates.is_empty()
+    }
+
+    /// The other forms of word `i`: itself without its particles.
+    pub(crate) fn alternates_of(&self, i: usize) -> impl Iterator<Item = &str> {
+        let i = i as u32;
+        let from = self.alternates.partition_point(|a| a.2 < i);
+        self.alternates[from..]
+            .iter()
+            .take_while(move |a| a.2 == i)
+            .map(|&(start, end, _)| &self.norm[start as usize..end as usize])
+    }
+
+    /// Every other form, with its word: (form, token).
+    pub(crate) fn alternates(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.alternates
+            .iter()
+            .map(|&(start, end, i)| (&self.norm[start as usize..end as usize], i as usize))
+    }
+
+    /// Records the other forms of the word just pushed, if it may carry
+    /// particles.
+    fn add_forms(&mut self) {
+        let Some(last) = self.tokens.last() else {
+            return;
+        };
+        let word = &self.norm[last.norm()];
+        if !clitics::may_carry(word) {
+            return;
+        }
+        let (word, i) = (word.to_string(), self.tokens.len() as u32 - 1);
+        clitics::forms(&word, &mut |form| {
+            let from = self.norm.len() as u32;
+            self.norm.push_str(form);
+            self.alternates.push((from, self.norm.len() as u32, i));
+        });
     }
 
     /// The normalised words joined by single spaces, with each word's range
@@ -157,6 +201,7 @@ pub fn tokenize(text: &str) -> Tokens {
     let mut out = Tokens {
         norm,
         tokens: Vec::with_capacity(starts + 4),
+        alternates: Vec::new(),
     };
     let mut push = |start: usize, end: usize| {
         if end - start == 1 && is_possessive_s(text, start, end) {
@@ -203,6 +248,7 @@ fn tokenize_scalar(text: &str) -> Tokens {
     let mut out = Tokens {
         norm,
         tokens: Vec::with_capacity(text.len() / 6),
+        alternates: Vec::new(),
     };
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -314,10 +360,11 @@ fn is_possessive_s(text: &str, start: usize, end: usize) -> bool {
             .is_some_and(is_word_char)
 }
 
-/// Latin, Greek and Cyrillic accents (U+0300–U+036F). Marks of other scripts
-/// (Devanagari vowel signs, say) carry meaning and are kept.
+/// Latin, Greek and Cyrillic accents (U+0300–U+036F), and Arabic harakat,
+/// hamza and madda marks, superscript alef and tatweel. Marks of other
+/// scripts (Devanagari vowel signs, say) carry meaning and are kept.
 fn is_diacritic(c: char) -> bool {
-    ('\u{300}'..='\u{36f}').contains(&c)
+    matches!(c, '\u{300}'..='\u{36f}' | '\u{640}' | '\u{64b}'..='\u{65f}' | '\u{670}')
 }
 
 /// Whether `c` belongs to a script written without spaces between words:
@@ -435,6 +482,14 @@ fn push_run(run: &str, at: usize, unspaced: bool, out: &mut Tokens) {
 
 /// Normalises a non-ASCII word; NFKC can turn one word into several ("½").
 fn push_folded(word: &str, span: Range<usize>, out: &mut Tokens) {
+    let from = out.norm.len();
+    if fold_quick(word, &mut out.norm) {
+        if out.norm.len() > from {
+            out.tokens.push(Token::new(from..out.norm.len(), span));
+            out.add_forms();
+        }
+        return;
+    }
     let folded: String = fold(word);
     let mut from = None;
     for (i, c) in folded.char_indices() {
@@ -456,15 +511,88 @@ fn push_piece(piece: &str, span: Range<usize>, out: &mut Tokens) {
     let from = out.norm.len();
     out.norm.push_str(piece);
     out.tokens.push(Token::new(from..out.norm.len(), span));
+    out.add_forms();
 }
 
-/// NFKC, diacritics removed, lower-cased.
+/// NFKC, diacritics removed, lower-cased, Arabic letter forms unified.
 fn fold(word: &str) -> String {
     let stripped: String = word
         .nfkd()
         .filter(|c| !is_diacritic(*c) && !is_invisible(*c))
         .collect();
-    stripped.nfkc().flat_map(char::to_lowercase).collect()
+    stripped
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .map(arabic_letter)
+        .collect()
+}
+
+/// One form for Arabic letters written several ways, as Lucene's Arabic and
+/// Persian normalisers have them: alef with hamza or madda and alef wasla
+/// are alef (the marks are diacritics, dropped before this), taa marbuta is
+/// haa, alef maqsura and the Persian and Urdu yehs are yeh, keheh is kaf,
+/// the other hehs are heh; Arabic-Indic digits are digits.
+fn arabic_letter(c: char) -> char {
+    match c {
+        '\u{671}' => '\u{627}',
+        '\u{649}' | '\u{6cc}' | '\u{6d2}' => '\u{64a}',
+        '\u{629}' | '\u{6c1}' | '\u{6c3}' | '\u{6be}' | '\u{6d5}' => '\u{647}',
+        '\u{6a9}' => '\u{643}',
+        '\u{660}'..='\u{669}' => char::from(b'0' + (c as u32 - 0x660) as u8),
+        '\u{6f0}'..='\u{6f9}' => char::from(b'0' + (c as u32 - 0x6f0) as u8),
+        _ => c,
+    }
+}
+
+/// What [`fold`] makes of `c`, for the letters of Arabic, Cyrillic and
+/// Hangul that are quick to tell (None: ask `fold`; Some(None): dropped):
+/// a word of them is folded without NFKD and NFKC, which were most of the
+/// cost of text in those scripts.
+fn fold_char(c: char) -> Option<Option<char>> {
+    Some(match c {
+        'a'..='z' | '0'..='9' => Some(c),
+        'A'..='Z' => Some(c.to_ascii_lowercase()),
+        // Arabic letters with no marks, and the forms unified above.
+        '\u{621}' | '\u{627}' | '\u{628}' | '\u{62a}'..='\u{63a}' | '\u{641}'..='\u{648}' => {
+            Some(c)
+        }
+        '\u{64a}' | '\u{649}' | '\u{629}' | '\u{671}' | '\u{6a9}' | '\u{6be}' | '\u{6c1}' => {
+            Some(arabic_letter(c))
+        }
+        '\u{6cc}' | '\u{6d2}' | '\u{6d5}' | '\u{660}'..='\u{669}' | '\u{6f0}'..='\u{6f9}' => {
+            Some(arabic_letter(c))
+        }
+        // Hamza and madda on a carrier: the carrier (the mark is dropped).
+        '\u{622}' | '\u{623}' | '\u{625}' => Some('\u{627}'),
+        '\u{624}' => Some('\u{648}'),
+        '\u{626}' => Some('\u{64a}'),
+        // Tatweel and the harakat.
+        '\u{640}' | '\u{64b}'..='\u{65f}' | '\u{670}' => None,
+        // Russian: й and ё lose their marks as in any Cyrillic word.
+        '\u{430}'..='\u{438}' | '\u{43a}'..='\u{44f}' => Some(c),
+        '\u{410}'..='\u{418}' | '\u{41a}'..='\u{42f}' => char::from_u32(c as u32 + 0x20),
+        '\u{439}' | '\u{419}' => Some('\u{438}'),
+        '\u{451}' | '\u{401}' => Some('\u{435}'),
+        // Hangul syllables: caseless and normal.
+        '\u{ac00}'..='\u{d7a3}' => Some(c),
+        _ => return None,
+    })
+}
+
+/// [`fold`] for a word of [`fold_char`] letters, or None.
+fn fold_quick(word: &str, out: &mut String) -> bool {
+    let from = out.len();
+    for c in word.chars() {
+        match fold_char(c) {
+            Some(Some(folded)) => out.push(folded),
+            Some(None) => {}
+            None => {
+                out.truncate(from);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// A word as a case-sensitive rule compares it: NFKC and diacritics removed,
@@ -540,6 +668,30 @@ mod tests {
             proptest::prop_assert_eq!(tokenize(&text), tokenize_scalar(&text));
             proptest::prop_assert_eq!(tokenize(&any), tokenize_scalar(&any));
         }
+    }
+
+    proptest::proptest! {
+        /// The quick fold gives what NFKD, NFKC and the rest give.
+        #[test]
+        fn quick_fold_agrees_with_fold(word in "[a-zA-Z0-9\u{621}-\u{65f}\u{660}-\u{672}\u{6a9}\u{6be}\u{6c0}-\u{6d5}\u{6f0}-\u{6f9}\u{400}-\u{45f}\u{ac00}-\u{ac20}\u{d7a0}-\u{d7a3}]{1,12}") {
+            let mut quick = String::new();
+            if fold_quick(&word, &mut quick) {
+                proptest::prop_assert_eq!(quick, fold(&word));
+            }
+        }
+    }
+
+    #[test]
+    fn arabic_letter_forms_and_marks_are_one_form() {
+        // Alef with hamza, taa marbuta, alef maqsura, harakat, tatweel.
+        assert_eq!(words("أحمد"), words("احمد"));
+        assert_eq!(words("مدينة"), words("مدينه"));
+        assert_eq!(words("مستشفى"), words("مستشفي"));
+        assert_eq!(words("بُرُوكْسِل"), words("بروكسل"));
+        assert_eq!(words("بروكـــسل"), words("بروكسل"));
+        // Persian keheh and yeh.
+        assert_eq!(words("کرمانی"), words("كرماني"));
+        assert_eq!(words("٢٠١٦"), ["2016"]);
     }
 
     const PIECES: &[&str] = &[
