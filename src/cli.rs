@@ -518,9 +518,9 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
                 for m in set.matches(article, None) {
                     matches += 1;
                     match format {
-                        OutputFormat::Json => json.write(&mut out, m.name, &m.excerpts)?,
+                        OutputFormat::Json => json.write(&mut out, m.name(), &m.excerpts)?,
                         OutputFormat::Human => {
-                            writeln!(out, "{}", human_match(m.name, article, &m.excerpts))?
+                            writeln!(out, "{}", human_match(m.name(), article, &m.excerpts))?
                         }
                     }
                 }

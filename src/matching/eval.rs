@@ -31,10 +31,18 @@ pub(super) const MAX_PRESIZED: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Match<'r> {
     pub rule: &'r Rule,
-    /// The rule's name (read from the rule set, where names lie together).
-    pub name: &'r str,
+    set: &'r RuleSet,
+    index: u32,
     /// Shared by the rules that matched on the same words.
     pub excerpts: Arc<[Excerpt]>,
+}
+
+impl<'r> Match<'r> {
+    /// The rule's name, read where the rule set keeps names together (a
+    /// big rule set's `Rule`s are a cache miss each), and only when asked.
+    pub fn name(&self) -> &'r str {
+        self.set.name(self.index as usize)
+    }
 }
 
 /// The feed an article came from, for `feed:` terms and rule feed scopes.
@@ -156,7 +164,8 @@ impl RuleSet {
             .into_iter()
             .map(|(r, set)| Match {
                 rule: &self.rules[r as usize],
-                name: self.name(r as usize),
+                set: self,
+                index: r,
                 excerpts: sets[set as usize].clone(),
             })
             .collect()
