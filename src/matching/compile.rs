@@ -6,6 +6,7 @@ use super::cost::{FREQUENT_COST, everyday_word_with_prefix, word_cost};
 use super::keys::{filter_slot, length_bit, word_hash};
 use super::prefixes::Prefixes;
 use super::rules::Rule;
+use super::stems::anchor_prefix;
 use super::steps::{compile, step_leaves};
 use super::tree::{
     Leaf, LeafKey, LeafKind, Node, for_each_leaf, for_each_leaf_mut, searched_fields,
@@ -305,6 +306,28 @@ impl RuleSet {
             return;
         };
         if !leaf.whole_word {
+            return;
+        }
+        if let Some(language) = leaf.stem {
+            // Found by a prefix of its rarest stem, then checked.
+            let index = (0..words.len())
+                .min_by_key(|&i| {
+                    (
+                        word_cost(&words[i], exact.get(i)),
+                        std::cmp::Reverse(words[i].len()),
+                    )
+                })
+                .expect("a words leaf has a word");
+            let cost = word_cost(&words[index], exact.get(index)) + 1;
+            let stem = &words[index];
+            let key = if language.applies_to(stem) {
+                anchor_prefix(stem)
+            } else {
+                stem.as_str()
+            };
+            let id = self.intern(language.applies_to(stem), key, cost);
+            leaf.anchor = Some((id, index));
+            leaf.rank = cost;
             return;
         }
         if words.len() == 1 && *prefix {

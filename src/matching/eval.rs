@@ -479,6 +479,12 @@ pub(super) fn words_at(leaf: &Leaf, field: &FieldText, start: usize) -> bool {
     if start + words.len() > field.tokens.len() {
         return false;
     }
+    if let Some(language) = leaf.stem {
+        return words.iter().enumerate().all(|(j, w)| {
+            let is = |token: &str| language.stem(token) == w.as_str();
+            is(field.tokens.word(start + j)) || field.tokens.alternates_of(start + j).any(is)
+        });
+    }
     words.iter().enumerate().all(|(j, w)| {
         let last_prefix = *prefix && j + 1 == words.len();
         let is = |token: &str| {

@@ -24,6 +24,7 @@ mod eval;
 mod excerpt;
 mod keys;
 mod prefixes;
+pub mod stems;
 mod steps;
 pub(crate) mod tree;
 

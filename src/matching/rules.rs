@@ -3,6 +3,7 @@
 
 use crate::delivery::timing::DigestSchedule;
 use crate::matching::query::{self, Expr, QueryError};
+use crate::matching::stems::Language;
 use crate::matching::text;
 use crate::matching::tree::{Leaf, LeafKind, Node};
 use crate::model::diagnostic::{Diagnostic, SourceFile};
@@ -39,6 +40,8 @@ struct RawRule {
     mode: Option<Spanned<String>>,
     digest: Option<Spanned<String>>,
     every: Option<Spanned<String>>,
+    /// Stemmed matching in a language (ISO 639-1): see `stems`.
+    stem: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -69,6 +72,7 @@ impl RawRuleFile {
                     mode: r.mode.map(|v| moved(v, by)),
                     digest: r.digest.map(|v| moved(v, by)),
                     every: r.every.map(|v| moved(v, by)),
+                    stem: r.stem.map(|v| moved(v, by)),
                     ..r
                 })
                 .collect(),
@@ -416,9 +420,24 @@ fn compile_rule(
             .push(source.error_in(&raw.name.span(), format!("duplicate rule name {name:?}")));
     }
     let query_span = raw.query.span();
+    let stem = raw.stem.as_ref().and_then(|code| {
+        let language = Language::from_code(code.get_ref().trim());
+        if language.is_none() {
+            out.errors.push(source.error_in(
+                &code.span(),
+                format!(
+                    "unknown stem language {:?}: one of {}",
+                    code.get_ref(),
+                    Language::codes()
+                ),
+            ));
+        }
+        language
+    });
     let options = Options {
         case_sensitive: raw.case_sensitive,
         whole_word: raw.whole_word,
+        stem,
     };
     let node = query::parse(raw.query.get_ref())
         .and_then(|expr| resolve(&expr, aliases, options, FieldSet::TEXT))
@@ -558,6 +577,7 @@ fn digest_schedule(
 struct Options {
     case_sensitive: bool,
     whole_word: bool,
+    stem: Option<Language>,
 }
 
 impl Default for Options {
@@ -565,6 +585,7 @@ impl Default for Options {
         Options {
             case_sensitive: false,
             whole_word: true,
+            stem: None,
         }
     }
 }
@@ -589,18 +610,31 @@ fn resolve(
             exact,
             prefix,
             ..
-        } => Node::Leaf(Box::new(Leaf::new(
-            LeafKind::Words {
-                words: words.clone(),
-                exact: exact.clone(),
-                prefix: *prefix,
-            },
-            fields,
-            options.case_sensitive,
+        } => {
             // One character of a script written without spaces is no
             // bigram: it is looked for inside them.
-            options.whole_word && !words.iter().any(|w| text::is_lone_unit(w)),
-        ))),
+            let whole_word = options.whole_word && !words.iter().any(|w| text::is_lone_unit(w));
+            // Stemmed: whole words, not a prefix, some in the language's script.
+            let stem = options
+                .stem
+                .filter(|l| whole_word && !*prefix && words.iter().any(|w| l.applies_to(w)));
+            let words = match stem {
+                Some(l) => words.iter().map(|w| l.stem(w).into_owned()).collect(),
+                None => words.clone(),
+            };
+            let mut leaf = Leaf::new(
+                LeafKind::Words {
+                    words,
+                    exact: exact.clone(),
+                    prefix: *prefix,
+                },
+                fields,
+                options.case_sensitive,
+                whole_word,
+            );
+            leaf.stem = stem;
+            Node::Leaf(Box::new(leaf))
+        }
         Expr::Regex { regex, .. } => Node::Leaf(Box::new(Leaf::new(
             LeafKind::Regex(regex.clone()),
             fields,

@@ -22,7 +22,12 @@ fn article(title: &str, content: &str) -> Article {
 /// The excerpts' marked passages when `query` matches a wire item titled
 /// `title`, or None when it does not match.
 fn marked(query: &str, title: &str) -> Option<Vec<String>> {
-    let toml = format!("[[rule]]\nname = \"r\"\nquery = '''{query}'''\n");
+    marked_with(query, "", title)
+}
+
+/// [`marked`] for a rule with more settings (TOML lines).
+fn marked_with(query: &str, settings: &str, title: &str) -> Option<Vec<String>> {
+    let toml = format!("[[rule]]\nname = \"r\"\nquery = '''{query}'''\n{settings}\n");
     let parsed = parse_rule_files(&[("t.toml".into(), toml)], None);
     assert!(parsed.errors.is_empty(), "{query}: {:?}", parsed.errors);
     let set = RuleSet::new(parsed.rules.clone());
@@ -121,4 +126,48 @@ fn a_word_that_merely_contains_the_name_is_not_the_name() {
         None
     );
     assert!(marked("بروكسل -كرة -مباراة", "انفجار في مطار بروكسل").is_some());
+}
+
+#[test]
+fn stemmed_rules_find_inflected_names_and_only_when_asked() {
+    let ru = "stem = \"ru\"";
+    for text in [
+        "В аэропорту Брюсселя прогремели взрывы",
+        "Саммит пройдёт в Брюсселе",
+        "Переговоры с Брюсселем",
+    ] {
+        assert!(marked_with("Брюссель", ru, text).is_some(), "{text}");
+        assert_eq!(marked("Брюссель", text), None, "{text} unstemmed");
+    }
+    assert_eq!(
+        marked_with("Брюссель", ru, "В аэропорту Брюсселя прогремели взрывы"),
+        Some(vec!["Брюсселя".to_string()])
+    );
+    // Brussels sprouts: another word, another stem.
+    assert_eq!(
+        marked_with("Брюссель", ru, "Брюссельская капуста в соусе"),
+        None
+    );
+    // A phrase, each word by its stem; Latin words of the rule stay whole.
+    assert!(
+        marked_with(
+            "\"Исламское государство\"",
+            ru,
+            "боевики Исламского государства"
+        )
+        .is_some()
+    );
+    assert!(marked_with("Brussels OR Брюссель", ru, "Brussels airport").is_some());
+    assert_eq!(marked_with("Brussels", ru, "Brussel airport"), None);
+}
+
+#[test]
+fn an_unknown_stem_language_is_an_error_that_names_the_choices() {
+    let toml = "[[rule]]\nname = \"r\"\nquery = 'x'\nstem = \"xx\"\n";
+    let parsed = parse_rule_files(&[("t.toml".into(), toml.into())], None);
+    let message = parsed.errors[0].to_string();
+    assert!(
+        message.contains("t.toml:4:8") && message.contains("ru"),
+        "{message}"
+    );
 }

@@ -108,6 +108,8 @@ pub(super) fn compile(node: &Node, program: &mut Vec<u32>) {
         Node::Leaf(leaf) => {
             let fields = u32::from(leaf.fields.0) << 24 | leaf.rank.min(RANK_MASK);
             return match (&leaf.kind, leaf.anchor) {
+                // A stemmed leaf's words are checked (`words_at`): no inline form.
+                _ if leaf.stem.is_some() => program.push(leaf.id),
                 (_, Some((id, _))) if leaf_len(leaf) == 1 && !leaf.case_sensitive => {
                     program.extend([WORD << KIND_SHIFT | leaf.id, id, fields])
                 }

@@ -1,6 +1,7 @@
 //! A rule's query as a tree: boolean structure over leaves (the terms),
 //! as the rules module builds it and before it is compiled into steps.
 
+use super::stems::Language;
 use crate::model::field::FieldSet;
 use regex::Regex;
 
@@ -26,6 +27,9 @@ pub struct Leaf {
     pub fields: FieldSet,
     pub case_sensitive: bool,
     pub whole_word: bool,
+    /// With a language, `words` are stems: a text word matches when its stem
+    /// in that language is the word (see [`stems`](super::stems)).
+    pub stem: Option<Language>,
     /// Set when the rule set is compiled: the dictionary entry that finds
     /// this term, and which of its words that entry is.
     pub(super) anchor: Option<(u32, usize)>,
@@ -47,6 +51,7 @@ impl Leaf {
             fields,
             case_sensitive,
             whole_word,
+            stem: None,
             anchor: None,
             rank: u32::MAX,
             id: NO_ID,
@@ -72,6 +77,7 @@ impl Leaf {
             fields: self.fields.0,
             case_sensitive: self.case_sensitive,
             whole_word: self.whole_word,
+            stem: self.stem,
         }
     }
 }
@@ -85,6 +91,7 @@ pub(super) struct LeafKey<'a> {
     pub(super) fields: u8,
     pub(super) case_sensitive: bool,
     pub(super) whole_word: bool,
+    pub(super) stem: Option<Language>,
 }
 
 #[derive(Debug, Clone)]
