@@ -84,8 +84,13 @@ pub enum Command {
         rule: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
-        /// Feeds: http(s) URLs, file paths, or `-` for standard input.
-        #[arg(required = true)]
+        /// First print how each rule's terms were analysed: the words, pairs
+        /// of characters or stems they are looked for as.
+        #[arg(long)]
+        explain: bool,
+        /// Feeds: http(s) URLs, file paths, or `-` for standard input
+        /// (none with --explain: only the analysis).
+        #[arg(required_unless_present = "explain")]
         sources: Vec<String>,
     },
 }
@@ -173,10 +178,13 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             rules,
             rule,
             format,
+            explain,
             sources,
         } => {
-            let set = test_rules(&cli.config, query, &rules, rule.as_deref())?;
-            test_rule(&set, &sources, format).await?;
+            let set = test_rules(&cli.config, query, &rules, rule.as_deref(), explain)?;
+            if !sources.is_empty() {
+                test_rule(&set, &sources, format).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -418,6 +426,7 @@ fn test_rules(
     query: Option<String>,
     files: &[PathBuf],
     only: Option<&str>,
+    explain: bool,
 ) -> Result<RuleSet> {
     let mut rules = if let Some(query) = query {
         let rule = rules::rule_from_query("query", &query)
@@ -443,6 +452,15 @@ fn test_rules(
         rules.retain(|r| r.name == name);
         if rules.is_empty() {
             bail!("no rule named {name:?}");
+        }
+    }
+    if explain {
+        // Before compiling: the rule set keeps no trees.
+        for rule in &rules {
+            println!("rule {}: {}", rule.name, rule.query_text);
+            for line in crate::matching::explain::explain(rule) {
+                println!("  {line}");
+            }
         }
     }
     Ok(RuleSet::new(rules))

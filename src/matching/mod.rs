@@ -22,6 +22,7 @@ mod distinct;
 mod document;
 mod eval;
 mod excerpt;
+pub mod explain;
 mod keys;
 mod prefixes;
 pub mod stems;

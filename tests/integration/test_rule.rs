@@ -157,3 +157,84 @@ async fn a_match_on_a_category_or_author_quotes_it() {
         human.stdout
     );
 }
+
+#[tokio::test]
+async fn names_are_found_in_every_script_and_near_misses_are_not() {
+    let feed = example("tests/fixtures/world-scripts.xml");
+    let rules = example("tests/fixtures/rules-scripts.toml");
+    let found = newswatch(&["test-rule", "--rules", &rules, "--format", "json", &feed]).await;
+    assert!(found.status.success(), "{}", found.stderr);
+    let marked: Vec<(String, Vec<String>)> = found
+        .stdout
+        .lines()
+        .map(|l| {
+            let m: Value = serde_json::from_str(l).unwrap();
+            let title = m["title"].as_str().unwrap().to_string();
+            let words = m["excerpts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|e| {
+                    let text = e["text"].as_str().unwrap().to_string();
+                    e["spans"].as_array().unwrap().iter().map(move |s| {
+                        text[s[0].as_u64().unwrap() as usize..s[1].as_u64().unwrap() as usize]
+                            .to_string()
+                    })
+                })
+                .collect();
+            (title, words)
+        })
+        .collect();
+    let titles: Vec<&str> = marked.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "布鲁塞尔机场发生两起爆炸",
+            "ブリュッセル空港で爆発",
+            "ระเบิดที่สนามบินบรัสเซลส์",
+            "브뤼셀에서 폭발",
+            "وقع انفجاران ببروكسل",
+            "Взрывы в аэропорту Брюсселя",
+        ],
+        "{}",
+        found.stdout
+    );
+    // The title's marks are the name and the blast, as written there.
+    assert!(
+        marked[0].1.starts_with(&["布鲁塞尔".into(), "爆炸".into()]),
+        "{marked:?}"
+    );
+    assert!(
+        marked[3]
+            .1
+            .starts_with(&["브뤼셀에서".into(), "폭발".into()]),
+        "{marked:?}"
+    );
+    assert!(
+        marked[4]
+            .1
+            .starts_with(&["انفجاران".into(), "ببروكسل".into()]),
+        "{marked:?}"
+    );
+    assert!(
+        marked[5]
+            .1
+            .starts_with(&["Взрывы".into(), "Брюсселя".into()]),
+        "{marked:?}"
+    );
+}
+
+#[tokio::test]
+async fn explain_shows_how_each_term_is_looked_for() {
+    let rules = example("tests/fixtures/rules-scripts.toml");
+    let shown = newswatch(&["test-rule", "--rules", &rules, "--explain"]).await;
+    assert!(shown.status.success(), "{}", shown.stderr);
+    for line in [
+        "rule brussels-blast: @brussels AND @blast -كرة -مباراة",
+        "布鲁塞尔 → \"布鲁 鲁塞 塞尔\" (characters in overlapping pairs, in this order)",
+        "Брюссель → брюссел (stems in ru: any word with the same stem)",
+        "بروكسل → بروكسل (also with particles attached in the text)",
+    ] {
+        assert!(shown.stdout.contains(line), "{line}\n{}", shown.stdout);
+    }
+}
