@@ -21,6 +21,8 @@ use newswatch::model::article::Article;
 
 #[path = "support/newslike.rs"]
 mod newslike;
+#[path = "support/scripts.rs"]
+mod scripts;
 
 // The daemon's allocator (src/main.rs), so the figures are the daemon's.
 #[global_allocator]
@@ -316,6 +318,8 @@ struct Corpus<'a> {
     /// Draws the rules of each size, one after the other.
     rng: fastrand::Rng,
     rules: MakeRules<'a>,
+    /// Rule-set sizes with their targets, when not the usual ones.
+    sizes: Option<&'static [(usize, f64)]>,
 }
 
 fn main() {
@@ -328,18 +332,43 @@ fn main() {
     let vocab = vocabulary(&mut rng);
     let news = newslike::NewsLike::new(&mut fastrand::Rng::with_seed(11));
     let mut news_rng = fastrand::Rng::with_seed(12);
+    let chinese =
+        scripts::ScriptCorpus::new(scripts::Script::Chinese, &mut fastrand::Rng::with_seed(14));
+    let arabic =
+        scripts::ScriptCorpus::new(scripts::Script::Arabic, &mut fastrand::Rng::with_seed(14));
+    let mut scripts_rng = fastrand::Rng::with_seed(17);
     let mut corpora = [
         Corpus {
             name: "synthetic (common words and made-up names)",
             articles: corpus(&mut rng, &vocab),
             rng: rng.clone(),
             rules: Box::new(|n, rng| rules_toml(n, rng, &vocab)),
+            sizes: None,
         },
         Corpus {
             name: "news-like (Zipf vocabulary of 60k words, 80k names; benches/support/newslike.rs)",
             articles: (0..300).map(|i| news.article(&mut news_rng, i)).collect(),
             rng: fastrand::Rng::with_seed(13),
             rules: Box::new(|n, rng| news.rules_toml(n, rng, None)),
+            sizes: None,
+        },
+        Corpus {
+            name: "chinese (Zipf characters and words, no spaces; benches/support/scripts.rs)",
+            articles: (0..300)
+                .map(|i| chinese.article(&mut scripts_rng, i))
+                .collect(),
+            rng: fastrand::Rng::with_seed(15),
+            rules: Box::new(|n, rng| chinese.rules_toml(n, rng)),
+            sizes: Some(&[(10_000, 100.0)]),
+        },
+        Corpus {
+            name: "arabic (Zipf words with attached particles; benches/support/scripts.rs)",
+            articles: (0..300)
+                .map(|i| arabic.article(&mut scripts_rng, i))
+                .collect(),
+            rng: fastrand::Rng::with_seed(16),
+            rules: Box::new(|n, rng| arabic.rules_toml(n, rng)),
+            sizes: Some(&[(10_000, 100.0)]),
         },
     ];
     let only_corpus: Option<String> = option("--corpus");
@@ -353,7 +382,7 @@ fn main() {
         }
         summary.push((corpus.name, table(corpus, quick)));
     }
-    if summary.len() == 2 {
+    if summary.len() >= 2 && summary[1].0.starts_with("news") {
         println!("\nside by side, MB/s per core (target):");
         for (i, (n, target, _)) in summary[0].1.iter().enumerate() {
             let news = summary[1].1.get(i).map_or(0.0, |t| t.2);
@@ -427,7 +456,9 @@ fn table(corpus: &mut Corpus, quick: bool) -> Vec<(usize, f64, f64)> {
     // (both for profiling).
     let only: Option<usize> = option("--only");
     let secs: u64 = option("--secs").unwrap_or(2);
-    let sizes: &[(usize, f64)] = if quick {
+    let sizes: &[(usize, f64)] = if let Some(sizes) = corpus.sizes {
+        sizes
+    } else if quick {
         &[(0, 0.0), (1_000, 300.0), (10_000, 250.0), (100_000, 200.0)]
     } else {
         &[

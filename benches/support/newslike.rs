@@ -294,10 +294,10 @@ const SECTIONS: &[&str] = &[
 ];
 
 /// Weights 1/rank, cumulated: `pick` draws a rank by Zipf's law.
-struct Zipf(Vec<f64>);
+pub struct Zipf(Vec<f64>);
 
 impl Zipf {
-    fn new(n: usize, exponent: f64) -> Zipf {
+    pub fn new(n: usize, exponent: f64) -> Zipf {
         let mut total = 0.0;
         Zipf(
             (1..=n)
@@ -309,7 +309,7 @@ impl Zipf {
         )
     }
 
-    fn pick(&self, rng: &mut fastrand::Rng) -> usize {
+    pub fn pick(&self, rng: &mut fastrand::Rng) -> usize {
         let x = rng.f64() * self.0[self.0.len() - 1];
         self.0.partition_point(|&c| c < x).min(self.0.len() - 1)
     }

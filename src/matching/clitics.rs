@@ -23,66 +23,115 @@ pub(super) fn may_carry(word: &str) -> bool {
         || word.starts_with(|c| ('\u{621}'..='\u{64a}').contains(&c))
 }
 
-const AND: [&str; 3] = ["", "و", "ف"];
-const PREPOSITIONS: [&str; 4] = ["", "ب", "ك", "ل"];
-const ARTICLE: &str = "ال";
-/// Possessive and object pronouns, longest first.
-const PRONOUNS: [&str; 10] = ["هما", "ها", "هم", "هن", "كم", "كن", "نا", "ه", "ك", "ي"];
+// Arabic letters as their two UTF-8 bytes: the forms are cut by comparing
+// pairs of bytes, not strings (this runs for every Arabic word of the text).
+const WAW: [u8; 2] = [0xd9, 0x88];
+const FA: [u8; 2] = [0xd9, 0x81];
+const BA: [u8; 2] = [0xd8, 0xa8];
+const KAF: [u8; 2] = [0xd9, 0x83];
+const LAM: [u8; 2] = [0xd9, 0x84];
+const ALEF: [u8; 2] = [0xd8, 0xa7];
+const TA: [u8; 2] = [0xd8, 0xaa];
+const HA: [u8; 2] = [0xd9, 0x87];
+const MIM: [u8; 2] = [0xd9, 0x85];
+const NUN: [u8; 2] = [0xd9, 0x86];
+const YA: [u8; 2] = [0xd9, 0x8a];
+/// Possessive and object pronouns, as their letters.
+const PRONOUNS: [&[[u8; 2]]; 10] = [
+    &[HA, MIM, ALEF],
+    &[HA, ALEF],
+    &[HA, MIM],
+    &[HA, NUN],
+    &[KAF, MIM],
+    &[KAF, NUN],
+    &[NUN, ALEF],
+    &[HA],
+    &[KAF],
+    &[YA],
+];
 
-fn letters(word: &str) -> usize {
-    word.chars().count()
+/// The letter at letter index `i` of `word` (two bytes), if it has one.
+fn letter(word: &[u8], i: usize) -> Option<[u8; 2]> {
+    word.get(2 * i..2 * i + 2).map(|l| [l[0], l[1]])
+}
+
+/// Whether `word` ends with `letters`.
+fn ends_with(word: &[u8], letters: &[[u8; 2]]) -> bool {
+    let n = word.len() / 2;
+    n >= letters.len()
+        && letters
+            .iter()
+            .enumerate()
+            .all(|(k, l)| letter(word, n - letters.len() + k) == Some(*l))
 }
 
 fn arabic(word: &str, form: &mut impl FnMut(&str)) {
-    // The word and its forms without proclitics, each then also without a
-    // pronoun: stems of two letters at least, three before a pronoun.
-    let mut stems: Vec<String> = vec![word.to_string()];
-    let add = |stem: &str, stems: &mut Vec<String>| {
-        if letters(stem) >= 2 && !stems.iter().any(|s| s == stem) {
-            stems.push(stem.to_string());
+    let bytes = word.as_bytes();
+    // Cut at letters only where every letter is two bytes (U+0600–U+07FF).
+    if bytes.len() % 2 != 0 || !bytes.chunks(2).all(|l| (0xd8..=0xdf).contains(&l[0])) {
+        return;
+    }
+    // The forms without proclitics, as letter offsets (start, end) into
+    // the word; each then also without a pronoun. Stems of two letters at
+    // least, three before a pronoun. The two forms that are no slice of the
+    // word go out at once.
+    let letters = bytes.len() / 2;
+    let mut stems: [(usize, usize); 24] = [(0, 0); 24];
+    stems[0] = (0, letters);
+    let mut count = 1;
+    let add = |stem: (usize, usize), stems: &mut [(usize, usize); 24], count: &mut usize| {
+        if *count < stems.len() && stem.1 - stem.0 >= 2 && !stems[..*count].contains(&stem) {
+            stems[*count] = stem;
+            *count += 1;
         }
     };
-    for and in AND {
-        let Some(rest) = word.strip_prefix(and) else {
+    let mut owned = String::new();
+    let slice = |(start, end): (usize, usize)| &word[2 * start..2 * end];
+    for (and, skip) in [(None, 0), (Some(WAW), 1), (Some(FA), 1)] {
+        if and.is_some() && letter(bytes, 0) != and {
             continue;
-        };
-        for preposition in PREPOSITIONS {
-            let Some(rest) = rest.strip_prefix(preposition) else {
+        }
+        for (preposition, more) in [(None, 0), (Some(BA), 1), (Some(KAF), 1), (Some(LAM), 1)] {
+            if preposition.is_some() && letter(bytes, skip) != preposition {
                 continue;
-            };
-            add(rest, &mut stems);
-            if let Some(bare) = rest.strip_prefix(ARTICLE) {
-                add(bare, &mut stems);
+            }
+            let at = skip + more;
+            add((at, letters), &mut stems, &mut count);
+            if letter(bytes, at) == Some(ALEF) && letter(bytes, at + 1) == Some(LAM) {
+                add((at + 2, letters), &mut stems, &mut count);
             }
             // li- before the article writes one lam: للموصل is لـ + الموصل.
-            if preposition == "ل"
-                && let Some(bare) = rest.strip_prefix('ل')
-            {
-                add(&format!("{ARTICLE}{bare}"), &mut stems);
-                add(bare, &mut stems);
+            if preposition == Some(LAM) && letter(bytes, at) == Some(LAM) && letters - at > 2 {
+                owned.clear();
+                owned.push_str("ال");
+                owned.push_str(slice((at + 1, letters)));
+                form(&owned);
+                add((at + 1, letters), &mut stems, &mut count);
             }
         }
     }
-    let proclitic_forms = stems.len();
+    let proclitic_forms = count;
     for i in 0..proclitic_forms {
+        let (start, end) = stems[i];
         for pronoun in PRONOUNS {
-            let Some(base) = stems[i].strip_suffix(pronoun) else {
-                continue;
-            };
-            if letters(base) < 3 {
+            let stem = &bytes[2 * start..2 * end];
+            if !ends_with(stem, pronoun) || end - start < 3 + pronoun.len() {
                 continue;
             }
-            let base = base.to_string();
-            add(&base, &mut stems);
+            let base = (start, end - pronoun.len());
+            add(base, &mut stems, &mut count);
             // Taa marbuta (folded to haa) is written taa before a pronoun:
             // مدينته is مدينة + ه.
-            if let Some(noun) = base.strip_suffix('ت') {
-                add(&format!("{noun}ه"), &mut stems);
+            if letter(bytes, base.1 - 1) == Some(TA) {
+                owned.clear();
+                owned.push_str(slice((base.0, base.1 - 1)));
+                owned.push('ه');
+                form(&owned);
             }
         }
     }
-    for stem in &stems[1..] {
-        form(stem);
+    for &stem in &stems[1..count] {
+        form(slice(stem));
     }
 }
 
@@ -166,7 +215,7 @@ mod tests {
         // مدينته: his city, the noun with taa marbuta (folded to haa).
         assert!(all("مدينته").contains(&"مدينه".to_string()));
         // A word is never cut below two letters.
-        assert!(all("ولد").iter().all(|f| letters(f) >= 2));
+        assert!(all("ولد").iter().all(|f| f.chars().count() >= 2));
         assert!(all("بروكسل").iter().all(|f| f != "بروكسل"));
     }
 

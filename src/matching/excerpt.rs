@@ -4,6 +4,7 @@
 //! matched, so that every match shows what it matched on.
 
 use super::document::{Document, FieldText, Hit};
+use super::text::is_unspaced;
 use crate::model::alert::Excerpt;
 use crate::model::field::Field;
 use std::ops::Range;
@@ -47,8 +48,14 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
         let field = &doc.fields[hit.field()];
         // Passages are cut from the text; metadata is quoted an entry at a time.
         let (start, end) = if !Field::ALL[hit.field()].is_metadata() {
-            let start = hit.tokens().start.saturating_sub(LEAD_WORDS);
-            let end = (start + EXCERPT_WORDS)
+            // A pair of characters (Chinese, Japanese, Thai) is about half
+            // a word: twice as many make a passage as long as elsewhere.
+            let per_word = match field.tokens.word(hit.tokens().start).chars().next() {
+                Some(c) if is_unspaced(c) => 2,
+                _ => 1,
+            };
+            let start = hit.tokens().start.saturating_sub(LEAD_WORDS * per_word);
+            let end = (start + EXCERPT_WORDS * per_word)
                 .max(hit.tokens().end)
                 .min(field.tokens.len());
             (start, end)

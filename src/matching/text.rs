@@ -50,6 +50,8 @@ pub struct Tokens {
     /// Other forms of words that carry attached particles (see
     /// [`clitics`]): (where the form sits in `norm`, the token), by token.
     alternates: Vec<(u32, u32, u32)>,
+    /// Room to copy a word into while its forms are added.
+    spare: String,
 }
 
 impl Tokens {
@@ -97,16 +99,22 @@ impl Tokens {
         let Some(last) = self.tokens.last() else {
             return;
         };
-        let word = &self.norm[last.norm()];
-        if !clitics::may_carry(word) {
+        let range = last.norm();
+        if !clitics::may_carry(&self.norm[range.clone()]) {
             return;
         }
-        let (word, i) = (word.to_string(), self.tokens.len() as u32 - 1);
+        let i = self.tokens.len() as u32 - 1;
+        // The word is read from a copy while its forms go into the buffer
+        // (kept between words: no allocation per word).
+        let mut word = std::mem::take(&mut self.spare);
+        word.clear();
+        word.push_str(&self.norm[range]);
         clitics::forms(&word, &mut |form| {
             let from = self.norm.len() as u32;
             self.norm.push_str(form);
             self.alternates.push((from, self.norm.len() as u32, i));
         });
+        self.spare = word;
     }
 
     /// The normalised words joined by single spaces, with each word's range
@@ -202,6 +210,7 @@ pub fn tokenize(text: &str) -> Tokens {
         norm,
         tokens: Vec::with_capacity(starts + 4),
         alternates: Vec::new(),
+        spare: String::new(),
     };
     let mut push = |start: usize, end: usize| {
         if end - start == 1 && is_possessive_s(text, start, end) {
@@ -249,6 +258,7 @@ fn tokenize_scalar(text: &str) -> Tokens {
         norm,
         tokens: Vec::with_capacity(text.len() / 6),
         alternates: Vec::new(),
+        spare: String::new(),
     };
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -336,7 +346,27 @@ fn next_char(text: &str, i: usize) -> char {
 /// Letters, digits, combining marks (so a decomposed "e\u{301}" stays one
 /// word) and invisible joiners (so "Zaven\u{ad}tem" with a soft hyphen does).
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c) || is_invisible(c)
+    // The letters of the scripts that fill most non-English news, without
+    // a search of Unicode's tables (which was most of their tokenising).
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7a3}' | '\u{621}'..='\u{64a}' | '\u{3041}'..='\u{3096}' | '\u{30a1}'..='\u{30fa}' | '\u{410}'..='\u{44f}')
+        || c.is_alphanumeric()
+        || is_combining_mark(c)
+        || is_invisible(c)
+}
+
+/// [`is_combining_mark`], answered at once for Han and Hangul.
+fn is_mark(c: char) -> bool {
+    !matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7a3}') && is_combining_mark(c)
+}
+
+/// Whether `c` alone is already in its folded form: Han, Hangul and Kana
+/// letters are caseless and NFKC-stable.
+fn is_folded(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7a3}' | '\u{3041}'..='\u{3096}' | '\u{30a1}'..='\u{30fa}')
+        || (!is_diacritic(c)
+            && !is_invisible(c)
+            && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+            && !c.is_uppercase())
 }
 
 /// Soft hyphen, zero-width joiner and non-joiner, word joiner.
@@ -399,7 +429,7 @@ pub(crate) fn is_unspaced(c: char) -> bool {
 /// written without spaces (with its marks): a unit, not a bigram.
 pub(crate) fn is_lone_unit(word: &str) -> bool {
     let mut chars = word.chars();
-    chars.next().is_some_and(is_unspaced) && chars.all(is_combining_mark)
+    chars.next().is_some_and(is_unspaced) && chars.all(is_mark)
 }
 
 /// Normalises a non-ASCII word starting at byte `at` of the text: runs of
@@ -413,7 +443,7 @@ fn push_word(word: &str, at: usize, out: &mut Tokens) {
     let mut run_start = 0;
     let mut run_unspaced = None;
     for (i, c) in word.char_indices() {
-        if is_combining_mark(c) && run_unspaced.is_some() {
+        if run_unspaced.is_some() && is_mark(c) {
             continue;
         }
         let unspaced = is_unspaced(c);
@@ -436,31 +466,50 @@ fn push_word(word: &str, at: usize, out: &mut Tokens) {
     );
 }
 
+/// The units of a run of [`is_unspaced`] text: each character with its
+/// marks (a Thai consonant and its vowel sign), as (start, end) offsets.
+fn units_of(run: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = run.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (i, c) = chars.next()?;
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, mark)) = chars.peek().filter(|(_, m)| is_mark(*m)) {
+            end = j + mark.len_utf8();
+            chars.next();
+        }
+        Some((i, end))
+    })
+}
+
 fn push_run(run: &str, at: usize, unspaced: bool, out: &mut Tokens) {
     if !unspaced {
         push_folded(run, at..at + run.len(), out);
         return;
     }
-    // Each character with its marks (a Thai consonant and its vowel sign)
-    // is a unit, folded on its own into the buffer: adjacent units are
-    // adjacent there, so a bigram's normal form is one range of it.
+    if run.chars().all(is_folded) {
+        // Already folded (most Han, Kana and Thai): the buffer holds the
+        // text itself at the run's offsets, so each bigram is its own span.
+        let (mut before, mut units) = (at, 0);
+        for (i, end) in units_of(run) {
+            if units > 0 {
+                out.tokens
+                    .push(Token::new(before..at + end, before..at + end));
+            }
+            (before, units) = (at + i, units + 1);
+        }
+        if units == 1 {
+            out.tokens
+                .push(Token::new(at..at + run.len(), at..at + run.len()));
+        }
+        return;
+    }
+    // Otherwise each unit is folded on its own into the buffer: adjacent
+    // units are adjacent there, so a bigram's normal form is one range of it.
     let mut units: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(run.len() / 3 + 1);
-    let mut chars = run.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let mut end = i + c.len_utf8();
-        while let Some(&(j, mark)) = chars.peek().filter(|(_, m)| is_combining_mark(*m)) {
-            end = j + mark.len_utf8();
-            chars.next();
-        }
-        let unit = &run[i..end];
+    for (i, end) in units_of(run) {
         let from = out.norm.len();
-        if end - i == c.len_utf8() && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
-            // Caseless and already normal: most of Han, Kana and Thai.
-            out.norm.push(c);
-        } else {
-            out.norm
-                .extend(fold(unit).chars().filter(|&c| is_word_char(c)));
-        }
+        out.norm
+            .extend(fold(&run[i..end]).chars().filter(|&c| is_word_char(c)));
         if out.norm.len() > from {
             units.push((from..out.norm.len(), at + i..at + end));
         }
