@@ -110,12 +110,17 @@ fn arabic(word: &str, form: &mut impl FnMut(&str)) {
             }
         }
     }
+    // Every stem so far ends where the word does: the pronouns it ends
+    // with are the word's.
+    let last = letter(bytes, letters - 1);
+    if !matches!(last, Some(ALEF | MIM | NUN | HA | KAF | YA)) {
+        return emit_stems(word, &stems[1..count], form);
+    }
     let proclitic_forms = count;
-    for i in 0..proclitic_forms {
-        let (start, end) = stems[i];
-        for pronoun in PRONOUNS {
-            let stem = &bytes[2 * start..2 * end];
-            if !ends_with(stem, pronoun) || end - start < 3 + pronoun.len() {
+    for pronoun in PRONOUNS.iter().filter(|p| ends_with(bytes, p)) {
+        for i in 0..proclitic_forms {
+            let (start, end) = stems[i];
+            if end - start < 3 + pronoun.len() {
                 continue;
             }
             let base = (start, end - pronoun.len());
@@ -130,8 +135,12 @@ fn arabic(word: &str, form: &mut impl FnMut(&str)) {
             }
         }
     }
-    for &stem in &stems[1..count] {
-        form(slice(stem));
+    emit_stems(word, &stems[1..count], form);
+}
+
+fn emit_stems(word: &str, stems: &[(usize, usize)], form: &mut impl FnMut(&str)) {
+    for &(start, end) in stems {
+        form(&word[2 * start..2 * end]);
     }
 }
 

@@ -189,13 +189,22 @@ pub fn tokenize(text: &str) -> Tokens {
     }
     let ascii = text.is_ascii();
     if !ascii {
+        // The bits of a block are gathered in a register and stored once:
+        // a store per byte, each read back by the next, was most of the
+        // work on text with no ASCII letters.
+        let (mut block, mut bits) = (0, 0u128);
         for (i, c) in text.char_indices().filter(|(_, c)| !c.is_ascii()) {
             if is_word_char(c) {
-                for j in i..i + c.len_utf8() {
-                    word[j / 64] |= 1 << (j % 64);
+                if i / 64 != block {
+                    word[block] |= bits as u64;
+                    word[block + 1] |= (bits >> 64) as u64;
+                    (block, bits) = (i / 64, 0);
                 }
+                bits |= ((1u128 << c.len_utf8()) - 1) << (i % 64);
             }
         }
+        word[block] |= bits as u64;
+        word[block + 1] |= (bits >> 64) as u64;
     }
     // A word starts at each set bit whose left neighbour is clear: sized
     // from that count, the token list never grows (a folded word may split
