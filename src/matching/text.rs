@@ -368,10 +368,16 @@ fn is_mark(c: char) -> bool {
     !matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7a3}') && is_combining_mark(c)
 }
 
+/// Han and Kana letters that are their own folded form.
+fn is_common_cjk(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3041}'..='\u{3096}' | '\u{30a1}'..='\u{30fa}')
+}
+
 /// Whether `c` alone is already in its folded form: Han, Hangul and Kana
 /// letters are caseless and NFKC-stable.
 fn is_folded(c: char) -> bool {
-    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7a3}' | '\u{3041}'..='\u{3096}' | '\u{30a1}'..='\u{30fa}')
+    is_common_cjk(c)
+        || matches!(c, '\u{ac00}'..='\u{d7a3}')
         || (!is_diacritic(c)
             && !is_invisible(c)
             && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
@@ -444,6 +450,17 @@ pub(crate) fn is_lone_unit(word: &str) -> bool {
 /// Normalises a non-ASCII word starting at byte `at` of the text: runs of
 /// [`is_unspaced`] characters become bigrams, the rest is folded whole.
 fn push_word(word: &str, at: usize, out: &mut Tokens) {
+    if word.len() % 3 == 0 && word.chars().all(is_common_cjk) {
+        // Han and Kana only (three bytes each, already folded, no marks),
+        // as most of a Chinese or Japanese sentence is: its bigrams are
+        // every six bytes, three apart, in place.
+        let pairs = (word.len() / 3).saturating_sub(1).max(1);
+        for k in 0..pairs {
+            let span = at + 3 * k..(at + 3 * k + 6).min(at + word.len());
+            out.tokens.push(Token::new(span.clone(), span));
+        }
+        return;
+    }
     if !word.chars().any(is_unspaced) {
         return push_folded(word, at..at + word.len(), out);
     }
