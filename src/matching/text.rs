@@ -188,12 +188,15 @@ pub fn tokenize(text: &str) -> Tokens {
         word[k] = mask;
     }
     let ascii = text.is_ascii();
+    let mut unspaced = 0;
     if !ascii {
         // The bits of a block are gathered in a register and stored once:
         // a store per byte, each read back by the next, was most of the
         // work on text with no ASCII letters.
         let (mut block, mut bits) = (0, 0u128);
         for (i, c) in text.char_indices().filter(|(_, c)| !c.is_ascii()) {
+            // Each character written without spaces may start a bigram.
+            unspaced += usize::from(is_unspaced(c));
             if is_word_char(c) {
                 if i / 64 != block {
                     word[block] |= bits as u64;
@@ -217,7 +220,7 @@ pub fn tokenize(text: &str) -> Tokens {
     }
     let mut out = Tokens {
         norm,
-        tokens: Vec::with_capacity(starts + 4),
+        tokens: Vec::with_capacity(starts + unspaced + 4),
         alternates: Vec::new(),
         spare: String::new(),
     };
@@ -354,7 +357,13 @@ fn next_char(text: &str, i: usize) -> char {
 
 /// Letters, digits, combining marks (so a decomposed "e\u{301}" stays one
 /// word) and invisible joiners (so "Zaven\u{ad}tem" with a soft hyphen does).
+#[inline]
 fn is_word_char(c: char) -> bool {
+    // CJK and Arabic punctuation, without a search of Unicode's tables.
+    if matches!(c, '\u{3000}'..='\u{3004}' | '\u{3008}'..='\u{3020}' | '\u{ff01}'..='\u{ff0f}' | '\u{ff1a}'..='\u{ff20}' | '\u{60c}' | '\u{61b}' | '\u{61f}' | '\u{6d4}')
+    {
+        return false;
+    }
     // The letters of the scripts that fill most non-English news, without
     // a search of Unicode's tables (which was most of their tokenising).
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7a3}' | '\u{621}'..='\u{64a}' | '\u{3041}'..='\u{3096}' | '\u{30a1}'..='\u{30fa}' | '\u{410}'..='\u{44f}')
