@@ -58,6 +58,12 @@ fn chinese_japanese_and_thai_names_are_found_inside_sentences() {
         ("東京都", "東京都知事は記者会見で", "東京都"),
         // A query mixing scripts, and a phrase across them.
         ("ISIS成员", "三名ISIS成员被捕", "ISIS成员"),
+        // A phrase written with a space the text does not have.
+        (
+            "\"布鲁塞尔 机场\"",
+            "布鲁塞尔机场发生两起爆炸",
+            "布鲁塞尔机场",
+        ),
     ] {
         assert_eq!(
             marked(query, text),

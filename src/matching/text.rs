@@ -711,8 +711,38 @@ pub(crate) fn exact_form(word: &str) -> String {
     stripped.nfkc().collect()
 }
 
+/// A query term with the spaces between two characters of scripts written
+/// without spaces taken out: a phrase `"布鲁塞尔 机场"` is looked for as the
+/// text writes it, 布鲁塞尔机场.
+fn joined_runs(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unspaced) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c.is_whitespace() {
+            let before = text[..i].chars().next_back().is_some_and(is_unspaced);
+            let after = text[i..]
+                .trim_start()
+                .chars()
+                .next()
+                .is_some_and(is_unspaced);
+            if before && after {
+                while chars.peek().is_some_and(|(_, c)| c.is_whitespace()) {
+                    chars.next();
+                }
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Normalised words of a query term, e.g. `Al-Shabab's` → `["al", "shabab"]`.
 pub(crate) fn words(text: &str) -> Vec<String> {
+    let text = &joined_runs(text);
     let tokens = tokenize(text);
     (0..tokens.len())
         .map(|i| tokens.word(i).to_string())
@@ -722,6 +752,7 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 /// The original words of a query term, split the same way as [`words`]
 /// (for case-sensitive comparison).
 pub(crate) fn original_words(text: &str) -> Vec<String> {
+    let text = &joined_runs(text);
     let tokens = tokenize(text);
     tokens
         .tokens
