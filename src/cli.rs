@@ -8,6 +8,7 @@ use crate::ingest::feed;
 use crate::ingest::fetch::{FetchConfig, Fetched, Fetcher, Validators};
 use crate::matching::RuleSet;
 use crate::matching::rules;
+use crate::matching::stems::Language;
 use crate::model::alert::Excerpt;
 use crate::model::article::Article;
 use crate::model::diagnostic::{Diagnostics, utf8_text};
@@ -76,6 +77,10 @@ pub enum Command {
         /// when it starts with a dash: `--query '-football Brussels'`.
         #[arg(long, conflicts_with = "rules", allow_hyphen_values = true)]
         query: Option<String>,
+        /// Stemmed matching for --query in a language (ISO 639-1, as a
+        /// rule's `stem`).
+        #[arg(long, requires = "query")]
+        stem: Option<String>,
         /// Rule files to use (repeatable); default: the config's rules.
         #[arg(long)]
         rules: Vec<PathBuf>,
@@ -175,12 +180,14 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Outbox(command) => outbox(&cli.config, command).await,
         Command::TestRule {
             query,
+            stem,
             rules,
             rule,
             format,
             explain,
             sources,
         } => {
+            let query = query.map(|q| (q, stem));
             let set = test_rules(&cli.config, query, &rules, rule.as_deref(), explain)?;
             if !sources.is_empty() {
                 test_rule(&set, &sources, format).await?;
@@ -423,13 +430,22 @@ fn redact_source(source: &str) -> String {
 /// The rules `test-rule` runs: a `--query`, `--rules` files, or the config's.
 fn test_rules(
     config: &Path,
-    query: Option<String>,
+    query: Option<(String, Option<String>)>,
     files: &[PathBuf],
     only: Option<&str>,
     explain: bool,
 ) -> Result<RuleSet> {
-    let mut rules = if let Some(query) = query {
-        let rule = rules::rule_from_query("query", &query)
+    let mut rules = if let Some((query, stem)) = query {
+        let stem = match stem {
+            Some(code) => Some(Language::from_code(&code).with_context(|| {
+                format!(
+                    "--stem: unknown language {code:?}: one of {}",
+                    Language::codes()
+                )
+            })?),
+            None => None,
+        };
+        let rule = rules::rule_from_query("query", &query, stem)
             .map_err(|e| anyhow::anyhow!("--query: {}: {e}", e.span.start + 1))?;
         vec![rule]
     } else if !files.is_empty() {

@@ -388,10 +388,19 @@ fn parse_in_parallel(pieces: &[(usize, usize, &str)]) -> Vec<Result<RawRuleFile,
     })
 }
 
-/// Compiles one `--query` given on the command line into a rule.
-pub(crate) fn rule_from_query(name: &str, query_text: &str) -> Result<Rule, QueryError> {
+/// Compiles one `--query` given on the command line into a rule, stemmed
+/// in `stem` if given.
+pub(crate) fn rule_from_query(
+    name: &str,
+    query_text: &str,
+    stem: Option<Language>,
+) -> Result<Rule, QueryError> {
     let expr = query::parse(query_text)?;
-    let node = resolve(&expr, &HashMap::new(), Options::default(), FieldSet::TEXT)?;
+    let options = Options {
+        stem,
+        ..Options::default()
+    };
+    let node = resolve(&expr, &HashMap::new(), options, FieldSet::TEXT)?;
     Ok(Rule {
         name: name.to_string(),
         query_text: query_text.to_string(),

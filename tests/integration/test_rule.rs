@@ -238,3 +238,27 @@ async fn explain_shows_how_each_term_is_looked_for() {
         assert!(shown.stdout.contains(line), "{line}\n{}", shown.stdout);
     }
 }
+
+#[tokio::test]
+async fn a_query_can_be_stemmed_and_an_unknown_language_is_refused() {
+    let feed = example("tests/fixtures/world-scripts.xml");
+    let exact = newswatch(&["test-rule", "--query", "Брюссель", &feed]).await;
+    assert!(exact.status.success(), "{}", exact.stderr);
+    assert!(exact.stdout.is_empty(), "{}", exact.stdout);
+    let stemmed = newswatch(&["test-rule", "--query", "Брюссель", "--stem", "ru", &feed]).await;
+    assert!(
+        stemmed
+            .stdout
+            .contains("[title] Взрывы в аэропорту [Брюсселя]"),
+        "{}",
+        stemmed.stdout
+    );
+    assert!(!stemmed.stdout.contains("капуста"), "{}", stemmed.stdout);
+    let unknown = newswatch(&["test-rule", "--query", "x", "--stem", "xx", &feed]).await;
+    assert!(!unknown.status.success());
+    assert!(
+        unknown.stderr.contains("--stem: unknown language \"xx\""),
+        "{}",
+        unknown.stderr
+    );
+}
