@@ -332,12 +332,17 @@ fn main() {
     let vocab = vocabulary(&mut rng);
     let news = newslike::NewsLike::new(&mut fastrand::Rng::with_seed(11));
     let mut news_rng = fastrand::Rng::with_seed(12);
-    let chinese =
-        scripts::ScriptCorpus::new(scripts::Script::Chinese, &mut fastrand::Rng::with_seed(14));
-    let arabic =
-        scripts::ScriptCorpus::new(scripts::Script::Arabic, &mut fastrand::Rng::with_seed(14));
+    let only_corpus: Option<String> = option("--corpus");
+    let wanted = |name: &str| only_corpus.as_deref().is_none_or(|c| name.starts_with(c));
+    // The script corpora are made only when run.
+    let chinese = wanted("chinese").then(|| {
+        scripts::ScriptCorpus::new(scripts::Script::Chinese, &mut fastrand::Rng::with_seed(14))
+    });
+    let arabic = wanted("arabic").then(|| {
+        scripts::ScriptCorpus::new(scripts::Script::Arabic, &mut fastrand::Rng::with_seed(14))
+    });
     let mut scripts_rng = fastrand::Rng::with_seed(17);
-    let mut corpora = [
+    let mut corpora = vec![
         Corpus {
             name: "synthetic (common words and made-up names)",
             articles: corpus(&mut rng, &vocab),
@@ -352,7 +357,9 @@ fn main() {
             rules: Box::new(|n, rng| news.rules_toml(n, rng, None)),
             sizes: None,
         },
-        Corpus {
+    ];
+    if let Some(chinese) = &chinese {
+        corpora.push(Corpus {
             name: "chinese (Zipf characters and words, no spaces; benches/support/scripts.rs)",
             articles: (0..300)
                 .map(|i| chinese.article(&mut scripts_rng, i))
@@ -360,8 +367,10 @@ fn main() {
             rng: fastrand::Rng::with_seed(15),
             rules: Box::new(|n, rng| chinese.rules_toml(n, rng)),
             sizes: Some(&[(10_000, 100.0)]),
-        },
-        Corpus {
+        });
+    }
+    if let Some(arabic) = &arabic {
+        corpora.push(Corpus {
             name: "arabic (Zipf words with attached particles; benches/support/scripts.rs)",
             articles: (0..300)
                 .map(|i| arabic.article(&mut scripts_rng, i))
@@ -369,9 +378,8 @@ fn main() {
             rng: fastrand::Rng::with_seed(16),
             rules: Box::new(|n, rng| arabic.rules_toml(n, rng)),
             sizes: Some(&[(10_000, 100.0)]),
-        },
-    ];
-    let only_corpus: Option<String> = option("--corpus");
+        });
+    }
     let mut summary = Vec::new();
     for corpus in &mut corpora {
         if only_corpus
