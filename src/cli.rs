@@ -448,7 +448,16 @@ fn test_rules(
         let rule = rules::rule_from_query("query", &query, stem)
             .map_err(|e| anyhow::anyhow!("--query: {}: {e}", e.span.start + 1))?;
         vec![rule]
-    } else if !files.is_empty() {
+    } else {
+        // The config's rules are read again from their files: its compiled
+        // rule set keeps no query trees (taking its rules matched nothing).
+        let config_files;
+        let files = if files.is_empty() {
+            config_files = load(config)?.rule_files;
+            &config_files
+        } else {
+            files
+        };
         let mut texts = Vec::new();
         for file in files {
             let bytes =
@@ -461,8 +470,6 @@ fn test_rules(
             bail!("invalid rules:\n{}", Diagnostics(parsed.errors));
         }
         parsed.rules
-    } else {
-        load(config)?.rules.rules().to_vec()
     };
     if let Some(name) = only {
         rules.retain(|r| r.name == name);

@@ -5,16 +5,13 @@
 use super::clitics;
 use super::rules::Rule;
 use super::text::is_unspaced;
-use super::tree::{Leaf, LeafKind, Node, for_each_leaf};
+use super::tree::{Leaf, LeafKind, for_each_leaf};
 use crate::model::field::{Field, FieldSet};
 
 /// One line per term of `rule`'s query (before it is compiled).
 pub fn explain(rule: &Rule) -> Vec<String> {
     let mut lines = Vec::new();
     for_each_leaf(&rule.node, &mut |leaf| lines.push(term(leaf)));
-    if matches!(&rule.node, Node::Or(parts) if parts.is_empty()) {
-        lines.push("(compiled: nothing left to explain)".into());
-    }
     lines
 }
 

@@ -262,3 +262,22 @@ async fn a_query_can_be_stemmed_and_an_unknown_language_is_refused() {
         unknown.stderr
     );
 }
+
+#[tokio::test]
+async fn the_configs_own_rules_match_and_explain() {
+    let config = example("config/newswatch.toml");
+    let feed = example("config/feeds/world-wire.xml");
+    let found = newswatch(&["-c", &config, "test-rule", &feed]).await;
+    assert!(found.status.success(), "{}", found.stderr);
+    assert!(
+        found.stdout.contains("brussels-incident: Two explosions"),
+        "{}",
+        found.stdout
+    );
+    let shown = newswatch(&["-c", &config, "test-rule", "--explain"]).await;
+    assert!(
+        shown.stdout.contains("Zaventem → zaventem"),
+        "{}",
+        shown.stdout
+    );
+}
