@@ -436,15 +436,10 @@ fn test_rules(
     explain: bool,
 ) -> Result<RuleSet> {
     let mut rules = if let Some((query, stem)) = query {
-        let stem = match stem {
-            Some(code) => Some(Language::from_code(&code).with_context(|| {
-                format!(
-                    "--stem: unknown language {code:?}: one of {}",
-                    Language::codes()
-                )
-            })?),
-            None => None,
-        };
+        let stem = stem
+            .map(|code| Language::parse(&code))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--stem: {e}"))?;
         let rule = rules::rule_from_query("query", &query, stem)
             .map_err(|e| anyhow::anyhow!("--query: {}: {e}", e.span.start + 1))?;
         vec![rule]

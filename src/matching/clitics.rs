@@ -10,17 +10,26 @@
 /// Calls `form` with each form of the normalised `word` without its
 /// particles (not `word` itself; a form may come more than once).
 pub(super) fn forms(word: &str, form: &mut impl FnMut(&str)) {
-    match word.chars().next_back() {
-        Some('\u{ac00}'..='\u{d7a3}') => korean(word, form),
-        _ if word.starts_with(|c| ('\u{621}'..='\u{64a}').contains(&c)) => arabic(word, form),
-        _ => {}
+    if ends_in_hangul(word) {
+        korean(word, form);
+    } else if starts_in_arabic(word) {
+        arabic(word, form);
     }
 }
 
 /// Whether the normalised `word` may carry particles [`forms`] takes off.
 pub(super) fn may_carry(word: &str) -> bool {
+    ends_in_hangul(word) || starts_in_arabic(word)
+}
+
+/// Korean particles follow a Hangul syllable.
+fn ends_in_hangul(word: &str) -> bool {
     matches!(word.chars().next_back(), Some('\u{ac00}'..='\u{d7a3}'))
-        || word.starts_with(|c| ('\u{621}'..='\u{64a}').contains(&c))
+}
+
+/// Arabic proclitics come before an Arabic letter.
+fn starts_in_arabic(word: &str) -> bool {
+    word.starts_with(|c| ('\u{621}'..='\u{64a}').contains(&c))
 }
 
 // Arabic letters as their two UTF-8 bytes: the forms are cut by comparing

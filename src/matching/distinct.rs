@@ -68,11 +68,7 @@ impl<'d> Distinct<'d> {
                 let hash = key_hash(key, bytes.len());
                 let position = starts[f] + i as u32;
                 match words.probe(key, hash, bytes) {
-                    Ok(index) => {
-                        let seen = &mut words.words[index as usize];
-                        words.next[seen.last as usize] = position;
-                        seen.last = position;
-                    }
+                    Ok(index) => words.link(index, position),
                     Err(slot) => words.add(slot, key, hash, field.tokens.word(i), position),
                 }
             }
@@ -83,6 +79,15 @@ impl<'d> Distinct<'d> {
         words
     }
 
+    /// Adds `position` to the end of word `index`'s chain.
+    #[inline]
+    fn link(&mut self, index: u32, position: u32) {
+        let seen = &mut self.words[index as usize];
+        self.next[seen.last as usize] = position;
+        seen.last = position;
+    }
+
+    /// A new word at `slot` of the table, first seen at `position`.
     fn add(&mut self, slot: usize, key: (u64, u64), hash: u64, text: &'d str, position: u32) {
         let index = self.words.len() as u32;
         self.table[slot] = index + 1;
@@ -126,11 +131,7 @@ impl<'d> Distinct<'d> {
                 let key = word_key(text.as_bytes());
                 let hash = key_hash(key, text.len());
                 match self.probe(key, hash, text.as_bytes()) {
-                    Ok(index) => {
-                        let seen = &mut self.words[index as usize];
-                        self.next[seen.last as usize] = position;
-                        seen.last = position;
-                    }
+                    Ok(index) => self.link(index, position),
                     Err(slot) => self.add(slot, key, hash, text, position),
                 }
             }

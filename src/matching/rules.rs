@@ -429,20 +429,17 @@ fn compile_rule(
             .push(source.error_in(&raw.name.span(), format!("duplicate rule name {name:?}")));
     }
     let query_span = raw.query.span();
-    let stem = raw.stem.as_ref().and_then(|code| {
-        let language = Language::from_code(code.get_ref().trim());
-        if language.is_none() {
-            out.errors.push(source.error_in(
-                &code.span(),
-                format!(
-                    "unknown stem language {:?}: one of {}",
-                    code.get_ref(),
-                    Language::codes()
-                ),
-            ));
-        }
-        language
-    });
+    let stem = raw
+        .stem
+        .as_ref()
+        .and_then(|code| match Language::parse(code.get_ref()) {
+            Ok(language) => Some(language),
+            Err(e) => {
+                out.errors
+                    .push(source.error_in(&code.span(), format!("stem: {e}")));
+                None
+            }
+        });
     let options = Options {
         case_sensitive: raw.case_sensitive,
         whole_word: raw.whole_word,

@@ -63,9 +63,12 @@ impl Language {
             .map(|i| Language(i as u8))
     }
 
-    /// The codes there are, for an error message.
-    pub fn codes() -> String {
-        LANGUAGES.map(|(c, ..)| c).join(", ")
+    /// The language with code `code`, or an error naming the codes there are.
+    pub fn parse(code: &str) -> Result<Language, String> {
+        Language::from_code(code.trim()).ok_or_else(|| {
+            let codes = LANGUAGES.map(|(c, ..)| c).join(", ");
+            format!("unknown language {code:?}: one of {codes}")
+        })
     }
 
     pub fn code(self) -> &'static str {

@@ -221,8 +221,7 @@ pub fn tokenize(text: &str) -> Tokens {
     let mut out = Tokens {
         norm,
         tokens: Vec::with_capacity(starts + unspaced + 4),
-        alternates: Vec::new(),
-        spare: String::new(),
+        ..Tokens::default()
     };
     let mut push = |start: usize, end: usize| {
         if end - start == 1 && is_possessive_s(text, start, end) {
@@ -269,8 +268,7 @@ fn tokenize_scalar(text: &str) -> Tokens {
     let mut out = Tokens {
         norm,
         tokens: Vec::with_capacity(text.len() / 6),
-        alternates: Vec::new(),
-        spare: String::new(),
+        ..Tokens::default()
     };
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -366,7 +364,8 @@ fn is_word_char(c: char) -> bool {
     }
     // The letters of the scripts that fill most non-English news, without
     // a search of Unicode's tables (which was most of their tokenising).
-    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7a3}' | '\u{621}'..='\u{64a}' | '\u{3041}'..='\u{3096}' | '\u{30a1}'..='\u{30fa}' | '\u{410}'..='\u{44f}')
+    is_common_cjk(c)
+        || matches!(c, '\u{ac00}'..='\u{d7a3}' | '\u{621}'..='\u{64a}' | '\u{410}'..='\u{44f}')
         || c.is_alphanumeric()
         || is_combining_mark(c)
         || is_invisible(c)
@@ -649,12 +648,18 @@ fn fold_char(c: char) -> Option<Option<char>> {
         '\u{621}' | '\u{627}' | '\u{628}' | '\u{62a}'..='\u{63a}' | '\u{641}'..='\u{648}' => {
             Some(c)
         }
-        '\u{64a}' | '\u{649}' | '\u{629}' | '\u{671}' | '\u{6a9}' | '\u{6be}' | '\u{6c1}' => {
-            Some(arabic_letter(c))
-        }
-        '\u{6cc}' | '\u{6d2}' | '\u{6d5}' | '\u{660}'..='\u{669}' | '\u{6f0}'..='\u{6f9}' => {
-            Some(arabic_letter(c))
-        }
+        '\u{64a}'
+        | '\u{649}'
+        | '\u{629}'
+        | '\u{671}'
+        | '\u{6a9}'
+        | '\u{6be}'
+        | '\u{6c1}'
+        | '\u{6cc}'
+        | '\u{6d2}'
+        | '\u{6d5}'
+        | '\u{660}'..='\u{669}'
+        | '\u{6f0}'..='\u{6f9}' => Some(arabic_letter(c)),
         // Hamza and madda on a carrier: the carrier (the mark is dropped).
         '\u{622}' | '\u{623}' | '\u{625}' => Some('\u{627}'),
         '\u{624}' => Some('\u{648}'),
