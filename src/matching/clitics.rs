@@ -7,14 +7,34 @@
 //! its particles, yet never finds another word that merely contains it
 //! (the form left must be the query's word, whole).
 
+/// A form of a word without its particles: most are a part of the word
+/// (its bytes `Part(range)`, nothing copied); a few are spelled otherwise.
+pub(super) enum Form<'a> {
+    Part(std::ops::Range<usize>),
+    Spelled(&'a str),
+}
+
 /// Calls `form` with each form of the normalised `word` without its
 /// particles (not `word` itself; a form may come more than once).
-pub(super) fn forms(word: &str, form: &mut impl FnMut(&str)) {
+pub(super) fn forms(word: &str, form: &mut impl FnMut(Form)) {
     if ends_in_hangul(word) {
         korean(word, form);
     } else if starts_in_arabic(word) {
         arabic(word, form);
     }
+}
+
+/// Whether any form of `word` without its particles passes `test`.
+pub(super) fn any_form(word: &str, mut test: impl FnMut(&str) -> bool) -> bool {
+    let mut any = false;
+    forms(word, &mut |form| {
+        any = any
+            || test(match &form {
+                Form::Part(range) => &word[range.clone()],
+                Form::Spelled(spelled) => spelled,
+            })
+    });
+    any
 }
 
 /// Whether the normalised `word` may carry particles [`forms`] takes off.
@@ -74,7 +94,7 @@ fn ends_with(word: &[u8], letters: &[[u8; 2]]) -> bool {
             .all(|(k, l)| letter(word, n - letters.len() + k) == Some(*l))
 }
 
-fn arabic(word: &str, form: &mut impl FnMut(&str)) {
+fn arabic(word: &str, form: &mut impl FnMut(Form)) {
     let bytes = word.as_bytes();
     // Cut at letters only where every letter is two bytes (U+0600–U+07FF).
     if bytes.len() % 2 != 0 || !bytes.chunks(2).all(|l| (0xd8..=0xdf).contains(&l[0])) {
@@ -114,7 +134,7 @@ fn arabic(word: &str, form: &mut impl FnMut(&str)) {
                 owned.clear();
                 owned.push_str("ال");
                 owned.push_str(slice((at + 1, letters)));
-                form(&owned);
+                form(Form::Spelled(&owned));
                 add((at + 1, letters), &mut stems, &mut count);
             }
         }
@@ -123,7 +143,7 @@ fn arabic(word: &str, form: &mut impl FnMut(&str)) {
     // with are the word's.
     let last = letter(bytes, letters - 1);
     if !matches!(last, Some(ALEF | MIM | NUN | HA | KAF | YA)) {
-        return emit_stems(word, &stems[1..count], form);
+        return emit_stems(&stems[1..count], form);
     }
     let proclitic_forms = count;
     for pronoun in PRONOUNS.iter().filter(|p| ends_with(bytes, p)) {
@@ -140,16 +160,16 @@ fn arabic(word: &str, form: &mut impl FnMut(&str)) {
                 owned.clear();
                 owned.push_str(slice((base.0, base.1 - 1)));
                 owned.push('ه');
-                form(&owned);
+                form(Form::Spelled(&owned));
             }
         }
     }
-    emit_stems(word, &stems[1..count], form);
+    emit_stems(&stems[1..count], form);
 }
 
-fn emit_stems(word: &str, stems: &[(usize, usize)], form: &mut impl FnMut(&str)) {
+fn emit_stems(stems: &[(usize, usize)], form: &mut impl FnMut(Form)) {
     for &(start, end) in stems {
-        form(&word[2 * start..2 * end]);
+        form(Form::Part(2 * start..2 * end));
     }
 }
 
@@ -201,12 +221,12 @@ const PARTICLES: [&str; 44] = [
     "께",
 ];
 
-fn korean(word: &str, form: &mut impl FnMut(&str)) {
+fn korean(word: &str, form: &mut impl FnMut(Form)) {
     for particle in PARTICLES {
         if let Some(stem) = word.strip_suffix(particle)
             && !stem.is_empty()
         {
-            form(stem);
+            form(Form::Part(0..stem.len()));
         }
     }
 }
@@ -217,7 +237,10 @@ mod tests {
 
     fn all(word: &str) -> Vec<String> {
         let mut out = Vec::new();
-        forms(word, &mut |f| out.push(f.to_string()));
+        any_form(word, |f| {
+            out.push(f.to_string());
+            false
+        });
         out
     }
 

@@ -3,6 +3,7 @@
 //! words many times), and a word a candidate query needs is one probe of a
 //! small table instead of another pass over every token.
 
+use super::clitics::{self, Form};
 use super::document::Document;
 use super::keys::{KEY_BYTES, key_hash, key_of_head, word_key};
 
@@ -17,10 +18,12 @@ pub(super) struct Distinct<'d> {
     next: Vec<u32>,
     /// The position of each field's first token; the last is the total.
     starts: [u32; 8],
-    /// The real position of each position past the total: a word's other
-    /// form (without its particles, see `clitics`) is indexed as a word of
-    /// its own at the word's place.
-    alternate_at: Vec<u32>,
+    /// (form, word): the words of the text that stand for another word
+    /// without their particles (see `clitics`), sorted. A form is a word
+    /// of its own here, found wherever those words are.
+    sources: Vec<(u32, u32)>,
+    /// The forms spelled otherwise than as a part of their word.
+    spelled: String,
 }
 
 struct Word<'d> {
@@ -28,11 +31,19 @@ struct Word<'d> {
     key: (u64, u64),
     /// Its [`key_hash`]: the gate filters take it.
     hash: u64,
-    text: &'d str,
+    text: Text<'d>,
     /// The first and last position (a position numbers a token across all
-    /// fields).
+    /// fields); [`NONE`] for a form the text never writes alone.
     first: u32,
     last: u32,
+}
+
+/// Where a word's text is: in the document, or (a form spelled otherwise)
+/// in [`Distinct::spelled`].
+#[derive(Clone, Copy)]
+enum Text<'d> {
+    Doc(&'d str),
+    Spelled(u32, u32),
 }
 
 impl<'d> Distinct<'d> {
@@ -58,7 +69,8 @@ impl<'d> Distinct<'d> {
             words: Vec::with_capacity(total / 2),
             next: vec![NONE; total],
             starts,
-            alternate_at: Vec::new(),
+            sources: Vec::new(),
+            spelled: String::new(),
         };
         for (f, field) in doc.fields.iter().enumerate() {
             for i in 0..field.tokens.len() {
@@ -69,13 +81,14 @@ impl<'d> Distinct<'d> {
                 let position = starts[f] + i as u32;
                 match words.probe(key, hash, bytes) {
                     Ok(index) => words.link(index, position),
-                    Err(slot) => words.add(slot, key, hash, field.tokens.word(i), position),
+                    Err(slot) => {
+                        let text = Text::Doc(field.tokens.word(i));
+                        words.add(slot, key, hash, text, position)
+                    }
                 }
             }
         }
-        if doc.fields.iter().any(|f| f.tokens.has_alternates()) {
-            words.add_alternates(doc);
-        }
+        words.add_forms();
         words
     }
 
@@ -88,7 +101,7 @@ impl<'d> Distinct<'d> {
     }
 
     /// A new word at `slot` of the table, first seen at `position`.
-    fn add(&mut self, slot: usize, key: (u64, u64), hash: u64, text: &'d str, position: u32) {
+    fn add(&mut self, slot: usize, key: (u64, u64), hash: u64, text: Text<'d>, position: u32) {
         let index = self.words.len() as u32;
         self.table[slot] = index + 1;
         self.words.push(Word {
@@ -100,41 +113,60 @@ impl<'d> Distinct<'d> {
         });
     }
 
-    /// Indexes the other forms of words, at positions past the total that
-    /// stand for their words' places.
-    #[cold]
-    fn add_alternates(&mut self, doc: &'d Document) {
-        let total = self.next.len() as u32;
-        let count: usize = doc
-            .fields
-            .iter()
-            .map(|f| f.tokens.alternates().count())
-            .sum();
-        // Room for them, keeping the table at most half full.
-        let size = ((self.words.len() + count) * 2).next_power_of_two().max(16);
-        if size > self.table.len() {
-            self.table = vec![0; size];
-            let mask = size - 1;
-            for (index, word) in self.words.iter().enumerate() {
-                let mut slot = word.hash as usize & mask;
-                while self.table[slot] != 0 {
-                    slot = (slot + 1) & mask;
-                }
-                self.table[slot] = index as u32 + 1;
+    /// Adds the forms of the words that carry particles, once per distinct
+    /// word (an article repeats its words): each is found where its words are.
+    fn add_forms(&mut self) {
+        let real = self.words.len();
+        for index in 0..real {
+            let Text::Doc(word) = self.words[index].text else {
+                continue;
+            };
+            if !clitics::may_carry(word) {
+                continue;
             }
+            clitics::forms(word, &mut |form| {
+                let (text, bytes) = match form {
+                    Form::Part(range) => (Text::Doc(&word[range.clone()]), &word.as_bytes()[range]),
+                    Form::Spelled(spelled) => {
+                        let from = self.spelled.len() as u32;
+                        self.spelled.push_str(spelled);
+                        let text = Text::Spelled(from, self.spelled.len() as u32);
+                        (text, spelled.as_bytes())
+                    }
+                };
+                let key = word_key(bytes);
+                let hash = key_hash(key, bytes.len());
+                let form = match self.probe(key, hash, bytes) {
+                    Ok(form) => form,
+                    Err(slot) => {
+                        self.add(slot, key, hash, text, NONE);
+                        let form = self.words.len() as u32 - 1;
+                        // At most half full, as for the words of the text.
+                        if self.words.len() * 2 > self.table.len() {
+                            self.grow();
+                        }
+                        form
+                    }
+                };
+                self.sources.push((form, index as u32));
+            });
         }
-        for (f, field) in doc.fields.iter().enumerate() {
-            for (text, i) in field.tokens.alternates() {
-                let position = total + self.alternate_at.len() as u32;
-                self.alternate_at.push(self.starts[f] + i as u32);
-                self.next.push(NONE);
-                let key = word_key(text.as_bytes());
-                let hash = key_hash(key, text.len());
-                match self.probe(key, hash, text.as_bytes()) {
-                    Ok(index) => self.link(index, position),
-                    Err(slot) => self.add(slot, key, hash, text, position),
-                }
+        self.sources.sort_unstable();
+        self.sources.dedup();
+    }
+
+    /// Doubles the table.
+    #[cold]
+    fn grow(&mut self) {
+        let size = self.table.len() * 2;
+        self.table = vec![0; size];
+        let mask = size - 1;
+        for (index, word) in self.words.iter().enumerate() {
+            let mut slot = word.hash as usize & mask;
+            while self.table[slot] != 0 {
+                slot = (slot + 1) & mask;
             }
+            self.table[slot] = index as u32 + 1;
         }
     }
 
@@ -143,8 +175,15 @@ impl<'d> Distinct<'d> {
     }
 
     /// The word with index `index`.
-    pub(super) fn word(&self, index: u32) -> &'d str {
-        self.words[index as usize].text
+    pub(super) fn word(&self, index: u32) -> &str {
+        self.text(&self.words[index as usize])
+    }
+
+    fn text<'a>(&'a self, word: &Word<'a>) -> &'a str {
+        match word.text {
+            Text::Doc(text) => text,
+            Text::Spelled(from, to) => &self.spelled[from as usize..to as usize],
+        }
     }
 
     /// The [`key_hash`] of the word with index `index`.
@@ -174,26 +213,32 @@ impl<'d> Distinct<'d> {
             if held == 0 {
                 return Err(slot);
             }
-            if same(&self.words[held as usize - 1], key, word) {
+            let seen = &self.words[held as usize - 1];
+            if seen.key == key
+                && self.text(seen).len() == word.len()
+                && (word.len() <= KEY_BYTES || self.text(seen).as_bytes() == word)
+            {
                 return Ok(held - 1);
             }
             slot = (slot + 1) & mask;
         }
     }
 
-    /// Where the word with index `index` occurs: (field, token), in order.
+    /// Where the word with index `index` occurs: (field, token), in order
+    /// for a word the text writes, then where the words it is a form of
+    /// are.
     pub(super) fn positions(&self, index: u32) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let mut at = self.words[index as usize].first;
-        let total = self.starts[7];
-        std::iter::from_fn(move || {
-            (at != NONE).then(|| {
-                let here = at;
-                at = self.next[here as usize];
-                let real = match here.checked_sub(total) {
-                    Some(k) => self.alternate_at[k as usize],
-                    None => here,
-                };
-                locate(&self.starts, real)
+        let from = self.sources.partition_point(|s| s.0 < index);
+        let to = from + self.sources[from..].partition_point(|s| s.0 == index);
+        let words = std::iter::once(index).chain(self.sources[from..to].iter().map(|s| s.1));
+        words.flat_map(move |word| {
+            let mut at = self.words[word as usize].first;
+            std::iter::from_fn(move || {
+                (at != NONE).then(|| {
+                    let here = at;
+                    at = self.next[here as usize];
+                    locate(&self.starts, here)
+                })
             })
         })
     }
@@ -205,11 +250,4 @@ fn locate(starts: &[u32; 8], position: u32) -> (usize, usize) {
     // empty start at the same position.
     let f = starts.partition_point(|&s| s <= position) - 1;
     (f, (position - starts[f]) as usize)
-}
-
-/// Whether `seen` is `word` (whose key is `key`).
-fn same(seen: &Word, key: (u64, u64), word: &[u8]) -> bool {
-    seen.key == key
-        && seen.text.len() == word.len()
-        && (word.len() <= KEY_BYTES || seen.text.as_bytes() == word)
 }

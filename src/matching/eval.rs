@@ -397,11 +397,8 @@ impl<'o> Indexed<'o> {
                         let (mut at, mut rest) = (start, packed);
                         while !rest.is_empty() && at < field.tokens.len() {
                             let (mut same, after) = unpack_eq(field.tokens.word(at), rest);
-                            if !same && field.tokens.has_alternates() {
-                                same = field
-                                    .tokens
-                                    .alternates_of(at)
-                                    .any(|form| unpack_eq(form, rest).0);
+                            if !same {
+                                same = field.tokens.any_form(at, |form| unpack_eq(form, rest).0);
                             }
                             if !same {
                                 return None;
@@ -482,7 +479,7 @@ pub(super) fn words_at(leaf: &Leaf, field: &FieldText, start: usize) -> bool {
     if let Some(language) = leaf.stem {
         return words.iter().enumerate().all(|(j, w)| {
             let is = |token: &str| language.stem(token) == w.as_str();
-            is(field.tokens.word(start + j)) || field.tokens.alternates_of(start + j).any(is)
+            is(field.tokens.word(start + j)) || field.tokens.any_form(start + j, is)
         });
     }
     words.iter().enumerate().all(|(j, w)| {
@@ -497,7 +494,7 @@ pub(super) fn words_at(leaf: &Leaf, field: &FieldText, start: usize) -> bool {
         // A word's other form (without particles) is in a script with no
         // case: case-sensitive rules take it as it is.
         if !is(field.tokens.word(start + j)) {
-            return field.tokens.alternates_of(start + j).any(is);
+            return field.tokens.any_form(start + j, is);
         }
         !leaf.case_sensitive || {
             let original = text::exact_form(&field.text[field.tokens.tokens[start + j].span()]);

@@ -47,11 +47,6 @@ impl Token {
 pub struct Tokens {
     norm: String,
     pub tokens: Vec<Token>,
-    /// Other forms of words that carry attached particles (see
-    /// [`clitics`]): (where the form sits in `norm`, the token), by token.
-    alternates: Vec<(u32, u32, u32)>,
-    /// Room to copy a word into while its forms are added.
-    spare: String,
 }
 
 impl Tokens {
@@ -71,50 +66,11 @@ impl Tokens {
         (&bytes[range], head)
     }
 
-    /// Whether any word has another form (carries particles).
-    pub(crate) fn has_alternates(&self) -> bool {
-        !self.alternates.is_empty()
-    }
-
-    /// The other forms of word `i`: itself without its particles.
-    pub(crate) fn alternates_of(&self, i: usize) -> impl Iterator<Item = &str> {
-        let i = i as u32;
-        let from = self.alternates.partition_point(|a| a.2 < i);
-        self.alternates[from..]
-            .iter()
-            .take_while(move |a| a.2 == i)
-            .map(|&(start, end, _)| &self.norm[start as usize..end as usize])
-    }
-
-    /// Every other form, with its word: (form, token).
-    pub(crate) fn alternates(&self) -> impl Iterator<Item = (&str, usize)> {
-        self.alternates
-            .iter()
-            .map(|&(start, end, i)| (&self.norm[start as usize..end as usize], i as usize))
-    }
-
-    /// Records the other forms of the word just pushed, if it may carry
-    /// particles.
-    fn add_forms(&mut self) {
-        let Some(last) = self.tokens.last() else {
-            return;
-        };
-        let range = last.norm();
-        if !clitics::may_carry(&self.norm[range.clone()]) {
-            return;
-        }
-        let i = self.tokens.len() as u32 - 1;
-        // The word is read from a copy while its forms go into the buffer
-        // (kept between words: no allocation per word).
-        let mut word = std::mem::take(&mut self.spare);
-        word.clear();
-        word.push_str(&self.norm[range]);
-        clitics::forms(&word, &mut |form| {
-            let from = self.norm.len() as u32;
-            self.norm.push_str(form);
-            self.alternates.push((from, self.norm.len() as u32, i));
-        });
-        self.spare = word;
+    /// Whether word `i` without its particles (see [`clitics`]) passes
+    /// `test` in any of its forms.
+    pub(crate) fn any_form(&self, i: usize, test: impl FnMut(&str) -> bool) -> bool {
+        let word = self.word(i);
+        clitics::may_carry(word) && clitics::any_form(word, test)
     }
 
     /// The normalised words joined by single spaces, with each word's range
@@ -188,27 +144,16 @@ pub fn tokenize(text: &str) -> Tokens {
         word[k] = mask;
     }
     let ascii = text.is_ascii();
-    let mut unspaced = 0;
-    if !ascii {
-        // The bits of a block are gathered in a register and stored once:
-        // a store per byte, each read back by the next, was most of the
-        // work on text with no ASCII letters.
-        let (mut block, mut bits) = (0, 0u128);
-        for (i, c) in text.char_indices().filter(|(_, c)| !c.is_ascii()) {
-            // Each character written without spaces may start a bigram.
-            unspaced += usize::from(is_unspaced(c));
-            if is_word_char(c) {
-                if i / 64 != block {
-                    word[block] |= bits as u64;
-                    word[block + 1] |= (bits >> 64) as u64;
-                    (block, bits) = (i / 64, 0);
-                }
-                bits |= ((1u128 << c.len_utf8()) - 1) << (i % 64);
-            }
-        }
-        word[block] |= bits as u64;
-        word[block + 1] |= (bits >> 64) as u64;
-    }
+    // Where non-ASCII words need more than the ASCII lower-casing: a bit
+    // per byte of their characters that fold to something else or are
+    // written without spaces.
+    let mut slow = Vec::new();
+    let unspaced = if ascii {
+        0
+    } else {
+        slow = vec![0u64; blocks + 1];
+        mark_non_ascii_words(bytes, &mut word, &mut slow)
+    };
     // A word starts at each set bit whose left neighbour is clear: sized
     // from that count, the token list never grows (a folded word may split
     // into a few more).
@@ -221,14 +166,16 @@ pub fn tokenize(text: &str) -> Tokens {
     let mut out = Tokens {
         norm,
         tokens: Vec::with_capacity(starts + unspaced + 4),
-        ..Tokens::default()
     };
     let mut push = |start: usize, end: usize| {
         if end - start == 1 && is_possessive_s(text, start, end) {
             return;
         }
-        if ascii || bytes[start..end].is_ascii() {
+        if ascii || !any_bit(&slow, start..end) {
+            // Its own normal form, where the buffer already holds it.
             out.tokens.push(Token::new(start..end, start..end));
+        } else if unspaced == 0 {
+            push_folded(&text[start..end], start..end, &mut out);
         } else {
             push_word(&text[start..end], start, &mut out);
         }
@@ -256,6 +203,105 @@ pub fn tokenize(text: &str) -> Tokens {
     out
 }
 
+/// Sets the bits of the non-ASCII word characters of `bytes` (a `str`'s)
+/// in `word` (a bit per byte, as [`tokenize`] has it; one spare block at
+/// the end), and in `slow` those of the ones that fold to something else
+/// or are written without spaces; counts the latter. Characters are found
+/// by their lead bytes, 64 bytes at a time, and the scripts most news is
+/// written in are told from their bytes: decoding each character and
+/// asking Unicode's tables was most of the work on Arabic text.
+fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usize {
+    let [two_byte_word, two_byte_folded] = &*TWO_BYTE_CHARS;
+    let mut unspaced = 0;
+    for (k, chunk) in bytes.chunks(64).enumerate() {
+        let mut leads = 0u64;
+        for (j, &b) in chunk.iter().enumerate() {
+            leads |= u64::from(b >= 0xc0) << j;
+        }
+        // Gathered in a register and stored once per block: a store per
+        // character, each read back by the next, was most of the work.
+        let (mut bits, mut slow_bits) = (0u128, 0u128);
+        while leads != 0 {
+            let j = leads.trailing_zeros() as usize;
+            leads &= leads - 1;
+            let i = k * 64 + j;
+            // (bytes, a word character, its own folded form)
+            let (len, is_word, folded) = match bytes[i] {
+                lead @ 0xc0..=0xdf => {
+                    let c = usize::from(lead & 0x1f) << 6 | usize::from(bytes[i + 1] & 0x3f);
+                    let bit = |table: &[u64; 32]| table[c / 64] >> (c % 64) & 1 != 0;
+                    (2, bit(two_byte_word), bit(two_byte_folded))
+                }
+                // U+5000-U+9FFF: Han, written without spaces (bigrams).
+                0xe5..=0xe9 => {
+                    unspaced += 1;
+                    (3, true, false)
+                }
+                // U+B000-U+CFFF: Hangul syllables, caseless and normal.
+                0xeb | 0xec => (3, true, true),
+                lead => {
+                    let len = if lead >= 0xf0 { 4 } else { 3 };
+                    let c = std::str::from_utf8(&bytes[i..i + len])
+                        .ok()
+                        .and_then(|c| c.chars().next())
+                        .unwrap_or(' ');
+                    // Each character written without spaces may start a bigram.
+                    unspaced += usize::from(is_unspaced(c));
+                    (len, is_word_char(c), false)
+                }
+            };
+            if is_word {
+                let char_bits = ((1u128 << len) - 1) << j;
+                bits |= char_bits;
+                if !folded {
+                    slow_bits |= char_bits;
+                }
+            }
+        }
+        word[k] |= bits as u64;
+        word[k + 1] |= (bits >> 64) as u64;
+        slow[k] |= slow_bits as u64;
+        slow[k + 1] |= (slow_bits >> 64) as u64;
+    }
+    unspaced
+}
+
+/// For the characters written with two bytes in UTF-8 (U+0080-U+07FF:
+/// Latin, Greek, Cyrillic, Hebrew, Arabic …), a bit each: whether it is a
+/// word character, and whether it is its own folded form whatever stands
+/// beside it (no mark, nothing that composes with what precedes it).
+static TWO_BYTE_CHARS: std::sync::LazyLock<[[u64; 32]; 2]> = std::sync::LazyLock::new(|| {
+    let mut bits = [[0u64; 32]; 2];
+    for c in (0x80..0x800u32).filter_map(char::from_u32) {
+        let bit = 1 << (c as u32 % 64);
+        let at = c as usize / 64;
+        if is_word_char(c) {
+            bits[0][at] |= bit;
+            if !is_combining_mark(c)
+                && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+                && fold(c.encode_utf8(&mut [0; 4])) == c.to_string()
+            {
+                bits[1][at] |= bit;
+            }
+        }
+    }
+    bits
+});
+
+/// Whether any bit of `range` is set in `bits`.
+fn any_bit(bits: &[u64], range: Range<usize>) -> bool {
+    let (first, last) = (range.start / 64, (range.end - 1) / 64);
+    // The bits from the start's, up to the end's, of one block.
+    let from = |b: u64, at: usize| b >> (at % 64);
+    let upto = |b: u64, end: usize| b & (u64::MAX >> (63 - (end - 1) % 64));
+    if first == last {
+        return upto(bits[first], range.end) >> (range.start % 64) != 0;
+    }
+    from(bits[first], range.start) != 0
+        || bits[first + 1..last].iter().any(|&b| b != 0)
+        || upto(bits[last], range.end) != 0
+}
+
 /// The plain loop [`tokenize`] replaced, kept to check it against.
 #[cfg(test)]
 fn tokenize_scalar(text: &str) -> Tokens {
@@ -268,7 +314,6 @@ fn tokenize_scalar(text: &str) -> Tokens {
     let mut out = Tokens {
         norm,
         tokens: Vec::with_capacity(text.len() / 6),
-        ..Tokens::default()
     };
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -461,7 +506,10 @@ pub(crate) fn is_lone_unit(word: &str) -> bool {
 // more instructions (callgrind, news-like corpus at 100k rules).
 #[inline(never)]
 fn push_word(word: &str, at: usize, out: &mut Tokens) {
-    if word.len() % 3 == 0 && word.chars().all(is_common_cjk) {
+    if word.len() % 3 == 0
+        && matches!(word.as_bytes()[0], 0xe3..=0xe9)
+        && word.chars().all(is_common_cjk)
+    {
         // Han and Kana only (three bytes each, already folded, no marks),
         // as most of a Chinese or Japanese sentence is: its bigrams are
         // every six bytes, three apart, in place.
@@ -568,17 +616,10 @@ fn push_run(run: &str, at: usize, unspaced: bool, out: &mut Tokens) {
 
 /// Normalises a non-ASCII word; NFKC can turn one word into several ("½").
 fn push_folded(word: &str, span: Range<usize>, out: &mut Tokens) {
-    if is_folded_arabic(word.as_bytes()) {
-        // The buffer holds the text itself at the word's offsets.
-        out.tokens.push(Token::new(span.clone(), span));
-        out.add_forms();
-        return;
-    }
     let from = out.norm.len();
     if fold_quick(word, &mut out.norm) {
         if out.norm.len() > from {
             out.tokens.push(Token::new(from..out.norm.len(), span));
-            out.add_forms();
         }
         return;
     }
@@ -603,7 +644,6 @@ fn push_piece(piece: &str, span: Range<usize>, out: &mut Tokens) {
     let from = out.norm.len();
     out.norm.push_str(piece);
     out.tokens.push(Token::new(from..out.norm.len(), span));
-    out.add_forms();
 }
 
 /// NFKC, diacritics removed, lower-cased, Arabic letter forms unified.
@@ -675,19 +715,6 @@ fn fold_char(c: char) -> Option<Option<char>> {
         '\u{ac00}'..='\u{d7a3}' => Some(c),
         _ => return None,
     })
-}
-
-/// Whether `word` is Arabic letters that fold to themselves (no marks, no
-/// letter written another way), as most Arabic words are: compared as
-/// pairs of UTF-8 bytes, the word is used where it stands.
-fn is_folded_arabic(word: &[u8]) -> bool {
-    word.len() % 2 == 0
-        && word.chunks_exact(2).all(|pair| {
-            matches!(
-                (pair[0], pair[1]),
-                (0xd8, 0xa1 | 0xa7 | 0xa8 | 0xaa..=0xba) | (0xd9, 0x81..=0x88 | 0x8a)
-            )
-        })
 }
 
 /// [`fold`] for a word of [`fold_char`] letters, or None.
@@ -807,22 +834,30 @@ mod tests {
             any in "\\PC{0,80}",
         ) {
             let text: String = parts.concat();
-            proptest::prop_assert_eq!(tokenize(&text), tokenize_scalar(&text));
-            proptest::prop_assert_eq!(tokenize(&any), tokenize_scalar(&any));
+            proptest::prop_assert_eq!(read(&tokenize(&text)), read(&tokenize_scalar(&text)));
+            proptest::prop_assert_eq!(read(&tokenize(&any)), read(&tokenize_scalar(&any)));
         }
     }
 
+    /// Each word and where it was: a word may be found in place or copied.
+    fn read(tokens: &Tokens) -> Vec<(String, Range<usize>)> {
+        (0..tokens.len())
+            .map(|i| (tokens.word(i).to_string(), tokens.tokens[i].span()))
+            .collect()
+    }
+
     #[test]
-    fn arabic_words_folded_in_place_are_what_fold_makes_them() {
-        // Every letter the in-place test accepts folds to itself.
-        for c in '\u{600}'..='\u{6ff}' {
-            let word = c.to_string();
-            if is_folded_arabic(word.as_bytes()) {
-                assert_eq!(fold(&word), word, "{c:?}");
-            }
+    fn every_character_is_a_word_character_or_not_as_unicode_says() {
+        // Each character alone and between two others, as the lead-byte
+        // shortcuts read it against the plain loop's decoding.
+        for c in ('\u{80}'..='\u{ffff}').chain('\u{1f000}'..='\u{2ffff}') {
+            let text = format!("{c} a{c}b \u{5e73}{c}");
+            assert_eq!(
+                read(&tokenize(&text)),
+                read(&tokenize_scalar(&text)),
+                "{c:?}"
+            );
         }
-        assert!(is_folded_arabic("بروكسل".as_bytes()));
-        assert!(!is_folded_arabic("مدينة".as_bytes()));
     }
 
     proptest::proptest! {
