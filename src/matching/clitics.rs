@@ -97,79 +97,65 @@ fn ends_with(word: &[u8], letters: &[[u8; 2]]) -> bool {
 fn arabic(word: &str, form: &mut impl FnMut(Form)) {
     let bytes = word.as_bytes();
     // Cut at letters only where every letter is two bytes (U+0600–U+07FF).
-    if bytes.len() % 2 != 0 || !bytes.chunks(2).all(|l| (0xd8..=0xdf).contains(&l[0])) {
+    if bytes.len() % 2 != 0 || !bytes.chunks_exact(2).all(|l| (0xd8..=0xdf).contains(&l[0])) {
         return;
     }
-    // The forms without proclitics, as letter offsets (start, end) into
-    // the word; each then also without a pronoun. Stems of two letters at
-    // least, three before a pronoun. The two forms that are no slice of the
-    // word go out at once.
     let letters = bytes.len() / 2;
-    let mut stems: [(usize, usize); 24] = [(0, 0); 24];
-    stems[0] = (0, letters);
-    let mut count = 1;
-    let add = |stem: (usize, usize), stems: &mut [(usize, usize); 24], count: &mut usize| {
-        if *count < stems.len() && stem.1 - stem.0 >= 2 && !stems[..*count].contains(&stem) {
-            stems[*count] = stem;
-            *count += 1;
-        }
-    };
-    let mut owned = String::new();
-    let slice = |(start, end): (usize, usize)| &word[2 * start..2 * end];
-    for (and, skip) in [(None, 0), (Some(WAW), 1), (Some(FA), 1)] {
-        if and.is_some() && letter(bytes, 0) != and {
+    let is = |i: usize, l: [u8; 2]| letter(bytes, i) == Some(l);
+    let mut spelled = String::new();
+    // Where the word may start once proclitics are off, a bit per letter
+    // offset (bit 0: the word itself): wa- or fa-, then bi-, ka- or li-,
+    // then the article.
+    let mut starts = 1u32;
+    for skip in [0, 1] {
+        if skip == 1 && !(is(0, WAW) || is(0, FA)) {
             continue;
         }
-        for (preposition, more) in [(None, 0), (Some(BA), 1), (Some(KAF), 1), (Some(LAM), 1)] {
-            if preposition.is_some() && letter(bytes, skip) != preposition {
+        let preposition = letter(bytes, skip);
+        for more in [0, 1] {
+            if more == 1 && !matches!(preposition, Some(BA | KAF | LAM)) {
                 continue;
             }
             let at = skip + more;
-            add((at, letters), &mut stems, &mut count);
-            if letter(bytes, at) == Some(ALEF) && letter(bytes, at + 1) == Some(LAM) {
-                add((at + 2, letters), &mut stems, &mut count);
+            starts |= 1 << at;
+            if is(at, ALEF) && is(at + 1, LAM) {
+                starts |= 1 << (at + 2);
             }
             // li- before the article writes one lam: للموصل is لـ + الموصل.
-            if preposition == Some(LAM) && letter(bytes, at) == Some(LAM) && letters - at > 2 {
-                owned.clear();
-                owned.push_str("ال");
-                owned.push_str(slice((at + 1, letters)));
-                form(Form::Spelled(&owned));
-                add((at + 1, letters), &mut stems, &mut count);
+            if more == 1 && preposition == Some(LAM) && is(at, LAM) && letters - at > 2 {
+                spelled.clear();
+                spelled.push_str("ال");
+                spelled.push_str(&word[2 * (at + 1)..]);
+                form(Form::Spelled(&spelled));
+                starts |= 1 << (at + 1);
             }
         }
     }
-    // Every stem so far ends where the word does: the pronouns it ends
-    // with are the word's.
-    let last = letter(bytes, letters - 1);
-    if !matches!(last, Some(ALEF | MIM | NUN | HA | KAF | YA)) {
-        return emit_stems(&stems[1..count], form);
+    let each_start = || (0..8).filter(move |s| starts & (1 << s) != 0);
+    // Stems of two letters at least.
+    for start in each_start().filter(|&s| s > 0 && s + 2 <= letters) {
+        form(Form::Part(2 * start..bytes.len()));
     }
-    let proclitic_forms = count;
+    // Then each also without a pronoun, three letters at least before it.
+    if !matches!(
+        letter(bytes, letters - 1),
+        Some(ALEF | MIM | NUN | HA | KAF | YA)
+    ) {
+        return;
+    }
     for pronoun in PRONOUNS.iter().filter(|p| ends_with(bytes, p)) {
-        for i in 0..proclitic_forms {
-            let (start, end) = stems[i];
-            if end - start < 3 + pronoun.len() {
-                continue;
-            }
-            let base = (start, end - pronoun.len());
-            add(base, &mut stems, &mut count);
+        let end = letters - pronoun.len();
+        for start in each_start().filter(|&s| s + 3 <= end) {
+            form(Form::Part(2 * start..2 * end));
             // Taa marbuta (folded to haa) is written taa before a pronoun:
             // مدينته is مدينة + ه.
-            if letter(bytes, base.1 - 1) == Some(TA) {
-                owned.clear();
-                owned.push_str(slice((base.0, base.1 - 1)));
-                owned.push('ه');
-                form(Form::Spelled(&owned));
+            if is(end - 1, TA) {
+                spelled.clear();
+                spelled.push_str(&word[2 * start..2 * (end - 1)]);
+                spelled.push('ه');
+                form(Form::Spelled(&spelled));
             }
         }
-    }
-    emit_stems(&stems[1..count], form);
-}
-
-fn emit_stems(stems: &[(usize, usize)], form: &mut impl FnMut(Form)) {
-    for &(start, end) in stems {
-        form(Form::Part(2 * start..2 * end));
     }
 }
 

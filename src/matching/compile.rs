@@ -3,6 +3,7 @@
 
 use super::bloom::Bloom;
 use super::cost::{FREQUENT_COST, everyday_word_with_prefix, word_cost};
+use super::distinct::FormFilter;
 use super::keys::{filter_slot, length_bit, word_hash};
 use super::prefixes::Prefixes;
 use super::rules::Rule;
@@ -75,6 +76,8 @@ pub struct RuleSet {
     /// the whole word (16 bits per gate word, up to 256 KB) keeps most
     /// misses out of the big hash table and its cache misses.
     pub(super) gate_bloom: Bloom,
+    /// Which forms of words without their particles are worth indexing.
+    pub(super) form_filter: FormFilter,
     /// Every rule's name, one after another, and where each ends: a
     /// match's name is read from here, a few MB read in order, rather than
     /// from its rule, a cache miss per match with a big rule set.
@@ -113,6 +116,7 @@ impl RuleSet {
         for word in gate_words.keys() {
             set.gate_bloom.insert(word);
         }
+        set.form_filter = FormFilter::new(set.id_words.iter().map(|(w, p)| (&**w, *p)));
         set.gate_prefixes = Prefixes::new(gate_prefixes);
         set.gate_words = gate_words;
         // The trees are compiled into `program` and `leaves`: only the rules'

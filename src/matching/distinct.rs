@@ -3,9 +3,10 @@
 //! words many times), and a word a candidate query needs is one probe of a
 //! small table instead of another pass over every token.
 
+use super::bloom::Bloom;
 use super::clitics::{self, Form};
 use super::document::Document;
-use super::keys::{KEY_BYTES, key_hash, key_of_head, word_key};
+use super::keys::{KEY_BYTES, key_hash, key_of_head, word_hash, word_key};
 
 /// The end of a chain of positions.
 const NONE: u32 = u32::MAX;
@@ -54,7 +55,7 @@ impl<'d> Distinct<'d> {
     // Kept out of `matches`: inlined there, where the compiler chose to,
     // it was 4-7% slower (same machine, one build beside the other).
     #[inline(never)]
-    pub(super) fn new(doc: &'d Document) -> Self {
+    pub(super) fn new(doc: &'d Document, filter: &FormFilter) -> Self {
         let mut starts = [0u32; 8];
         for (f, field) in doc.fields.iter().enumerate() {
             starts[f + 1] = starts[f] + field.tokens.len() as u32;
@@ -88,7 +89,7 @@ impl<'d> Distinct<'d> {
                 }
             }
         }
-        words.add_forms();
+        words.add_forms(filter);
         words
     }
 
@@ -114,8 +115,12 @@ impl<'d> Distinct<'d> {
     }
 
     /// Adds the forms of the words that carry particles, once per distinct
-    /// word (an article repeats its words): each is found where its words are.
-    fn add_forms(&mut self) {
+    /// word (an article repeats its words), that some rule may look for:
+    /// each is found where its words are.
+    fn add_forms(&mut self, filter: &FormFilter) {
+        if filter.is_empty() {
+            return;
+        }
         let real = self.words.len();
         for index in 0..real {
             let Text::Doc(word) = self.words[index].text else {
@@ -136,6 +141,9 @@ impl<'d> Distinct<'d> {
                 };
                 let key = word_key(bytes);
                 let hash = key_hash(key, bytes.len());
+                if !filter.may_want(bytes, hash) {
+                    return;
+                }
                 let form = match self.probe(key, hash, bytes) {
                     Ok(form) => form,
                     Err(slot) => {
@@ -250,4 +258,63 @@ fn locate(starts: &[u32; 8], position: u32) -> (usize, usize) {
     // empty start at the same position.
     let f = starts.partition_point(|&s| s <= position) - 1;
     (f, (position - starts[f]) as usize)
+}
+
+/// The words and prefixes of a rule set that a form of a word without its
+/// particles may be (or start with): most forms are no word any rule
+/// looks for, and are not indexed.
+#[derive(Debug, Clone, Default)]
+pub(super) struct FormFilter {
+    words: Bloom,
+    /// A bit per byte length of the prefixes (63: that long or longer).
+    prefix_lengths: u64,
+    /// How many words and prefixes it holds.
+    held: usize,
+}
+
+impl FormFilter {
+    /// A filter for dictionary entries (word, whether a prefix); only
+    /// those outside ASCII can be forms (Arabic or Hangul).
+    pub(super) fn new<'a>(entries: impl Iterator<Item = (&'a str, bool)> + Clone) -> FormFilter {
+        let wanted = entries.filter(|(word, _)| !word.is_ascii());
+        let held = wanted.clone().count();
+        let mut filter = FormFilter {
+            words: Bloom::for_words(held),
+            prefix_lengths: 0,
+            held,
+        };
+        for (word, prefix) in wanted {
+            filter.words.insert(word);
+            if prefix {
+                filter.prefix_lengths |= 1 << word.len().min(63);
+            }
+        }
+        filter
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held == 0
+    }
+
+    /// Whether `form` (whose [`word_hash`] is `hash`) may be a word or
+    /// start with a prefix of the filter.
+    fn may_want(&self, form: &[u8], hash: u64) -> bool {
+        if self.words.may_hold_hash(hash) {
+            return true;
+        }
+        // Shorter than the form (a prefix as long as it is a word above).
+        let shorter = u64::MAX
+            .checked_shr(64 - form.len().min(64) as u32)
+            .unwrap_or(0);
+        let mut lengths = self.prefix_lengths & shorter;
+        while lengths != 0 {
+            let len = lengths.trailing_zeros() as usize;
+            lengths &= lengths - 1;
+            // Prefixes of 63 bytes and more: not told apart by length.
+            if len == 63 || self.words.may_hold_hash(word_hash(&form[..len])) {
+                return true;
+            }
+        }
+        false
+    }
 }

@@ -119,6 +119,21 @@ fn arabic_and_korean_names_are_found_with_their_particles() {
 }
 
 #[test]
+fn forms_without_particles_serve_prefixes_and_the_other_words_of_a_query() {
+    assert_eq!(
+        marked("بروك*", "وقع انفجاران ببروكسل"),
+        Some(vec!["ببروكسل".to_string()])
+    );
+    // One of the two words anchors the query and the other is looked for
+    // once it is a candidate: each in turn carries the particle.
+    assert!(marked("مطار AND بروكسل", "انفجار في مطار ببروكسل").is_some());
+    assert!(marked("مطار AND بروكسل", "انفجار بمطار بروكسل").is_some());
+    assert!(marked("브뤼* AND 공항", "브뤼셀의 공항에서").is_some());
+    // Forms no rule looks for are not indexed, and change nothing.
+    assert_eq!(marked("مطار AND بروكسل", "انفجار بمطار باريس"), None);
+}
+
+#[test]
 fn a_word_that_merely_contains_the_name_is_not_the_name() {
     // بروكسلات is no particle form of بروكسل. (The price of taking
     // particles off: a query that is a word less a leading و ف ب ك ل, such
