@@ -65,33 +65,9 @@ const HA: [u8; 2] = [0xd9, 0x87];
 const MIM: [u8; 2] = [0xd9, 0x85];
 const NUN: [u8; 2] = [0xd9, 0x86];
 const YA: [u8; 2] = [0xd9, 0x8a];
-/// Possessive and object pronouns, as their letters.
-const PRONOUNS: [&[[u8; 2]]; 10] = [
-    &[HA, MIM, ALEF],
-    &[HA, ALEF],
-    &[HA, MIM],
-    &[HA, NUN],
-    &[KAF, MIM],
-    &[KAF, NUN],
-    &[NUN, ALEF],
-    &[HA],
-    &[KAF],
-    &[YA],
-];
-
 /// The letter at letter index `i` of `word` (two bytes), if it has one.
 fn letter(word: &[u8], i: usize) -> Option<[u8; 2]> {
     word.get(2 * i..2 * i + 2).map(|l| [l[0], l[1]])
-}
-
-/// Whether `word` ends with `letters`.
-fn ends_with(word: &[u8], letters: &[[u8; 2]]) -> bool {
-    let n = word.len() / 2;
-    n >= letters.len()
-        && letters
-            .iter()
-            .enumerate()
-            .all(|(k, l)| letter(word, n - letters.len() + k) == Some(*l))
 }
 
 fn arabic(word: &str, form: &mut impl FnMut(Form)) {
@@ -137,24 +113,24 @@ fn arabic(word: &str, form: &mut impl FnMut(Form)) {
         form(Form::Part(2 * start..bytes.len()));
     }
     // Then each also without a pronoun, three letters at least before it.
-    if !matches!(
-        letter(bytes, letters - 1),
-        Some(ALEF | MIM | NUN | HA | KAF | YA)
-    ) {
-        return;
-    }
-    for pronoun in PRONOUNS.iter().filter(|p| ends_with(bytes, p)) {
-        let end = letters - pronoun.len();
-        for start in each_start().filter(|&s| s + 3 <= end) {
-            form(Form::Part(2 * start..2 * end));
-            // Taa marbuta (folded to haa) is written taa before a pronoun:
-            // مدينته is مدينة + ه.
-            if is(end - 1, TA) {
-                spelled.clear();
-                spelled.push_str(&word[2 * start..2 * (end - 1)]);
-                spelled.push('ه');
-                form(Form::Spelled(&spelled));
-            }
+    let from_end = |back: usize| letters.checked_sub(back).and_then(|i| letter(bytes, i));
+    // A word ends with one pronoun at most: هما, ها, نا, هم, هن, كم, كن, ه, ك, ي.
+    let pronoun = match (from_end(3), from_end(2), from_end(1)) {
+        (Some(HA), Some(MIM), Some(ALEF)) => 3,
+        (_, Some(HA | NUN), Some(ALEF)) | (_, Some(HA | KAF), Some(MIM | NUN)) => 2,
+        (_, _, Some(HA | KAF | YA)) => 1,
+        _ => return,
+    };
+    let end = letters - pronoun;
+    for start in each_start().filter(|&s| s + 3 <= end) {
+        form(Form::Part(2 * start..2 * end));
+        // Taa marbuta (folded to haa) is written taa before a pronoun:
+        // مدينته is مدينة + ه.
+        if is(end - 1, TA) {
+            spelled.clear();
+            spelled.push_str(&word[2 * start..2 * (end - 1)]);
+            spelled.push('ه');
+            form(Form::Spelled(&spelled));
         }
     }
 }

@@ -67,7 +67,9 @@ impl<'d> Distinct<'d> {
             // for the hundred-odd distinct words of a typical article and
             // grown as needed was 16% slower at 1k rules).
             table: vec![0; (total * 2).next_power_of_two().max(16)],
-            words: Vec::with_capacity(total / 2),
+            // Room for every token: words that carry particles add their
+            // forms, and a vector grown was a copy of it.
+            words: Vec::with_capacity(total),
             next: vec![NONE; total],
             starts,
             sources: Vec::new(),
@@ -143,6 +145,9 @@ impl<'d> Distinct<'d> {
                 let hash = key_hash(key, bytes.len());
                 if !filter.may_want(bytes, hash) {
                     return;
+                }
+                if self.sources.is_empty() {
+                    self.sources.reserve(real);
                 }
                 let form = match self.probe(key, hash, bytes) {
                     Ok(form) => form,
