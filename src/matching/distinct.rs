@@ -132,14 +132,9 @@ impl<'d> Distinct<'d> {
                 continue;
             }
             clitics::forms(word, &mut |form| {
-                let (text, bytes) = match form {
-                    Form::Part(range) => (Text::Doc(&word[range.clone()]), &word.as_bytes()[range]),
-                    Form::Spelled(spelled) => {
-                        let from = self.spelled.len() as u32;
-                        self.spelled.push_str(spelled);
-                        let text = Text::Spelled(from, self.spelled.len() as u32);
-                        (text, spelled.as_bytes())
-                    }
+                let bytes = match &form {
+                    Form::Part(range) => &word.as_bytes()[range.clone()],
+                    Form::Spelled(spelled) => spelled.as_bytes(),
                 };
                 let key = word_key(bytes);
                 let hash = key_hash(key, bytes.len());
@@ -152,6 +147,15 @@ impl<'d> Distinct<'d> {
                 let form = match self.probe(key, hash, bytes) {
                     Ok(form) => form,
                     Err(slot) => {
+                        // Spelled forms are kept only once they are indexed.
+                        let text = match form {
+                            Form::Part(range) => Text::Doc(&word[range]),
+                            Form::Spelled(spelled) => {
+                                let from = self.spelled.len() as u32;
+                                self.spelled.push_str(spelled);
+                                Text::Spelled(from, self.spelled.len() as u32)
+                            }
+                        };
                         self.add(slot, key, hash, text, NONE);
                         let form = self.words.len() as u32 - 1;
                         // At most half full, as for the words of the text.
