@@ -128,9 +128,6 @@ impl<'d> Distinct<'d> {
             let Text::Doc(word) = self.words[index].text else {
                 continue;
             };
-            if !clitics::may_carry(word) {
-                continue;
-            }
             clitics::forms(word, &mut |form| {
                 let bytes = match &form {
                     Form::Part(range) => &word.as_bytes()[range.clone()],

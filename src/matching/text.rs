@@ -69,8 +69,7 @@ impl Tokens {
     /// Whether word `i` without its particles (see [`clitics`]) passes
     /// `test` in any of its forms.
     pub(crate) fn any_form(&self, i: usize, test: impl FnMut(&str) -> bool) -> bool {
-        let word = self.word(i);
-        clitics::may_carry(word) && clitics::any_form(word, test)
+        clitics::any_form(self.word(i), test)
     }
 
     /// The normalised words joined by single spaces, with each word's range
@@ -225,10 +224,14 @@ fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usi
             leads |= u64::from(l) << (8 * j);
             continued |= u64::from(c) << (8 * j);
         }
-        for (j, &b) in eights.remainder().iter().enumerate() {
-            let at = chunk.len() / 8 * 8 + j;
-            leads |= u64::from(b >= 0xc0) << at;
-            continued |= u64::from(b & 0xc0 == 0x80) << at;
+        // The last few bytes of the text, padded with zeros (neither).
+        let rest = eights.remainder();
+        if !rest.is_empty() {
+            let mut padded = [0u8; 8];
+            padded[..rest.len()].copy_from_slice(rest);
+            let (l, c) = lead_and_continuation_bits(u64::from_le_bytes(padded));
+            leads |= u64::from(l) << (chunk.len() / 8 * 8);
+            continued |= u64::from(c) << (chunk.len() / 8 * 8);
         }
         // A bit at the first byte of each word character (and of each that
         // needs folding), gathered in a register and stored once per block:
