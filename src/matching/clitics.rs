@@ -17,9 +17,10 @@ pub(super) enum Form<'a> {
 /// Calls `form` with each form of the normalised `word` without its
 /// particles (not `word` itself; a form may come more than once).
 pub(super) fn forms(word: &str, form: &mut impl FnMut(Form)) {
-    if ends_in_hangul(word) {
+    let bytes = word.as_bytes();
+    if ends_in_hangul(bytes) {
         korean(word, form);
-    } else if starts_in_arabic(word) {
+    } else if starts_in_arabic(bytes) {
         arabic(word, form);
     }
 }
@@ -37,19 +38,26 @@ pub(super) fn any_form(word: &str, mut test: impl FnMut(&str) -> bool) -> bool {
     any
 }
 
-/// Whether the normalised `word` may carry particles [`forms`] takes off.
-pub(super) fn may_carry(word: &str) -> bool {
+/// Whether the normalised `word` (its UTF-8 bytes) may carry particles
+/// [`forms`] takes off.
+pub(super) fn may_carry(word: &[u8]) -> bool {
     ends_in_hangul(word) || starts_in_arabic(word)
 }
 
-/// Korean particles follow a Hangul syllable.
-fn ends_in_hangul(word: &str) -> bool {
-    matches!(word.chars().next_back(), Some('\u{ac00}'..='\u{d7a3}'))
+// Told from the bytes, without decoding: this runs for every distinct word.
+/// Korean particles follow a Hangul syllable (U+AC00–U+D7A3).
+fn ends_in_hangul(word: &[u8]) -> bool {
+    // A lead byte three from the end starts the last character.
+    let &[.., lead @ 0xea..=0xed, second, third] = word else {
+        return false;
+    };
+    let c = u32::from(lead & 0x0f) << 12 | u32::from(second & 0x3f) << 6 | u32::from(third & 0x3f);
+    (0xac00..=0xd7a3).contains(&c)
 }
 
-/// Arabic proclitics come before an Arabic letter.
-fn starts_in_arabic(word: &str) -> bool {
-    word.starts_with(|c| ('\u{621}'..='\u{64a}').contains(&c))
+/// Arabic proclitics come before an Arabic letter (U+0621–U+064A).
+fn starts_in_arabic(word: &[u8]) -> bool {
+    matches!(word, [0xd8, 0xa1..=0xbf, ..] | [0xd9, 0x80..=0x8a, ..])
 }
 
 // Arabic letters as their two UTF-8 bytes: the forms are cut by comparing
@@ -220,6 +228,21 @@ mod tests {
         // A word is never cut below two letters.
         assert!(all("ولد").iter().all(|f| f.chars().count() >= 2));
         assert!(all("بروكسل").iter().all(|f| f != "بروكسل"));
+    }
+
+    #[test]
+    fn scripts_are_told_from_bytes_as_from_characters() {
+        for c in (0..0x30000).filter_map(char::from_u32) {
+            let arabic = ('\u{621}'..='\u{64a}').contains(&c);
+            let hangul = ('\u{ac00}'..='\u{d7a3}').contains(&c);
+            assert_eq!(
+                starts_in_arabic(format!("{c}z").as_bytes()),
+                arabic,
+                "{c:?}"
+            );
+            assert_eq!(ends_in_hangul(format!("z{c}").as_bytes()), hangul, "{c:?}");
+            assert_eq!(ends_in_hangul(c.to_string().as_bytes()), hangul, "{c:?}");
+        }
     }
 
     #[test]

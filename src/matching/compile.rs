@@ -3,7 +3,7 @@
 
 use super::bloom::Bloom;
 use super::cost::{FREQUENT_COST, everyday_word_with_prefix, word_cost};
-use super::distinct::FormFilter;
+use super::distinct::Wanted;
 use super::keys::{filter_slot, length_bit, word_hash};
 use super::prefixes::Prefixes;
 use super::rules::Rule;
@@ -76,8 +76,9 @@ pub struct RuleSet {
     /// the whole word (16 bits per gate word, up to 256 KB) keeps most
     /// misses out of the big hash table and its cache misses.
     pub(super) gate_bloom: Bloom,
-    /// Which forms of words without their particles are worth indexing.
-    pub(super) form_filter: FormFilter,
+    /// Which non-ASCII words of a text are worth indexing: forms without
+    /// their particles, Han and Kana bigrams.
+    pub(super) wanted: Wanted,
     /// Every rule's name, one after another, and where each ends: a
     /// match's name is read from here, a few MB read in order, rather than
     /// from its rule, a cache miss per match with a big rule set.
@@ -116,7 +117,7 @@ impl RuleSet {
         for word in gate_words.keys() {
             set.gate_bloom.insert(word);
         }
-        set.form_filter = FormFilter::new(set.id_words.iter().map(|(w, p)| (&**w, *p)));
+        set.wanted = Wanted::new(set.id_words.iter().map(|(w, p)| (&**w, *p)));
         set.gate_prefixes = Prefixes::new(gate_prefixes);
         set.gate_words = gate_words;
         // The trees are compiled into `program` and `leaves`: only the rules'

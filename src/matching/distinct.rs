@@ -55,7 +55,7 @@ impl<'d> Distinct<'d> {
     // Kept out of `matches`: inlined there, where the compiler chose to,
     // it was 4-7% slower (same machine, one build beside the other).
     #[inline(never)]
-    pub(super) fn new(doc: &'d Document, filter: &FormFilter) -> Self {
+    pub(super) fn new(doc: &'d Document, wanted: &Wanted) -> Self {
         let mut starts = [0u32; 8];
         for (f, field) in doc.fields.iter().enumerate() {
             starts[f + 1] = starts[f] + field.tokens.len() as u32;
@@ -81,6 +81,16 @@ impl<'d> Distinct<'d> {
                 let (bytes, head) = field.tokens.word_and_head(i);
                 let key = key_of_head(head, bytes.len());
                 let hash = key_hash(key, bytes.len());
+                // Han and Kana bigrams (three-byte characters from U+3000
+                // to U+9FFF): most tokens of a Chinese or Japanese text, nearly
+                // all distinct, and few of them any rule's; each costs a
+                // probe of the filter, not a word in the table.
+                if matches!(head[0], 0xe3..=0xe9)
+                    && !wanted.may_want(bytes, hash)
+                    && !clitics::may_carry(bytes)
+                {
+                    continue;
+                }
                 let position = starts[f] + i as u32;
                 match words.probe(key, hash, bytes) {
                     Ok(index) => words.link(index, position),
@@ -91,7 +101,7 @@ impl<'d> Distinct<'d> {
                 }
             }
         }
-        words.add_forms(filter);
+        words.add_forms(wanted);
         words
     }
 
@@ -119,8 +129,8 @@ impl<'d> Distinct<'d> {
     /// Adds the forms of the words that carry particles, once per distinct
     /// word (an article repeats its words), that some rule may look for:
     /// each is found where its words are.
-    fn add_forms(&mut self, filter: &FormFilter) {
-        if filter.is_empty() {
+    fn add_forms(&mut self, wanted: &Wanted) {
+        if wanted.is_empty() {
             return;
         }
         let real = self.words.len();
@@ -135,7 +145,7 @@ impl<'d> Distinct<'d> {
                 };
                 let key = word_key(bytes);
                 let hash = key_hash(key, bytes.len());
-                if !filter.may_want(bytes, hash) {
+                if !wanted.may_want(bytes, hash) {
                     return;
                 }
                 if self.sources.is_empty() {
@@ -266,11 +276,11 @@ fn locate(starts: &[u32; 8], position: u32) -> (usize, usize) {
     (f, (position - starts[f]) as usize)
 }
 
-/// The words and prefixes of a rule set that a form of a word without its
-/// particles may be (or start with): most forms are no word any rule
-/// looks for, and are not indexed.
+/// The non-ASCII words and prefixes of a rule set, which a form of a word
+/// without its particles or a bigram of Han or Kana may be (or start
+/// with): most are no word any rule looks for, and are not indexed.
 #[derive(Debug, Clone, Default)]
-pub(super) struct FormFilter {
+pub(super) struct Wanted {
     words: Bloom,
     /// A bit per byte length of the prefixes (63: that long or longer).
     prefix_lengths: u64,
@@ -278,13 +288,13 @@ pub(super) struct FormFilter {
     held: usize,
 }
 
-impl FormFilter {
+impl Wanted {
     /// A filter for dictionary entries (word, whether a prefix); only
-    /// those outside ASCII can be forms (Arabic or Hangul).
-    pub(super) fn new<'a>(entries: impl Iterator<Item = (&'a str, bool)> + Clone) -> FormFilter {
+    /// those outside ASCII can be forms (Arabic or Hangul) or bigrams.
+    pub(super) fn new<'a>(entries: impl Iterator<Item = (&'a str, bool)> + Clone) -> Wanted {
         let wanted = entries.filter(|(word, _)| !word.is_ascii());
         let held = wanted.clone().count();
-        let mut filter = FormFilter {
+        let mut filter = Wanted {
             words: Bloom::for_words(held),
             prefix_lengths: 0,
             held,
@@ -309,9 +319,10 @@ impl FormFilter {
             return true;
         }
         // Shorter than the form (a prefix as long as it is a word above).
-        let shorter = u64::MAX
-            .checked_shr(64 - form.len().min(64) as u32)
-            .unwrap_or(0);
+        let shorter = match form.len() {
+            0..64 => (1 << form.len()) - 1,
+            _ => u64::MAX,
+        };
         let mut lengths = self.prefix_lengths & shorter;
         while lengths != 0 {
             let len = lengths.trailing_zeros() as usize;

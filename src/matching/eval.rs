@@ -65,7 +65,7 @@ impl RuleSet {
         candidates.extend_from_slice(&self.always);
         // Pass one: the gate words, which decide the candidate queries,
         // looked up once per distinct word.
-        let words = Distinct::new(&doc, &self.form_filter);
+        let words = Distinct::new(&doc, &self.wanted);
         for index in 0..words.len() as u32 {
             let (word, key) = (words.word(index), words.key(index));
             let mut found = |id: u32| {

@@ -40,7 +40,7 @@ fn term(leaf: &Leaf) -> String {
             language.code()
         ));
     }
-    if words.iter().any(|w| clitics::may_carry(w)) {
+    if words.iter().any(|w| clitics::may_carry(w.as_bytes())) {
         notes.push("also with particles attached in the text".into());
     }
     if prefix {

@@ -51,10 +51,20 @@ pub(super) fn cut_key(bytes: u128, len: usize) -> (u64, u64) {
 /// of a little-endian u128.
 #[inline]
 pub(super) fn low_bytes(len: usize) -> u128 {
-    let dropped = 8 * (KEY_BYTES - len.min(KEY_BYTES)) as u32;
-    // All 128 bits dropped for an empty word (a prefix's empty head).
-    u128::MAX.checked_shr(dropped).unwrap_or(0)
+    // A load, not a 128-bit shift by a variable (every token is keyed).
+    LOW_BYTES[len.min(KEY_BYTES)]
 }
+
+/// [`low_bytes`] by length; none for an empty word (a prefix's empty head).
+const LOW_BYTES: [u128; KEY_BYTES + 1] = {
+    let mut masks = [0u128; KEY_BYTES + 1];
+    let mut len = 1;
+    while len <= KEY_BYTES {
+        masks[len] = u128::MAX >> (8 * (KEY_BYTES - len));
+        len += 1;
+    }
+    masks
+};
 
 /// The [`word_hash`] of the first `len` bytes of a word whose
 /// [`word_key`] is `key`, with no copy of its bytes. (The key holds the

@@ -455,6 +455,18 @@ fn is_common_cjk(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3041}'..='\u{3096}' | '\u{30a1}'..='\u{30fa}')
 }
 
+/// Whether `word` is all [`is_common_cjk`] letters, told from its bytes
+/// three at a time: each three must start with the lead byte of a
+/// three-byte character (so none is cut), whose code is then read.
+fn all_common_cjk(word: &[u8]) -> bool {
+    word.len() % 3 == 0
+        && word.chunks_exact(3).all(|c| {
+            let code =
+                u32::from(c[0] & 0x0f) << 12 | u32::from(c[1] & 0x3f) << 6 | u32::from(c[2] & 0x3f);
+            matches!(c[0], 0xe3..=0xe9) && char::from_u32(code).is_some_and(is_common_cjk)
+        })
+}
+
 /// Whether `c` alone is already in its folded form: Han, Hangul and Kana
 /// letters are caseless and NFKC-stable.
 fn is_folded(c: char) -> bool {
@@ -535,10 +547,7 @@ pub(crate) fn is_lone_unit(word: &str) -> bool {
 // more instructions (callgrind, news-like corpus at 100k rules).
 #[inline(never)]
 fn push_word(word: &str, at: usize, out: &mut Tokens) {
-    if word.len() % 3 == 0
-        && matches!(word.as_bytes()[0], 0xe3..=0xe9)
-        && word.chars().all(is_common_cjk)
-    {
+    if all_common_cjk(word.as_bytes()) {
         // Han and Kana only (three bytes each, already folded, no marks),
         // as most of a Chinese or Japanese sentence is: its bigrams are
         // every six bytes, three apart, in place.
@@ -890,6 +899,16 @@ mod tests {
         (0..tokens.len())
             .map(|i| (tokens.word(i).to_string(), tokens.tokens[i].span()))
             .collect()
+    }
+
+    #[test]
+    fn han_and_kana_are_told_from_their_bytes_as_from_their_characters() {
+        for c in (0..0x30000).filter_map(char::from_u32) {
+            for word in [format!("{c}日"), format!("日{c}"), format!("{c}{c}{c}")] {
+                let all = word.chars().all(is_common_cjk);
+                assert_eq!(all_common_cjk(word.as_bytes()), all, "{word:?}");
+            }
+        }
     }
 
     #[test]
