@@ -60,53 +60,69 @@ fn starts_in_arabic(word: &[u8]) -> bool {
     matches!(word, [0xd8, 0xa1..=0xbf, ..] | [0xd9, 0x80..=0x8a, ..])
 }
 
-// Arabic letters as their two UTF-8 bytes: the forms are cut by comparing
-// pairs of bytes, not strings (this runs for every Arabic word of the text).
-const WAW: [u8; 2] = [0xd9, 0x88];
-const FA: [u8; 2] = [0xd9, 0x81];
-const BA: [u8; 2] = [0xd8, 0xa8];
-const KAF: [u8; 2] = [0xd9, 0x83];
-const LAM: [u8; 2] = [0xd9, 0x84];
-const ALEF: [u8; 2] = [0xd8, 0xa7];
-const TA: [u8; 2] = [0xd8, 0xaa];
-const HA: [u8; 2] = [0xd9, 0x87];
-const MIM: [u8; 2] = [0xd9, 0x85];
-const NUN: [u8; 2] = [0xd9, 0x86];
-const YA: [u8; 2] = [0xd9, 0x8a];
-/// The letter at letter index `i` of `word` (two bytes), if it has one.
-fn letter(word: &[u8], i: usize) -> Option<[u8; 2]> {
-    word.get(2 * i..2 * i + 2).map(|l| [l[0], l[1]])
+// Arabic letters as their two UTF-8 bytes (big-endian): the forms are cut
+// by comparing pairs of bytes, not strings (this runs for every distinct
+// Arabic word of the text).
+const WAW: u16 = 0xd988;
+const FA: u16 = 0xd981;
+const BA: u16 = 0xd8a8;
+const KAF: u16 = 0xd983;
+const LAM: u16 = 0xd984;
+const ALEF: u16 = 0xd8a7;
+const TA: u16 = 0xd8aa;
+const HA: u16 = 0xd987;
+const MIM: u16 = 0xd985;
+const NUN: u16 = 0xd986;
+const YA: u16 = 0xd98a;
+
+/// Whether every character of `word` (UTF-8) is written with two bytes
+/// from U+0600 to U+07FF: a lead byte D8-DF at every even offset, eight
+/// bytes at a time.
+fn two_byte_letters(word: &[u8]) -> bool {
+    const EVEN: u64 = 0x00f8_00f8_00f8_00f8;
+    const LEADS: u64 = 0x00d8_00d8_00d8_00d8;
+    let mut eights = word.chunks_exact(8);
+    let all = eights
+        .by_ref()
+        .all(|e| u64::from_le_bytes(e.try_into().expect("8 bytes")) & EVEN == LEADS);
+    let rest = eights.remainder();
+    all && rest.len() % 2 == 0 && rest.chunks_exact(2).all(|l| l[0] & 0xf8 == 0xd8)
 }
 
 fn arabic(word: &str, form: &mut impl FnMut(Form)) {
     let bytes = word.as_bytes();
-    // Cut at letters only where every letter is two bytes (U+0600–U+07FF).
-    if bytes.len() % 2 != 0 || !bytes.chunks_exact(2).all(|l| (0xd8..=0xdf).contains(&l[0])) {
+    // Cut at letters only where every letter is two bytes.
+    if !two_byte_letters(bytes) {
         return;
     }
     let letters = bytes.len() / 2;
-    let is = |i: usize, l: [u8; 2]| letter(bytes, i) == Some(l);
+    // The letter at letter index `i` (0, no letter, past the end).
+    let l = |i: usize| {
+        bytes
+            .get(2 * i..2 * i + 2)
+            .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]))
+    };
     let mut spelled = String::new();
     // Where the word may start once proclitics are off, a bit per letter
     // offset (bit 0: the word itself): wa- or fa-, then bi-, ka- or li-,
     // then the article.
     let mut starts = 1u32;
     for skip in [0, 1] {
-        if skip == 1 && !(is(0, WAW) || is(0, FA)) {
+        if skip == 1 && !matches!(l(0), WAW | FA) {
             continue;
         }
-        let preposition = letter(bytes, skip);
+        let preposition = l(skip);
         for more in [0, 1] {
-            if more == 1 && !matches!(preposition, Some(BA | KAF | LAM)) {
+            if more == 1 && !matches!(preposition, BA | KAF | LAM) {
                 continue;
             }
             let at = skip + more;
             starts |= 1 << at;
-            if is(at, ALEF) && is(at + 1, LAM) {
+            if l(at) == ALEF && l(at + 1) == LAM {
                 starts |= 1 << (at + 2);
             }
             // li- before the article writes one lam: للموصل is لـ + الموصل.
-            if more == 1 && preposition == Some(LAM) && is(at, LAM) && letters - at > 2 {
+            if more == 1 && preposition == LAM && l(at) == LAM && letters - at > 2 {
                 spelled.clear();
                 spelled.push_str("ال");
                 spelled.push_str(&word[2 * (at + 1)..]);
@@ -115,18 +131,28 @@ fn arabic(word: &str, form: &mut impl FnMut(Form)) {
             }
         }
     }
-    let each_start = || (0..8).filter(move |s| starts & (1 << s) != 0);
+    // The set bits of `starts`, lowest first.
+    let each_start = || {
+        let mut left = starts;
+        std::iter::from_fn(move || {
+            (left != 0).then(|| {
+                let start = left.trailing_zeros() as usize;
+                left &= left - 1;
+                start
+            })
+        })
+    };
     // Stems of two letters at least.
     for start in each_start().filter(|&s| s > 0 && s + 2 <= letters) {
         form(Form::Part(2 * start..bytes.len()));
     }
     // Then each also without a pronoun, three letters at least before it.
-    let from_end = |back: usize| letters.checked_sub(back).and_then(|i| letter(bytes, i));
+    let from_end = |back: usize| letters.checked_sub(back).map_or(0, l);
     // A word ends with one pronoun at most: هما, ها, نا, هم, هن, كم, كن, ه, ك, ي.
     let pronoun = match (from_end(3), from_end(2), from_end(1)) {
-        (Some(HA), Some(MIM), Some(ALEF)) => 3,
-        (_, Some(HA | NUN), Some(ALEF)) | (_, Some(HA | KAF), Some(MIM | NUN)) => 2,
-        (_, _, Some(HA | KAF | YA)) => 1,
+        (HA, MIM, ALEF) => 3,
+        (_, HA | NUN, ALEF) | (_, HA | KAF, MIM | NUN) => 2,
+        (_, _, HA | KAF | YA) => 1,
         _ => return,
     };
     let end = letters - pronoun;
@@ -134,7 +160,7 @@ fn arabic(word: &str, form: &mut impl FnMut(Form)) {
         form(Form::Part(2 * start..2 * end));
         // Taa marbuta (folded to haa) is written taa before a pronoun:
         // مدينته is مدينة + ه.
-        if is(end - 1, TA) {
+        if l(end - 1) == TA {
             spelled.clear();
             spelled.push_str(&word[2 * start..2 * (end - 1)]);
             spelled.push('ه');

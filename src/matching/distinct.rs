@@ -314,10 +314,16 @@ impl Wanted {
 
     /// Whether `form` (whose [`word_hash`] is `hash`) may be a word or
     /// start with a prefix of the filter.
+    // Inlined (it runs for every Han and Kana bigram), the rarer prefix
+    // check not.
+    #[inline]
     fn may_want(&self, form: &[u8], hash: u64) -> bool {
-        if self.words.may_hold_hash(hash) {
-            return true;
-        }
+        self.words.may_hold_hash(hash) || (self.prefix_lengths != 0 && self.may_start_wanted(form))
+    }
+
+    /// Whether `form` may start with a prefix of the filter.
+    #[inline(never)]
+    fn may_start_wanted(&self, form: &[u8]) -> bool {
         // Shorter than the form (a prefix as long as it is a word above).
         let shorter = match form.len() {
             0..64 => (1 << form.len()) - 1,

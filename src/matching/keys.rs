@@ -26,10 +26,23 @@ pub(super) fn word_hash(b: &[u8]) -> u64 {
 /// are told apart by their text.)
 #[inline]
 pub(super) fn word_key(b: &[u8]) -> (u64, u64) {
-    let mut head = [0u8; HEAD_BYTES];
-    let n = b.len().min(HEAD_BYTES);
-    head[..n].copy_from_slice(&b[..n]);
-    key_of_head(head, b.len())
+    // Read as two overlapping loads, the second shifted into place (where
+    // they overlap they hold the same bytes): a copy of a variable length
+    // was a call to memcpy per word.
+    let n = b.len();
+    let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+    let key = match n {
+        16.. => u128::from(u64_at(0)) | u128::from(u64_at(8)) << 64,
+        8..16 => u128::from(u64_at(0)) | u128::from(u64_at(n - 8)) << (8 * (n - 8)),
+        4..8 => u128::from(u32_at(0) as u64 | u64::from(u32_at(n - 4)) << (8 * (n - 4))),
+        1..4 => {
+            let byte = |at: usize| u128::from(b[at]) << (8 * at);
+            byte(0) | byte(n / 2) | byte(n - 1)
+        }
+        0 => 0,
+    };
+    (key as u64, (key >> 64) as u64)
 }
 
 /// [`word_key`] of a word of `len` bytes from the [`HEAD_BYTES`] bytes at

@@ -670,6 +670,14 @@ fn a_word_read_with_what_follows_it_has_the_key_of_the_word_alone() {
             );
         }
     }
+    // Every length, from its bytes alone as from a head read past its end.
+    let bytes: Vec<u8> = (1..=40u8).map(|b| b.wrapping_mul(37)).collect();
+    for len in 0..=bytes.len() {
+        let mut head = [0xffu8; 16];
+        let n = len.min(16);
+        head[..n].copy_from_slice(&bytes[..n]);
+        assert_eq!(word_key(&bytes[..len]), key_of_head(head, len), "{len}");
+    }
     // Only the first 16 bytes are held: longer words differ in their text.
     assert_ne!(word_key(b"abcdefghij"), word_key(b"abcdefghik"));
     assert_eq!(

@@ -214,24 +214,23 @@ fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usi
     let mut unspaced = 0;
     // The last block's bits: a character may go on into this one.
     let (mut word_before, mut slow_before) = (0u64, 0u64);
-    for (k, chunk) in bytes.chunks(64).enumerate() {
+    for k in 0..bytes.len().div_ceil(64) {
+        // The block and the bytes after it, where its last character may
+        // end (zeros past the text: neither lead nor continuation bytes),
+        // indexed without bounds checks.
+        let at = k * 64;
+        let mut block = [0u8; 72];
+        if at + 72 <= bytes.len() {
+            block.copy_from_slice(&bytes[at..at + 72]);
+        } else {
+            block[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+        }
         let (mut leads, mut continued) = (0u64, 0u64);
-        let mut eights = chunk.chunks_exact(8);
-        for (j, eight) in eights.by_ref().enumerate() {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(eight);
-            let (l, c) = lead_and_continuation_bits(u64::from_le_bytes(bytes));
+        for j in 0..8 {
+            let eight = u64::from_le_bytes(block[8 * j..8 * j + 8].try_into().expect("8 bytes"));
+            let (l, c) = lead_and_continuation_bits(eight);
             leads |= u64::from(l) << (8 * j);
             continued |= u64::from(c) << (8 * j);
-        }
-        // The last few bytes of the text, padded with zeros (neither).
-        let rest = eights.remainder();
-        if !rest.is_empty() {
-            let mut padded = [0u8; 8];
-            padded[..rest.len()].copy_from_slice(rest);
-            let (l, c) = lead_and_continuation_bits(u64::from_le_bytes(padded));
-            leads |= u64::from(l) << (chunk.len() / 8 * 8);
-            continued |= u64::from(c) << (chunk.len() / 8 * 8);
         }
         // A bit at the first byte of each word character (and of each that
         // needs folding), gathered in a register and stored once per block:
@@ -241,31 +240,17 @@ fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usi
         while leads != 0 {
             let j = leads.trailing_zeros() as usize;
             leads &= leads - 1;
-            let i = k * 64 + j;
-            let class = match bytes[i] {
-                lead @ 0xc0..=0xdf => {
-                    two_byte[usize::from(lead & 0x1f) << 6 | usize::from(bytes[i + 1] & 0x3f)]
-                }
-                // U+5000-U+9FFF: Han, written without spaces (bigrams).
-                0xe5..=0xe9 => {
-                    unspaced += 1;
-                    WORD
-                }
-                // U+B000-U+CFFF: Hangul syllables, caseless and normal.
-                0xeb | 0xec => WORD | FOLDED,
-                lead => {
-                    let len = if lead >= 0xf0 { 4 } else { 3 };
-                    let c = std::str::from_utf8(&bytes[i..i + len])
-                        .ok()
-                        .and_then(|c| c.chars().next())
-                        .unwrap_or(' ');
-                    // Each character written without spaces may start a bigram.
-                    unspaced += usize::from(is_unspaced(c));
-                    if is_word_char(c) { WORD } else { 0 }
-                }
+            let lead = block[j];
+            let class = if lead < 0xe0 {
+                two_byte[usize::from(lead & 0x1f) << 6 | usize::from(block[j + 1] & 0x3f)]
+            } else {
+                let class = long_char_class(&block[j..j + 4]);
+                // Each character written without spaces may start a bigram.
+                unspaced += usize::from(class & UNSPACED != 0);
+                class
             };
             word_leads |= u64::from(class & WORD) << j;
-            slow_leads |= u64::from(class == WORD) << j;
+            slow_leads |= u64::from((class & SLOW) >> 1) << j;
         }
         // Each character's bit carried over its continuation bytes (three
         // at most), from the block before too.
@@ -284,15 +269,41 @@ fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usi
     unspaced
 }
 
-/// [`TWO_BYTE_CHARS`] classes: a word character; its own folded form.
+/// Classes of characters: a word character; one that needs more than the
+/// ASCII lower-casing (folding, or bigrams); one written without spaces.
 const WORD: u8 = 1;
-const FOLDED: u8 = 2;
+const SLOW: u8 = 2;
+const UNSPACED: u8 = 4;
+
+/// The class of the character of three or four bytes that `bytes` starts
+/// with (four bytes, the last ones possibly past it).
+fn long_char_class(bytes: &[u8]) -> u8 {
+    match bytes[0] {
+        // U+5000-U+9FFF: Han, written without spaces (bigrams).
+        0xe5..=0xe9 => WORD | SLOW | UNSPACED,
+        // U+B000-U+CFFF: Hangul syllables, caseless and normal.
+        0xeb | 0xec => WORD,
+        lead => {
+            let len = if lead >= 0xf0 { 4 } else { 3 };
+            let c = std::str::from_utf8(&bytes[..len])
+                .ok()
+                .and_then(|c| c.chars().next())
+                .unwrap_or(' ');
+            let unspaced = if is_unspaced(c) { UNSPACED } else { 0 };
+            if is_word_char(c) {
+                WORD | SLOW | unspaced
+            } else {
+                unspaced
+            }
+        }
+    }
+}
 
 /// For the characters written with two bytes in UTF-8 (U+0080-U+07FF:
 /// Latin, Greek, Cyrillic, Hebrew, Arabic …), by code point: whether it is
-/// a [`WORD`] character, and whether it is its own folded form whatever
-/// stands beside it ([`FOLDED`]: no mark, nothing that composes with what
-/// precedes it).
+/// a [`WORD`] character, and whether it needs folding ([`SLOW`]; not if
+/// it is its own folded form whatever stands beside it: no mark, nothing
+/// that composes with what precedes it).
 static TWO_BYTE_CHARS: std::sync::LazyLock<[u8; 0x800]> = std::sync::LazyLock::new(|| {
     let mut classes = [0u8; 0x800];
     for c in (0x80..0x800u32).filter_map(char::from_u32) {
@@ -300,7 +311,7 @@ static TWO_BYTE_CHARS: std::sync::LazyLock<[u8; 0x800]> = std::sync::LazyLock::n
             let folded = !is_combining_mark(c)
                 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
                 && fold(c.encode_utf8(&mut [0; 4])) == c.to_string();
-            classes[c as usize] = WORD | if folded { FOLDED } else { 0 };
+            classes[c as usize] = WORD | if folded { 0 } else { SLOW };
         }
     }
     classes
