@@ -7,6 +7,8 @@
 //! its particles, yet never finds another word that merely contains it
 //! (the form left must be the query's word, whole).
 
+use super::keys::{key_bytes, word_key};
+
 /// A form of a word without its particles: most are a part of the word
 /// (its bytes `Part(range)`, nothing copied); a few are spelled otherwise.
 pub(super) enum Form<'a> {
@@ -60,20 +62,20 @@ fn starts_in_arabic(word: &[u8]) -> bool {
     matches!(word, [0xd8, 0xa1..=0xbf, ..] | [0xd9, 0x80..=0x8a, ..])
 }
 
-// Arabic letters as their two UTF-8 bytes (big-endian): the forms are cut
-// by comparing pairs of bytes, not strings (this runs for every distinct
-// Arabic word of the text).
-const WAW: u16 = 0xd988;
-const FA: u16 = 0xd981;
-const BA: u16 = 0xd8a8;
-const KAF: u16 = 0xd983;
-const LAM: u16 = 0xd984;
-const ALEF: u16 = 0xd8a7;
-const TA: u16 = 0xd8aa;
-const HA: u16 = 0xd987;
-const MIM: u16 = 0xd985;
-const NUN: u16 = 0xd986;
-const YA: u16 = 0xd98a;
+// Arabic letters as their two UTF-8 bytes read as a little-endian u16: the
+// forms are cut by comparing pairs of bytes, not strings (this runs for
+// every distinct Arabic word of the text).
+const WAW: u16 = u16::from_le_bytes([0xd9, 0x88]);
+const FA: u16 = u16::from_le_bytes([0xd9, 0x81]);
+const BA: u16 = u16::from_le_bytes([0xd8, 0xa8]);
+const KAF: u16 = u16::from_le_bytes([0xd9, 0x83]);
+const LAM: u16 = u16::from_le_bytes([0xd9, 0x84]);
+const ALEF: u16 = u16::from_le_bytes([0xd8, 0xa7]);
+const TA: u16 = u16::from_le_bytes([0xd8, 0xaa]);
+const HA: u16 = u16::from_le_bytes([0xd9, 0x87]);
+const MIM: u16 = u16::from_le_bytes([0xd9, 0x85]);
+const NUN: u16 = u16::from_le_bytes([0xd9, 0x86]);
+const YA: u16 = u16::from_le_bytes([0xd9, 0x8a]);
 
 /// Whether every character of `word` (UTF-8) is written with two bytes
 /// from U+0600 to U+07FF: a lead byte D8-DF at every even offset, eight
@@ -97,11 +99,15 @@ fn arabic(word: &str, form: &mut impl FnMut(Form)) {
     }
     let letters = bytes.len() / 2;
     // The letter at letter index `i` (0, no letter, past the end).
-    let l = |i: usize| {
+    let letter = |i: usize| {
         bytes
             .get(2 * i..2 * i + 2)
-            .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]))
+            .map_or(0, |l| u16::from_le_bytes([l[0], l[1]]))
     };
+    // The same for the first eight, where proclitics are: from the word's
+    // first 16 bytes, read at once.
+    let head = key_bytes(word_key(bytes));
+    let l = |i: usize| (head >> (16 * i)) as u16;
     let mut spelled = String::new();
     // Where the word may start once proclitics are off, a bit per letter
     // offset (bit 0: the word itself): wa- or fa-, then bi-, ka- or li-,
@@ -147,7 +153,7 @@ fn arabic(word: &str, form: &mut impl FnMut(Form)) {
         form(Form::Part(2 * start..bytes.len()));
     }
     // Then each also without a pronoun, three letters at least before it.
-    let from_end = |back: usize| letters.checked_sub(back).map_or(0, l);
+    let from_end = |back: usize| letters.checked_sub(back).map_or(0, letter);
     // A word ends with one pronoun at most: هما, ها, نا, هم, هن, كم, كن, ه, ك, ي.
     let pronoun = match (from_end(3), from_end(2), from_end(1)) {
         (HA, MIM, ALEF) => 3,
@@ -160,7 +166,7 @@ fn arabic(word: &str, form: &mut impl FnMut(Form)) {
         form(Form::Part(2 * start..2 * end));
         // Taa marbuta (folded to haa) is written taa before a pronoun:
         // مدينته is مدينة + ه.
-        if l(end - 1) == TA {
+        if letter(end - 1) == TA {
             spelled.clear();
             spelled.push_str(&word[2 * start..2 * (end - 1)]);
             spelled.push('ه');

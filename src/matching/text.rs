@@ -118,7 +118,11 @@ pub fn tokenize(text: &str) -> Tokens {
     // Offsets are u32 (see `Token::new`): past 4 GiB a text is not read.
     let text = &text[..floor_char_boundary(text, u32::MAX as usize)];
     let bytes = text.as_bytes();
-    let mut norm = String::with_capacity(text.len() + PADDING.len());
+    let ascii = text.is_ascii();
+    // Words that need folding are appended to the text, and are seldom
+    // longer folded (a buffer grown word by word was copied several times).
+    let folded_room = if ascii { 0 } else { text.len() };
+    let mut norm = String::with_capacity(text.len() + folded_room + PADDING.len());
     norm.push_str(text);
     norm.make_ascii_lowercase();
     let blocks = bytes.len().div_ceil(64);
@@ -142,7 +146,6 @@ pub fn tokenize(text: &str) -> Tokens {
         }
         word[k] = mask;
     }
-    let ascii = text.is_ascii();
     // Where non-ASCII words need more than the ASCII lower-casing: a bit
     // per byte of their characters that fold to something else or are
     // written without spaces.
