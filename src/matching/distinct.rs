@@ -229,6 +229,7 @@ impl<'d> Distinct<'d> {
 
     /// The index of `word` (its key and hash given), or the free slot of
     /// `table` where it would go.
+    #[inline(always)]
     fn probe(&self, key: (u64, u64), hash: u64, word: &[u8]) -> Result<u32, usize> {
         let mask = self.table.len() - 1;
         let mut slot = hash as usize & mask;
