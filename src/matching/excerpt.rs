@@ -48,12 +48,7 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
         let field = &doc.fields[hit.field()];
         // Passages are cut from the text; metadata is quoted an entry at a time.
         let (start, end) = if !Field::ALL[hit.field()].is_metadata() {
-            // A pair of characters (Chinese, Japanese, Thai) is about half
-            // a word: twice as many make a passage as long as elsewhere.
-            let per_word = match field.tokens.word(hit.tokens().start).chars().next() {
-                Some(c) if is_unspaced(c) => 2,
-                _ => 1,
-            };
+            let per_word = tokens_per_word(field, hit.tokens().start);
             let start = hit.tokens().start.saturating_sub(LEAD_WORDS * per_word);
             let end = (start + EXCERPT_WORDS * per_word)
                 .max(hit.tokens().end)
@@ -78,7 +73,7 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
             .find(|(_, f)| !f.tokens.is_empty());
         if let Some((i, field)) = first {
             let window = match !Field::ALL[i].is_metadata() {
-                true => 0..EXCERPT_WORDS.min(field.tokens.len()),
+                true => 0..(EXCERPT_WORDS * tokens_per_word(field, 0)).min(field.tokens.len()),
                 false => {
                     let (start, end) = entry_around(field, 0..1);
                     start..end
@@ -89,6 +84,16 @@ pub(super) fn excerpts(doc: &Document, hits: &[Hit], by_rank: &mut Vec<Hit>) -> 
     }
     // Title first, then the most telling passage: the order they were cut in.
     out.into_iter().flatten().collect()
+}
+
+/// Tokens to a word around token `at`: a pair of characters (Chinese,
+/// Japanese, Thai) is about half a word, so twice as many make a passage as
+/// long as elsewhere.
+fn tokens_per_word(field: &FieldText, at: usize) -> usize {
+    match field.tokens.word(at).chars().next() {
+        Some(c) if is_unspaced(c) => 2,
+        _ => 1,
+    }
 }
 
 /// The tokens of the entry (one author, one category: a line of the joined

@@ -20,8 +20,10 @@ use toml::Spanned;
 struct RawRuleFile {
     #[serde(default)]
     rule: Vec<RawRule>,
+    /// Each entry a query term, or `{ term = "…", stem = "ru" }`: a term
+    /// stemmed in a language of its own.
     #[serde(default)]
-    aliases: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    aliases: BTreeMap<Spanned<String>, Vec<Spanned<toml::Value>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,7 +81,10 @@ impl RawRuleFile {
             aliases: self
                 .aliases
                 .into_iter()
-                .map(|(name, entries)| (moved(name, by), all(entries)))
+                .map(|(name, entries)| {
+                    let entries = entries.into_iter().map(|v| moved(v, by)).collect();
+                    (moved(name, by), entries)
+                })
                 .collect(),
         }
     }
@@ -131,7 +136,8 @@ pub struct ParsedRules {
 
 /// One alias list, parsed, with where it was declared.
 struct AliasDef {
-    entries: Vec<Expr>,
+    /// Each entry, with the language it alone is stemmed in.
+    entries: Vec<(Expr, Option<Language>)>,
     /// The file (index) and span of its name, for the "never used" warning.
     declared: (usize, Range<usize>),
     used: Cell<bool>,
@@ -166,12 +172,9 @@ pub fn parse_rule_files(files: &[(PathBuf, String)], known: Option<&Known>) -> P
             }
             let mut parsed = Vec::new();
             for entry in entries {
-                match query::parse_alias_entry(entry.get_ref()) {
-                    Ok(expr) => parsed.push(expr),
-                    Err(err) => {
-                        out.errors
-                            .push(located_in_string(source, &entry.span(), &err, "in alias"))
-                    }
+                match parse_alias_entry(source, entry) {
+                    Ok(entry) => parsed.push(entry),
+                    Err(err) => out.errors.push(err),
                 }
             }
             if entries.is_empty() {
@@ -210,6 +213,48 @@ pub fn parse_rule_files(files: &[(PathBuf, String)], known: Option<&Known>) -> P
         ));
     }
     out
+}
+
+/// One alias entry: a query term, or a table of a term and the language
+/// it is stemmed in.
+fn parse_alias_entry(
+    source: &SourceFile,
+    entry: &Spanned<toml::Value>,
+) -> Result<(Expr, Option<Language>), Diagnostic> {
+    let span = entry.span();
+    let error = |message: String| source.error_in(&span, message);
+    match entry.get_ref() {
+        toml::Value::String(term) => query::parse_alias_entry(term)
+            .map(|expr| (expr, None))
+            .map_err(|err| located_in_string(source, &span, &err, "in alias")),
+        toml::Value::Table(table) => {
+            if let Some(key) = table
+                .keys()
+                .find(|k| !matches!(k.as_str(), "term" | "stem"))
+            {
+                return Err(error(format!(
+                    "unknown key `{key}` in an alias entry (it takes `term` and `stem`)"
+                )));
+            }
+            let text = |key: &str| match table.get(key) {
+                Some(toml::Value::String(value)) => Ok(value),
+                Some(_) => Err(error(format!("`{key}` of an alias entry must be a string"))),
+                None => Err(error(format!(
+                    "an alias entry given as a table needs `{key}`"
+                ))),
+            };
+            let (term, code) = (text("term")?, text("stem")?);
+            let language = Language::parse(code).map_err(|e| error(format!("stem: {e}")))?;
+            let expr = query::parse_alias_entry(term)
+                .map_err(|err| error(format!("in alias: {}", err.message)))?;
+            Ok((expr, Some(language)))
+        }
+        _ => Err(error(
+            "an alias entry is a query term (\"Brussels\") or a table \
+             ({ term = \"Брюссель\", stem = \"ru\" })"
+                .to_string(),
+        )),
+    }
 }
 
 /// A piece's TOML error, with where the piece starts in its file.
@@ -667,10 +712,14 @@ fn resolve(
                     message: format!("unknown alias @{name} ({hint})"),
                 });
             };
+            // An entry's own language is stemmed in, whatever the rule's.
             let entries = def
                 .entries
                 .iter()
-                .map(|e| resolve(e, aliases, options, fields))
+                .map(|(e, stem)| {
+                    let stem = stem.or(options.stem);
+                    resolve(e, aliases, Options { stem, ..options }, fields)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Node::Or(entries)
         }

@@ -192,3 +192,75 @@ fn an_unknown_stem_language_is_an_error_that_names_the_choices() {
         "{message}"
     );
 }
+
+#[test]
+fn an_alias_entry_may_be_stemmed_in_a_language_of_its_own() {
+    let toml = "[aliases]\n\
+        brussels = [\"Brussels\", { term = \"Брюссель\", stem = \"ru\" }]\n\
+        [[rule]]\nname = \"r\"\nquery = '@brussels'\n";
+    let parsed = parse_rule_files(&[("t.toml".into(), toml.into())], None);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let set = RuleSet::new(parsed.rules.clone());
+    for (text, found) in [
+        ("В аэропорту Брюсселя прогремели взрывы", true),
+        ("Переговоры с Брюсселем", true),
+        ("Brussels airport reopens", true),
+        // The other entries stay whole words, and sprouts another word.
+        ("Brussel airport reopens", false),
+        ("Брюссельская капуста в соусе", false),
+    ] {
+        let a = article(text, "");
+        assert_eq!(set.matches(&a, None).len(), usize::from(found), "{text}");
+        let oracle = oracle::matching_rules(&parsed.rules, &a, None);
+        assert_eq!(oracle.len(), usize::from(found), "{text}: oracle");
+    }
+}
+
+#[test]
+fn a_malformed_alias_entry_is_an_error_at_the_entry() {
+    for (entry, expected) in [
+        (
+            "{ term = 'x', stemm = 'ru' }",
+            "t.toml:3:8: unknown key `stemm`",
+        ),
+        (
+            "{ term = 'x', stem = 'xx' }",
+            "t.toml:3:8: stem: unknown language \"xx\"",
+        ),
+        (
+            "{ stem = 'ru' }",
+            "t.toml:3:8: an alias entry given as a table needs `term`",
+        ),
+        ("3", "t.toml:3:8: an alias entry is a query term"),
+        (
+            "{ term = '--', stem = 'ru' }",
+            "t.toml:3:8: in alias: term has no letters",
+        ),
+    ] {
+        let toml = format!("[aliases]\nx = [\n       {entry}]\n");
+        let parsed = parse_rule_files(&[("t.toml".into(), toml)], None);
+        let message = parsed.errors.first().map(ToString::to_string);
+        assert!(
+            message.as_deref().is_some_and(|m| m.starts_with(expected)),
+            "{entry}: {message:?}"
+        );
+    }
+}
+
+#[test]
+fn a_match_on_an_absence_quotes_as_much_unspaced_text_as_words_elsewhere() {
+    let toml = "[[rule]]\nname = \"r\"\nquery = '-足球'\n";
+    let parsed = parse_rule_files(&[("t.toml".into(), toml.into())], None);
+    let set = RuleSet::new(parsed.rules);
+    // 120 characters: 30 words' worth is about 60 of them, not 30.
+    let found = set.matches(&article(&"布鲁塞尔机场发生两起爆炸".repeat(10), ""), None);
+    let quoted = found[0].excerpts[0]
+        .text
+        .chars()
+        .filter(|&c| text::is_unspaced(c));
+    assert!(
+        (55..=70).contains(&quoted.count()),
+        "{:?}",
+        found[0].excerpts
+    );
+}
