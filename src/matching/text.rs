@@ -154,7 +154,7 @@ pub fn tokenize(text: &str) -> Tokens {
         0
     } else {
         slow = vec![0u64; blocks + 1];
-        mark_non_ascii_words(bytes, &mut word, &mut slow)
+        mark_non_ascii_words(bytes, &mut word, &mut slow, &mut norm)
     };
     // A word starts at each set bit whose left neighbour is clear: sized
     // from that count, the token list never grows (a folded word may split
@@ -212,7 +212,12 @@ pub fn tokenize(text: &str) -> Tokens {
 /// by their lead bytes, 64 bytes at a time, and the scripts most news is
 /// written in are told from their bytes: decoding each character and
 /// asking Unicode's tables was most of the work on Arabic text.
-fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usize {
+fn mark_non_ascii_words(
+    bytes: &[u8],
+    word: &mut [u64],
+    slow: &mut [u64],
+    norm: &mut String,
+) -> usize {
     let two_byte = &*TWO_BYTE_CHARS;
     let mut unspaced = 0;
     // The last block's bits: a character may go on into this one.
@@ -256,11 +261,22 @@ fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usi
                 class
             };
         }
-        let (mut word_leads, mut slow_leads) = (0u64, 0u64);
+        let (mut word_leads, mut slow_leads, mut swaps) = (0u64, 0u64, 0u64);
         for (j, eight) in classes.chunks_exact(8).enumerate() {
             let eight = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
             word_leads |= u64::from(top_bits(eight << 7)) << (8 * j);
             slow_leads |= u64::from(top_bits(eight << 6)) << (8 * j);
+            swaps |= u64::from(top_bits(eight << 4)) << (8 * j);
+        }
+        // Letters whose folded form is another letter of two bytes are
+        // folded where they stand: their words stay in place, with no copy.
+        while swaps != 0 {
+            let j = swaps.trailing_zeros() as usize & 63;
+            swaps &= swaps - 1;
+            let code = usize::from(block[j] & 0x1f) << 6 | usize::from(block[j + 1] & 0x3f);
+            if let Some(folded) = char::from_u32(TWO_BYTE_FOLDS[code].into()) {
+                norm.replace_range(at + j..at + j + 2, folded.encode_utf8(&mut [0; 4]));
+            }
         }
         // Each character's bit carried over its continuation bytes (three
         // at most), from the block before too.
@@ -284,6 +300,9 @@ fn mark_non_ascii_words(bytes: &[u8], word: &mut [u64], slow: &mut [u64]) -> usi
 const WORD: u8 = 1;
 const SLOW: u8 = 2;
 const UNSPACED: u8 = 4;
+/// A character of two bytes whose folded form is another of two bytes,
+/// written over it in place.
+const SWAP: u8 = 8;
 
 /// The class of the character of three or four bytes that `bytes` starts
 /// with (four bytes, the last ones possibly past it).
@@ -318,10 +337,21 @@ static TWO_BYTE_CHARS: std::sync::LazyLock<[u8; 0x800]> = std::sync::LazyLock::n
     let mut classes = [0u8; 0x800];
     for c in (0x80..0x800u32).filter_map(char::from_u32) {
         if is_word_char(c) {
-            let folded = !is_combining_mark(c)
-                && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
-                && fold(c.encode_utf8(&mut [0; 4])) == c.to_string();
-            classes[c as usize] = WORD | if folded { 0 } else { SLOW };
+            let stable =
+                !is_combining_mark(c) && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes;
+            let folded = fold(c.encode_utf8(&mut [0; 4]));
+            let mut chars = folded.chars();
+            let class = match (chars.next(), chars.next()) {
+                (Some(f), None) if stable && f == c => 0,
+                // Another letter of two bytes, whatever stands beside it
+                // (taa marbuta, hamza on alef, capital Cyrillic letters):
+                // written over it in the buffer.
+                (Some(f), None) if stable && f.len_utf8() == 2 && fold_char(c) == Some(Some(f)) => {
+                    SWAP
+                }
+                _ => SLOW,
+            };
+            classes[c as usize] = WORD | class;
         }
     }
     classes
@@ -951,6 +981,19 @@ mod tests {
         (0..tokens.len())
             .map(|i| (tokens.word(i).to_string(), tokens.tokens[i].span()))
             .collect()
+    }
+
+    #[test]
+    fn letters_folded_to_another_of_two_bytes_are_folded_in_place() {
+        let text = "مدينة Москва أحمد";
+        let tokens = tokenize(text);
+        let words: Vec<&str> = (0..tokens.len()).map(|i| tokens.word(i)).collect();
+        assert_eq!(words, ["مدينه", "москва", "احمد"]);
+        // Where the text stands in the buffer: no copy of the word.
+        assert!(
+            tokens.tokens.iter().all(|t| t.norm() == t.span()),
+            "{tokens:?}"
+        );
     }
 
     #[test]
