@@ -3,6 +3,7 @@
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::daemon::{self, Control};
+use crate::feed_list;
 use crate::http::redact;
 use crate::ingest::feed;
 use crate::ingest::fetch::{FetchConfig, Fetched, Fetcher, Validators};
@@ -71,6 +72,9 @@ pub enum Command {
     /// List, retry or drop queued alerts and dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Bring a feed list in from OPML, or write the config's out as OPML.
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
     /// Run rules over feeds and print what would alert; sends nothing.
     TestRule {
         /// A query to try, instead of rule files. It is always a value, even
@@ -118,6 +122,16 @@ pub enum OutboxCommand {
     },
     /// Remove an alert that was not delivered.
     Drop { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Print an OPML file's feeds (as a feed reader exports them) as
+    /// `[[feed]]` blocks for the config; folders become tags. (The config's
+    /// `opml` key reads OPML files directly instead.)
+    Import { file: PathBuf },
+    /// Print the config's feeds as OPML 2.0, folders by their first tag.
+    Export,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -178,6 +192,11 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inspect { sources, verbose } => inspect(&sources, verbose).await,
         Command::Outbox(command) => outbox(&cli.config, command).await,
+        Command::Feeds(FeedsCommand::Import { file }) => feed_list::import(&file),
+        Command::Feeds(FeedsCommand::Export) => {
+            feed_list::export(&load(&cli.config)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::TestRule {
             query,
             stem,

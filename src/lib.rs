@@ -15,4 +15,5 @@ pub mod config;
 
 pub mod cli;
 pub(crate) mod daemon;
+pub(crate) mod feed_list;
 pub(crate) mod pipeline;

@@ -1,11 +1,13 @@
 //! `[defaults]` and `[[feed]]`: the feed list, and how feeds are fetched.
 
+use super::opml::read_opml;
 use super::raw::{RawDefaults, RawFeed};
+use super::sources::Sources;
 use super::values::{duration, first_poll};
 use crate::ingest::fetch::FetchConfig;
 use crate::ingest::schedule::{FeedConfig, FirstPoll};
-use crate::model::diagnostic::{Diagnostic, SourceFile};
-use std::collections::HashSet;
+use crate::model::diagnostic::{Diagnostic, SourceFile, utf8_text};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
@@ -75,6 +77,87 @@ pub(super) fn build_feeds(
         }
     }
     feeds
+}
+
+/// Adds the feeds of the config's OPML files (`opml`, paths relative to
+/// the config's directory) to `feeds`. A feed whose URL is already listed
+/// (by a `[[feed]]` or an earlier outline) is left out with a warning, as
+/// is one whose URL is not a feed's; a name already taken gets " (2)", " (3)" …
+/// Returns the warnings.
+pub(super) fn add_opml_feeds(
+    source: &SourceFile,
+    base: &Path,
+    files: &dyn Sources,
+    paths: &[toml::Spanned<String>],
+    defaults: &FeedDefaults,
+    feeds: &mut Vec<FeedConfig>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let mut warnings = Vec::new();
+    // Where each URL was first listed: "file:line:col", or the config's [[feed]].
+    let mut listed: HashMap<String, String> = feeds
+        .iter()
+        .map(|f| (f.url.to_string(), format!("[[feed]] {:?}", f.name)))
+        .collect();
+    let mut names: HashSet<String> = feeds.iter().map(|f| f.name.clone()).collect();
+    for written in paths {
+        let path = base.join(written.get_ref());
+        let text = match files.read(&path) {
+            Ok(bytes) => match utf8_text(&path, bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            },
+            Err(e) => {
+                let message = format!("cannot read OPML file {}: {e}", path.display());
+                errors.push(source.error_in(&written.span(), message));
+                continue;
+            }
+        };
+        let opml = SourceFile::new(&path, &text);
+        let outlines = match read_opml(&text) {
+            Ok(outlines) => outlines,
+            Err(e) => {
+                errors.push(opml.error_in(&(e.at..e.at + 1), e.message));
+                continue;
+            }
+        };
+        let folder = path.parent().unwrap_or(base);
+        for outline in outlines {
+            let at = |message: String| opml.error_in(&outline.span, message);
+            let url = match feed_url(folder, &outline.url) {
+                Ok(url) => url,
+                Err(message) => {
+                    warnings.push(at(format!("left out: {message}")));
+                    continue;
+                }
+            };
+            if let Some(first) = listed.get(url.as_str()) {
+                warnings.push(at(format!("{url} is listed already ({first}); left out")));
+                continue;
+            }
+            let here = at(String::new());
+            let (line, col) = here.position.unwrap_or((0, 0));
+            listed.insert(url.to_string(), format!("{}:{line}:{col}", path.display()));
+            let mut name = outline.title.clone();
+            for n in 2.. {
+                if names.insert(name.clone()) {
+                    break;
+                }
+                name = format!("{} ({n})", outline.title);
+            }
+            feeds.push(FeedConfig {
+                name,
+                url,
+                tags: outline.tags,
+                interval: defaults.interval,
+                first_poll: defaults.first_poll,
+            });
+        }
+    }
+    warnings
 }
 
 /// http(s) URLs as written; `file://` URLs relative to the config directory.

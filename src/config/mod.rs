@@ -3,6 +3,7 @@
 
 mod destinations;
 mod feeds;
+pub(crate) mod opml;
 mod raw;
 mod secrets;
 mod sources;
@@ -19,7 +20,7 @@ use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
 use destinations::build_destination;
-use feeds::{build_defaults, build_feeds};
+use feeds::{add_opml_feeds, build_defaults, build_feeds};
 use raw::RawConfig;
 use sources::expand_rule_globs;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -45,7 +46,8 @@ pub struct Config {
     pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
     /// Mistakes that leave the config valid but a rule useless (no `notify`,
-    /// a feeds pattern that matches no feed, an alias never used).
+    /// a feeds pattern that matches no feed, an alias never used), and
+    /// outlines of OPML files left out (listed twice, no feed URL).
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -97,7 +99,16 @@ impl Config {
                 .unwrap_or(fallback.give_up_after),
         };
         let state_dir = base.join(raw.state_dir.as_ref().map_or("state", |s| s.get_ref()));
-        let feeds = build_feeds(&source, base, raw.feed, &feed_defaults, &mut errors);
+        let mut feeds = build_feeds(&source, base, raw.feed, &feed_defaults, &mut errors);
+        let mut warnings = add_opml_feeds(
+            &source,
+            base,
+            files,
+            &raw.opml,
+            &feed_defaults,
+            &mut feeds,
+            &mut errors,
+        );
         // Rules may name a destination that has errors of its own: report those
         // errors once, not again as "unknown destination" in every rule.
         let declared: HashSet<String> = raw.destination.keys().cloned().collect();
@@ -137,6 +148,7 @@ impl Config {
         };
         let parsed = rules::parse_rule_files(&rule_texts, Some(&known));
         errors.extend(parsed.errors);
+        warnings.extend(parsed.warnings);
         let rules = parsed.rules;
 
         if !errors.is_empty() {
@@ -152,7 +164,7 @@ impl Config {
             destinations,
             rules: Arc::new(RuleSet::new(rules)),
             rule_files,
-            warnings: parsed.warnings,
+            warnings,
         })
     }
 }

@@ -17,6 +17,9 @@ pub(super) struct RawConfig {
     pub(super) delivery: RawDelivery,
     #[serde(default)]
     pub(super) feed: Vec<RawFeed>,
+    /// OPML files whose outlines are feeds too (see `opml`).
+    #[serde(default)]
+    pub(super) opml: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) destination: BTreeMap<String, RawDestination>,
 }

@@ -162,3 +162,49 @@ fn rule_globs_that_match_nothing_and_unknown_destinations_are_errors() {
     assert!(got[0].starts_with("/etc/nw/rules.d/a.toml:4:"), "{got:?}");
     assert!(got[0].contains("notifies unknown destination \"desk\""));
 }
+
+#[test]
+fn opml_feeds_take_the_defaults_and_names_not_yet_taken() {
+    let opml = r#"<opml version="2.0"><body>
+<outline text="wire" xmlUrl="https://example.org/other.xml"/>
+<outline text="wire" xmlUrl="https://example.org/third.xml"/>
+<outline text="elsewhere" xmlUrl="ftp://example.org/feed"/>
+</body></opml>"#;
+    let files = Memory::default()
+        .file("/etc/nw/rules.d/a.toml", RULES)
+        .file("/etc/nw/lists/feeds.opml", opml);
+    let text = r#"
+rules = ["rules.d/*.toml"]
+opml = ["lists/feeds.opml"]
+
+[defaults]
+interval = "7m"
+
+[[feed]]
+name = "wire"
+url = "https://example.org/rss.xml"
+
+[destination.desk]
+kind = "maildir"
+"#;
+    let config = Config::parse_with(Path::new(PATH), text, &files).unwrap();
+    let feeds: Vec<(&str, u64)> = config
+        .feeds
+        .iter()
+        .map(|f| (f.name.as_str(), f.interval.as_secs()))
+        .collect();
+    assert_eq!(feeds, [("wire", 420), ("wire (2)", 420), ("wire (3)", 420)]);
+    let warnings: Vec<String> = config.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings[0]
+            .starts_with("/etc/nw/lists/feeds.opml:4:1: left out: unsupported URL scheme \"ftp\""),
+        "{warnings:?}"
+    );
+    // A missing file is an error at the config's `opml` entry.
+    let missing = errors(&text.replace("lists/feeds.opml", "gone.opml"), &files);
+    assert!(
+        missing[0]
+            .starts_with("/etc/nw/newswatch.toml:3:9: cannot read OPML file /etc/nw/gone.opml"),
+        "{missing:?}"
+    );
+}

@@ -6,6 +6,7 @@ mod daemon;
 mod delivery;
 mod digest;
 mod feed_errors;
+mod feeds;
 mod hostile;
 mod inspect;
 mod outbox;

@@ -1,0 +1,119 @@
+//! Feed lists from OPML: `opml = [...]` in the config, `feeds import` and
+//! `feeds export`, on lists written the way different feed readers write them.
+
+use crate::support::*;
+
+/// Folders as nested outlines (Feedly, Inoreader, NetNewsWire, Miniflux),
+/// a `category` attribute and lower-case `xmlurl` (other exporters), a
+/// link that is no feed, and a feed the config lists already.
+const OPML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head><title>Reader export</title></head>
+  <body>
+    <outline text="World" title="World">
+      <outline type="rss" text="Wire" title="Wire" xmlUrl="https://wire.example/rss" htmlUrl="https://wire.example/"/>
+      <outline text="Europe" title="Europe">
+        <outline type="rss" text="EU desk" xmlUrl="https://eu.example/atom.xml"/>
+      </outline>
+    </outline>
+    <outline type="rss" text="Tech &amp; Security" xmlurl="https://tech.example/feed" category="/Tech,/Security"/>
+    <outline type="link" text="A home page" url="https://home.example/"/>
+    <outline type="rss" text="Hand-written" xmlUrl="https://hand.example/rss"/>
+  </body>
+</opml>
+"#;
+
+const CONFIG: &str = r#"state_dir = "state"
+rules = ["rules.d/*.toml"]
+opml = ["feeds.opml"]
+
+[[feed]]
+name = "Hand-written"
+url = "https://hand.example/rss"
+interval = "5m"
+"#;
+
+const RULES: &str = "[[rule]]\nname = \"r\"\nquery = 'x'\nfeeds = [\"Europe\"]\n";
+
+#[tokio::test]
+async fn an_opml_file_in_the_config_adds_its_feeds_with_their_folders_as_tags() {
+    let env = Env::new(CONFIG, RULES);
+    std::fs::write(env.dir.path().join("feeds.opml"), OPML).unwrap();
+    let run = run(env.command(&["check"])).await;
+    assert!(run.status.success(), "{}", run.stderr);
+    // Three from the OPML file (the repeat of the [[feed]] is left out, and
+    // the link is no feed); the rule's feeds pattern finds the folder tag.
+    assert!(run.stdout.contains("OK: 4 feeds"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("feeds.opml:13:5: https://hand.example/rss is listed already"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("matches no feed"), "{}", run.stderr);
+
+    // Exported, then imported again: the same feeds with the same tags.
+    let export = run_ok(env.command(&["feeds", "export"])).await;
+    std::fs::write(env.dir.path().join("export.opml"), &export).unwrap();
+    let path = env.dir.path().join("export.opml");
+    let import = run_ok(env.command(&["feeds", "import", path.to_str().unwrap()])).await;
+    let table: toml::Table = import.parse().expect("import prints TOML");
+    let feeds: Vec<(String, String, Vec<String>)> = table["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap().to_string();
+            let tags = f
+                .get("tags")
+                .and_then(|t| t.as_array())
+                .map_or(Vec::new(), |t| {
+                    t.iter().map(|t| t.as_str().unwrap().to_string()).collect()
+                });
+            (text("name"), text("url"), tags)
+        })
+        .collect();
+    let expected = [
+        ("Wire", "https://wire.example/rss", vec!["World"]),
+        (
+            "EU desk",
+            "https://eu.example/atom.xml",
+            vec!["World", "Europe"],
+        ),
+        (
+            "Tech & Security",
+            "https://tech.example/feed",
+            vec!["Tech", "Security"],
+        ),
+        ("Hand-written", "https://hand.example/rss", vec![]),
+    ];
+    for (name, url, tags) in expected {
+        let tags: Vec<String> = tags.into_iter().map(String::from).collect();
+        assert!(
+            feeds.contains(&(name.to_string(), url.to_string(), tags)),
+            "{name} in {feeds:?}"
+        );
+    }
+    assert_eq!(feeds.len(), 4, "{feeds:?}");
+}
+
+#[tokio::test]
+async fn a_broken_opml_file_is_an_error_with_its_position() {
+    let env = Env::new(CONFIG, RULES);
+    let broken = "<opml version=\"2.0\"><body>\n<outline text=\"x\">\n</body></opml>\n";
+    std::fs::write(env.dir.path().join("feeds.opml"), broken).unwrap();
+    let run = run(env.command(&["check"])).await;
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("feeds.opml:3:") && run.stderr.contains("not well-formed XML"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Runs a command that must succeed; its stdout.
+async fn run_ok(cmd: tokio::process::Command) -> String {
+    let run = run(cmd).await;
+    assert!(run.status.success(), "{}", run.stderr);
+    run.stdout
+}
