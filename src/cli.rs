@@ -72,9 +72,14 @@ pub enum Command {
     /// List, retry or drop queued alerts and dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
-    /// Bring a feed list in from OPML, or write the config's out as OPML.
-    #[command(subcommand)]
-    Feeds(FeedsCommand),
+    /// List every feed with its health (ok, failing since when and why,
+    /// never succeeded), or bring a feed list in or out as OPML.
+    Feeds {
+        #[command(subcommand)]
+        command: Option<FeedsCommand>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
     /// Run rules over feeds and print what would alert; sends nothing.
     TestRule {
         /// A query to try, instead of rule files. It is always a value, even
@@ -192,11 +197,14 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inspect { sources, verbose } => inspect(&sources, verbose).await,
         Command::Outbox(command) => outbox(&cli.config, command).await,
-        Command::Feeds(FeedsCommand::Import { file }) => feed_list::import(&file),
-        Command::Feeds(FeedsCommand::Export) => {
-            feed_list::export(&load(&cli.config)?);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Feeds { command, format } => match command {
+            None => feed_list::list(&load(&cli.config)?, format).await,
+            Some(FeedsCommand::Import { file }) => feed_list::import(&file),
+            Some(FeedsCommand::Export) => {
+                feed_list::export(&load(&cli.config)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::TestRule {
             query,
             stem,

@@ -1,14 +1,125 @@
-//! `newswatch feeds import` and `newswatch feeds export`: a feed list in and
-//! out of OPML, the format every feed reader exports.
+//! `newswatch feeds`: every feed with its health, and the feed list in and
+//! out of OPML (`feeds import`, `feeds export`), the format every feed
+//! reader exports.
 
+use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::config::opml::{read_opml, write_opml};
 use crate::model::diagnostic::{SourceFile, utf8_text};
+use crate::store::FeedState;
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+
+/// One feed's health, as `newswatch feeds --format json` prints it.
+#[derive(Debug, Serialize)]
+pub struct FeedHealth {
+    pub name: String,
+    pub url: String,
+    /// `ok`, `failing` (it worked before), `never succeeded` (it has only
+    /// failed) or `not polled yet`.
+    pub state: &'static str,
+    /// The first failure of the current run of failures.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_new_entry: Option<DateTime<Utc>>,
+    pub next_poll: Option<DateTime<Utc>>,
+    pub entries_seen: u64,
+}
+
+impl FeedHealth {
+    fn new(name: &str, url: &str, state: Option<&FeedState>, entries_seen: u64) -> FeedHealth {
+        let default = FeedState::default();
+        let s = state.unwrap_or(&default);
+        let label = match (
+            state,
+            s.failing_since,
+            s.last_success_at.is_some() || s.polled_ok,
+        ) {
+            (None, ..) => "not polled yet",
+            (Some(_), Some(_), true) => "failing",
+            (Some(_), Some(_), false) => "never succeeded",
+            (Some(_), None, _) => "ok",
+        };
+        FeedHealth {
+            name: name.to_string(),
+            url: url.to_string(),
+            state: label,
+            failing_since: s.failing_since,
+            consecutive_failures: s.error_count,
+            last_error: s.last_error.clone(),
+            last_attempt: s.last_attempt_at,
+            last_success: s.last_success_at,
+            last_new_entry: s.last_new_entry_at,
+            next_poll: s.next_poll_at,
+            entries_seen,
+        }
+    }
+
+    /// One line for a person: the state first, then what explains it.
+    fn line(&self) -> String {
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map_or("never".to_string(), |t| {
+                t.format("%Y-%m-%d %H:%M UTC").to_string()
+            })
+        };
+        let mut line = format!("{:<24} {:<15}", self.name, self.state);
+        if let Some(since) = self.failing_since {
+            let failures = match self.consecutive_failures {
+                1 => "1 failure".to_string(),
+                n => format!("{n} failures"),
+            };
+            line.push_str(&format!(
+                " since {} ({failures}): {}",
+                time(Some(since)),
+                self.last_error.as_deref().unwrap_or("")
+            ));
+        }
+        line.push_str(&format!(
+            "  last success {}, last new entry {}, next poll {}, {} entries seen  {}",
+            time(self.last_success),
+            time(self.last_new_entry),
+            time(self.next_poll),
+            self.entries_seen,
+            self.url
+        ));
+        line
+    }
+}
+
+/// Every configured feed with its health from the store, in config order.
+pub async fn list(config: &Config, format: OutputFormat) -> Result<ExitCode> {
+    let store = crate::store::open(&config.state_dir)
+        .await
+        .with_context(|| format!("cannot open store in {}", config.state_dir.display()))?;
+    let states: HashMap<String, (FeedState, u64)> = store
+        .feed_states()
+        .await?
+        .into_iter()
+        .map(|(name, state, seen)| (name, (state, seen)))
+        .collect();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for feed in &config.feeds {
+        let (state, seen) = match states.get(&feed.name) {
+            Some((state, seen)) => (Some(state), *seen),
+            None => (None, 0),
+        };
+        let health = FeedHealth::new(&feed.name, feed.url.as_str(), state, seen);
+        match format {
+            OutputFormat::Human => writeln!(out, "{}", health.line())?,
+            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&health)?)?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// The `[[feed]]` blocks of an OPML file, as TOML for a config, with each
 /// URL once (a repeat is reported on stderr, with where it is).

@@ -59,13 +59,54 @@ pub async fn commit_records_seen_keys_and_queues_alerts_once(store: &dyn Store) 
 
 pub async fn failures_count_up_and_reset(store: &dyn Store) {
     let later = Utc::now() + Duration::minutes(5);
+    let before = Utc::now() - Duration::seconds(1);
     assert_eq!(store.record_failure("f", "boom", later).await.unwrap(), 1);
+    let first = store.feed_state("f").await.unwrap().unwrap();
     assert_eq!(store.record_failure("f", "boom", later).await.unwrap(), 2);
     let state = store.feed_state("f").await.unwrap().unwrap();
     assert!(!state.polled_ok);
     assert_eq!(state.last_error.as_deref(), Some("boom"));
+    // Failing since the first failure, never having worked.
+    assert!(
+        first.failing_since.is_some_and(|t| t >= before),
+        "{first:?}"
+    );
+    assert_eq!(state.failing_since, first.failing_since);
+    assert!(state.last_attempt_at.is_some() && state.last_success_at.is_none());
     store.commit_poll("f", PollCommit::default()).await.unwrap();
-    assert_eq!(store.feed_state("f").await.unwrap().unwrap().error_count, 0);
+    let state = store.feed_state("f").await.unwrap().unwrap();
+    assert_eq!(state.error_count, 0);
+    assert_eq!(state.failing_since, None);
+    assert!(
+        state.last_success_at.is_some_and(|t| t >= before),
+        "{state:?}"
+    );
+    // No entry was new: none is recorded as the last new one.
+    assert_eq!(state.last_new_entry_at, None);
+}
+
+pub async fn feed_health_is_listed_with_entries_seen(store: &dyn Store) {
+    let later = Utc::now() + Duration::minutes(5);
+    let commit = PollCommit {
+        seen_keys: keys(&["a", "b"]),
+        ..PollCommit::default()
+    };
+    store.commit_poll("ok", commit).await.unwrap();
+    store.record_not_modified("ok", later).await.unwrap();
+    store
+        .record_failure("broken", "connection refused", later)
+        .await
+        .unwrap();
+    let states = store.feed_states().await.unwrap();
+    let names: Vec<&str> = states.iter().map(|(n, ..)| n.as_str()).collect();
+    assert_eq!(names, ["broken", "ok"]);
+    let (_, broken, broken_seen) = &states[0];
+    assert_eq!(broken.last_error.as_deref(), Some("connection refused"));
+    assert!(broken.failing_since.is_some() && *broken_seen == 0);
+    let (_, ok, ok_seen) = &states[1];
+    assert!(ok.last_new_entry_at.is_some() && ok.failing_since.is_none());
+    assert!(ok.last_success_at >= ok.last_new_entry_at);
+    assert_eq!(*ok_seen, 2);
 }
 
 pub async fn outbox_lifecycle(store: &dyn Store) {
@@ -210,6 +251,12 @@ mod sqlite {
     async fn failures_count_up_and_reset() {
         let (_dir, store) = fresh().await;
         super::failures_count_up_and_reset(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn feed_health_is_listed_with_entries_seen() {
+        let (_dir, store) = fresh().await;
+        super::feed_health_is_listed_with_entries_seen(&*store).await;
     }
 
     #[tokio::test]

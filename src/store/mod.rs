@@ -44,6 +44,14 @@ pub struct FeedState {
     pub polled_ok: bool,
     /// Why the last successful poll's document was malformed, if it was.
     pub malformed: Option<String>,
+    /// When the feed was last polled, last polled without an error, and last
+    /// had an entry not seen before.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_new_entry_at: Option<DateTime<Utc>>,
+    /// The first of the failed polls since the last that worked (None while
+    /// it works).
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// Everything one successful poll writes, applied in one transaction: the new
@@ -88,6 +96,9 @@ pub struct OutboxCounts {
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError>;
+
+    /// Every feed's state, by name, with how many entries of it are seen.
+    async fn feed_states(&self) -> Result<Vec<(String, FeedState, u64)>, StoreError>;
 
     /// The subset of `keys` not yet seen in `feed`, in the given order.
     async fn unseen(&self, feed: &str, keys: &[String]) -> Result<Vec<String>, StoreError>;

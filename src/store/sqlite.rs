@@ -49,6 +49,14 @@ ALTER TABLE feed_state ADD COLUMN malformed TEXT;
 ALTER TABLE outbox ADD COLUMN batch TEXT;
 CREATE INDEX outbox_destination_due ON outbox (destination, status, next_attempt_at);
 "#,
+    r#"
+-- Feed health: when the feed was last tried, last worked, last had a new
+-- entry, and since when it has been failing (NULL while it works).
+ALTER TABLE feed_state ADD COLUMN last_attempt_at INTEGER;
+ALTER TABLE feed_state ADD COLUMN last_success_at INTEGER;
+ALTER TABLE feed_state ADD COLUMN last_new_entry_at INTEGER;
+ALTER TABLE feed_state ADD COLUMN failing_since INTEGER;
+"#,
 ];
 
 #[derive(Clone)]
@@ -91,6 +99,29 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
+}
+
+/// The columns [`feed_state_row`] reads, in its order.
+const FEED_STATE_COLUMNS: &str =
+    "etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
+     last_attempt_at, last_success_at, last_new_entry_at, failing_since";
+
+/// A [`FeedState`] from [`FEED_STATE_COLUMNS`], starting at column `at`.
+fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
+    let time = |i: usize| r.get::<_, Option<i64>>(at + i).map(|t| t.map(from_ts));
+    Ok(FeedState {
+        etag: r.get(at)?,
+        last_modified: r.get(at + 1)?,
+        error_count: r.get(at + 2)?,
+        last_error: r.get(at + 3)?,
+        next_poll_at: time(4)?,
+        polled_ok: r.get(at + 5)?,
+        malformed: r.get(at + 6)?,
+        last_attempt_at: time(7)?,
+        last_success_at: time(8)?,
+        last_new_entry_at: time(9)?,
+        failing_since: time(10)?,
+    })
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -187,23 +218,27 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             let state = conn
                 .query_row(
-                    "SELECT etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed
-                     FROM feed_state WHERE feed = ?1",
+                    &format!("SELECT {FEED_STATE_COLUMNS} FROM feed_state WHERE feed = ?1"),
                     [&feed],
-                    |r| {
-                        Ok(FeedState {
-                            etag: r.get(0)?,
-                            last_modified: r.get(1)?,
-                            error_count: r.get(2)?,
-                            last_error: r.get(3)?,
-                            next_poll_at: r.get::<_, Option<i64>>(4)?.map(from_ts),
-                            polled_ok: r.get(5)?,
-                            malformed: r.get(6)?,
-                        })
-                    },
+                    |r| feed_state_row(r, 0),
                 )
                 .optional()?;
             Ok(state)
+        })
+        .await
+    }
+
+    async fn feed_states(&self) -> Result<Vec<(String, FeedState, u64)>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT feed, {FEED_STATE_COLUMNS}, (SELECT COUNT(*) FROM seen WHERE seen.feed = feed_state.feed)
+                 FROM feed_state ORDER BY feed"
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                let name: String = r.get(0)?;
+                Ok((name, feed_state_row(r, 1)?, r.get(12)?))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -231,11 +266,22 @@ impl Store for SqliteStore {
             let now = ts(Utc::now());
             let tx = conn.transaction()?;
             tx.execute(
-                "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed)
-                 VALUES (?1, ?2, ?3, 0, NULL, ?4, 1, ?5)
+                "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
+                     last_attempt_at, last_success_at, last_new_entry_at, failing_since)
+                 VALUES (?1, ?2, ?3, 0, NULL, ?4, 1, ?5, ?6, ?6, ?7, NULL)
                  ON CONFLICT (feed) DO UPDATE SET etag = ?2, last_modified = ?3, error_count = 0,
-                     last_error = NULL, next_poll_at = ?4, polled_ok = 1, malformed = ?5",
-                params![feed, commit.etag, commit.last_modified, commit.next_poll_at.map(ts), commit.malformed],
+                     last_error = NULL, next_poll_at = ?4, polled_ok = 1, malformed = ?5,
+                     last_attempt_at = ?6, last_success_at = ?6,
+                     last_new_entry_at = COALESCE(?7, last_new_entry_at), failing_since = NULL",
+                params![
+                    feed,
+                    commit.etag,
+                    commit.last_modified,
+                    commit.next_poll_at.map(ts),
+                    commit.malformed,
+                    now,
+                    (!commit.seen_keys.is_empty()).then_some(now)
+                ],
             )?;
             {
                 let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO seen (feed, key, seen_at) VALUES (?1, ?2, ?3)")?;
@@ -274,8 +320,10 @@ impl Store for SqliteStore {
         let feed = feed.to_string();
         self.with(move |conn| {
             conn.execute(
-                "UPDATE feed_state SET error_count = 0, last_error = NULL, next_poll_at = ?2 WHERE feed = ?1",
-                params![feed, ts(next_poll_at)],
+                "UPDATE feed_state SET error_count = 0, last_error = NULL, next_poll_at = ?2,
+                     last_attempt_at = ?3, last_success_at = ?3, failing_since = NULL
+                 WHERE feed = ?1",
+                params![feed, ts(next_poll_at), ts(Utc::now())],
             )?;
             Ok(())
         })
@@ -292,10 +340,12 @@ impl Store for SqliteStore {
         let error = error.to_string();
         self.with(move |conn| {
             let count = conn.query_row(
-                "INSERT INTO feed_state (feed, error_count, last_error, next_poll_at) VALUES (?1, 1, ?2, ?3)
-                 ON CONFLICT (feed) DO UPDATE SET error_count = error_count + 1, last_error = ?2, next_poll_at = ?3
+                "INSERT INTO feed_state (feed, error_count, last_error, next_poll_at, last_attempt_at, failing_since)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (feed) DO UPDATE SET error_count = error_count + 1, last_error = ?2, next_poll_at = ?3,
+                     last_attempt_at = ?4, failing_since = COALESCE(failing_since, ?4)
                  RETURNING error_count",
-                params![feed, error, ts(next_poll_at)],
+                params![feed, error, ts(next_poll_at), ts(Utc::now())],
                 |r| r.get(0),
             )?;
             Ok(count)

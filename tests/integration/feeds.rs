@@ -117,3 +117,93 @@ async fn run_ok(cmd: tokio::process::Command) -> String {
     assert!(run.status.success(), "{}", run.stderr);
     run.stdout
 }
+
+#[tokio::test]
+async fn feeds_lists_each_feed_with_its_health_after_a_poll() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sink = SmtpSink::start_any();
+    let server = MockServer::start().await;
+    let good = rss(&[
+        Item {
+            guid: "a",
+            title: "Markets steady",
+            body: "Nothing to see.",
+        },
+        Item {
+            guid: "b",
+            title: "Weather",
+            body: "Rain.",
+        },
+    ]);
+    Mock::given(method("GET"))
+        .and(path("/good.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(good, "application/rss+xml"))
+        .mount(&server)
+        .await;
+    let feeds = format!(
+        "[[feed]]\nname = \"good\"\nurl = \"{uri}/good.xml\"\n\n\
+         [[feed]]\nname = \"gone\"\nurl = \"{uri}/missing.xml\"\n\n\
+         [[feed]]\nname = \"later\"\nurl = \"{uri}/later.xml\"\n",
+        uri = server.uri()
+    );
+    let env = Env::new(&config(sink.port, &feeds), RULES);
+    // Before any poll: nothing is known yet.
+    let before = run_ok(env.command(&["feeds", "--format", "json"])).await;
+    assert_eq!(
+        before.matches("\"state\":\"not polled yet\"").count(),
+        3,
+        "{before}"
+    );
+
+    // One poll of the first two (the third is left out of this config copy).
+    let polled = config(sink.port, &feeds).replace(
+        &format!(
+            "[[feed]]\nname = \"later\"\nurl = \"{}/later.xml\"\n",
+            server.uri()
+        ),
+        "",
+    );
+    std::fs::write(env.config_path(), polled).unwrap();
+    env.once().await;
+    std::fs::write(env.config_path(), config(sink.port, &feeds)).unwrap();
+
+    let listed = run_ok(env.command(&["feeds", "--format", "json"])).await;
+    let feeds: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect();
+    let by_name = |name: &str| {
+        feeds
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {listed}"))
+    };
+    let good = by_name("good");
+    assert_eq!(good["state"], "ok", "{good}");
+    assert_eq!(good["entries_seen"], 2, "{good}");
+    assert!(
+        good["last_success"].is_string() && good["last_new_entry"].is_string(),
+        "{good}"
+    );
+    let gone = by_name("gone");
+    assert_eq!(gone["state"], "never succeeded", "{gone}");
+    assert_eq!(gone["consecutive_failures"], 1, "{gone}");
+    assert!(gone["failing_since"].is_string(), "{gone}");
+    assert!(
+        gone["last_error"].as_str().unwrap().contains("404"),
+        "{gone}"
+    );
+    assert_eq!(by_name("later")["state"], "not polled yet");
+
+    // The same for a person: one line per feed, the state and the error.
+    let human = run_ok(env.command(&["feeds"])).await;
+    let line = human
+        .lines()
+        .find(|l| l.starts_with("gone "))
+        .expect("gone");
+    assert!(
+        line.contains("never succeeded") && line.contains("404"),
+        "{human}"
+    );
+}
