@@ -52,6 +52,7 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
             store: store.clone(),
             rules: config.rules.clone(),
             max_backoff: config.max_backoff,
+            health: config.health.clone(),
         }),
         outbox: Arc::new(outbox),
         config,

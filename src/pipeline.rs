@@ -5,11 +5,12 @@
 use crate::http::redact;
 use crate::ingest::feed::{self, ParseError, panic_message};
 use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::ingest::health::{Failing, HealthConfig};
 use crate::ingest::schedule::{FeedConfig, FirstPoll, backoff, jittered};
 use crate::matching::{FeedRef, RuleSet};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
-use crate::store::{PollCommit, Store, StoreError};
+use crate::store::{FeedState, PollCommit, Store, StoreError};
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use std::collections::HashSet;
@@ -40,6 +41,9 @@ pub(crate) struct PollReport {
     pub quiet: bool,
     /// The document was malformed; its complete entries were recovered.
     pub malformed: bool,
+    /// The feed had been failing since then, and its "feed failing" notice
+    /// was sent: it is owed a "feed recovered" one.
+    pub recovered_from: Option<DateTime<Utc>>,
 }
 
 pub(crate) struct Pipeline {
@@ -48,6 +52,8 @@ pub(crate) struct Pipeline {
     pub rules: Arc<RuleSet>,
     /// The longest a failing feed waits between polls.
     pub max_backoff: Duration,
+    /// Who hears about failing feeds, and after how long.
+    pub health: HealthConfig,
 }
 
 impl Pipeline {
@@ -68,6 +74,9 @@ impl Pipeline {
             Ok(result) => result,
             Err(payload) => Err(PollError::Panicked(panic_message(payload.as_ref()))),
         };
+        if let Ok(report) = &result {
+            self.recovered(feed, report.recovered_from).await;
+        }
         match &result {
             Ok(report) if report.not_modified => {
                 tracing::info!(feed = %feed.name, "Feed not modified");
@@ -107,6 +116,8 @@ impl Pipeline {
                 {
                     tracing::error!(feed = %feed.name, error = %store_error, "Cannot record feed failure");
                 }
+                self.notice_failing(feed, before.as_ref(), errors, &message)
+                    .await;
                 let retry_in = humantime::format_duration(Duration::from_secs(
                     delay.num_seconds().max(0) as u64,
                 ));
@@ -127,12 +138,60 @@ impl Pipeline {
         }
     }
 
+    /// Queues the one "feed failing" notice of a failing run once it has
+    /// lasted `failing_after` (`before`: the feed's state before this failure).
+    async fn notice_failing(
+        &self,
+        feed: &FeedConfig,
+        before: Option<&FeedState>,
+        failures: u32,
+        error: &str,
+    ) {
+        let now = Utc::now();
+        let since = before.and_then(|s| s.failing_since).unwrap_or(now);
+        if before.is_some_and(|s| s.failing_noticed) || !self.health.failing_is_due(since, now) {
+            return;
+        }
+        let failing = Failing {
+            since,
+            failures,
+            error,
+            last_success: before.and_then(|s| s.last_success_at),
+        };
+        let notices = self.health.failing(feed, &failing, now);
+        match self.store.queue_notices(&feed.name, notices, true).await {
+            Ok(queued) => {
+                tracing::warn!(feed = %feed.name, %since, notices = queued, "Feed failing: notice queued")
+            }
+            Err(e) => {
+                tracing::error!(feed = %feed.name, error = %e, "Cannot queue feed failing notice")
+            }
+        }
+    }
+
+    /// Queues the "feed recovered" notice owed since a "feed failing" one.
+    async fn recovered(&self, feed: &FeedConfig, failing_since: Option<DateTime<Utc>>) {
+        let Some(since) = failing_since else {
+            return;
+        };
+        let notices = self.health.recovered(feed, since, Utc::now());
+        match self.store.queue_notices(&feed.name, notices, false).await {
+            Ok(queued) => {
+                tracing::info!(feed = %feed.name, %since, notices = queued, "Feed recovered: notice queued")
+            }
+            Err(e) => {
+                tracing::error!(feed = %feed.name, error = %e, "Cannot queue feed recovered notice")
+            }
+        }
+    }
+
     async fn poll(
         &self,
         feed: &FeedConfig,
         next_poll_at: DateTime<Utc>,
     ) -> Result<PollReport, PollError> {
         let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
+        let recovered_from = state.failing_since.filter(|_| state.failing_noticed);
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
@@ -145,6 +204,7 @@ impl Pipeline {
                         .await?;
                     return Ok(PollReport {
                         not_modified: true,
+                        recovered_from,
                         ..Default::default()
                     });
                 }
@@ -197,6 +257,7 @@ impl Pipeline {
             alerts_queued: 0,
             quiet,
             malformed: malformed.is_some(),
+            recovered_from,
         };
         let commit = PollCommit {
             etag: validators.etag,

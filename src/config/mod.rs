@@ -15,6 +15,7 @@ use crate::delivery::destination::DestinationConfig;
 use crate::delivery::outbox::RetryPolicy;
 use crate::delivery::timing::DigestSchedule;
 use crate::ingest::fetch::FetchConfig;
+use crate::ingest::health::HealthConfig;
 use crate::ingest::schedule::FeedConfig;
 use crate::matching::RuleSet;
 use crate::matching::rules;
@@ -42,6 +43,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     pub feeds: Vec<FeedConfig>,
     pub destinations: BTreeMap<String, DestinationConfig>,
+    /// Who hears about failing feeds (`[health]`).
+    pub health: HealthConfig,
     /// Shared with the pipeline: a million compiled rules are not copied.
     pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
@@ -127,6 +130,26 @@ impl Config {
             }
         }
 
+        let health = HealthConfig {
+            notify: raw
+                .health
+                .notify
+                .iter()
+                .filter(|d| {
+                    let known = declared.contains(d.get_ref());
+                    if !known {
+                        let message =
+                            format!("[health] notifies unknown destination {:?}", d.get_ref());
+                        errors.push(source.error_in(&d.span(), message));
+                    }
+                    known
+                })
+                .map(|d| d.get_ref().clone())
+                .collect(),
+            failing_after: duration(&source, raw.health.failing_after.as_ref(), &mut errors)
+                .unwrap_or(HealthConfig::default().failing_after),
+        };
+
         let rule_files = expand_rule_globs(&source, base, files, &raw.rules, &mut errors);
         let mut rule_texts = Vec::new();
         for file in &rule_files {
@@ -162,6 +185,7 @@ impl Config {
             retry,
             feeds,
             destinations,
+            health,
             rules: Arc::new(RuleSet::new(rules)),
             rule_files,
             warnings,

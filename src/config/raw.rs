@@ -22,6 +22,17 @@ pub(super) struct RawConfig {
     pub(super) opml: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) destination: BTreeMap<String, RawDestination>,
+    #[serde(default)]
+    pub(super) health: RawHealth,
+}
+
+/// `[health]`: who hears about failing feeds, and after how long.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealth {
+    #[serde(default)]
+    pub(super) notify: Vec<Spanned<String>>,
+    pub(super) failing_after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

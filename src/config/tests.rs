@@ -208,3 +208,29 @@ kind = "maildir"
         "{missing:?}"
     );
 }
+
+#[test]
+fn health_notifies_known_destinations_only() {
+    let files = Memory::default().file("/etc/nw/rules.d/a.toml", RULES);
+    let text = r#"rules = ["rules.d/*.toml"]
+
+[destination.desk]
+kind = "maildir"
+
+[health]
+notify = ["desk", "pager"]
+failing_after = "2h"
+"#;
+    let got = errors(text, &files);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with(
+            "/etc/nw/newswatch.toml:7:19: [health] notifies unknown destination \"pager\""
+        ),
+        "{got:?}"
+    );
+    let config =
+        Config::parse_with(Path::new(PATH), &text.replace(", \"pager\"", ""), &files).unwrap();
+    assert_eq!(config.health.notify, ["desk"]);
+    assert_eq!(config.health.failing_after, Duration::from_secs(7200));
+}

@@ -7,5 +7,6 @@ mod ebcdic;
 pub(crate) mod encoding;
 pub mod feed;
 pub(crate) mod fetch;
+pub mod health;
 pub mod html;
 pub(crate) mod schedule;

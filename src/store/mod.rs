@@ -52,6 +52,9 @@ pub struct FeedState {
     /// The first of the failed polls since the last that worked (None while
     /// it works).
     pub failing_since: Option<DateTime<Utc>>,
+    /// Whether the current failing run has had its "feed failing" notice
+    /// (cleared once the "feed recovered" one is queued).
+    pub failing_noticed: bool,
 }
 
 /// Everything one successful poll writes, applied in one transaction: the new
@@ -99,6 +102,15 @@ pub trait Store: Send + Sync {
 
     /// Every feed's state, by name, with how many entries of it are seen.
     async fn feed_states(&self) -> Result<Vec<(String, FeedState, u64)>, StoreError>;
+
+    /// Queues feed health notices and records whether the feed's failing
+    /// run has had its notice, in one transaction; returns how many queued.
+    async fn queue_notices(
+        &self,
+        feed: &str,
+        notices: Vec<Alert>,
+        failing_noticed: bool,
+    ) -> Result<usize, StoreError>;
 
     /// The subset of `keys` not yet seen in `feed`, in the given order.
     async fn unseen(&self, feed: &str, keys: &[String]) -> Result<Vec<String>, StoreError>;

@@ -56,6 +56,8 @@ ALTER TABLE feed_state ADD COLUMN last_attempt_at INTEGER;
 ALTER TABLE feed_state ADD COLUMN last_success_at INTEGER;
 ALTER TABLE feed_state ADD COLUMN last_new_entry_at INTEGER;
 ALTER TABLE feed_state ADD COLUMN failing_since INTEGER;
+-- Whether the current failing run has had its one "feed failing" notice.
+ALTER TABLE feed_state ADD COLUMN failing_noticed INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
@@ -104,7 +106,7 @@ impl SqliteStore {
 /// The columns [`feed_state_row`] reads, in its order.
 const FEED_STATE_COLUMNS: &str =
     "etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
-     last_attempt_at, last_success_at, last_new_entry_at, failing_since";
+     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed";
 
 /// A [`FeedState`] from [`FEED_STATE_COLUMNS`], starting at column `at`.
 fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
@@ -121,6 +123,7 @@ fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
         last_success_at: time(8)?,
         last_new_entry_at: time(9)?,
         failing_since: time(10)?,
+        failing_noticed: r.get(at + 11)?,
     })
 }
 
@@ -188,6 +191,26 @@ fn queued(
     Ok(due)
 }
 
+/// Queues alerts, each due from when it was raised (the outbox's clock); an
+/// id already in the outbox is not queued again. Returns how many were.
+fn insert_alerts(tx: &rusqlite::Transaction, alerts: &[Alert]) -> Result<usize, StoreError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (id, destination, payload, status, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+    )?;
+    let mut queued = 0;
+    for alert in alerts {
+        let payload = serde_json::to_string(alert).expect("alerts serialise to JSON");
+        queued += insert.execute(params![
+            alert.id,
+            alert.destination,
+            payload,
+            ts(alert.created_at)
+        ])?;
+    }
+    Ok(queued)
+}
+
 /// Runs one statement per id in one transaction: a digest's alerts change
 /// state together or not at all.
 fn update_each(
@@ -236,9 +259,29 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map([], |r| {
                 let name: String = r.get(0)?;
-                Ok((name, feed_state_row(r, 1)?, r.get(12)?))
+                Ok((name, feed_state_row(r, 1)?, r.get(13)?))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn queue_notices(
+        &self,
+        feed: &str,
+        notices: Vec<Alert>,
+        failing_noticed: bool,
+    ) -> Result<usize, StoreError> {
+        let feed = feed.to_string();
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let queued = insert_alerts(&tx, &notices)?;
+            tx.execute(
+                "UPDATE feed_state SET failing_noticed = ?2 WHERE feed = ?1",
+                params![feed, failing_noticed],
+            )?;
+            tx.commit()?;
+            Ok(queued)
         })
         .await
     }
@@ -289,23 +332,7 @@ impl Store for SqliteStore {
                     seen.execute(params![feed, key, now])?;
                 }
             }
-            let mut queued = 0;
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO outbox (id, destination, payload, status, created_at, next_attempt_at)
-                     VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
-                )?;
-                for alert in &commit.alerts {
-                    let payload = serde_json::to_string(alert).expect("alerts serialise to JSON");
-                    // Due from when the alert was raised (the outbox's clock).
-                    queued += insert.execute(params![
-                        alert.id,
-                        alert.destination,
-                        payload,
-                        ts(alert.created_at)
-                    ])?;
-                }
-            }
+            let queued = insert_alerts(&tx, &commit.alerts)?;
             tx.commit()?;
             Ok(queued)
         })

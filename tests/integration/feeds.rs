@@ -207,3 +207,73 @@ async fn feeds_lists_each_feed_with_its_health_after_a_poll() {
         "{human}"
     );
 }
+
+#[tokio::test]
+async fn a_failing_feed_gets_one_notice_and_one_when_it_works_again() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sink = SmtpSink::start_any();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/flaky.xml"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let feeds = format!(
+        "[[feed]]\nname = \"flaky\"\nurl = \"{}/flaky.xml\"\n\n\
+         [health]\nnotify = [\"desk\"]\nfailing_after = \"1s\"\n",
+        server.uri()
+    );
+    // Retried every second, so that it fails for longer than `failing_after`.
+    let text = config(sink.port, &feeds).replace(
+        "interval = \"1s\"",
+        "interval = \"1s\"\nmax_backoff = \"1s\"",
+    );
+    let env = Env::new(&text, RULES);
+    let daemon = env.start_daemon();
+    let subject = |kind: &str| format!("Subject: [newswatch] {kind}: Feed \"flaky\"");
+    let failing = subject("feed failing");
+    wait_for("the feed failing notice", || {
+        sink.messages()
+            .iter()
+            .any(|m| m.contains(&failing))
+            .then_some(())
+    })
+    .await;
+    let notice = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.contains(&failing))
+        .unwrap();
+    assert!(mail_body(&notice).contains("503"), "{notice}");
+
+    // The feed works again: one "recovered" notice, and still one "failing".
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/flaky.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            rss(&[Item {
+                guid: "x",
+                title: "Back",
+                body: "Back online.",
+            }]),
+            "application/rss+xml",
+        ))
+        .mount(&server)
+        .await;
+    let recovered = subject("feed recovered");
+    wait_for("the feed recovered notice", || {
+        sink.messages()
+            .iter()
+            .any(|m| m.contains(&recovered))
+            .then_some(())
+    })
+    .await;
+    daemon.stop().await;
+    let messages = sink.messages();
+    assert_eq!(messages.iter().filter(|m| m.contains(&failing)).count(), 1);
+    assert_eq!(
+        messages.iter().filter(|m| m.contains(&recovered)).count(),
+        1
+    );
+}
