@@ -7,6 +7,7 @@ use crate::feed_list;
 use crate::http::redact;
 use crate::ingest::feed;
 use crate::ingest::fetch::{FetchConfig, Fetched, Fetcher, Validators};
+use crate::ingest::network::normal_host;
 use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::matching::stems::Language;
@@ -421,7 +422,13 @@ async fn read_source(source: &str) -> Result<Source> {
             .map_err(|()| anyhow::anyhow!("{source}: not a local file URL"))?,
         Some(url) if matches!(url.scheme(), "http" | "https") => {
             // The HTTP client (and TLS) is set up only here, when it is needed.
-            let fetcher = Fetcher::new(&FetchConfig::default());
+            // A URL typed here is the operator's: it may point anywhere.
+            let mut config = FetchConfig::default();
+            config
+                .network
+                .trusted_hosts
+                .extend(url.host_str().map(normal_host));
+            let fetcher = Fetcher::new(&config);
             return match fetcher.fetch(url, &Validators::default()).await {
                 Ok(Fetched::Body {
                     bytes,

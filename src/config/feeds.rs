@@ -5,8 +5,10 @@ use super::raw::{RawDefaults, RawFeed};
 use super::sources::Sources;
 use super::values::{duration, first_poll};
 use crate::ingest::fetch::FetchConfig;
+use crate::ingest::network::{NetworkPolicy, normal_host};
 use crate::ingest::schedule::{FeedConfig, FirstPoll};
 use crate::model::diagnostic::{Diagnostic, SourceFile, utf8_text};
+use ipnet::IpNet;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,13 +37,50 @@ pub(super) fn build_defaults(
         timeout: duration(source, raw.timeout.as_ref(), errors).unwrap_or(fetch.timeout),
         max_body_bytes: raw.max_body_bytes.unwrap_or(fetch.max_body_bytes),
         user_agent: raw.user_agent.unwrap_or(fetch.user_agent),
-        allow_private_redirects: raw
-            .allow_private_redirects
-            .unwrap_or(fetch.allow_private_redirects),
+        network: NetworkPolicy {
+            allow: networks(source, &raw.allow_networks, errors),
+            deny: networks(source, &raw.deny_networks, errors),
+            allow_all: raw.allow_private_redirects.unwrap_or(false),
+            // The feeds' own hosts are added once the feeds are known.
+            trusted_hosts: Default::default(),
+        },
     };
     let max_backoff =
         duration(source, raw.max_backoff.as_ref(), errors).unwrap_or(Duration::from_secs(6 * 3600));
     (feeds, fetch, max_backoff)
+}
+
+/// CIDR networks (`10.0.0.0/8`, `::1/128`), or a single address.
+fn networks(
+    source: &SourceFile,
+    written: &[toml::Spanned<String>],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<IpNet> {
+    let mut nets = Vec::new();
+    for text in written {
+        let value = text.get_ref().trim();
+        match value.parse::<IpNet>() {
+            Ok(net) => nets.push(net),
+            Err(_) => match value.parse::<std::net::IpAddr>() {
+                Ok(ip) => nets.push(IpNet::from(ip)),
+                Err(_) => errors.push(source.error_in(
+                    &text.span(),
+                    format!("{value:?} is not a network (CIDR, as \"10.0.0.0/8\" or \"::1/128\")"),
+                )),
+            },
+        }
+    }
+    nets
+}
+
+/// The hosts of the feeds the config lists: the operator wrote them, so
+/// they may resolve anywhere.
+pub(super) fn trusted_hosts(feeds: &[FeedConfig]) -> HashSet<String> {
+    feeds
+        .iter()
+        .filter_map(|f| f.url.host_str())
+        .map(normal_host)
+        .collect()
 }
 
 pub(super) fn build_feeds(

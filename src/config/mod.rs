@@ -21,7 +21,7 @@ use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
 use destinations::build_destination;
-use feeds::{add_opml_feeds, build_defaults, build_feeds};
+use feeds::{add_opml_feeds, build_defaults, build_feeds, trusted_hosts};
 use raw::RawConfig;
 use sources::expand_rule_globs;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -90,7 +90,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut errors = Vec::new();
 
-        let (feed_defaults, fetch, max_backoff) =
+        let (feed_defaults, mut fetch, max_backoff) =
             build_defaults(&source, raw.defaults, &mut errors);
         let fallback = RetryPolicy::default();
         let retry = RetryPolicy {
@@ -130,6 +130,7 @@ impl Config {
             }
         }
 
+        fetch.network.trusted_hosts = trusted_hosts(&feeds);
         let health = HealthConfig {
             notify: raw
                 .health

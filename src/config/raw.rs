@@ -45,6 +45,10 @@ pub(super) struct RawDefaults {
     pub(super) max_body_bytes: Option<u64>,
     pub(super) user_agent: Option<String>,
     pub(super) allow_private_redirects: Option<bool>,
+    #[serde(default)]
+    pub(super) allow_networks: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) deny_networks: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,6 +1,7 @@
 //! Fetcher: HTTP GET with conditional requests, size and time limits, and
 //! `file://` reads. Returns raw bytes: the parser decides the encoding.
 
+use super::network::{NetworkPolicy, PolicyResolver, permits_literal};
 use crate::http::{error_chain, install_crypto_provider, retry_after};
 use reqwest::header::{
     CONTENT_LOCATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
@@ -73,8 +74,8 @@ pub struct FetchConfig {
     pub timeout: Duration,
     pub max_body_bytes: u64,
     pub user_agent: String,
-    /// Follow a feed's redirect from its host to a loopback or private address.
-    pub allow_private_redirects: bool,
+    /// Where a feed may lead us (redirects to another host).
+    pub network: NetworkPolicy,
 }
 
 impl Default for FetchConfig {
@@ -86,7 +87,7 @@ impl Default for FetchConfig {
                 "newswatch/{} (feed watcher; +https://github.com/newswatch/newswatch)",
                 env!("CARGO_PKG_VERSION")
             ),
-            allow_private_redirects: false,
+            network: NetworkPolicy::default(),
         }
     }
 }
@@ -117,11 +118,13 @@ impl Fetcher {
         self.client
             .get_or_init(|| {
                 install_crypto_provider();
+                let policy = Arc::new(self.config.network.clone());
                 reqwest::Client::builder()
                     .user_agent(&self.config.user_agent)
                     .connect_timeout(self.config.timeout.min(Duration::from_secs(10)))
                     .timeout(self.config.timeout)
-                    .redirect(redirect_policy(self.config.allow_private_redirects))
+                    .redirect(redirect_policy(policy.clone()))
+                    .dns_resolver(PolicyResolver { policy })
                     .build()
                     .map_err(|e| error_chain(&e))
             })
@@ -223,11 +226,11 @@ impl Fetcher {
     }
 }
 
-/// At most 5 redirects; and a feed may not redirect us from its host to a
-/// loopback, private or link-local address (cloud metadata, admin panels)
-/// unless the config allows it. The configured URL itself may point anywhere.
-/// (Names that resolve to such addresses are not caught here.)
-fn redirect_policy(allow_private: bool) -> redirect::Policy {
+/// At most 5 redirects; and a redirect to another host than the feed's may
+/// not go to an address the network policy closes (a literal address is
+/// checked here; a host name when it is resolved, by [`PolicyResolver`]).
+/// The configured URL itself may point anywhere.
+fn redirect_policy(policy: Arc<NetworkPolicy>) -> redirect::Policy {
     redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error("too many redirects");
@@ -238,69 +241,20 @@ fn redirect_policy(allow_private: bool) -> redirect::Policy {
             .and_then(|u| u.host_str())
             .map(str::to_owned);
         let target = attempt.url();
-        if !allow_private && target.host_str() != first_host.as_deref() && is_private(target) {
-            let host = target.host_str().unwrap_or_default().to_string();
-            return attempt.error(format!("redirect to private address {host} refused"));
+        let host = target.host_str().unwrap_or_default();
+        if Some(host) != first_host.as_deref()
+            && !policy.trusts(host)
+            && !permits_literal(&policy, target.host())
+        {
+            let message = format!(
+                "redirect to {host} refused: not a public address (allow_networks opens it)"
+            );
+            return attempt.error(message);
         }
         attempt.follow()
     })
 }
 
-fn is_private(url: &Url) -> bool {
-    let v4_private = |ip: std::net::Ipv4Addr| {
-        ip.is_loopback()
-            || ip.is_private()
-            || ip.is_link_local()
-            || ip.is_unspecified()
-            || ip.is_broadcast()
-    };
-    match url.host() {
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => v4_private(ip),
-        Some(url::Host::Ipv6(ip)) => match ip.to_ipv4_mapped() {
-            Some(v4) => v4_private(v4),
-            None => {
-                let first = ip.segments()[0];
-                ip.is_loopback()
-                    || ip.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-            }
-        },
-        None => false,
-    }
-}
-
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
     headers.get(name)?.to_str().ok().map(str::to_string)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_addresses() {
-        for private in [
-            "http://127.0.0.1/",
-            "http://localhost:8080/",
-            "http://10.1.2.3/",
-            "http://169.254.169.254/",
-            "http://[::1]/",
-            "http://[fd00::1]/",
-            "http://[::ffff:192.168.0.1]/",
-        ] {
-            assert!(is_private(&Url::parse(private).unwrap()), "{private}");
-        }
-        for public in [
-            "http://93.184.216.34/",
-            "https://example.org/",
-            "http://[2001:db8::1]/",
-        ] {
-            assert!(!is_private(&Url::parse(public).unwrap()), "{public}");
-        }
-    }
 }

@@ -9,4 +9,5 @@ pub mod feed;
 pub(crate) mod fetch;
 pub mod health;
 pub mod html;
+pub mod network;
 pub(crate) mod schedule;

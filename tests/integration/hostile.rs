@@ -98,10 +98,74 @@ async fn gzip_bomb_redirect_loop_and_stalled_server_fail_cleanly() {
         failure_line(log, "slow").contains("timed out after 5s"),
         "{log}"
     );
+    // A name that resolves to loopback is refused where it is resolved: the
+    // good feed is asked for once (by its own feed), never through it.
     let sneaky = failure_line(log, "sneaky");
     assert!(
-        sneaky.contains("redirect to private address localhost refused"),
+        sneaky.contains("localhost resolves to") && sneaky.contains("refused"),
         "{sneaky}"
     );
     server.verify().await;
+}
+
+/// A server on another loopback address (127.0.0.2 or [::1]) counting the
+/// requests it gets.
+async fn server_on(address: &str) -> MockServer {
+    let listener = std::net::TcpListener::bind(address).unwrap();
+    let server = MockServer::builder().listener(listener).start().await;
+    Mock::given(path("/feed.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(rss(&[]), "application/rss+xml"))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn redirects_to_loopback_in_any_spelling_connect_nowhere_unless_allowed() {
+    let inner = server_on("127.0.0.2:0").await;
+    let inner_v6 = server_on("[::1]:0").await;
+    let (port, port_v6) = (inner.address().port(), inner_v6.address().port());
+    let outer = MockServer::start().await;
+    let targets = [
+        ("plain", format!("http://127.0.0.2:{port}/feed.xml")),
+        ("hex", format!("http://0x7f000002:{port}/feed.xml")),
+        ("decimal", format!("http://2130706434:{port}/feed.xml")),
+        ("v6", format!("http://[::1]:{port_v6}/feed.xml")),
+    ];
+    let mut feeds = String::new();
+    for (name, target) in &targets {
+        Mock::given(path(format!("/{name}.xml")))
+            .respond_with(ResponseTemplate::new(302).insert_header("Location", target.as_str()))
+            .mount(&outer)
+            .await;
+        feeds.push_str(&feed(name, &format!("{}/{name}.xml", outer.uri())));
+    }
+    let env = Env::new(&config(free_port(), &feeds), RULES);
+    let run = env.once().await;
+    assert!(
+        run.stderr.contains("feeds_ok=0 feeds_failed=4"),
+        "{}",
+        run.stderr
+    );
+    for (name, _) in &targets {
+        let line = failure_line(&run.stderr, name);
+        assert!(line.contains("refused: not a public address"), "{line}");
+    }
+    assert_eq!(inner.received_requests().await.unwrap().len(), 0);
+    assert_eq!(inner_v6.received_requests().await.unwrap().len(), 0);
+
+    // Opened by the operator: followed, and the feed works.
+    let allowed = config(free_port(), &feeds).replace(
+        "timeout = \"10s\"\n\n[delivery]",
+        "timeout = \"10s\"\nallow_networks = [\"127.0.0.2/32\", \"::1\"]\n\n[delivery]",
+    );
+    std::fs::write(env.config_path(), allowed).unwrap();
+    let run = env.once().await;
+    assert!(
+        run.stderr.contains("feeds_ok=4 feeds_failed=0"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(inner.received_requests().await.unwrap().len(), 3);
+    assert_eq!(inner_v6.received_requests().await.unwrap().len(), 1);
 }
