@@ -17,9 +17,6 @@ use tokio::task::JoinSet;
 
 use tokio_util::sync::CancellationToken;
 
-/// How many feeds are fetched at the same time.
-const FETCH_CONCURRENCY: usize = 8;
-
 /// What the daemon is told from outside (signals, tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Control {
@@ -100,7 +97,7 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
     let rt = build(config, store.clone())?;
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut report = OnceReport::default();
-    let semaphore = Arc::new(Semaphore::new(FETCH_CONCURRENCY));
+    let semaphore = Arc::new(Semaphore::new(rt.config.limits.concurrency));
     let mut polls = JoinSet::new();
     for feed in rt.config.feeds.clone() {
         let pipeline = rt.pipeline.clone();
@@ -245,6 +242,7 @@ fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<(
     let (wake, woken) = watch::channel(());
     let outbox_task = tokio::spawn(rt.outbox.clone().run(woken, stop.clone()));
     let (pipeline, feeds) = (rt.pipeline.clone(), rt.config.feeds.clone());
+    let limits = rt.config.limits;
     let scheduler = tokio::spawn(async move {
         let mut first_due = Vec::with_capacity(feeds.len());
         for feed in &feeds {
@@ -260,7 +258,7 @@ fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<(
                 next
             }
         };
-        schedule::run(feeds, first_due, FETCH_CONCURRENCY, poll, stop).await;
+        schedule::run(feeds, first_due, limits, poll, stop).await;
     });
     vec![scheduler, outbox_task]
 }

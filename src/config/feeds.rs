@@ -6,7 +6,7 @@ use super::sources::Sources;
 use super::values::{duration, first_poll};
 use crate::ingest::fetch::FetchConfig;
 use crate::ingest::network::{NetworkPolicy, normal_host};
-use crate::ingest::schedule::{FeedConfig, FirstPoll};
+use crate::ingest::schedule::{FeedConfig, FirstPoll, Limits};
 use crate::model::diagnostic::{Diagnostic, SourceFile, utf8_text};
 use ipnet::IpNet;
 use std::collections::{HashMap, HashSet};
@@ -19,6 +19,27 @@ use url::Url;
 pub(super) struct FeedDefaults {
     pub(super) interval: Duration,
     pub(super) first_poll: FirstPoll,
+}
+
+/// How many polls run at once, in all and per host (`[defaults]`).
+pub(super) fn build_limits(
+    source: &SourceFile,
+    raw: &RawDefaults,
+    errors: &mut Vec<Diagnostic>,
+) -> Limits {
+    let defaults = Limits::default();
+    let mut count = |value: &Option<toml::Spanned<i64>>, default: usize| match value {
+        Some(v) if (1..=100_000).contains(v.get_ref()) => *v.get_ref() as usize,
+        Some(v) => {
+            errors.push(source.error_in(&v.span(), "must be between 1 and 100000"));
+            default
+        }
+        None => default,
+    };
+    Limits {
+        concurrency: count(&raw.max_concurrent_polls, defaults.concurrency),
+        per_host: count(&raw.polls_per_host, defaults.per_host),
+    }
 }
 
 /// The feeds' defaults, how feeds are fetched, and the longest backoff.

@@ -16,12 +16,12 @@ use crate::delivery::outbox::RetryPolicy;
 use crate::delivery::timing::DigestSchedule;
 use crate::ingest::fetch::FetchConfig;
 use crate::ingest::health::HealthConfig;
-use crate::ingest::schedule::FeedConfig;
+use crate::ingest::schedule::{FeedConfig, Limits};
 use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
 use destinations::build_destination;
-use feeds::{add_opml_feeds, build_defaults, build_feeds, trusted_hosts};
+use feeds::{add_opml_feeds, build_defaults, build_feeds, build_limits, trusted_hosts};
 use raw::RawConfig;
 use sources::expand_rule_globs;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -40,6 +40,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// The longest a failing feed waits between polls.
     pub max_backoff: Duration,
+    /// How many polls run at once, in all and per host.
+    pub limits: Limits,
     pub retry: RetryPolicy,
     pub feeds: Vec<FeedConfig>,
     pub destinations: BTreeMap<String, DestinationConfig>,
@@ -90,6 +92,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut errors = Vec::new();
 
+        let limits = build_limits(&source, &raw.defaults, &mut errors);
         let (feed_defaults, mut fetch, max_backoff) =
             build_defaults(&source, raw.defaults, &mut errors);
         let fallback = RetryPolicy::default();
@@ -183,6 +186,7 @@ impl Config {
             state_dir,
             fetch,
             max_backoff,
+            limits,
             retry,
             feeds,
             destinations,

@@ -4,11 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -33,26 +32,77 @@ pub struct FeedConfig {
     pub first_poll: FirstPoll,
 }
 
-/// Polls each feed when it is due, at most `concurrency` at a time, until
-/// `stop`. A feed is first due at its entry of `first_due` (now if `None`);
-/// `poll` polls one feed and says when it is next due.
+/// How many polls run at once: in all, and to any one host (so that a host
+/// with 500 feeds is not hammered).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub concurrency: usize,
+    pub per_host: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            concurrency: 16,
+            per_host: 2,
+        }
+    }
+}
+
+/// The longest that the feeds due at start (new, or overdue after
+/// downtime) are spread over, so that they are not all polled at once.
+const CATCH_UP_WINDOW: Duration = Duration::from_secs(300);
+/// The spread per such feed (300 feeds: 3 s).
+const CATCH_UP_STEP: Duration = Duration::from_millis(10);
+
+/// Polls each feed when it is due, within `limits`, until `stop`. A feed is
+/// first due at its entry of `first_due` (now if `None` or past: those are
+/// spread over a short window); `poll` polls one feed and says when it is
+/// next due. Due times are kept in a heap and polls waiting for their
+/// host's turn in a queue per host, so the cost of a poll does not grow with
+/// the number of feeds, nor does a waiting poll hold a task.
 pub(crate) async fn run<P, F>(
     feeds: Vec<FeedConfig>,
     first_due: Vec<Option<DateTime<Utc>>>,
-    concurrency: usize,
+    limits: Limits,
     poll: P,
     stop: CancellationToken,
 ) where
     P: Fn(FeedConfig) -> F,
     F: Future<Output = DateTime<Utc>> + Send + 'static,
 {
-    let mut due: HashMap<usize, Instant> = (0..feeds.len())
+    let start = Instant::now();
+    let hosts: Vec<String> = feeds
+        .iter()
+        .map(|f| f.url.host_str().unwrap_or_default().to_string())
+        .collect();
+    // When each feed is first due; None: now (new, or overdue after downtime).
+    let first: Vec<Option<Instant>> = (0..feeds.len())
         .map(|i| {
-            let at = first_due.get(i).copied().flatten();
-            (i, at.map_or_else(Instant::now, instant_at))
+            first_due
+                .get(i)
+                .copied()
+                .flatten()
+                .map(instant_at)
+                .filter(|&at| at > start)
         })
         .collect();
-    let semaphore = Arc::new(Semaphore::new(concurrency));
+    let catching_up = first.iter().filter(|at| at.is_none()).count() as u32;
+    let step = match catching_up {
+        0 => CATCH_UP_STEP,
+        n => CATCH_UP_STEP.min(CATCH_UP_WINDOW / n),
+    };
+    let mut due = BinaryHeap::with_capacity(feeds.len());
+    let mut k = 0;
+    for (i, at) in first.into_iter().enumerate() {
+        let at = at.unwrap_or_else(|| {
+            k += 1;
+            start + step * (k - 1)
+        });
+        due.push(Reverse((at, i)));
+    }
+    let mut busy_hosts: HashMap<&str, usize> = HashMap::new();
+    let mut waiting: HashMap<&str, VecDeque<usize>> = HashMap::new();
     // systemd's watchdog is fed from this loop, so a stuck scheduler gets restarted.
     let mut watchdog = sd_notify::watchdog_enabled().map(|period| {
         let mut ticker = tokio::time::interval(period / 2);
@@ -64,46 +114,64 @@ pub(crate) async fn run<P, F>(
     let mut task_feed = HashMap::new();
     loop {
         let now = Instant::now();
-        let ready: Vec<usize> = due
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(i, _)| *i)
-            .collect();
-        for i in ready {
-            due.remove(&i);
-            let (polled, semaphore, stop) =
-                (poll(feeds[i].clone()), semaphore.clone(), stop.clone());
+        while running.len() < limits.concurrency {
+            // A feed that waited for its host goes first; then the next due.
+            let ready = hosts_ready(&mut waiting, &busy_hosts, limits.per_host);
+            let i = match ready {
+                Some(i) => i,
+                None => match due.peek() {
+                    Some(Reverse((at, _))) if *at <= now => {
+                        let Some(Reverse((_, i))) = due.pop() else {
+                            break;
+                        };
+                        let host = hosts[i].as_str();
+                        if busy_hosts.get(host).copied().unwrap_or(0) >= limits.per_host {
+                            waiting.entry(host).or_default().push_back(i);
+                            continue;
+                        }
+                        i
+                    }
+                    _ => break,
+                },
+            };
+            *busy_hosts.entry(hosts[i].as_str()).or_default() += 1;
+            let (polled, stop) = (poll(feeds[i].clone()), stop.clone());
             let handle = running.spawn(async move {
-                // Polls still waiting for a fetch slot give way to shutdown or
-                // reload; polls already running finish (they commit atomically).
-                let _permit = tokio::select! {
-                    permit = semaphore.acquire_owned() => permit,
-                    _ = stop.cancelled() => return None,
-                };
-                Some(polled.await)
+                // A poll not yet started gives way to shutdown or reload;
+                // polls already running finish (they commit atomically).
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => None,
+                    next = polled => Some(next),
+                }
             });
             task_feed.insert(handle.id(), i);
         }
-        let next_due = due
-            .values()
-            .min()
-            .copied()
-            .unwrap_or(now + Duration::from_secs(3600));
+        let next_due = match due.peek() {
+            Some(Reverse((at, _))) if running.len() < limits.concurrency => *at,
+            _ => now + Duration::from_secs(3600),
+        };
         tokio::select! {
             _ = stop.cancelled() => break,
-            Some(done) = running.join_next_with_id() => match done {
-                Ok((id, next)) => {
-                    if let (Some(i), Some(next)) = (task_feed.remove(&id), next) {
-                        due.insert(i, instant_at(next));
+            Some(done) = running.join_next_with_id() => {
+                let (id, next) = match done {
+                    Ok((id, next)) => (id, next.map(instant_at)),
+                    Err(error) => {
+                        tracing::error!(feed = ?task_feed.get(&error.id()).map(|&i| &feeds[i].name), %error, "Feed poll task failed");
+                        let id = error.id();
+                        let again = task_feed.get(&id).map(|&i| Instant::now() + feeds[i].interval);
+                        (id, again)
+                    }
+                };
+                if let Some(i) = task_feed.remove(&id) {
+                    if let Some(count) = busy_hosts.get_mut(hosts[i].as_str()) {
+                        *count = count.saturating_sub(1);
+                    }
+                    if let Some(next) = next {
+                        due.push(Reverse((next, i)));
                     }
                 }
-                Err(error) => {
-                    tracing::error!(feed = ?task_feed.get(&error.id()).map(|&i| &feeds[i].name), %error, "Feed poll task failed");
-                    if let Some(i) = task_feed.remove(&error.id()) {
-                        due.insert(i, Instant::now() + feeds[i].interval);
-                    }
-                }
-            },
+            }
             _ = tokio::time::sleep_until(next_due) => {}
             _ = tick(&mut watchdog) => {
                 if let Err(error) = sd_notify::notify(&[NotifyState::Watchdog]) {
@@ -114,6 +182,26 @@ pub(crate) async fn run<P, F>(
     }
     // Let polls in flight finish: their results are committed atomically.
     while running.join_next().await.is_some() {}
+}
+
+/// A feed that waited for its host, if that host has a free slot now.
+fn hosts_ready(
+    waiting: &mut HashMap<&str, VecDeque<usize>>,
+    busy: &HashMap<&str, usize>,
+    per_host: usize,
+) -> Option<usize> {
+    let host = *waiting
+        .iter()
+        .find(|(host, queue)| {
+            !queue.is_empty() && busy.get(*host).copied().unwrap_or(0) < per_host
+        })?
+        .0;
+    let queue = waiting.get_mut(host)?;
+    let i = queue.pop_front();
+    if queue.is_empty() {
+        waiting.remove(host);
+    }
+    i
 }
 
 async fn tick(ticker: &mut Option<tokio::time::Interval>) {
@@ -147,6 +235,112 @@ pub(crate) fn backoff(interval: Duration, failures: u32, max: Duration) -> chron
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    fn feed(name: &str, host: &str) -> FeedConfig {
+        FeedConfig {
+            name: name.to_string(),
+            url: Url::parse(&format!("https://{host}/{name}.xml")).unwrap(),
+            tags: Vec::new(),
+            interval: Duration::from_secs(3600),
+            first_poll: FirstPoll::Quiet,
+        }
+    }
+
+    /// Polls running now and at most, per host and in all.
+    #[derive(Default)]
+    struct Load {
+        now: HashMap<String, usize>,
+        most: HashMap<String, usize>,
+        total: usize,
+        most_total: usize,
+        started: Vec<Instant>,
+        done: usize,
+    }
+
+    /// Runs the scheduler on `feeds` (each poll taking a second, next due
+    /// in an hour) until every feed was polled once; what it did.
+    async fn polled_once(feeds: Vec<FeedConfig>, limits: Limits) -> Load {
+        let count = feeds.len();
+        let load = Arc::new(Mutex::new(Load::default()));
+        let poll = {
+            let load = load.clone();
+            move |feed: FeedConfig| {
+                let load = load.clone();
+                async move {
+                    let host = feed.url.host_str().unwrap_or_default().to_string();
+                    {
+                        let mut l = load.lock().unwrap();
+                        let now = l.now.entry(host.clone()).or_default();
+                        *now += 1;
+                        let now = *now;
+                        let most = l.most.entry(host.clone()).or_default();
+                        *most = (*most).max(now);
+                        l.total += 1;
+                        l.most_total = l.most_total.max(l.total);
+                        l.started.push(Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let mut l = load.lock().unwrap();
+                    *l.now.get_mut(&host).unwrap() -= 1;
+                    l.total -= 1;
+                    l.done += 1;
+                    Utc::now() + chrono::Duration::hours(1)
+                }
+            }
+        };
+        let stop = CancellationToken::new();
+        let scheduler = tokio::spawn(run(feeds, Vec::new(), limits, poll, stop.clone()));
+        // The clock is paused: each wait moves it on at once.
+        for _ in 0..100_000 {
+            if load.lock().unwrap().done == count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.cancel();
+        scheduler.await.unwrap();
+        Arc::try_unwrap(load).ok().unwrap().into_inner().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_keep_to_the_limits_in_all_and_per_host() {
+        let feeds = (0..6)
+            .map(|i| feed(&format!("a{i}"), "a.example"))
+            .chain((0..4).map(|i| feed(&format!("b{i}"), "b.example")))
+            .chain((0..3).map(|i| feed(&format!("c{i}"), &format!("c{i}.example"))))
+            .collect();
+        let limits = Limits {
+            concurrency: 4,
+            per_host: 2,
+        };
+        let load = polled_once(feeds, limits).await;
+        assert_eq!(load.done, 13);
+        assert_eq!((load.most["a.example"], load.most["b.example"]), (2, 2));
+        assert_eq!(load.most_total, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn feeds_due_at_start_are_spread_over_a_window() {
+        // After downtime every feed is overdue: 1,000 hosts, no limit met.
+        let feeds = (0..1000)
+            .map(|i| feed(&format!("f{i}"), &format!("h{i}.example")))
+            .collect();
+        let limits = Limits {
+            concurrency: 1000,
+            per_host: 2,
+        };
+        let load = polled_once(feeds, limits).await;
+        let first = *load.started.iter().min().unwrap();
+        let last = *load.started.iter().max().unwrap();
+        // 10 ms apart: 10 s from the first to the last, not all at once.
+        let spread = last - first;
+        assert!(
+            spread >= Duration::from_millis(9900) && spread <= Duration::from_secs(11),
+            "{spread:?}"
+        );
+        assert!(load.most_total <= 110, "{} at once", load.most_total);
+    }
 
     #[test]
     fn backoff_doubles_to_a_cap() {
