@@ -440,7 +440,7 @@ async fn read_source(source: &str) -> Result<Source> {
                     charset,
                     base: location.or_else(|| Some(url.clone())),
                 }),
-                Ok(Fetched::NotModified) => {
+                Ok(Fetched::NotModified { .. }) => {
                     bail!("{}: server replied 304 Not Modified", redact(url))
                 }
                 Err(e) => Err(e).with_context(|| format!("cannot fetch {}", redact(url))),

@@ -50,6 +50,7 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
             rules: config.rules.clone(),
             max_backoff: config.max_backoff,
             health: config.health.clone(),
+            max_interval: config.max_interval,
         }),
         outbox: Arc::new(outbox),
         config,

@@ -6,7 +6,7 @@ use crate::http::redact;
 use crate::ingest::feed::{self, ParseError, panic_message};
 use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::ingest::health::{Failing, HealthConfig};
-use crate::ingest::schedule::{FeedConfig, FirstPoll, backoff, jittered};
+use crate::ingest::schedule::{FeedConfig, FirstPoll, adaptive_interval, backoff, jittered};
 use crate::matching::{FeedRef, RuleSet};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
@@ -44,6 +44,8 @@ pub(crate) struct PollReport {
     /// The feed had been failing since then, and its "feed failing" notice
     /// was sent: it is owed a "feed recovered" one.
     pub recovered_from: Option<DateTime<Utc>>,
+    /// When the feed is next polled, as recorded.
+    pub next_poll_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) struct Pipeline {
@@ -54,6 +56,8 @@ pub(crate) struct Pipeline {
     pub max_backoff: Duration,
     /// Who hears about failing feeds, and after how long.
     pub health: HealthConfig,
+    /// The longest a feed that publishes seldom waits between polls.
+    pub max_interval: Duration,
 }
 
 impl Pipeline {
@@ -63,20 +67,21 @@ impl Pipeline {
         &self,
         feed: &FeedConfig,
     ) -> (Result<PollReport, PollError>, DateTime<Utc>) {
-        let next_ok = Utc::now() + jittered(feed.interval);
         // A panic (a bug, or a dependency meeting input it cannot take) is
         // this feed's failed poll: backed off like any other, and the other
         // feeds' polls and deliveries go on.
-        let result = match AssertUnwindSafe(self.poll(feed, next_ok))
-            .catch_unwind()
-            .await
-        {
+        let result = match AssertUnwindSafe(self.poll(feed)).catch_unwind().await {
             Ok(result) => result,
             Err(payload) => Err(PollError::Panicked(panic_message(payload.as_ref()))),
         };
         if let Ok(report) = &result {
             self.recovered(feed, report.recovered_from).await;
         }
+        let next_ok = match &result {
+            Ok(report) => report.next_poll_at,
+            Err(_) => None,
+        }
+        .unwrap_or_else(|| Utc::now() + jittered(feed.interval));
         match &result {
             Ok(report) if report.not_modified => {
                 tracing::info!(feed = %feed.name, "Feed not modified");
@@ -185,35 +190,49 @@ impl Pipeline {
         }
     }
 
-    async fn poll(
+    /// When to poll `feed` next, after a poll that worked: its interval, or
+    /// half its usual gap between new entries where that is longer (up to
+    /// `max_interval`), and never sooner than the server said the document
+    /// stays fresh (`fresh_for`: max-age, Expires, RSS ttl; up to the same cap).
+    fn next_poll(
         &self,
         feed: &FeedConfig,
-        next_poll_at: DateTime<Utc>,
-    ) -> Result<PollReport, PollError> {
+        state: &FeedState,
+        fresh_for: Option<Duration>,
+    ) -> DateTime<Utc> {
+        let interval =
+            adaptive_interval(feed.interval, self.max_interval, state.entry_gap, fresh_for);
+        Utc::now() + jittered(interval)
+    }
+
+    async fn poll(&self, feed: &FeedConfig) -> Result<PollReport, PollError> {
         let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
         let recovered_from = state.failing_since.filter(|_| state.failing_noticed);
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let (bytes, validators, charset, location) =
+        let (bytes, validators, charset, location, fresh_for) =
             match self.fetcher.fetch(&feed.url, &validators).await? {
-                Fetched::NotModified => {
+                Fetched::NotModified { fresh_for } => {
+                    let next_poll_at = self.next_poll(feed, &state, fresh_for);
                     self.store
                         .record_not_modified(&feed.name, next_poll_at)
                         .await?;
                     return Ok(PollReport {
                         not_modified: true,
                         recovered_from,
+                        next_poll_at: Some(next_poll_at),
                         ..Default::default()
                     });
                 }
                 Fetched::Body {
+                    fresh_for,
                     bytes,
                     validators,
                     charset,
                     location,
-                } => (bytes, validators, charset, location),
+                } => (bytes, validators, charset, location, fresh_for),
             };
         let base = location.as_ref().unwrap_or(&feed.url);
         let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(base))?;
@@ -232,6 +251,7 @@ impl Pipeline {
             }
         }
         let malformed = parsed.malformed;
+        let next_poll_at = self.next_poll(feed, &state, fresh_for.max(parsed.ttl));
         let articles = dedup_in_fetch(parsed.articles);
         let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
         let unseen: HashSet<String> = self
@@ -258,6 +278,7 @@ impl Pipeline {
             quiet,
             malformed: malformed.is_some(),
             recovered_from,
+            next_poll_at: Some(next_poll_at),
         };
         let commit = PollCommit {
             etag: validators.etag,

@@ -42,6 +42,8 @@ pub struct Config {
     pub max_backoff: Duration,
     /// How many polls run at once, in all and per host.
     pub limits: Limits,
+    /// The longest a feed that publishes seldom waits between polls.
+    pub max_interval: Duration,
     pub retry: RetryPolicy,
     pub feeds: Vec<FeedConfig>,
     pub destinations: BTreeMap<String, DestinationConfig>,
@@ -93,6 +95,8 @@ impl Config {
         let mut errors = Vec::new();
 
         let limits = build_limits(&source, &raw.defaults, &mut errors);
+        let max_interval = duration(&source, raw.defaults.max_interval.as_ref(), &mut errors)
+            .unwrap_or(Duration::from_secs(3600));
         let (feed_defaults, mut fetch, max_backoff) =
             build_defaults(&source, raw.defaults, &mut errors);
         let fallback = RetryPolicy::default();
@@ -187,6 +191,7 @@ impl Config {
             fetch,
             max_backoff,
             limits,
+            max_interval,
             retry,
             feeds,
             destinations,

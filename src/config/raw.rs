@@ -45,6 +45,7 @@ pub(super) struct RawDefaults {
     pub(super) max_body_bytes: Option<u64>,
     pub(super) user_agent: Option<String>,
     pub(super) allow_private_redirects: Option<bool>,
+    pub(super) max_interval: Option<Spanned<String>>,
     pub(super) max_concurrent_polls: Option<Spanned<i64>>,
     pub(super) polls_per_host: Option<Spanned<i64>>,
     #[serde(default)]

@@ -24,8 +24,12 @@ pub(crate) struct Validators {
 
 #[derive(Debug)]
 pub(crate) enum Fetched {
-    NotModified,
+    /// 304, and how long the server says the document stays fresh.
+    NotModified { fresh_for: Option<Duration> },
     Body {
+        /// How long the server says the document stays fresh
+        /// (`Cache-Control: max-age`, else `Expires`).
+        fresh_for: Option<Duration>,
         bytes: Vec<u8>,
         validators: Validators,
         /// The `charset` of the `Content-Type` header, if any.
@@ -142,6 +146,7 @@ impl Fetcher {
                 .to_file_path()
                 .map_err(|()| FetchError::Request(format!("bad file URL {url}")))?;
             return Ok(Fetched::Body {
+                fresh_for: None,
                 bytes: self.read_file(&path).await?,
                 validators: Validators::default(),
                 charset: None,
@@ -157,8 +162,9 @@ impl Fetcher {
         }
         let mut response = request.send().await.map_err(|e| self.classify(e))?;
         let status = response.status();
+        let fresh_for = fresh_for(response.headers());
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified);
+            return Ok(Fetched::NotModified { fresh_for });
         }
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -190,6 +196,7 @@ impl Fetcher {
             bytes.extend_from_slice(&chunk);
         }
         Ok(Fetched::Body {
+            fresh_for,
             bytes,
             validators,
             charset,
@@ -255,6 +262,66 @@ fn redirect_policy(policy: Arc<NetworkPolicy>) -> redirect::Policy {
     })
 }
 
+/// How long a reply says it stays fresh: `Cache-Control: max-age` (none
+/// with `no-cache` or `no-store`), else `Expires` less now.
+fn fresh_for(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(control) = header(headers, reqwest::header::CACHE_CONTROL) {
+        let mut max_age = None;
+        for directive in control.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+            if directive == "no-cache" || directive == "no-store" {
+                return None;
+            }
+            if let Some(secs) = directive.strip_prefix("max-age=") {
+                max_age = secs.trim_matches('"').parse().ok().map(Duration::from_secs);
+            }
+        }
+        if max_age.is_some() {
+            return max_age;
+        }
+    }
+    let expires = header(headers, reqwest::header::EXPIRES)?;
+    let when = chrono::DateTime::parse_from_rfc2822(expires.trim()).ok()?;
+    (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
+}
+
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
     headers.get(name)?.to_str().ok().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn freshness_comes_from_max_age_else_expires() {
+        let secs = |h: &[(&str, &str)]| fresh_for(&headers(h)).map(|d| d.as_secs());
+        assert_eq!(
+            secs(&[("cache-control", "public, max-age=1800")]),
+            Some(1800)
+        );
+        assert_eq!(secs(&[("cache-control", "no-cache, max-age=600")]), None);
+        let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc2822();
+        let expires = secs(&[("expires", &in_an_hour)]).unwrap();
+        assert!((3590..=3600).contains(&expires), "{expires}");
+        // max-age wins over Expires; a date in the past is no freshness.
+        assert_eq!(
+            secs(&[("cache-control", "max-age=60"), ("expires", &in_an_hour)]),
+            Some(60)
+        );
+        assert_eq!(secs(&[("expires", "Thu, 01 Jan 1970 00:00:00 GMT")]), None);
+        assert_eq!(secs(&[]), None);
+    }
 }

@@ -223,6 +223,25 @@ pub(crate) fn jittered(interval: Duration) -> chrono::Duration {
     chrono::Duration::from_std(interval.mul_f64(factor)).unwrap_or(chrono::Duration::days(365))
 }
 
+/// How long a feed that worked waits for its next poll: its `interval`,
+/// or half its usual gap between new entries where that is longer (a feed
+/// that publishes weekly is not polled every 15 minutes), up to `max`; and
+/// never less than the server says the document stays fresh (Cache-Control
+/// `max-age`, `Expires`, RSS `<ttl>`), up to the same cap. (`max` below the
+/// interval is the interval.)
+pub(crate) fn adaptive_interval(
+    interval: Duration,
+    max: Duration,
+    entry_gap: Option<Duration>,
+    fresh_for: Option<Duration>,
+) -> Duration {
+    let cap = max.max(interval);
+    let learned = entry_gap.map_or(interval, |gap| gap / 2);
+    learned
+        .clamp(interval, cap)
+        .max(fresh_for.unwrap_or_default().min(cap))
+}
+
 /// Delay after the n-th consecutive failure: the interval, doubling per
 /// failure, capped at `max` (but never below the interval). A failing feed is
 /// never dropped.
@@ -340,6 +359,40 @@ mod tests {
             "{spread:?}"
         );
         assert!(load.most_total <= 110, "{} at once", load.most_total);
+    }
+
+    #[test]
+    fn intervals_follow_the_publishing_rhythm_and_the_server_within_bounds() {
+        let min = |m: u64| Duration::from_secs(60 * m);
+        let (interval, max) = (min(15), min(60));
+        assert_eq!(adaptive_interval(interval, max, None, None), min(15));
+        // Publishing every 50 minutes: polled every 25; every day: every hour.
+        assert_eq!(
+            adaptive_interval(interval, max, Some(min(50)), None),
+            min(25)
+        );
+        assert_eq!(
+            adaptive_interval(interval, max, Some(min(1440)), None),
+            min(60)
+        );
+        // Publishing every minute: still the configured interval.
+        assert_eq!(
+            adaptive_interval(interval, max, Some(min(1)), None),
+            min(15)
+        );
+        // The server's freshness is honoured, up to the cap.
+        assert_eq!(
+            adaptive_interval(interval, max, None, Some(min(30))),
+            min(30)
+        );
+        assert_eq!(
+            adaptive_interval(interval, max, None, Some(min(600))),
+            min(60)
+        );
+        assert_eq!(
+            adaptive_interval(interval, min(5), None, Some(min(30))),
+            min(15)
+        );
     }
 
     #[test]

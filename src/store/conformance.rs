@@ -107,6 +107,18 @@ pub async fn feed_health_is_listed_with_entries_seen(store: &dyn Store) {
     assert!(ok.last_new_entry_at.is_some() && ok.failing_since.is_none());
     assert!(ok.last_success_at >= ok.last_new_entry_at);
     assert_eq!(*ok_seen, 2);
+    // The usual gap between new entries is known from the second poll with one.
+    assert_eq!(ok.entry_gap, None);
+    let more = PollCommit {
+        seen_keys: keys(&["c"]),
+        ..PollCommit::default()
+    };
+    store.commit_poll("ok", more).await.unwrap();
+    let gap = store.feed_state("ok").await.unwrap().unwrap().entry_gap;
+    assert!(
+        gap.is_some_and(|g| g < std::time::Duration::from_secs(5)),
+        "{gap:?}"
+    );
 }
 
 pub async fn outbox_lifecycle(store: &dyn Store) {

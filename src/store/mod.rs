@@ -55,6 +55,9 @@ pub struct FeedState {
     /// Whether the current failing run has had its "feed failing" notice
     /// (cleared once the "feed recovered" one is queued).
     pub failing_noticed: bool,
+    /// The feed's usual gap between polls that found new entries (a moving
+    /// average), once it has had two.
+    pub entry_gap: Option<std::time::Duration>,
 }
 
 /// Everything one successful poll writes, applied in one transaction: the new

@@ -58,6 +58,8 @@ ALTER TABLE feed_state ADD COLUMN last_new_entry_at INTEGER;
 ALTER TABLE feed_state ADD COLUMN failing_since INTEGER;
 -- Whether the current failing run has had its one "feed failing" notice.
 ALTER TABLE feed_state ADD COLUMN failing_noticed INTEGER NOT NULL DEFAULT 0;
+-- The feed's usual gap between new entries, in seconds (a moving average).
+ALTER TABLE feed_state ADD COLUMN entry_gap_secs REAL;
 "#,
 ];
 
@@ -106,7 +108,7 @@ impl SqliteStore {
 /// The columns [`feed_state_row`] reads, in its order.
 const FEED_STATE_COLUMNS: &str =
     "etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
-     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed";
+     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed, entry_gap_secs";
 
 /// A [`FeedState`] from [`FEED_STATE_COLUMNS`], starting at column `at`.
 fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
@@ -124,6 +126,9 @@ fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
         last_new_entry_at: time(9)?,
         failing_since: time(10)?,
         failing_noticed: r.get(at + 11)?,
+        entry_gap: r
+            .get::<_, Option<f64>>(at + 12)?
+            .map(|secs| std::time::Duration::from_secs_f64(secs.max(0.0))),
     })
 }
 
@@ -259,7 +264,7 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map([], |r| {
                 let name: String = r.get(0)?;
-                Ok((name, feed_state_row(r, 1)?, r.get(13)?))
+                Ok((name, feed_state_row(r, 1)?, r.get(14)?))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -315,7 +320,11 @@ impl Store for SqliteStore {
                  ON CONFLICT (feed) DO UPDATE SET etag = ?2, last_modified = ?3, error_count = 0,
                      last_error = NULL, next_poll_at = ?4, polled_ok = 1, malformed = ?5,
                      last_attempt_at = ?6, last_success_at = ?6,
-                     last_new_entry_at = COALESCE(?7, last_new_entry_at), failing_since = NULL",
+                     last_new_entry_at = COALESCE(?7, last_new_entry_at), failing_since = NULL,
+                     entry_gap_secs = CASE
+                         WHEN ?7 IS NULL OR last_new_entry_at IS NULL THEN entry_gap_secs
+                         WHEN entry_gap_secs IS NULL THEN ?7 - last_new_entry_at
+                         ELSE 0.7 * entry_gap_secs + 0.3 * (?7 - last_new_entry_at) END",
                 params![
                     feed,
                     commit.etag,

@@ -136,9 +136,14 @@ async fn feeds_lists_each_feed_with_its_health_after_a_poll() {
             body: "Rain.",
         },
     ]);
+    // Fresh for half an hour, says the server: polled then, not every second.
     Mock::given(method("GET"))
         .and(path("/good.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(good, "application/rss+xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Cache-Control", "public, max-age=1800")
+                .set_body_raw(good, "application/rss+xml"),
+        )
         .mount(&server)
         .await;
     let feeds = format!(
@@ -186,6 +191,9 @@ async fn feeds_lists_each_feed_with_its_health_after_a_poll() {
         good["last_success"].is_string() && good["last_new_entry"].is_string(),
         "{good}"
     );
+    let next: chrono::DateTime<chrono::Utc> = good["next_poll"].as_str().unwrap().parse().unwrap();
+    let wait = next - chrono::Utc::now();
+    assert!(wait > chrono::Duration::minutes(25), "next poll in {wait}");
     let gone = by_name("gone");
     assert_eq!(gone["state"], "never succeeded", "{gone}");
     assert_eq!(gone["consecutive_failures"], 1, "{gone}");

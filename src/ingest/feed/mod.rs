@@ -39,6 +39,8 @@ pub struct Parsed {
     pub malformed: Option<String>,
     /// What was repaired or guessed on the way (`inspect --verbose` shows it).
     pub warnings: Vec<String>,
+    /// How long the feed may be cached (RSS `<ttl>`, in minutes there).
+    pub ttl: Option<std::time::Duration>,
 }
 
 /// Parses feed bytes (not text: the encoding is decided here, from a BOM,
@@ -72,12 +74,13 @@ fn parse_unguarded(
     let rewritten = rewrite::rewrite(&utf8, &mut warnings);
     let bytes: &[u8] = &rewritten;
     let dates = DateWarnings::default();
-    let result = match strict(bytes, base, &dates) {
-        Ok(articles) => Ok(Parsed {
+    let result = match strict_with_ttl(bytes, base, &dates) {
+        Ok((articles, ttl)) => Ok(Parsed {
             articles,
             partial: Vec::new(),
             malformed: None,
             warnings: Vec::new(),
+            ttl: ttl.map(|minutes| std::time::Duration::from_secs(60 * u64::from(minutes))),
         }),
         Err(err) if looks_like_html(bytes) => {
             tracing::debug!(error = %err, "Parser rejected an HTML page");
@@ -100,6 +103,7 @@ fn parse_unguarded(
                     partial,
                     malformed: Some(err.to_string()),
                     warnings: Vec::new(),
+                    ttl: None,
                 })
             }
         }
@@ -143,11 +147,21 @@ impl DateWarnings {
     }
 }
 
+/// The entries of a well-formed document.
 fn strict(
     bytes: &[u8],
     base: Option<&Url>,
     dates: &DateWarnings,
 ) -> Result<Vec<Article>, ParseFeedError> {
+    strict_with_ttl(bytes, base, dates).map(|(articles, _)| articles)
+}
+
+/// [`strict`], and the document's RSS `<ttl>` (minutes).
+fn strict_with_ttl(
+    bytes: &[u8],
+    base: Option<&Url>,
+    dates: &DateWarnings,
+) -> Result<(Vec<Article>, Option<u32>), ParseFeedError> {
     // An empty id from the generator means "the feed gave none"; feed-rs's own
     // generator would invent an id that changes on every parse.
     let parser = parser::Builder::new()
@@ -159,11 +173,12 @@ fn strict(
     // Atom says what its text is (type="text" means plain, even with `<`);
     // RSS does not, and its "plain" titles routinely carry markup.
     let declared = feed.feed_type == FeedType::Atom;
-    Ok(feed
+    let articles = feed
         .entries
         .into_iter()
         .map(|entry| normalize(entry, base, declared))
-        .collect())
+        .collect();
+    Ok((articles, feed.ttl))
 }
 
 /// The entries of a malformed document: each entry parsed on its own (so
