@@ -5,6 +5,7 @@
 use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::config::opml::{read_opml, write_opml};
+use crate::ingest::health::is_quiet;
 use crate::model::diagnostic::{SourceFile, utf8_text};
 use crate::store::FeedState;
 use anyhow::{Context, Result};
@@ -20,8 +21,9 @@ use std::process::ExitCode;
 pub struct FeedHealth {
     pub name: String,
     pub url: String,
-    /// `ok`, `failing` (it worked before), `never succeeded` (it has only
-    /// failed) or `not polled yet`.
+    /// `ok`, `quiet` (it answers, but has had no new entry for several of
+    /// its usual gaps), `failing` (it worked before), `never succeeded` (it
+    /// has only failed) or `not polled yet`.
     pub state: &'static str,
     /// The first failure of the current run of failures.
     pub failing_since: Option<DateTime<Utc>>,
@@ -38,6 +40,7 @@ impl FeedHealth {
     fn new(name: &str, url: &str, state: Option<&FeedState>, entries_seen: u64) -> FeedHealth {
         let default = FeedState::default();
         let s = state.unwrap_or(&default);
+        let quiet = is_quiet(s.last_new_entry_at, s.entry_gap, Utc::now());
         let label = match (
             state,
             s.failing_since,
@@ -46,6 +49,7 @@ impl FeedHealth {
             (None, ..) => "not polled yet",
             (Some(_), Some(_), true) => "failing",
             (Some(_), Some(_), false) => "never succeeded",
+            (Some(_), None, _) if quiet => "quiet",
             (Some(_), None, _) => "ok",
         };
         FeedHealth {

@@ -5,12 +5,12 @@
 use crate::http::redact;
 use crate::ingest::feed::{self, ParseError, panic_message};
 use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators};
-use crate::ingest::health::{Failing, HealthConfig};
+use crate::ingest::health::{Failing, HealthConfig, is_quiet};
 use crate::ingest::schedule::{FeedConfig, FirstPoll, adaptive_interval, backoff, jittered};
 use crate::matching::{FeedRef, RuleSet};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
-use crate::store::{FeedState, PollCommit, Store, StoreError};
+use crate::store::{FeedState, PollCommit, Said, Store, StoreError};
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use std::collections::HashSet;
@@ -164,7 +164,11 @@ impl Pipeline {
             last_success: before.and_then(|s| s.last_success_at),
         };
         let notices = self.health.failing(feed, &failing, now);
-        match self.store.queue_notices(&feed.name, notices, true).await {
+        match self
+            .store
+            .queue_notices(&feed.name, notices, Said::Failing)
+            .await
+        {
             Ok(queued) => {
                 tracing::warn!(feed = %feed.name, %since, notices = queued, "Feed failing: notice queued")
             }
@@ -180,7 +184,11 @@ impl Pipeline {
             return;
         };
         let notices = self.health.recovered(feed, since, Utc::now());
-        match self.store.queue_notices(&feed.name, notices, false).await {
+        match self
+            .store
+            .queue_notices(&feed.name, notices, Said::Recovered)
+            .await
+        {
             Ok(queued) => {
                 tracing::info!(feed = %feed.name, %since, notices = queued, "Feed recovered: notice queued")
             }
@@ -205,6 +213,34 @@ impl Pipeline {
         Utc::now() + jittered(interval)
     }
 
+    /// Queues the one "feed quiet" notice of a feed that still answers but
+    /// has had no new entry for several of its usual gaps.
+    async fn notice_quiet(&self, feed: &FeedConfig, state: &FeedState) {
+        let now = Utc::now();
+        let (Some(last), Some(gap)) = (state.last_new_entry_at, state.entry_gap) else {
+            return;
+        };
+        if self.health.notify.is_empty()
+            || state.quiet_noticed
+            || !is_quiet(Some(last), Some(gap), now)
+        {
+            return;
+        }
+        let notices = self.health.quiet(feed, last, gap, now);
+        match self
+            .store
+            .queue_notices(&feed.name, notices, Said::Quiet)
+            .await
+        {
+            Ok(queued) => {
+                tracing::warn!(feed = %feed.name, last_new_entry = %last, notices = queued, "Feed quiet: notice queued")
+            }
+            Err(e) => {
+                tracing::error!(feed = %feed.name, error = %e, "Cannot queue feed quiet notice")
+            }
+        }
+    }
+
     async fn poll(&self, feed: &FeedConfig) -> Result<PollReport, PollError> {
         let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
         let recovered_from = state.failing_since.filter(|_| state.failing_noticed);
@@ -219,6 +255,7 @@ impl Pipeline {
                     self.store
                         .record_not_modified(&feed.name, next_poll_at)
                         .await?;
+                    self.notice_quiet(feed, &state).await;
                     return Ok(PollReport {
                         not_modified: true,
                         recovered_from,
@@ -288,7 +325,11 @@ impl Pipeline {
             alerts,
             malformed,
         };
+        let nothing_new = commit.seen_keys.is_empty();
         let alerts_queued = self.store.commit_poll(&feed.name, commit).await?;
+        if nothing_new {
+            self.notice_quiet(feed, &state).await;
+        }
         Ok(PollReport {
             alerts_queued,
             ..report

@@ -30,6 +30,26 @@ impl Default for HealthConfig {
 /// The "rule" of a notice, as alerts and their templates show it.
 pub(crate) const FAILING: &str = "feed failing";
 pub(crate) const RECOVERED: &str = "feed recovered";
+pub(crate) const QUIET: &str = "feed quiet";
+
+/// A feed is quiet after this many of its usual gaps between new entries
+/// without one, and at least [`QUIET_AT_LEAST`].
+const QUIET_GAPS: u32 = 4;
+const QUIET_AT_LEAST: Duration = Duration::from_secs(3600);
+
+/// Whether a feed whose last new entry came at `last_new_entry`, and which
+/// usually has one every `entry_gap`, has been quiet for longer than usual.
+pub fn is_quiet(
+    last_new_entry: Option<DateTime<Utc>>,
+    entry_gap: Option<Duration>,
+    now: DateTime<Utc>,
+) -> bool {
+    let (Some(last), Some(gap)) = (last_new_entry, entry_gap) else {
+        return false;
+    };
+    let silent = (now - last).to_std().unwrap_or_default();
+    silent > (gap * QUIET_GAPS).max(QUIET_AT_LEAST)
+}
 
 /// How a feed has been failing.
 pub(crate) struct Failing<'a> {
@@ -80,6 +100,27 @@ impl HealthConfig {
         self.notices(RECOVERED, feed, since, title, text, now)
     }
 
+    /// The "feed quiet" notice for a feed whose last new entry came at `last`.
+    pub(crate) fn quiet(
+        &self,
+        feed: &FeedConfig,
+        last: DateTime<Utc>,
+        entry_gap: Duration,
+        now: DateTime<Utc>,
+    ) -> Vec<Alert> {
+        let usual = humantime::format_duration(Duration::from_secs(entry_gap.as_secs()));
+        let title = format!(
+            "Feed \"{}\" has had no new entry since {}",
+            feed.name,
+            time(last)
+        );
+        let text = format!(
+            "It usually has one every {usual}; it still answers, with nothing new. \
+             Its publisher may have moved it or stopped it."
+        );
+        self.notices(QUIET, feed, last, title, text, now)
+    }
+
     /// One notice per destination, with an id per feed, kind and failing
     /// run: queued twice (a crash between queueing and recording), it is
     /// still sent once.
@@ -121,4 +162,25 @@ impl HealthConfig {
 
 fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_means_several_usual_gaps_and_at_least_an_hour() {
+        let now = Utc::now();
+        let ago = |minutes: i64| Some(now - chrono::Duration::minutes(minutes));
+        let every = |minutes: u64| Some(Duration::from_secs(60 * minutes));
+        // Every 30 minutes: quiet after two hours, not before.
+        assert!(!is_quiet(ago(110), every(30), now));
+        assert!(is_quiet(ago(130), every(30), now));
+        // Every 5 minutes: still an hour at least.
+        assert!(!is_quiet(ago(50), every(5), now));
+        assert!(is_quiet(ago(70), every(5), now));
+        // No rhythm learned yet, or never a new entry: never quiet.
+        assert!(!is_quiet(ago(10_000), None, now));
+        assert!(!is_quiet(None, every(5), now));
+    }
 }

@@ -121,6 +121,53 @@ pub async fn feed_health_is_listed_with_entries_seen(store: &dyn Store) {
     );
 }
 
+pub async fn health_notices_are_queued_with_what_they_said(store: &dyn Store) {
+    let later = Utc::now() + Duration::minutes(5);
+    store.record_failure("f", "boom", later).await.unwrap();
+    let queued = store
+        .queue_notices("f", vec![alert("failing-1")], Said::Failing)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    assert!(
+        store
+            .feed_state("f")
+            .await
+            .unwrap()
+            .unwrap()
+            .failing_noticed
+    );
+    // Queued again (a crash before the flag was seen): still one alert.
+    let again = store.queue_notices("f", vec![alert("failing-1")], Said::Failing);
+    assert_eq!(again.await.unwrap(), 0);
+    store
+        .queue_notices("f", Vec::new(), Said::Recovered)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .feed_state("f")
+            .await
+            .unwrap()
+            .unwrap()
+            .failing_noticed
+    );
+    // Quiet until a new entry comes: a poll with nothing new keeps it.
+    store
+        .queue_notices("f", Vec::new(), Said::Quiet)
+        .await
+        .unwrap();
+    store.commit_poll("f", PollCommit::default()).await.unwrap();
+    assert!(store.feed_state("f").await.unwrap().unwrap().quiet_noticed);
+    let new = PollCommit {
+        seen_keys: keys(&["n"]),
+        ..PollCommit::default()
+    };
+    store.commit_poll("f", new).await.unwrap();
+    assert!(!store.feed_state("f").await.unwrap().unwrap().quiet_noticed);
+    assert_eq!(store.outbox_counts().await.unwrap().pending, 1);
+}
+
 pub async fn outbox_lifecycle(store: &dyn Store) {
     let commit = PollCommit {
         alerts: vec![alert("a1"), alert("a2"), alert("a3")],
@@ -269,6 +316,12 @@ mod sqlite {
     async fn feed_health_is_listed_with_entries_seen() {
         let (_dir, store) = fresh().await;
         super::feed_health_is_listed_with_entries_seen(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn health_notices_are_queued_with_what_they_said() {
+        let (_dir, store) = fresh().await;
+        super::health_notices_are_queued_with_what_they_said(&*store).await;
     }
 
     #[tokio::test]

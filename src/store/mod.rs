@@ -55,9 +55,22 @@ pub struct FeedState {
     /// Whether the current failing run has had its "feed failing" notice
     /// (cleared once the "feed recovered" one is queued).
     pub failing_noticed: bool,
+    /// Whether its "feed quiet" notice went out since its last new entry.
+    pub quiet_noticed: bool,
     /// The feed's usual gap between polls that found new entries (a moving
     /// average), once it has had two.
     pub entry_gap: Option<std::time::Duration>,
+}
+
+/// What a feed's health notices said, recorded with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Said {
+    /// "Feed failing": none again until it recovers.
+    Failing,
+    /// "Feed recovered": the failing run is over.
+    Recovered,
+    /// "Feed quiet": none again until a new entry comes.
+    Quiet,
 }
 
 /// Everything one successful poll writes, applied in one transaction: the new
@@ -106,13 +119,13 @@ pub trait Store: Send + Sync {
     /// Every feed's state, by name, with how many entries of it are seen.
     async fn feed_states(&self) -> Result<Vec<(String, FeedState, u64)>, StoreError>;
 
-    /// Queues feed health notices and records whether the feed's failing
-    /// run has had its notice, in one transaction; returns how many queued.
+    /// Queues feed health notices and records what they said, in one
+    /// transaction; returns how many were queued.
     async fn queue_notices(
         &self,
         feed: &str,
         notices: Vec<Alert>,
-        failing_noticed: bool,
+        said: Said,
     ) -> Result<usize, StoreError>;
 
     /// The subset of `keys` not yet seen in `feed`, in the given order.

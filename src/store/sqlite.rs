@@ -1,7 +1,9 @@
 //! SQLite backend: one file in the state directory, WAL mode, migrations
 //! numbered by `PRAGMA user_version`.
 
-use super::{FeedState, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Store, StoreError};
+use super::{
+    FeedState, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Said, Store, StoreError,
+};
 use crate::model::alert::Alert;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -60,6 +62,8 @@ ALTER TABLE feed_state ADD COLUMN failing_since INTEGER;
 ALTER TABLE feed_state ADD COLUMN failing_noticed INTEGER NOT NULL DEFAULT 0;
 -- The feed's usual gap between new entries, in seconds (a moving average).
 ALTER TABLE feed_state ADD COLUMN entry_gap_secs REAL;
+-- Whether the "feed quiet" notice went out since the last new entry.
+ALTER TABLE feed_state ADD COLUMN quiet_noticed INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
@@ -108,7 +112,7 @@ impl SqliteStore {
 /// The columns [`feed_state_row`] reads, in its order.
 const FEED_STATE_COLUMNS: &str =
     "etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
-     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed, entry_gap_secs";
+     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed, entry_gap_secs, quiet_noticed";
 
 /// A [`FeedState`] from [`FEED_STATE_COLUMNS`], starting at column `at`.
 fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
@@ -129,6 +133,7 @@ fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
         entry_gap: r
             .get::<_, Option<f64>>(at + 12)?
             .map(|secs| std::time::Duration::from_secs_f64(secs.max(0.0))),
+        quiet_noticed: r.get(at + 13)?,
     })
 }
 
@@ -264,7 +269,7 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map([], |r| {
                 let name: String = r.get(0)?;
-                Ok((name, feed_state_row(r, 1)?, r.get(14)?))
+                Ok((name, feed_state_row(r, 1)?, r.get(15)?))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -275,16 +280,18 @@ impl Store for SqliteStore {
         &self,
         feed: &str,
         notices: Vec<Alert>,
-        failing_noticed: bool,
+        said: Said,
     ) -> Result<usize, StoreError> {
         let feed = feed.to_string();
+        let update = match said {
+            Said::Failing => "UPDATE feed_state SET failing_noticed = 1 WHERE feed = ?1",
+            Said::Recovered => "UPDATE feed_state SET failing_noticed = 0 WHERE feed = ?1",
+            Said::Quiet => "UPDATE feed_state SET quiet_noticed = 1 WHERE feed = ?1",
+        };
         self.with(move |conn| {
             let tx = conn.transaction()?;
             let queued = insert_alerts(&tx, &notices)?;
-            tx.execute(
-                "UPDATE feed_state SET failing_noticed = ?2 WHERE feed = ?1",
-                params![feed, failing_noticed],
-            )?;
+            tx.execute(update, params![feed])?;
             tx.commit()?;
             Ok(queued)
         })
@@ -324,7 +331,8 @@ impl Store for SqliteStore {
                      entry_gap_secs = CASE
                          WHEN ?7 IS NULL OR last_new_entry_at IS NULL THEN entry_gap_secs
                          WHEN entry_gap_secs IS NULL THEN ?7 - last_new_entry_at
-                         ELSE 0.7 * entry_gap_secs + 0.3 * (?7 - last_new_entry_at) END",
+                         ELSE 0.7 * entry_gap_secs + 0.3 * (?7 - last_new_entry_at) END,
+                     quiet_noticed = CASE WHEN ?7 IS NULL THEN quiet_noticed ELSE 0 END",
                 params![
                     feed,
                     commit.etag,
