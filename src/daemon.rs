@@ -10,6 +10,7 @@ use crate::pipeline::{Pipeline, PollError};
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
 use sd_notify::NotifyState;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -98,12 +99,20 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
     let rt = build(config, store.clone())?;
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut report = OnceReport::default();
-    let semaphore = Arc::new(Semaphore::new(rt.config.limits.concurrency));
+    let limits = rt.config.limits;
+    let semaphore = Arc::new(Semaphore::new(limits.concurrency));
+    // As in the daemon, a host's feeds take turns (`polls_per_host`).
+    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut polls = JoinSet::new();
     for feed in rt.config.feeds.clone() {
         let pipeline = rt.pipeline.clone();
         let semaphore = semaphore.clone();
+        let host = hosts
+            .entry(feed.url.host_str().unwrap_or_default().to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(limits.per_host)))
+            .clone();
         polls.spawn(async move {
+            let _host = host.acquire_owned().await;
             let _permit = semaphore.acquire_owned().await;
             pipeline.poll_and_record(&feed).await.0
         });

@@ -135,16 +135,9 @@ pub(crate) async fn run<P, F>(
                 },
             };
             *busy_hosts.entry(hosts[i].as_str()).or_default() += 1;
-            let (polled, stop) = (poll(feeds[i].clone()), stop.clone());
-            let handle = running.spawn(async move {
-                // A poll not yet started gives way to shutdown or reload;
-                // polls already running finish (they commit atomically).
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => None,
-                    next = polled => Some(next),
-                }
-            });
+            // Started only when a slot is free, a poll runs to its end, even
+            // through shutdown or reload (it commits atomically).
+            let handle = running.spawn(poll(feeds[i].clone()));
             task_feed.insert(handle.id(), i);
         }
         let next_due = match due.peek() {
@@ -155,7 +148,7 @@ pub(crate) async fn run<P, F>(
             _ = stop.cancelled() => break,
             Some(done) = running.join_next_with_id() => {
                 let (id, next) = match done {
-                    Ok((id, next)) => (id, next.map(instant_at)),
+                    Ok((id, next)) => (id, Some(instant_at(next))),
                     Err(error) => {
                         tracing::error!(feed = ?task_feed.get(&error.id()).map(|&i| &feeds[i].name), %error, "Feed poll task failed");
                         let id = error.id();
