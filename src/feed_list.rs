@@ -4,7 +4,7 @@
 
 use crate::cli::OutputFormat;
 use crate::config::Config;
-use crate::config::opml::{read_opml, write_opml};
+use crate::config::opml::{read_opml, unique_name, write_opml};
 use crate::ingest::health::is_quiet;
 use crate::model::diagnostic::{SourceFile, utf8_text};
 use crate::store::FeedState;
@@ -157,16 +157,8 @@ pub fn import(path: &Path) -> Result<ExitCode> {
             eprintln!("warning: {}", source.error_in(&outline.span, message));
             continue;
         }
-        // Names are unique in a config: a repeated title gets a number.
-        let mut name = outline.title.clone();
-        for n in 2.. {
-            if names.insert(name.clone()) {
-                break;
-            }
-            name = format!("{} ({n})", outline.title);
-        }
         feeds.push(Feed {
-            name,
+            name: unique_name(&outline.title, &mut names),
             url: outline.url,
             tags: outline.tags,
         });

@@ -164,16 +164,18 @@ impl Pipeline {
             last_success: before.and_then(|s| s.last_success_at),
         };
         let notices = self.health.failing(feed, &failing, now);
-        match self
-            .store
-            .queue_notices(&feed.name, notices, Said::Failing)
-            .await
-        {
+        self.queue_notices(feed, notices, Said::Failing).await;
+    }
+
+    /// Queues health notices with what they said, and logs it (a notice that
+    /// cannot be queued is retried at the next poll: the flag is not set).
+    async fn queue_notices(&self, feed: &FeedConfig, notices: Vec<Alert>, said: Said) {
+        match self.store.queue_notices(&feed.name, notices, said).await {
             Ok(queued) => {
-                tracing::warn!(feed = %feed.name, %since, notices = queued, "Feed failing: notice queued")
+                tracing::warn!(feed = %feed.name, notices = queued, ?said, "Feed health notice queued")
             }
             Err(e) => {
-                tracing::error!(feed = %feed.name, error = %e, "Cannot queue feed failing notice")
+                tracing::error!(feed = %feed.name, error = %e, ?said, "Cannot queue feed health notice")
             }
         }
     }
@@ -184,18 +186,7 @@ impl Pipeline {
             return;
         };
         let notices = self.health.recovered(feed, since, Utc::now());
-        match self
-            .store
-            .queue_notices(&feed.name, notices, Said::Recovered)
-            .await
-        {
-            Ok(queued) => {
-                tracing::info!(feed = %feed.name, %since, notices = queued, "Feed recovered: notice queued")
-            }
-            Err(e) => {
-                tracing::error!(feed = %feed.name, error = %e, "Cannot queue feed recovered notice")
-            }
-        }
+        self.queue_notices(feed, notices, Said::Recovered).await;
     }
 
     /// When to poll `feed` next, after a poll that worked: its interval, or
@@ -227,18 +218,7 @@ impl Pipeline {
             return;
         }
         let notices = self.health.quiet(feed, last, gap, now);
-        match self
-            .store
-            .queue_notices(&feed.name, notices, Said::Quiet)
-            .await
-        {
-            Ok(queued) => {
-                tracing::warn!(feed = %feed.name, last_new_entry = %last, notices = queued, "Feed quiet: notice queued")
-            }
-            Err(e) => {
-                tracing::error!(feed = %feed.name, error = %e, "Cannot queue feed quiet notice")
-            }
-        }
+        self.queue_notices(feed, notices, Said::Quiet).await;
     }
 
     async fn poll(&self, feed: &FeedConfig) -> Result<PollReport, PollError> {

@@ -1,6 +1,6 @@
 //! `[defaults]` and `[[feed]]`: the feed list, and how feeds are fetched.
 
-use super::opml::read_opml;
+use super::opml::{read_opml, unique_name};
 use super::raw::{RawDefaults, RawFeed};
 use super::sources::Sources;
 use super::values::{duration, first_poll};
@@ -201,15 +201,8 @@ pub(super) fn add_opml_feeds(
             let here = at(String::new());
             let (line, col) = here.position.unwrap_or((0, 0));
             listed.insert(url.to_string(), format!("{}:{line}:{col}", path.display()));
-            let mut name = outline.title.clone();
-            for n in 2.. {
-                if names.insert(name.clone()) {
-                    break;
-                }
-                name = format!("{} ({n})", outline.title);
-            }
             feeds.push(FeedConfig {
-                name,
+                name: unique_name(&outline.title, &mut names),
                 url,
                 tags: outline.tags,
                 interval: defaults.interval,

@@ -32,6 +32,19 @@ pub(crate) struct OpmlError {
     pub(crate) at: usize,
 }
 
+/// `title`, or (where a feed already has that name) `title (2)`, `(3)` …:
+/// feed names are unique. The name is added to `names`.
+pub(crate) fn unique_name(title: &str, names: &mut std::collections::HashSet<String>) -> String {
+    let mut name = title.to_string();
+    for n in 2.. {
+        if names.insert(name.clone()) {
+            break;
+        }
+        name = format!("{title} ({n})");
+    }
+    name
+}
+
 /// The feeds of an OPML document, in the order written.
 pub(crate) fn read_opml(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
     let mut reader = Reader::from_str(text);
