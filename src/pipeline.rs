@@ -121,8 +121,7 @@ impl Pipeline {
                 {
                     tracing::error!(feed = %feed.name, error = %store_error, "Cannot record feed failure");
                 }
-                self.notice_failing(feed, before.as_ref(), errors, &message)
-                    .await;
+                self.notice_failing(feed, errors, &message).await;
                 let retry_in = humantime::format_duration(Duration::from_secs(
                     delay.num_seconds().max(0) as u64,
                 ));
@@ -144,27 +143,30 @@ impl Pipeline {
     }
 
     /// Queues the one "feed failing" notice of a failing run once it has
-    /// lasted `failing_after` (`before`: the feed's state before this failure).
-    async fn notice_failing(
-        &self,
-        feed: &FeedConfig,
-        before: Option<&FeedState>,
-        failures: u32,
-        error: &str,
-    ) {
+    /// lasted `failing_after` (read after this failure was recorded).
+    async fn notice_failing(&self, feed: &FeedConfig, failures: u32, error: &str) {
+        if self.health.notify.is_empty() {
+            return;
+        }
+        let Ok(Some(state)) = self.store.feed_state(&feed.name).await else {
+            return;
+        };
         let now = Utc::now();
-        let since = before.and_then(|s| s.failing_since).unwrap_or(now);
-        if before.is_some_and(|s| s.failing_noticed) || !self.health.failing_is_due(since, now) {
+        let Some(since) = state.failing_since else {
+            return;
+        };
+        if state.failing_noticed_since == Some(since) || !self.health.failing_is_due(since, now) {
             return;
         }
         let failing = Failing {
             since,
             failures,
             error,
-            last_success: before.and_then(|s| s.last_success_at),
+            last_success: state.last_success_at,
         };
         let notices = self.health.failing(feed, &failing, now);
-        self.queue_notices(feed, notices, Said::Failing).await;
+        self.queue_notices(feed, notices, Said::Failing(since))
+            .await;
     }
 
     /// Queues health notices with what they said, and logs it (a notice that
@@ -223,7 +225,8 @@ impl Pipeline {
 
     async fn poll(&self, feed: &FeedConfig) -> Result<PollReport, PollError> {
         let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
-        let recovered_from = state.failing_since.filter(|_| state.failing_noticed);
+        // Owed until queued: a crash after this poll's commit leaves it owed.
+        let recovered_from = state.failing_noticed_since;
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),

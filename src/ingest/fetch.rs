@@ -127,6 +127,9 @@ impl Fetcher {
                     .user_agent(&self.config.user_agent)
                     .connect_timeout(self.config.timeout.min(Duration::from_secs(10)))
                     .timeout(self.config.timeout)
+                    // No proxy from the environment: a proxy would resolve
+                    // the names where the network policy cannot check them.
+                    .no_proxy()
                     .redirect(redirect_policy(policy.clone()))
                     .dns_resolver(PolicyResolver { policy })
                     .build()

@@ -4,6 +4,7 @@
 //! are alerts, so they go through the outbox like any other (retries, dead
 //! letters).
 
+use crate::http::redact;
 use crate::ingest::schedule::FeedConfig;
 use crate::model::alert::{Alert, AlertArticle, Excerpt, alert_id};
 use crate::model::field::Field;
@@ -145,7 +146,8 @@ impl HealthConfig {
                 article: AlertArticle {
                     key: key.clone(),
                     title: title.clone(),
-                    link: Some(feed.url.to_string()),
+                    // As logs show it: no password or token in a notice.
+                    link: Some(redact(&feed.url)),
                     published: None,
                     authors: Vec::new(),
                 },

@@ -79,12 +79,9 @@ pub(crate) async fn run<P, F>(
     // When each feed is first due; None: now (new, or overdue after downtime).
     let first: Vec<Option<Instant>> = (0..feeds.len())
         .map(|i| {
-            first_due
-                .get(i)
-                .copied()
-                .flatten()
-                .map(instant_at)
-                .filter(|&at| at > start)
+            let at = first_due.get(i).copied().flatten();
+            // Compared as times of day: a past one is "now" as an Instant.
+            at.filter(|&at| at > Utc::now()).map(instant_at)
         })
         .collect();
     let catching_up = first.iter().filter(|at| at.is_none()).count() as u32;

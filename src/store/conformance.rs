@@ -121,37 +121,31 @@ pub async fn feed_health_is_listed_with_entries_seen(store: &dyn Store) {
     );
 }
 
+async fn feed_f(store: &dyn Store) -> FeedState {
+    store.feed_state("f").await.unwrap().unwrap()
+}
+
 pub async fn health_notices_are_queued_with_what_they_said(store: &dyn Store) {
     let later = Utc::now() + Duration::minutes(5);
     store.record_failure("f", "boom", later).await.unwrap();
-    let queued = store
-        .queue_notices("f", vec![alert("failing-1")], Said::Failing)
-        .await
-        .unwrap();
-    assert_eq!(queued, 1);
-    assert!(
-        store
-            .feed_state("f")
-            .await
-            .unwrap()
-            .unwrap()
-            .failing_noticed
-    );
+    let since = feed_f(store).await.failing_since.unwrap();
+    let failing = Said::Failing(since);
+    let queued = store.queue_notices("f", vec![alert("failing-1")], failing);
+    assert_eq!(queued.await.unwrap(), 1);
+    assert_eq!(feed_f(store).await.failing_noticed_since, Some(since));
     // Queued again (a crash before the flag was seen): still one alert.
-    let again = store.queue_notices("f", vec![alert("failing-1")], Said::Failing);
+    let again = store.queue_notices("f", vec![alert("failing-1")], failing);
     assert_eq!(again.await.unwrap(), 0);
-    store
-        .queue_notices("f", Vec::new(), Said::Recovered)
-        .await
-        .unwrap();
-    assert!(
-        !store
-            .feed_state("f")
-            .await
-            .unwrap()
-            .unwrap()
-            .failing_noticed
+    // A poll that works does not clear it: the recovered notice is owed.
+    store.commit_poll("f", PollCommit::default()).await.unwrap();
+    let after = feed_f(store).await;
+    assert_eq!(
+        (after.failing_since, after.failing_noticed_since),
+        (None, Some(since))
     );
+    let recovered = store.queue_notices("f", Vec::new(), Said::Recovered);
+    recovered.await.unwrap();
+    assert_eq!(feed_f(store).await.failing_noticed_since, None);
     // Quiet until a new entry comes: a poll with nothing new keeps it.
     store
         .queue_notices("f", Vec::new(), Said::Quiet)

@@ -52,9 +52,9 @@ pub struct FeedState {
     /// The first of the failed polls since the last that worked (None while
     /// it works).
     pub failing_since: Option<DateTime<Utc>>,
-    /// Whether the current failing run has had its "feed failing" notice
-    /// (cleared once the "feed recovered" one is queued).
-    pub failing_noticed: bool,
+    /// The start of the failing run whose "feed failing" notice went out:
+    /// a "feed recovered" one is owed until it is queued (then None).
+    pub failing_noticed_since: Option<DateTime<Utc>>,
     /// Whether its "feed quiet" notice went out since its last new entry.
     pub quiet_noticed: bool,
     /// The feed's usual gap between polls that found new entries (a moving
@@ -65,8 +65,8 @@ pub struct FeedState {
 /// What a feed's health notices said, recorded with them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Said {
-    /// "Feed failing": none again until it recovers.
-    Failing,
+    /// "Feed failing", for the failing run that began then: none again for it.
+    Failing(DateTime<Utc>),
     /// "Feed recovered": the failing run is over.
     Recovered,
     /// "Feed quiet": none again until a new entry comes.

@@ -58,8 +58,9 @@ ALTER TABLE feed_state ADD COLUMN last_attempt_at INTEGER;
 ALTER TABLE feed_state ADD COLUMN last_success_at INTEGER;
 ALTER TABLE feed_state ADD COLUMN last_new_entry_at INTEGER;
 ALTER TABLE feed_state ADD COLUMN failing_since INTEGER;
--- Whether the current failing run has had its one "feed failing" notice.
-ALTER TABLE feed_state ADD COLUMN failing_noticed INTEGER NOT NULL DEFAULT 0;
+-- The start of the failing run whose "feed failing" notice went out; kept
+-- until its "feed recovered" one is queued, whatever the polls record.
+ALTER TABLE feed_state ADD COLUMN failing_noticed_since INTEGER;
 -- The feed's usual gap between new entries, in seconds (a moving average).
 ALTER TABLE feed_state ADD COLUMN entry_gap_secs REAL;
 -- Whether the "feed quiet" notice went out since the last new entry.
@@ -112,7 +113,7 @@ impl SqliteStore {
 /// The columns [`feed_state_row`] reads, in its order.
 const FEED_STATE_COLUMNS: &str =
     "etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
-     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed, entry_gap_secs, quiet_noticed";
+     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed_since, entry_gap_secs, quiet_noticed";
 
 /// A [`FeedState`] from [`FEED_STATE_COLUMNS`], starting at column `at`.
 fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
@@ -129,7 +130,7 @@ fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
         last_success_at: time(8)?,
         last_new_entry_at: time(9)?,
         failing_since: time(10)?,
-        failing_noticed: r.get(at + 11)?,
+        failing_noticed_since: time(11)?,
         entry_gap: r
             .get::<_, Option<f64>>(at + 12)?
             .map(|secs| std::time::Duration::from_secs_f64(secs.max(0.0))),
@@ -283,15 +284,25 @@ impl Store for SqliteStore {
         said: Said,
     ) -> Result<usize, StoreError> {
         let feed = feed.to_string();
-        let update = match said {
-            Said::Failing => "UPDATE feed_state SET failing_noticed = 1 WHERE feed = ?1",
-            Said::Recovered => "UPDATE feed_state SET failing_noticed = 0 WHERE feed = ?1",
-            Said::Quiet => "UPDATE feed_state SET quiet_noticed = 1 WHERE feed = ?1",
+        // One parameter list for all three (?2 is the failing run's start).
+        let (update, since) = match said {
+            Said::Failing(since) => (
+                "UPDATE feed_state SET failing_noticed_since = ?2 WHERE feed = ?1",
+                Some(ts(since)),
+            ),
+            Said::Recovered => (
+                "UPDATE feed_state SET failing_noticed_since = NULL WHERE feed = ?1 AND ?2 IS NULL",
+                None,
+            ),
+            Said::Quiet => (
+                "UPDATE feed_state SET quiet_noticed = 1 WHERE feed = ?1 AND ?2 IS NULL",
+                None,
+            ),
         };
         self.with(move |conn| {
             let tx = conn.transaction()?;
             let queued = insert_alerts(&tx, &notices)?;
-            tx.execute(update, params![feed])?;
+            tx.execute(update, params![feed, since])?;
             tx.commit()?;
             Ok(queued)
         })
