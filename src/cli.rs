@@ -7,7 +7,7 @@ use crate::feed_list;
 use crate::http::redact;
 use crate::ingest::feed;
 use crate::ingest::fetch::{FetchConfig, Fetched, Fetcher, Validators};
-use crate::ingest::network::normal_host;
+use crate::ingest::network::origin;
 use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::matching::stems::Language;
@@ -424,10 +424,7 @@ async fn read_source(source: &str) -> Result<Source> {
             // The HTTP client (and TLS) is set up only here, when it is needed.
             // A URL typed here is the operator's: it may point anywhere.
             let mut config = FetchConfig::default();
-            config
-                .network
-                .trusted_hosts
-                .extend(url.host_str().map(normal_host));
+            config.network.trusted_origins.insert(origin(url));
             let fetcher = Fetcher::new(&config);
             return match fetcher.fetch(url, &Validators::default()).await {
                 Ok(Fetched::Body {

@@ -5,7 +5,7 @@ use super::raw::{RawDefaults, RawFeed};
 use super::sources::Sources;
 use super::values::{duration, first_poll};
 use crate::ingest::fetch::FetchConfig;
-use crate::ingest::network::{NetworkPolicy, normal_host};
+use crate::ingest::network::{NetworkPolicy, origin};
 use crate::ingest::schedule::{FeedConfig, FirstPoll, Limits};
 use crate::model::diagnostic::{Diagnostic, SourceFile, utf8_text};
 use ipnet::IpNet;
@@ -62,8 +62,8 @@ pub(super) fn build_defaults(
             allow: networks(source, &raw.allow_networks, errors),
             deny: networks(source, &raw.deny_networks, errors),
             allow_all: raw.allow_private_redirects.unwrap_or(false),
-            // The feeds' own hosts are added once the feeds are known.
-            trusted_hosts: Default::default(),
+            // The feeds' own origins are added once the feeds are known.
+            trusted_origins: Default::default(),
         },
     };
     let max_backoff =
@@ -94,14 +94,10 @@ fn networks(
     nets
 }
 
-/// The hosts of the feeds the config lists: the operator wrote them, so
-/// they may resolve anywhere.
-pub(super) fn trusted_hosts(feeds: &[FeedConfig]) -> HashSet<String> {
-    feeds
-        .iter()
-        .filter_map(|f| f.url.host_str())
-        .map(normal_host)
-        .collect()
+/// The origins of the feeds the config lists: the operator wrote them, so
+/// they may be anywhere.
+pub(super) fn trusted_origins(feeds: &[FeedConfig]) -> HashSet<String> {
+    feeds.iter().map(|f| origin(&f.url)).collect()
 }
 
 pub(super) fn build_feeds(

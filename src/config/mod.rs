@@ -21,7 +21,7 @@ use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
 use destinations::build_destination;
-use feeds::{add_opml_feeds, build_defaults, build_feeds, build_limits, trusted_hosts};
+use feeds::{add_opml_feeds, build_defaults, build_feeds, build_limits, trusted_origins};
 use raw::RawConfig;
 use sources::expand_rule_globs;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -137,7 +137,7 @@ impl Config {
             }
         }
 
-        fetch.network.trusted_hosts = trusted_hosts(&feeds);
+        fetch.network.trusted_origins = trusted_origins(&feeds);
         let health = HealthConfig {
             notify: raw
                 .health

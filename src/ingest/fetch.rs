@@ -5,7 +5,7 @@ use super::network::{NetworkPolicy, PolicyResolver, permits_literal};
 use crate::http::{error_chain, install_crypto_provider, retry_after};
 use reqwest::header::{
     CONTENT_LOCATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED,
+    LAST_MODIFIED, LOCATION,
 };
 use reqwest::{StatusCode, redirect};
 use std::sync::{Arc, OnceLock};
@@ -101,7 +101,10 @@ pub(crate) struct Fetcher {
     config: FetchConfig,
     /// Built on the first HTTP fetch: TLS setup reads the system's CA store,
     /// which `inspect` of a local file (or a daemon of `file://` feeds) never needs.
-    client: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    /// (trusting, strict): the first for the origins the operator wrote,
+    /// which may be anywhere; the second for where a feed leads, its names
+    /// resolved under the network policy.
+    clients: Arc<OnceLock<Result<(reqwest::Client, reqwest::Client), String>>>,
     timeout: Duration,
     max_body: u64,
 }
@@ -112,31 +115,86 @@ impl Fetcher {
     pub fn new(config: &FetchConfig) -> Self {
         Fetcher {
             config: config.clone(),
-            client: Arc::default(),
+            clients: Arc::default(),
             timeout: config.timeout,
             max_body: config.max_body_bytes,
         }
     }
 
-    fn client(&self) -> Result<&reqwest::Client, FetchError> {
-        self.client
+    fn clients(&self) -> Result<&(reqwest::Client, reqwest::Client), FetchError> {
+        self.clients
             .get_or_init(|| {
                 install_crypto_provider();
                 let policy = Arc::new(self.config.network.clone());
-                reqwest::Client::builder()
-                    .user_agent(&self.config.user_agent)
-                    .connect_timeout(self.config.timeout.min(Duration::from_secs(10)))
-                    .timeout(self.config.timeout)
-                    // No proxy from the environment: a proxy would resolve
-                    // the names where the network policy cannot check them.
-                    .no_proxy()
-                    .redirect(redirect_policy(policy.clone()))
-                    .dns_resolver(PolicyResolver { policy })
-                    .build()
-                    .map_err(|e| error_chain(&e))
+                let build = |strict: bool| {
+                    let builder = reqwest::Client::builder()
+                        .user_agent(&self.config.user_agent)
+                        .connect_timeout(self.config.timeout.min(Duration::from_secs(10)))
+                        .timeout(self.config.timeout)
+                        // No proxy from the environment: a proxy would resolve
+                        // the names where the network policy cannot check them.
+                        .no_proxy()
+                        // Redirects are followed in `fetch`, each by its client.
+                        .redirect(redirect::Policy::none());
+                    let builder = match strict {
+                        true => builder.dns_resolver(PolicyResolver {
+                            policy: policy.clone(),
+                        }),
+                        false => builder,
+                    };
+                    builder.build().map_err(|e| error_chain(&e))
+                };
+                Ok((build(false)?, build(true)?))
             })
             .as_ref()
             .map_err(|e| FetchError::Request(e.clone()))
+    }
+
+    /// Sends the request for `url`, following redirects (at most
+    /// [`MAX_REDIRECTS`]): the configured URL and the origins the operator
+    /// wrote through the trusting client; any other origin a feed leads to
+    /// through the strict one, and only if its literal address is open.
+    async fn send(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<reqwest::Response, FetchError> {
+        let (trusting, strict) = self.clients()?;
+        let policy = &self.config.network;
+        let mut current = url.clone();
+        for hop in 0..=MAX_REDIRECTS {
+            let client = match hop == 0 || policy.trusts(&current) {
+                true => trusting,
+                false => strict,
+            };
+            let mut request = client.get(current.clone());
+            if let Some(etag) = &validators.etag {
+                request = request.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, lm);
+            }
+            let response = request.send().await.map_err(|e| self.classify(e))?;
+            let redirect = matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308);
+            let Some(location) = header(response.headers(), LOCATION).filter(|_| redirect) else {
+                return Ok(response);
+            };
+            let next = current
+                .join(location.trim())
+                .map_err(|e| FetchError::Request(format!("bad redirect to {location:?}: {e}")))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                let message = format!("redirect to a {} URL refused", next.scheme());
+                return Err(FetchError::Request(message));
+            }
+            if !policy.trusts(&next) && !permits_literal(policy, next.host()) {
+                let host = next.host_str().unwrap_or_default();
+                return Err(FetchError::Request(format!(
+                    "redirect to {host} refused: not a public address (allow_networks opens it)"
+                )));
+            }
+            current = next;
+        }
+        Err(FetchError::Request("too many redirects".to_string()))
     }
 
     pub(crate) async fn fetch(
@@ -156,14 +214,7 @@ impl Fetcher {
                 location: None,
             });
         }
-        let mut request = self.client()?.get(url.clone());
-        if let Some(etag) = &validators.etag {
-            request = request.header(IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            request = request.header(IF_MODIFIED_SINCE, lm);
-        }
-        let mut response = request.send().await.map_err(|e| self.classify(e))?;
+        let mut response = self.send(url, validators).await?;
         let status = response.status();
         let fresh_for = fresh_for(response.headers());
         if status == StatusCode::NOT_MODIFIED {
@@ -234,35 +285,6 @@ impl Fetcher {
             FetchError::Request(error_chain(&err.without_url()))
         }
     }
-}
-
-/// At most 5 redirects; and a redirect to another host than the feed's may
-/// not go to an address the network policy closes (a literal address is
-/// checked here; a host name when it is resolved, by [`PolicyResolver`]).
-/// The configured URL itself may point anywhere.
-fn redirect_policy(policy: Arc<NetworkPolicy>) -> redirect::Policy {
-    redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() > MAX_REDIRECTS {
-            return attempt.error("too many redirects");
-        }
-        let first_host = attempt
-            .previous()
-            .first()
-            .and_then(|u| u.host_str())
-            .map(str::to_owned);
-        let target = attempt.url();
-        let host = target.host_str().unwrap_or_default();
-        if Some(host) != first_host.as_deref()
-            && !policy.trusts(host)
-            && !permits_literal(&policy, target.host())
-        {
-            let message = format!(
-                "redirect to {host} refused: not a public address (allow_networks opens it)"
-            );
-            return attempt.error(message);
-        }
-        attempt.follow()
-    })
 }
 
 /// How long a reply says it stays fresh: `Cache-Control: max-age` (none

@@ -1,7 +1,7 @@
 //! Where newswatch may connect on its own. The operator is trusted, the
-//! feeds are not: a host written in the config (or typed on the command
+//! feeds are not: an origin written in the config (or typed on the command
 //! line) may be anywhere, but what a feed sends us to (a redirect to another
-//! host) may not reach loopback, private, link-local, CGNAT, multicast or
+//! origin) may not reach loopback, private, link-local, CGNAT, multicast or
 //! other special-purpose addresses unless `allow_networks` opens them
 //! (`deny_networks` closes more). Host names are checked on the addresses
 //! they resolve to, by the resolver the HTTP client connects with: a name
@@ -23,8 +23,9 @@ pub struct NetworkPolicy {
     pub deny: Vec<IpNet>,
     /// Every special-purpose network open (`allow_private_redirects`).
     pub allow_all: bool,
-    /// Hosts the operator wrote: they may resolve anywhere.
-    pub trusted_hosts: HashSet<String>,
+    /// Origins (scheme, host and port) the operator wrote: they may be
+    /// anywhere.
+    pub trusted_origins: HashSet<String>,
 }
 
 impl NetworkPolicy {
@@ -37,15 +38,15 @@ impl NetworkPolicy {
         self.allow_all || self.allow.iter().any(|n| n.contains(&ip)) || !is_special(ip)
     }
 
-    /// Whether `host` (as a URL writes it) was written by the operator.
-    pub fn trusts(&self, host: &str) -> bool {
-        self.trusted_hosts.contains(&normal_host(host))
+    /// Whether `url`'s origin was written by the operator.
+    pub fn trusts(&self, url: &url::Url) -> bool {
+        self.trusted_origins.contains(&origin(url))
     }
 }
 
-/// A host name as compared: lower case, with no trailing dot.
-pub fn normal_host(host: &str) -> String {
-    host.trim_end_matches('.').to_ascii_lowercase()
+/// A URL's origin as compared: `scheme://host:port`.
+pub fn origin(url: &url::Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 /// An IPv6 address that carries an IPv4 one (mapped, compatible, NAT64 or
@@ -117,9 +118,9 @@ fn is_special(ip: IpAddr) -> bool {
         .any(|n| n.contains(&ip))
 }
 
-/// The resolver the HTTP client connects with: a trusted host's addresses
-/// as the system resolves them; another host's only where the policy
-/// permits, and an error naming the addresses when none is left.
+/// The resolver of the client that follows where feeds lead: a name's
+/// addresses only where the policy permits, and an error naming them when
+/// none is left.
 pub(crate) struct PolicyResolver {
     pub policy: Arc<NetworkPolicy>,
 }
@@ -131,9 +132,6 @@ impl Resolve for PolicyResolver {
         Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if policy.trusts(&host) {
-                return Ok(Box::new(found.into_iter()) as Addrs);
-            }
             let (open, closed): (Vec<SocketAddr>, Vec<SocketAddr>) =
                 found.into_iter().partition(|a| policy.permits(a.ip()));
             if open.is_empty() && !closed.is_empty() {

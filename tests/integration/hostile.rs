@@ -124,6 +124,9 @@ async fn server_on(address: &str) -> MockServer {
 async fn redirects_to_loopback_in_any_spelling_connect_nowhere_unless_allowed() {
     let inner = server_on("127.0.0.2:0").await;
     let inner_v6 = server_on("[::1]:0").await;
+    // The feed's own address on another port, and an origin the config lists.
+    let other_port = server_on("127.0.0.1:0").await;
+    let listed = server_on("127.0.0.1:0").await;
     let (port, port_v6) = (inner.address().port(), inner_v6.address().port());
     let outer = MockServer::start().await;
     let targets = [
@@ -131,8 +134,20 @@ async fn redirects_to_loopback_in_any_spelling_connect_nowhere_unless_allowed() 
         ("hex", format!("http://0x7f000002:{port}/feed.xml")),
         ("decimal", format!("http://2130706434:{port}/feed.xml")),
         ("v6", format!("http://[::1]:{port_v6}/feed.xml")),
+        ("port", format!("{}/feed.xml", other_port.uri())),
     ];
-    let mut feeds = String::new();
+    let mut feeds = feed("listed", &format!("{}/feed.xml", listed.uri()));
+    Mock::given(path("/to-listed.xml"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/feed.xml", listed.uri())),
+        )
+        .mount(&outer)
+        .await;
+    feeds.push_str(&feed(
+        "to-listed",
+        &format!("{}/to-listed.xml", outer.uri()),
+    ));
     for (name, target) in &targets {
         Mock::given(path(format!("/{name}.xml")))
             .respond_with(ResponseTemplate::new(302).insert_header("Location", target.as_str()))
@@ -142,8 +157,9 @@ async fn redirects_to_loopback_in_any_spelling_connect_nowhere_unless_allowed() 
     }
     let env = Env::new(&config(free_port(), &feeds), RULES);
     let run = env.once().await;
+    // A redirect to an origin the config lists is followed.
     assert!(
-        run.stderr.contains("feeds_ok=0 feeds_failed=4"),
+        run.stderr.contains("feeds_ok=2 feeds_failed=5"),
         "{}",
         run.stderr
     );
@@ -153,6 +169,8 @@ async fn redirects_to_loopback_in_any_spelling_connect_nowhere_unless_allowed() 
     }
     assert_eq!(inner.received_requests().await.unwrap().len(), 0);
     assert_eq!(inner_v6.received_requests().await.unwrap().len(), 0);
+    assert_eq!(other_port.received_requests().await.unwrap().len(), 0);
+    assert_eq!(listed.received_requests().await.unwrap().len(), 2);
 
     // Opened by the operator: followed, and the feed works.
     let allowed = config(free_port(), &feeds).replace(
@@ -161,8 +179,9 @@ async fn redirects_to_loopback_in_any_spelling_connect_nowhere_unless_allowed() 
     );
     std::fs::write(env.config_path(), allowed).unwrap();
     let run = env.once().await;
+    // 127.0.0.1 itself stays closed: only the other port's feed still fails.
     assert!(
-        run.stderr.contains("feeds_ok=4 feeds_failed=0"),
+        run.stderr.contains("feeds_ok=6 feeds_failed=1"),
         "{}",
         run.stderr
     );
