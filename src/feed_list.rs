@@ -4,7 +4,7 @@
 
 use crate::cli::OutputFormat;
 use crate::config::Config;
-use crate::config::opml::{read_opml, unique_name, write_opml};
+use crate::config::opml::{opml_names, read_opml, write_opml};
 use crate::ingest::health::is_quiet;
 use crate::model::diagnostic::{SourceFile, utf8_text};
 use crate::store::FeedState;
@@ -149,20 +149,30 @@ pub fn import(path: &Path) -> Result<ExitCode> {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         tags: Vec<String>,
     }
-    let (mut urls, mut names) = (HashSet::new(), HashSet::new());
-    let mut feeds = Vec::new();
+    let mut urls = HashSet::new();
+    let mut kept = Vec::new();
     for outline in outlines {
         if !urls.insert(outline.url.clone()) {
             let message = format!("{} is listed already; left out", outline.url);
             eprintln!("warning: {}", source.error_in(&outline.span, message));
             continue;
         }
-        feeds.push(Feed {
-            name: unique_name(&outline.title, &mut names),
+        kept.push(outline);
+    }
+    let titles: Vec<(&str, &str)> = kept
+        .iter()
+        .map(|o| (o.title.as_str(), o.url.as_str()))
+        .collect();
+    let names = opml_names(&titles, &mut HashSet::new());
+    let feeds: Vec<Feed> = kept
+        .into_iter()
+        .zip(names)
+        .map(|(outline, name)| Feed {
+            name,
             url: outline.url,
             tags: outline.tags,
-        });
-    }
+        })
+        .collect();
     let count = feeds.len();
     print!("{}", toml::to_string(&Feeds { feed: feeds })?);
     eprintln!("{count} feeds from {}", path.display());

@@ -1,6 +1,6 @@
 //! `[defaults]` and `[[feed]]`: the feed list, and how feeds are fetched.
 
-use super::opml::{read_opml, unique_name};
+use super::opml::{opml_names, read_opml};
 use super::raw::{RawDefaults, RawFeed};
 use super::sources::Sources;
 use super::values::{duration, first_poll};
@@ -181,6 +181,7 @@ pub(super) fn add_opml_feeds(
             }
         };
         let folder = path.parent().unwrap_or(base);
+        let mut kept = Vec::new();
         for outline in outlines {
             let at = |message: String| opml.error_in(&outline.span, message);
             let url = match feed_url(folder, &outline.url) {
@@ -197,8 +198,16 @@ pub(super) fn add_opml_feeds(
             let here = at(String::new());
             let (line, col) = here.position.unwrap_or((0, 0));
             listed.insert(url.to_string(), format!("{}:{line}:{col}", path.display()));
+            kept.push((outline, url));
+        }
+        let titles: Vec<(&str, &str)> = kept
+            .iter()
+            .map(|(o, url)| (o.title.as_str(), url.as_str()))
+            .collect();
+        let feed_names = opml_names(&titles, &mut names);
+        for ((outline, url), name) in kept.into_iter().zip(feed_names) {
             feeds.push(FeedConfig {
-                name: unique_name(&outline.title, &mut names),
+                name,
                 url,
                 tags: outline.tags,
                 interval: defaults.interval,

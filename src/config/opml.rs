@@ -8,9 +8,12 @@
 //! as `category="/News/World,/Tech"`; `title`, `text` or both. All are read.
 
 use crate::ingest::schedule::FeedConfig;
+use crate::model::article::hex;
 use quick_xml::Reader;
 use quick_xml::escape::escape;
 use quick_xml::events::{BytesStart, Event};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 /// A feed read from an OPML outline.
@@ -32,17 +35,35 @@ pub(crate) struct OpmlError {
     pub(crate) at: usize,
 }
 
-/// `title`, or (where a feed already has that name) `title (2)`, `(3)` …:
-/// feed names are unique. The name is added to `names`.
-pub(crate) fn unique_name(title: &str, names: &mut std::collections::HashSet<String>) -> String {
-    let mut name = title.to_string();
-    for n in 2.. {
-        if names.insert(name.clone()) {
-            break;
-        }
-        name = format!("{title} ({n})");
+/// The names of feeds read from OPML (`(title, url)`, in order): the title
+/// where no other feed has it (`taken`: names in use already), else the
+/// title and a short hash of the URL, `Wire (3f9a2c)`. The store keeps a
+/// feed's state by name, so a name must not pass to another feed when the
+/// outlines are reordered, as a number by position would. Added to `taken`.
+pub(crate) fn opml_names(feeds: &[(&str, &str)], taken: &mut HashSet<String>) -> Vec<String> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (title, _) in feeds {
+        *count.entry(title).or_default() += 1;
     }
-    name
+    feeds
+        .iter()
+        .map(|&(title, url)| {
+            let mut name = title.to_string();
+            if count[title] > 1 || taken.contains(&name) {
+                let hash = hex(&Sha256::digest(url.as_bytes())[..3]);
+                name = format!("{title} ({hash})");
+            }
+            // Two URLs whose hashes meet (one in 16 million): a number too.
+            let base = name.clone();
+            for n in 2.. {
+                if taken.insert(name.clone()) {
+                    break;
+                }
+                name = format!("{base} ({n})");
+            }
+            name
+        })
+        .collect()
 }
 
 /// The feeds of an OPML document, in the order written.

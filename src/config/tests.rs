@@ -188,12 +188,36 @@ url = "https://example.org/rss.xml"
 kind = "maildir"
 "#;
     let config = Config::parse_with(Path::new(PATH), text, &files).unwrap();
-    let feeds: Vec<(&str, u64)> = config
-        .feeds
-        .iter()
-        .map(|f| (f.name.as_str(), f.interval.as_secs()))
-        .collect();
-    assert_eq!(feeds, [("wire", 420), ("wire (2)", 420), ("wire (3)", 420)]);
+    let names = |config: &Config| -> Vec<(String, String, u64)> {
+        let mut feeds: Vec<_> = (config.feeds.iter())
+            .map(|f| (f.url.to_string(), f.name.clone(), f.interval.as_secs()))
+            .collect();
+        feeds.sort();
+        feeds
+    };
+    let feeds = names(&config);
+    // The [[feed]] keeps its name; the outlines that share it get their
+    // URL's hash, so reordering them cannot swap their names (and state).
+    assert_eq!(
+        feeds[1],
+        ("https://example.org/rss.xml".into(), "wire".into(), 420)
+    );
+    for (url, name, interval) in [&feeds[0], &feeds[2]] {
+        assert!(
+            name.starts_with("wire (") && name.len() == "wire (123456)".len(),
+            "{url} {name}"
+        );
+        assert_eq!(*interval, 420);
+    }
+    let swapped = opml
+        .replace("other.xml", "TMP")
+        .replace("third.xml", "other.xml")
+        .replace("TMP", "third.xml");
+    let files_swapped = Memory::default()
+        .file("/etc/nw/rules.d/a.toml", RULES)
+        .file("/etc/nw/lists/feeds.opml", &swapped);
+    let reordered = Config::parse_with(Path::new(PATH), text, &files_swapped).unwrap();
+    assert_eq!(names(&reordered), feeds);
     let warnings: Vec<String> = config.warnings.iter().map(|w| w.to_string()).collect();
     assert!(
         warnings[0]

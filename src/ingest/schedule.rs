@@ -99,7 +99,7 @@ pub(crate) async fn run<P, F>(
         due.push(Reverse((at, i)));
     }
     let mut busy_hosts: HashMap<&str, usize> = HashMap::new();
-    let mut waiting: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    let mut waiting = Waiting::default();
     // systemd's watchdog is fed from this loop, so a stuck scheduler gets restarted.
     let mut watchdog = sd_notify::watchdog_enabled().map(|period| {
         let mut ticker = tokio::time::interval(period / 2);
@@ -113,7 +113,7 @@ pub(crate) async fn run<P, F>(
         let now = Instant::now();
         while running.len() < limits.concurrency {
             // A feed that waited for its host goes first; then the next due.
-            let ready = hosts_ready(&mut waiting, &busy_hosts, limits.per_host);
+            let ready = waiting.next_ready(&busy_hosts, limits.per_host);
             let i = match ready {
                 Some(i) => i,
                 None => match due.peek() {
@@ -123,7 +123,7 @@ pub(crate) async fn run<P, F>(
                         };
                         let host = hosts[i].as_str();
                         if busy_hosts.get(host).copied().unwrap_or(0) >= limits.per_host {
-                            waiting.entry(host).or_default().push_back(i);
+                            waiting.push(host, i);
                             continue;
                         }
                         i
@@ -174,24 +174,40 @@ pub(crate) async fn run<P, F>(
     while running.join_next().await.is_some() {}
 }
 
-/// A feed that waited for its host, if that host has a free slot now.
-fn hosts_ready(
-    waiting: &mut HashMap<&str, VecDeque<usize>>,
-    busy: &HashMap<&str, usize>,
-    per_host: usize,
-) -> Option<usize> {
-    let host = *waiting
-        .iter()
-        .find(|(host, queue)| {
-            !queue.is_empty() && busy.get(*host).copied().unwrap_or(0) < per_host
-        })?
-        .0;
-    let queue = waiting.get_mut(host)?;
-    let i = queue.pop_front();
-    if queue.is_empty() {
-        waiting.remove(host);
+/// Polls waiting for their host's turn: a queue per host, and the hosts
+/// in the order they take turns (each goes to the back once served), so no
+/// host waits behind another.
+#[derive(Default)]
+struct Waiting<'a> {
+    queues: HashMap<&'a str, VecDeque<usize>>,
+    turns: VecDeque<&'a str>,
+}
+
+impl<'a> Waiting<'a> {
+    fn push(&mut self, host: &'a str, feed: usize) {
+        let queue = self.queues.entry(host).or_default();
+        if queue.is_empty() {
+            self.turns.push_back(host);
+        }
+        queue.push_back(feed);
     }
-    i
+
+    /// The next feed whose host has a free slot now, taking hosts in turn.
+    fn next_ready(&mut self, busy: &HashMap<&str, usize>, per_host: usize) -> Option<usize> {
+        let at = self
+            .turns
+            .iter()
+            .position(|host| busy.get(host).copied().unwrap_or(0) < per_host)?;
+        let host = self.turns.remove(at)?;
+        let queue = self.queues.get_mut(host)?;
+        let feed = queue.pop_front();
+        if queue.is_empty() {
+            self.queues.remove(host);
+        } else {
+            self.turns.push_back(host);
+        }
+        feed
+    }
 }
 
 async fn tick(ticker: &mut Option<tokio::time::Interval>) {
