@@ -15,7 +15,7 @@ use crate::delivery::destination::DestinationConfig;
 use crate::delivery::outbox::RetryPolicy;
 use crate::delivery::timing::DigestSchedule;
 use crate::ingest::fetch::FetchConfig;
-use crate::ingest::health::HealthConfig;
+use crate::ingest::health::{self, HealthConfig};
 use crate::ingest::schedule::{FeedConfig, Limits};
 use crate::matching::RuleSet;
 use crate::matching::rules;
@@ -49,6 +49,8 @@ pub struct Config {
     pub destinations: BTreeMap<String, DestinationConfig>,
     /// Who hears about failing feeds (`[health]`).
     pub health: HealthConfig,
+    /// When the feed health notices go out, if in a daily digest.
+    pub health_digest: Option<DigestSchedule>,
     /// Shared with the pipeline: a million compiled rules are not copied.
     pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
@@ -61,11 +63,19 @@ pub struct Config {
 impl Config {
     /// The rules delivered in digests, with their schedules, by rule name.
     pub fn digests(&self) -> HashMap<String, DigestSchedule> {
-        self.rules
+        let mut digests: HashMap<String, DigestSchedule> = self
+            .rules
             .rules()
             .iter()
             .filter_map(|r| Some((r.name.clone(), r.digest.clone()?)))
-            .collect()
+            .collect();
+        // Health notices are alerts whose "rule" names their kind.
+        if let Some(schedule) = &self.health_digest {
+            for kind in health::NOTICES {
+                digests.insert(kind.to_string(), schedule.clone());
+            }
+        }
+        digests
     }
 
     /// Reads and validates the config file and every rule file it names.
@@ -158,6 +168,12 @@ impl Config {
                 .unwrap_or(HealthConfig::default().failing_after),
         };
 
+        let health_digest = raw.health.digest.as_ref().and_then(|daily| {
+            DigestSchedule::parse_daily(daily.get_ref())
+                .map_err(|e| errors.push(source.error_in(&daily.span(), e)))
+                .ok()
+        });
+
         let rule_files = expand_rule_globs(&source, base, files, &raw.rules, &mut errors);
         let mut rule_texts = Vec::new();
         for file in &rule_files {
@@ -196,6 +212,7 @@ impl Config {
             feeds,
             destinations,
             health,
+            health_digest,
             rules: Arc::new(RuleSet::new(rules)),
             rule_files,
             warnings,

@@ -33,6 +33,8 @@ pub(super) struct RawHealth {
     #[serde(default)]
     pub(super) notify: Vec<Spanned<String>>,
     pub(super) failing_after: Option<Spanned<String>>,
+    /// `"daily 08:00"`: the notices go out in one message a day.
+    pub(super) digest: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -257,4 +257,20 @@ failing_after = "2h"
         Config::parse_with(Path::new(PATH), &text.replace(", \"pager\"", ""), &files).unwrap();
     assert_eq!(config.health.notify, ["desk"]);
     assert_eq!(config.health.failing_after, Duration::from_secs(7200));
+    // In a daily digest, like a rule's alerts.
+    let daily = text.replace(", \"pager\"", "") + "digest = \"daily 08:00\"\n";
+    let config = Config::parse_with(Path::new(PATH), &daily, &files).unwrap();
+    let digests = config.digests();
+    for kind in ["feed failing", "feed recovered", "feed quiet"] {
+        assert!(
+            matches!(digests.get(kind), Some(DigestSchedule::Daily(_))),
+            "{kind}"
+        );
+    }
+    let broken = text.replace(", \"pager\"", "") + "digest = \"weekly\"\n";
+    let got = errors(&broken, &files);
+    assert!(
+        got[0].starts_with("/etc/nw/newswatch.toml:9:10: digest schedule \"weekly\""),
+        "{got:?}"
+    );
 }

@@ -32,6 +32,8 @@ impl Default for HealthConfig {
 pub(crate) const FAILING: &str = "feed failing";
 pub(crate) const RECOVERED: &str = "feed recovered";
 pub(crate) const QUIET: &str = "feed quiet";
+/// Every kind of notice.
+pub(crate) const NOTICES: [&str; 3] = [FAILING, RECOVERED, QUIET];
 
 /// A feed is quiet after this many of its usual gaps between new entries
 /// without one, and at least [`QUIET_AT_LEAST`].
