@@ -199,7 +199,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Inspect { sources, verbose } => inspect(&sources, verbose).await,
         Command::Outbox(command) => outbox(&cli.config, command).await,
         Command::Feeds { command, format } => match command {
-            None => feed_list::list(&load(&cli.config)?, format).await,
+            None => feed_list::list(&load(&cli.config)?, format == OutputFormat::Json).await,
             Some(FeedsCommand::Import { file }) => feed_list::import(&file),
             Some(FeedsCommand::Export) => {
                 feed_list::export(&load(&cli.config)?);

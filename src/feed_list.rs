@@ -2,7 +2,6 @@
 //! out of OPML (`feeds import`, `feeds export`), the format every feed
 //! reader exports.
 
-use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::config::opml::{opml_names, read_opml, write_opml};
 use crate::ingest::health::is_quiet;
@@ -98,8 +97,9 @@ impl FeedHealth {
     }
 }
 
-/// Every configured feed with its health from the store, in config order.
-pub async fn list(config: &Config, format: OutputFormat) -> Result<ExitCode> {
+/// Every configured feed with its health from the store, in config order:
+/// a line each for a person, or (`json`) a JSON object each.
+pub async fn list(config: &Config, json: bool) -> Result<ExitCode> {
     let store = crate::store::open(&config.state_dir)
         .await
         .with_context(|| format!("cannot open store in {}", config.state_dir.display()))?;
@@ -117,9 +117,9 @@ pub async fn list(config: &Config, format: OutputFormat) -> Result<ExitCode> {
             None => (None, 0),
         };
         let health = FeedHealth::new(&feed.name, feed.url.as_str(), state, seen);
-        match format {
-            OutputFormat::Human => writeln!(out, "{}", health.line())?,
-            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&health)?)?,
+        match json {
+            false => writeln!(out, "{}", health.line())?,
+            true => writeln!(out, "{}", serde_json::to_string(&health)?)?,
         }
     }
     Ok(ExitCode::SUCCESS)
