@@ -109,13 +109,10 @@ fn is_special(ip: IpAddr) -> bool {
         "fe80::/10",
         "ff00::/8",
     ];
-    let nets = match ip {
-        IpAddr::V4(_) => V4,
-        IpAddr::V6(_) => V6,
-    };
-    nets.iter()
-        .filter_map(|n| n.parse::<IpNet>().ok())
-        .any(|n| n.contains(&ip))
+    // Parsed once, not on every address checked.
+    static NETS: std::sync::LazyLock<Vec<IpNet>> =
+        std::sync::LazyLock::new(|| V4.iter().chain(V6).filter_map(|n| n.parse().ok()).collect());
+    NETS.iter().any(|n| n.contains(&ip))
 }
 
 /// The resolver of the client that follows where feeds lead: a name's
