@@ -6,11 +6,14 @@ use crate::delivery::clock::Clock;
 use crate::delivery::outbox::{DeliveryReport, Outbox};
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::schedule::{self, FeedConfig};
+use crate::ingest::websub::Subscriber;
+use crate::listener::{self, Endpoint};
 use crate::pipeline::{Pipeline, PollError};
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
 use sd_notify::NotifyState;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -34,8 +37,23 @@ struct Runtime {
     outbox: Arc<Outbox>,
 }
 
-fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
+/// Builds the runtime; WebSub subscriptions are made only where hubs can
+/// reach us: when the listener is bound on the configured address.
+fn build(config: Config, store: Arc<dyn Store>, listening: Option<SocketAddr>) -> Result<Runtime> {
     let fetcher = Fetcher::new(&config.fetch);
+    let websub = match &config.websub {
+        Some(websub) if Some(websub.listen) == listening => Some(Arc::new(Subscriber::new(
+            websub.clone(),
+            store.clone(),
+            fetcher.clone(),
+            &config.feeds,
+        ))),
+        Some(websub) => {
+            tracing::warn!(listen = %websub.listen, "[websub] takes effect at the next restart (the listener is bound at start)");
+            None
+        }
+        None => None,
+    };
     let outbox = Outbox::new(
         store.clone(),
         &config.destinations,
@@ -52,6 +70,7 @@ fn build(config: Config, store: Arc<dyn Store>) -> Result<Runtime> {
             max_backoff: config.max_backoff,
             health: config.health.clone(),
             max_interval: config.max_interval,
+            websub,
         }),
         outbox: Arc::new(outbox),
         config,
@@ -96,7 +115,8 @@ pub(crate) struct OnceReport {
 /// Polls every feed once, then attempts every due alert once.
 pub(crate) async fn once(config: Config) -> Result<OnceReport> {
     let store = open_store(&config).await?;
-    let rt = build(config, store.clone())?;
+    // No listener: `once` makes no WebSub subscription.
+    let rt = build(config, store.clone(), None)?;
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut report = OnceReport::default();
     let limits = rt.config.limits;
@@ -137,7 +157,29 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
 /// rules are compiled.
 pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result<()> {
     let store = open_store(&config).await?;
-    let mut rt = build(config, store.clone())?;
+    // Bound once: hubs keep the callback URLs, so a reload keeps the socket.
+    let bound = match &config.websub {
+        Some(websub) => Some(
+            tokio::net::TcpListener::bind(websub.listen)
+                .await
+                .with_context(|| format!("[websub] cannot listen on {}", websub.listen))?,
+        ),
+        None => None,
+    };
+    let listening = config.websub.as_ref().map(|w| w.listen);
+    let mut rt = build(config, store.clone(), listening)?;
+    let (endpoint, current) = watch::channel(None);
+    let listener_stop = CancellationToken::new();
+    let listener_task = bound.map(|socket| {
+        let max_body = usize::try_from(rt.config.fetch.max_body_bytes).unwrap_or(usize::MAX);
+        tracing::info!(listen = ?listening, "WebSub listener started");
+        tokio::spawn(listener::serve(
+            socket,
+            current,
+            max_body,
+            listener_stop.clone(),
+        ))
+    });
     tracing::info!(
         feeds = rt.config.feeds.len(),
         rules = rt.config.rules.rules().len(),
@@ -150,7 +192,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
     notify_systemd(&[NotifyState::Ready]);
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut stop = CancellationToken::new();
-    let mut tasks = start(&rt, stop.clone());
+    let mut tasks = start(&rt, stop.clone(), &endpoint);
     loop {
         let mut command = control.recv().await.unwrap_or(Control::Shutdown);
         // A reload is prepared (the config read, the rules compiled: with a
@@ -162,7 +204,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             let (path, state_dir) = (rt.config.path.clone(), rt.config.state_dir.clone());
             let store = store.clone();
             let mut preparing =
-                tokio::task::spawn_blocking(move || prepare(&path, &state_dir, store));
+                tokio::task::spawn_blocking(move || prepare(&path, &state_dir, store, listening));
             // What is asked meanwhile: a shutdown stops at once (the half-read
             // config is dropped when its thread is done); another reload
             // reads the config again once this one is in (it may have
@@ -207,6 +249,10 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             }
         }
         if command == Control::Shutdown {
+            listener_stop.cancel();
+            if let Some(task) = listener_task {
+                let _ = task.await;
+            }
             notify_systemd(&[NotifyState::Stopping]);
             tracing::info!("Newswatch stopped");
             return Ok(());
@@ -220,7 +266,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             );
             log_warnings(&rt.config);
             stop = CancellationToken::new();
-            tasks = start(&rt, stop.clone());
+            tasks = start(&rt, stop.clone(), &endpoint);
             warn_orphaned_alerts(store.as_ref(), &rt.config).await;
         }
         notify_systemd(&[NotifyState::Ready]);
@@ -229,7 +275,12 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
 
 /// A runtime built from the config file read again, or `None` (and why,
 /// logged) if it is invalid or cannot be built: the old one then stays.
-fn prepare(path: &Path, state_dir: &Path, store: Arc<dyn Store>) -> Option<Runtime> {
+fn prepare(
+    path: &Path,
+    state_dir: &Path,
+    store: Arc<dyn Store>,
+    listening: Option<SocketAddr>,
+) -> Option<Runtime> {
     let new = match Config::load(path) {
         Ok(config) => config,
         Err(errors) => {
@@ -241,16 +292,31 @@ fn prepare(path: &Path, state_dir: &Path, store: Arc<dyn Store>) -> Option<Runti
         tracing::error!("Reload rejected: state_dir changed, which needs a restart");
         return None;
     }
-    build(new, store)
+    build(new, store, listening)
         .inspect_err(|error| {
             tracing::error!(error = %format!("{error:#}"), "Reload rejected; keeping the old config");
         })
         .ok()
 }
 
-fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+fn start(
+    rt: &Runtime,
+    stop: CancellationToken,
+    endpoint: &watch::Sender<Option<Endpoint>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let (wake, woken) = watch::channel(());
     let outbox_task = tokio::spawn(rt.outbox.clone().run(woken, stop.clone()));
+    let mut tasks = vec![outbox_task];
+    // Hubs are answered by this runtime from now on.
+    endpoint.send_replace(rt.pipeline.websub.clone().map(|subscriber| Endpoint {
+        subscriber,
+        pipeline: rt.pipeline.clone(),
+        wake: wake.clone(),
+    }));
+    if let Some(subscriber) = rt.pipeline.websub.clone() {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move { subscriber.maintain(stop).await }));
+    }
     let (pipeline, feeds) = (rt.pipeline.clone(), rt.config.feeds.clone());
     let limits = rt.config.limits;
     let scheduler = tokio::spawn(async move {
@@ -270,7 +336,8 @@ fn start(rt: &Runtime, stop: CancellationToken) -> Vec<tokio::task::JoinHandle<(
         };
         schedule::run(feeds, first_due, limits, poll, stop).await;
     });
-    vec![scheduler, outbox_task]
+    tasks.push(scheduler);
+    tasks
 }
 
 /// What `newswatch check` warns about, in the log: the first few, and how

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::config::opml::{opml_names, read_opml, write_opml};
 use crate::ingest::health::is_quiet;
 use crate::model::diagnostic::{SourceFile, utf8_text};
+use crate::model::subscription::Subscription;
 use crate::store::FeedState;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -33,6 +34,30 @@ pub struct FeedHealth {
     pub last_new_entry: Option<DateTime<Utc>>,
     pub next_poll: Option<DateTime<Utc>>,
     pub entries_seen: u64,
+    /// The feed's WebSub subscription, if its feed names a hub.
+    pub push: Option<Push>,
+}
+
+/// A WebSub subscription as `newswatch feeds` shows it.
+#[derive(Debug, Serialize)]
+pub struct Push {
+    pub hub: String,
+    /// `requested`, `active`, `denied` or `unsubscribing`.
+    pub state: &'static str,
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Why the last request failed, or why the hub denied it.
+    pub error: Option<String>,
+}
+
+impl Push {
+    fn new(s: &Subscription) -> Push {
+        Push {
+            hub: s.hub.to_string(),
+            state: s.state.as_str(),
+            lease_until: s.lease_until,
+            error: s.last_error.clone(),
+        }
+    }
 }
 
 impl FeedHealth {
@@ -63,6 +88,7 @@ impl FeedHealth {
             last_new_entry: s.last_new_entry_at,
             next_poll: s.next_poll_at,
             entries_seen,
+            push: None,
         }
     }
 
@@ -93,6 +119,15 @@ impl FeedHealth {
             self.entries_seen,
             self.url
         ));
+        if let Some(push) = &self.push {
+            line.push_str(&format!("  push {} via {}", push.state, push.hub));
+            if let Some(until) = push.lease_until {
+                line.push_str(&format!(" until {}", time(Some(until))));
+            }
+            if let Some(error) = &push.error {
+                line.push_str(&format!(": {error}"));
+            }
+        }
         line
     }
 }
@@ -109,6 +144,12 @@ pub async fn list(config: &Config, json: bool) -> Result<ExitCode> {
         .into_iter()
         .map(|(name, state, seen)| (name, (state, seen)))
         .collect();
+    let pushes: HashMap<String, Subscription> = store
+        .subscriptions()
+        .await?
+        .into_iter()
+        .map(|s| (s.feed.clone(), s))
+        .collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for feed in &config.feeds {
@@ -116,7 +157,8 @@ pub async fn list(config: &Config, json: bool) -> Result<ExitCode> {
             Some((state, seen)) => (Some(state), *seen),
             None => (None, 0),
         };
-        let health = FeedHealth::new(&feed.name, feed.url.as_str(), state, seen);
+        let mut health = FeedHealth::new(&feed.name, feed.url.as_str(), state, seen);
+        health.push = pushes.get(&feed.name).map(Push::new);
         match json {
             false => writeln!(out, "{}", health.line())?,
             true => writeln!(out, "{}", serde_json::to_string(&health)?)?,

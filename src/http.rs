@@ -33,6 +33,14 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     message
 }
 
+/// The `charset` parameter of a `Content-Type` value.
+pub(crate) fn charset_of(content_type: &str) -> Option<String> {
+    content_type.split(';').find_map(|param| {
+        let value = param.trim().strip_prefix("charset=")?;
+        Some(value.trim_matches('"').to_string())
+    })
+}
+
 /// `Retry-After` in seconds or as an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();

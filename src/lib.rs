@@ -16,4 +16,5 @@ pub mod config;
 pub mod cli;
 pub(crate) mod daemon;
 pub(crate) mod feed_list;
+pub(crate) mod listener;
 pub(crate) mod pipeline;

@@ -7,6 +7,7 @@ use crate::ingest::feed::{self, ParseError, panic_message};
 use crate::ingest::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::ingest::health::{Failing, HealthConfig, is_quiet};
 use crate::ingest::schedule::{FeedConfig, FirstPoll, adaptive_interval, backoff, jittered};
+use crate::ingest::websub::Subscriber;
 use crate::matching::{FeedRef, RuleSet};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
@@ -58,6 +59,8 @@ pub(crate) struct Pipeline {
     pub health: HealthConfig,
     /// The longest a feed that publishes seldom waits between polls.
     pub max_interval: Duration,
+    /// Subscribes feeds that name a WebSub hub (`[websub]`, the daemon only).
+    pub websub: Option<Arc<Subscriber>>,
 }
 
 impl Pipeline {
@@ -195,14 +198,21 @@ impl Pipeline {
     /// half its usual gap between new entries where that is longer (up to
     /// `max_interval`), and never sooner than the server said the document
     /// stays fresh (`fresh_for`: max-age, Expires, RSS ttl; up to the same cap).
-    fn next_poll(
+    /// A feed whose hub pushes its entries (WebSub) is polled at
+    /// `max_interval`, in case a push is lost.
+    async fn next_poll(
         &self,
         feed: &FeedConfig,
         state: &FeedState,
         fresh_for: Option<Duration>,
     ) -> DateTime<Utc> {
-        let interval =
+        let mut interval =
             adaptive_interval(feed.interval, self.max_interval, state.entry_gap, fresh_for);
+        if let Some(websub) = &self.websub
+            && websub.is_pushed(&feed.name).await
+        {
+            interval = interval.max(self.max_interval);
+        }
         Utc::now() + jittered(interval)
     }
 
@@ -231,10 +241,10 @@ impl Pipeline {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let (bytes, validators, charset, location, fresh_for) =
+        let (bytes, validators, charset, location, fresh_for, advertised) =
             match self.fetcher.fetch(&feed.url, &validators).await? {
                 Fetched::NotModified { fresh_for } => {
-                    let next_poll_at = self.next_poll(feed, &state, fresh_for);
+                    let next_poll_at = self.next_poll(feed, &state, fresh_for).await;
                     self.store
                         .record_not_modified(&feed.name, next_poll_at)
                         .await?;
@@ -252,7 +262,8 @@ impl Pipeline {
                     validators,
                     charset,
                     location,
-                } => (bytes, validators, charset, location, fresh_for),
+                    advertised,
+                } => (bytes, validators, charset, location, fresh_for, advertised),
             };
         let base = location.as_ref().unwrap_or(&feed.url);
         let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(base))?;
@@ -271,7 +282,14 @@ impl Pipeline {
             }
         }
         let malformed = parsed.malformed;
-        let next_poll_at = self.next_poll(feed, &state, fresh_for.max(parsed.ttl));
+        if let Some(websub) = &self.websub {
+            websub
+                .observe(feed, (*advertised).or(parsed.advertised))
+                .await;
+        }
+        let next_poll_at = self
+            .next_poll(feed, &state, fresh_for.max(parsed.ttl))
+            .await;
         let articles = dedup_in_fetch(parsed.articles);
         let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
         let unseen: HashSet<String> = self
@@ -317,6 +335,44 @@ impl Pipeline {
             alerts_queued,
             ..report
         })
+    }
+
+    /// Reads a document a WebSub hub pushed for `feed` (`topic` is its
+    /// base): its new entries are matched and recorded as a poll's are; the
+    /// feed's polling state is left as is. Returns the entries new, and the
+    /// alerts queued.
+    pub(crate) async fn ingest_push(
+        &self,
+        feed: &FeedConfig,
+        topic: &url::Url,
+        bytes: &[u8],
+        charset: Option<&str>,
+    ) -> Result<(usize, usize), PollError> {
+        let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
+        let parsed = feed::parse_from(bytes, charset, Some(topic))?;
+        let articles = dedup_in_fetch(parsed.articles);
+        let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
+        let unseen: HashSet<String> = self
+            .store
+            .unseen(&feed.name, &keys)
+            .await?
+            .into_iter()
+            .collect();
+        let new: Vec<&Article> = articles
+            .iter()
+            .filter(|a| unseen.contains(&a.key))
+            .collect();
+        let quiet = !state.polled_ok && feed.first_poll == FirstPoll::Quiet;
+        let alerts = match quiet {
+            true => Vec::new(),
+            false => self.alerts_for(feed, &new),
+        };
+        let seen_keys: Vec<String> = new.iter().map(|a| a.key.clone()).collect();
+        let queued = self
+            .store
+            .commit_push(&feed.name, seen_keys, alerts)
+            .await?;
+        Ok((new.len(), queued))
     }
 
     fn alerts_for(&self, feed: &FeedConfig, articles: &[&Article]) -> Vec<Alert> {

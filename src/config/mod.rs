@@ -17,6 +17,7 @@ use crate::delivery::timing::DigestSchedule;
 use crate::ingest::fetch::FetchConfig;
 use crate::ingest::health::{self, HealthConfig};
 use crate::ingest::schedule::{FeedConfig, Limits};
+use crate::ingest::websub::WebSubConfig;
 use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
@@ -51,6 +52,8 @@ pub struct Config {
     pub health: HealthConfig,
     /// When the feed health notices go out, if in a daily digest.
     pub health_digest: Option<DigestSchedule>,
+    /// Where WebSub hubs push new entries (`[websub]`; off if `None`).
+    pub websub: Option<WebSubConfig>,
     /// Shared with the pipeline: a million compiled rules are not copied.
     pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
@@ -174,6 +177,11 @@ impl Config {
                 .ok()
         });
 
+        let websub = raw
+            .websub
+            .as_ref()
+            .and_then(|w| build_websub(&source, w, &mut errors));
+
         let rule_files = expand_rule_globs(&source, base, files, &raw.rules, &mut errors);
         let mut rule_texts = Vec::new();
         for file in &rule_files {
@@ -213,12 +221,45 @@ impl Config {
             destinations,
             health,
             health_digest,
+            websub,
             rules: Arc::new(RuleSet::new(rules)),
             rule_files,
             warnings,
         })
     }
 }
+
+/// `[websub]`: a socket address to listen on, and the public http(s) URL
+/// that reaches it.
+fn build_websub(
+    source: &SourceFile,
+    raw: &raw::RawWebSub,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<WebSubConfig> {
+    let listen = raw.listen.get_ref().parse().map_err(|e| {
+        let message =
+            format!("[websub] listen must be an address and port such as \"127.0.0.1:8095\" ({e})");
+        errors.push(source.error_in(&raw.listen.span(), message));
+    });
+    let public_url = match url::Url::parse(raw.public_url.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(url),
+        Ok(_) => {
+            Err("[websub] public_url must be an http or https URL without a query".to_string())
+        }
+        Err(e) => Err(format!("[websub] invalid public_url: {e}")),
+    }
+    .map_err(|message| errors.push(source.error_in(&raw.public_url.span(), message)));
+    let lease = duration(source, raw.lease.as_ref(), errors).unwrap_or(DEFAULT_LEASE);
+    Some(WebSubConfig {
+        listen: listen.ok()?,
+        public_url: public_url.ok()?,
+        lease,
+    })
+}
+
+/// The lease asked of hubs unless `[websub] lease` says otherwise (the
+/// recommendation's example value; hubs grant what they like).
+const DEFAULT_LEASE: Duration = Duration::from_secs(10 * 24 * 3600);
 
 #[cfg(test)]
 mod tests;

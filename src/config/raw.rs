@@ -24,6 +24,16 @@ pub(super) struct RawConfig {
     pub(super) destination: BTreeMap<String, RawDestination>,
     #[serde(default)]
     pub(super) health: RawHealth,
+    pub(super) websub: Option<RawWebSub>,
+}
+
+/// `[websub]`: the listener hubs push new entries to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebSub {
+    pub(super) listen: Spanned<String>,
+    pub(super) public_url: Spanned<String>,
+    pub(super) lease: Option<Spanned<String>>,
 }
 
 /// `[health]`: who hears about failing feeds, and after how long.

@@ -274,3 +274,47 @@ failing_after = "2h"
         "{got:?}"
     );
 }
+
+#[test]
+fn websub_needs_an_address_and_a_public_url() {
+    let files = Memory::default().file("/etc/nw/rules.d/a.toml", RULES);
+    let text = r#"rules = ["rules.d/*.toml"]
+
+[destination.desk]
+kind = "maildir"
+
+[websub]
+listen = "127.0.0.1:8095"
+public_url = "https://news.example.org/websub/"
+"#;
+    let config = Config::parse_with(Path::new(PATH), text, &files).unwrap();
+    let websub = config.websub.unwrap();
+    assert_eq!(websub.listen.to_string(), "127.0.0.1:8095");
+    assert_eq!(websub.lease, Duration::from_secs(10 * 24 * 3600));
+    assert!(
+        Config::parse_with(Path::new(PATH), "", &files)
+            .unwrap()
+            .websub
+            .is_none()
+    );
+    let broken = text.replace("127.0.0.1:8095", "localhost").replace(
+        "https://news.example.org/websub/",
+        "ftp://news.example.org/",
+    ) + "lease = \"forever\"\n";
+    let got = errors(&broken, &files);
+    let expect = [
+        (":7:10: ", "[websub] listen must be an address and port"),
+        (
+            ":8:14: ",
+            "[websub] public_url must be an http or https URL",
+        ),
+        (":9:9: ", "invalid duration \"forever\""),
+    ];
+    assert_eq!(got.len(), expect.len(), "{got:#?}");
+    for (error, (at, message)) in got.iter().zip(expect) {
+        assert!(error.starts_with(&format!("{PATH}{at}")), "{error}");
+        assert!(error.contains(message), "{error}");
+    }
+    let missing = errors(&text.replace("public_url", "#"), &files);
+    assert!(missing[0].contains("public_url"), "{missing:?}");
+}

@@ -2,7 +2,8 @@
 //! `file://` reads. Returns raw bytes: the parser decides the encoding.
 
 use super::network::{NetworkPolicy, PolicyResolver, permits_literal};
-use crate::http::{error_chain, install_crypto_provider, retry_after};
+use super::websub::Advertised;
+use crate::http::{charset_of, error_chain, install_crypto_provider, retry_after};
 use reqwest::header::{
     CONTENT_LOCATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
     LAST_MODIFIED, LOCATION,
@@ -37,6 +38,9 @@ pub(crate) enum Fetched {
         /// Where the document says it lives (`Content-Location`, resolved):
         /// the base for its relative links, if the server sent one.
         location: Option<Url>,
+        /// The WebSub hub and topic its `Link` headers name (boxed: seldom
+        /// any, and a 304 need not carry the room).
+        advertised: Box<Advertised>,
     },
 }
 
@@ -197,6 +201,52 @@ impl Fetcher {
         Err(FetchError::Request("too many redirects".to_string()))
     }
 
+    /// POSTs a form to a URL a feed named (a WebSub hub): through the
+    /// strict client unless the operator wrote its origin, and only to a
+    /// permitted literal address; redirects are not followed. Any 2xx is
+    /// success.
+    pub(crate) async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+    ) -> Result<(), FetchError> {
+        let (trusting, strict) = self.clients()?;
+        let policy = &self.config.network;
+        let client = match policy.trusts(url) {
+            true => trusting,
+            false if !matches!(url.scheme(), "http" | "https") => {
+                return Err(FetchError::Request(format!(
+                    "a {} URL refused",
+                    url.scheme()
+                )));
+            }
+            false if !permits_literal(policy, url.host()) => {
+                let host = url.host_str().unwrap_or_default();
+                return Err(FetchError::Request(format!(
+                    "{host} refused: not a public address (allow_networks opens it)"
+                )));
+            }
+            false => strict,
+        };
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = client
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        match response.status().is_success() {
+            true => Ok(()),
+            false => Err(FetchError::Status {
+                status: response.status().as_u16(),
+                retry_after: retry_after(response.headers()),
+            }),
+        }
+    }
+
     pub(crate) async fn fetch(
         &self,
         url: &Url,
@@ -212,6 +262,7 @@ impl Fetcher {
                 validators: Validators::default(),
                 charset: None,
                 location: None,
+                advertised: Box::default(),
             });
         }
         let mut response = self.send(url, validators).await?;
@@ -232,12 +283,12 @@ impl Fetcher {
         };
         let location = header(response.headers(), CONTENT_LOCATION)
             .and_then(|l| response.url().join(l.trim()).ok());
-        let charset = header(response.headers(), CONTENT_TYPE).and_then(|ct| {
-            ct.split(';').find_map(|param| {
-                let value = param.trim().strip_prefix("charset=")?;
-                Some(value.trim_matches('"').to_string())
-            })
-        });
+        let links = response.headers().get_all(reqwest::header::LINK);
+        let advertised = Box::new(Advertised::from_link_headers(
+            links.iter().filter_map(|v| v.to_str().ok()),
+            response.url(),
+        ));
+        let charset = header(response.headers(), CONTENT_TYPE).and_then(|ct| charset_of(&ct));
         // Read chunk by chunk: the cap applies to the decompressed size, so a
         // small gzip bomb stops at the limit instead of filling memory.
         let mut bytes = Vec::new();
@@ -255,6 +306,7 @@ impl Fetcher {
             validators,
             charset,
             location,
+            advertised,
         })
     }
 

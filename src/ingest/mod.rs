@@ -11,3 +11,4 @@ pub mod health;
 pub mod html;
 pub mod network;
 pub(crate) mod schedule;
+pub mod websub;

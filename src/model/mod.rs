@@ -6,3 +6,4 @@ pub mod article;
 pub(crate) mod boundary;
 pub(crate) mod diagnostic;
 pub(crate) mod field;
+pub mod subscription;

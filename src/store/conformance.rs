@@ -285,6 +285,72 @@ impl Alert {
     }
 }
 
+/// Pushed entries become seen with their alerts, and leave the polling
+/// state (validators, next poll) as it was; subscriptions are kept per feed.
+pub async fn pushes_and_subscriptions(store: &dyn Store) {
+    use crate::model::subscription::{Subscription, SubscriptionState};
+    let next = Utc::now() + Duration::hours(2);
+    let commit = PollCommit {
+        etag: Some("\"v1\"".into()),
+        next_poll_at: Some(next),
+        seen_keys: keys(&["a"]),
+        ..Default::default()
+    };
+    store.commit_poll("f", commit).await.unwrap();
+    let before = feed_f(store).await;
+    let queued = store
+        .commit_push("f", keys(&["b"]), vec![alert("p1")])
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    assert!(
+        store
+            .unseen("f", &keys(&["a", "b"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = feed_f(store).await;
+    assert_eq!(after.etag, before.etag);
+    assert_eq!(after.next_poll_at, before.next_poll_at);
+    assert!(after.last_new_entry_at.is_some());
+    // The same alert is not queued twice, by push or poll.
+    assert_eq!(
+        store
+            .commit_push("f", keys(&["b"]), vec![alert("p1")])
+            .await
+            .unwrap(),
+        0
+    );
+
+    let at = chrono::DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    let mut subscription = Subscription {
+        feed: "f".into(),
+        hub: "https://hub.example/".parse().unwrap(),
+        topic: "https://news.example/feed.xml".parse().unwrap(),
+        token: "t1".into(),
+        secret: "s".into(),
+        state: SubscriptionState::Requested,
+        lease_until: None,
+        requested_at: at,
+        last_error: Some("refused".into()),
+    };
+    store.save_subscription(&subscription).await.unwrap();
+    subscription.state = SubscriptionState::Active;
+    subscription.lease_until = Some(at + Duration::days(10));
+    subscription.last_error = None;
+    store.save_subscription(&subscription).await.unwrap();
+    assert_eq!(
+        store.subscriptions().await.unwrap(),
+        vec![subscription.clone()]
+    );
+    // Forgotten only with its own token (not a newer subscription's).
+    store.delete_subscription("f", "other").await.unwrap();
+    assert_eq!(store.subscriptions().await.unwrap().len(), 1);
+    store.delete_subscription("f", "t1").await.unwrap();
+    assert!(store.subscriptions().await.unwrap().is_empty());
+}
+
 mod sqlite {
     use super::*;
 
@@ -316,6 +382,12 @@ mod sqlite {
     async fn health_notices_are_queued_with_what_they_said() {
         let (_dir, store) = fresh().await;
         super::health_notices_are_queued_with_what_they_said(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn pushes_and_subscriptions() {
+        let (_dir, store) = fresh().await;
+        super::pushes_and_subscriptions(&*store).await;
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ mod sqlite;
 pub use sqlite::SqliteStore;
 
 use crate::model::alert::Alert;
+use crate::model::subscription::Subscription;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -134,6 +135,25 @@ pub trait Store: Send + Sync {
     /// Records a successful poll; returns how many alerts were newly queued
     /// (an alert whose id is already in the outbox is not queued again).
     async fn commit_poll(&self, feed: &str, commit: PollCommit) -> Result<usize, StoreError>;
+
+    /// Records entries a hub pushed (WebSub): they become seen and their
+    /// alerts enter the outbox together, as in [`Store::commit_poll`], and
+    /// the feed's last new entry is noted; its polling state is left as is.
+    async fn commit_push(
+        &self,
+        feed: &str,
+        seen_keys: Vec<String>,
+        alerts: Vec<Alert>,
+    ) -> Result<usize, StoreError>;
+
+    /// Every WebSub subscription, whatever its state.
+    async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
+
+    /// Records a feed's subscription (replacing the feed's previous one).
+    async fn save_subscription(&self, subscription: &Subscription) -> Result<(), StoreError>;
+
+    /// Forgets a feed's subscription if it still has this callback `token`.
+    async fn delete_subscription(&self, feed: &str, token: &str) -> Result<(), StoreError>;
 
     /// Records a 304 Not Modified reply.
     async fn record_not_modified(

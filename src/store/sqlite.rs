@@ -5,6 +5,7 @@ use super::{
     FeedState, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Said, Store, StoreError,
 };
 use crate::model::alert::Alert;
+use crate::model::subscription::{Subscription, SubscriptionState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -66,7 +67,30 @@ ALTER TABLE feed_state ADD COLUMN entry_gap_secs REAL;
 -- Whether the "feed quiet" notice went out since the last new entry.
 ALTER TABLE feed_state ADD COLUMN quiet_noticed INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- WebSub: each feed's subscription to its hub; `token` ends our callback URL.
+CREATE TABLE websub (
+    feed         TEXT PRIMARY KEY,
+    hub          TEXT NOT NULL,
+    topic        TEXT NOT NULL,
+    token        TEXT NOT NULL UNIQUE,
+    secret       TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    lease_until  INTEGER,
+    requested_at INTEGER NOT NULL,
+    last_error   TEXT
+);
+"#,
 ];
+
+/// How a commit with new entries (?7 = now, else NULL) updates the feed's
+/// last new entry and its usual gap between them (a moving average).
+const NEW_ENTRY: &str = "last_new_entry_at = COALESCE(?7, last_new_entry_at),
+     entry_gap_secs = CASE
+         WHEN ?7 IS NULL OR last_new_entry_at IS NULL THEN entry_gap_secs
+         WHEN entry_gap_secs IS NULL THEN ?7 - last_new_entry_at
+         ELSE 0.7 * entry_gap_secs + 0.3 * (?7 - last_new_entry_at) END,
+     quiet_noticed = CASE WHEN ?7 IS NULL THEN quiet_noticed ELSE 0 END";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -332,18 +356,12 @@ impl Store for SqliteStore {
             let now = ts(Utc::now());
             let tx = conn.transaction()?;
             tx.execute(
-                "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
+                &format!("INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
                      last_attempt_at, last_success_at, last_new_entry_at, failing_since)
                  VALUES (?1, ?2, ?3, 0, NULL, ?4, 1, ?5, ?6, ?6, ?7, NULL)
                  ON CONFLICT (feed) DO UPDATE SET etag = ?2, last_modified = ?3, error_count = 0,
                      last_error = NULL, next_poll_at = ?4, polled_ok = 1, malformed = ?5,
-                     last_attempt_at = ?6, last_success_at = ?6,
-                     last_new_entry_at = COALESCE(?7, last_new_entry_at), failing_since = NULL,
-                     entry_gap_secs = CASE
-                         WHEN ?7 IS NULL OR last_new_entry_at IS NULL THEN entry_gap_secs
-                         WHEN entry_gap_secs IS NULL THEN ?7 - last_new_entry_at
-                         ELSE 0.7 * entry_gap_secs + 0.3 * (?7 - last_new_entry_at) END,
-                     quiet_noticed = CASE WHEN ?7 IS NULL THEN quiet_noticed ELSE 0 END",
+                     last_attempt_at = ?6, last_success_at = ?6, failing_since = NULL, {NEW_ENTRY}"),
                 params![
                     feed,
                     commit.etag,
@@ -363,6 +381,123 @@ impl Store for SqliteStore {
             let queued = insert_alerts(&tx, &commit.alerts)?;
             tx.commit()?;
             Ok(queued)
+        })
+        .await
+    }
+
+    async fn commit_push(
+        &self,
+        feed: &str,
+        seen_keys: Vec<String>,
+        alerts: Vec<Alert>,
+    ) -> Result<usize, StoreError> {
+        let feed = feed.to_string();
+        self.with(move |conn| {
+            let now = ts(Utc::now());
+            let tx = conn.transaction()?;
+            if !seen_keys.is_empty() {
+                // The numbering of NEW_ENTRY: ?7 is now.
+                tx.execute(
+                    &format!(
+                        "UPDATE feed_state SET {NEW_ENTRY} WHERE feed = ?1 AND ?7 IS NOT NULL"
+                    ),
+                    params![
+                        feed,
+                        None::<i64>,
+                        None::<i64>,
+                        None::<i64>,
+                        None::<i64>,
+                        None::<i64>,
+                        now
+                    ],
+                )?;
+                let mut seen = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO seen (feed, key, seen_at) VALUES (?1, ?2, ?3)",
+                )?;
+                for key in &seen_keys {
+                    seen.execute(params![feed, key, now])?;
+                }
+            }
+            let queued = insert_alerts(&tx, &alerts)?;
+            tx.commit()?;
+            Ok(queued)
+        })
+        .await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT feed, hub, topic, token, secret, state, lease_until, requested_at, last_error
+                 FROM websub ORDER BY feed",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    [r.get::<_, String>(1)?, r.get::<_, String>(2)?],
+                    [r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?],
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            })?;
+            let mut subscriptions = Vec::new();
+            for row in rows {
+                let (feed, [hub, topic], [token, secret, state], lease_until, requested_at, last_error) = row?;
+                // A row this version cannot read is skipped (asked for again).
+                let (Ok(hub), Ok(topic), Some(state)) =
+                    (hub.parse(), topic.parse(), SubscriptionState::parse(&state))
+                else {
+                    continue;
+                };
+                subscriptions.push(Subscription {
+                    feed,
+                    hub,
+                    topic,
+                    token,
+                    secret,
+                    state,
+                    lease_until: lease_until.map(from_ts),
+                    requested_at: from_ts(requested_at),
+                    last_error,
+                });
+            }
+            Ok(subscriptions)
+        })
+        .await
+    }
+
+    async fn save_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
+        let s = subscription.clone();
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO websub (feed, hub, topic, token, secret, state, lease_until, requested_at, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    s.feed,
+                    s.hub.as_str(),
+                    s.topic.as_str(),
+                    s.token,
+                    s.secret,
+                    s.state.as_str(),
+                    s.lease_until.map(ts),
+                    ts(s.requested_at),
+                    s.last_error
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_subscription(&self, feed: &str, token: &str) -> Result<(), StoreError> {
+        let (feed, token) = (feed.to_string(), token.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "DELETE FROM websub WHERE feed = ?1 AND token = ?2",
+                params![feed, token],
+            )?;
+            Ok(())
         })
         .await
     }

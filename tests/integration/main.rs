@@ -12,3 +12,4 @@ mod inspect;
 mod outbox;
 mod support;
 mod test_rule;
+mod websub;

@@ -400,3 +400,46 @@ pub fn failure_line<'a>(log: &'a str, name: &str) -> &'a str {
         .find(|l| l.contains("Feed failed") && l.contains(&format!("feed={name} ")))
         .unwrap_or_else(|| panic!("no failure logged for {name}:\n{log}"))
 }
+
+/// A real WebSub hub (Flask-WebSub from PyPI; tests/support/websub_hub.py),
+/// recording each request made to it.
+pub struct WebSubHub {
+    child: Child,
+    dir: TempDir,
+    pub port: u16,
+}
+
+impl WebSubHub {
+    pub fn start() -> WebSubHub {
+        let dir = tempfile::tempdir().unwrap();
+        let (child, port) = spawn_sink("websub_hub.py", 0, dir.path(), &[]);
+        WebSubHub { child, dir, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hub", self.port)
+    }
+
+    /// The form of every request made to the hub so far, oldest first.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The requests with this `hub.mode`.
+    pub fn requests_for(&self, mode: &str) -> Vec<serde_json::Value> {
+        let mut requests = self.requests();
+        requests.retain(|r| r["hub.mode"] == mode);
+        requests
+    }
+}
+
+impl Drop for WebSubHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,6 +1,7 @@
 //! Parser and normaliser: feed bytes (RSS, Atom, JSON Feed, via feed-rs) to
 //! plain-text [`Article`]s.
 
+use crate::ingest::websub::Advertised;
 use crate::ingest::{encoding, html};
 use crate::model::article::{Article, article_key};
 
@@ -41,6 +42,8 @@ pub struct Parsed {
     pub warnings: Vec<String>,
     /// How long the feed may be cached (RSS `<ttl>`, in minutes there).
     pub ttl: Option<std::time::Duration>,
+    /// The WebSub hub and topic its `<link rel="hub">` and `rel="self"` name.
+    pub advertised: Advertised,
 }
 
 /// Parses feed bytes (not text: the encoding is decided here, from a BOM,
@@ -75,12 +78,13 @@ fn parse_unguarded(
     let bytes: &[u8] = &rewritten;
     let dates = DateWarnings::default();
     let result = match strict_with_ttl(bytes, base, &dates) {
-        Ok((articles, ttl)) => Ok(Parsed {
+        Ok((articles, ttl, advertised)) => Ok(Parsed {
             articles,
             partial: Vec::new(),
             malformed: None,
             warnings: Vec::new(),
             ttl: ttl.map(|minutes| std::time::Duration::from_secs(60 * u64::from(minutes))),
+            advertised,
         }),
         Err(err) if looks_like_html(bytes) => {
             tracing::debug!(error = %err, "Parser rejected an HTML page");
@@ -104,6 +108,7 @@ fn parse_unguarded(
                     malformed: Some(err.to_string()),
                     warnings: Vec::new(),
                     ttl: None,
+                    advertised: Advertised::default(),
                 })
             }
         }
@@ -153,15 +158,15 @@ fn strict(
     base: Option<&Url>,
     dates: &DateWarnings,
 ) -> Result<Vec<Article>, ParseFeedError> {
-    strict_with_ttl(bytes, base, dates).map(|(articles, _)| articles)
+    strict_with_ttl(bytes, base, dates).map(|(articles, ..)| articles)
 }
 
-/// [`strict`], and the document's RSS `<ttl>` (minutes).
+/// [`strict`], the document's RSS `<ttl>` (minutes) and its WebSub links.
 fn strict_with_ttl(
     bytes: &[u8],
     base: Option<&Url>,
     dates: &DateWarnings,
-) -> Result<(Vec<Article>, Option<u32>), ParseFeedError> {
+) -> Result<(Vec<Article>, Option<u32>, Advertised), ParseFeedError> {
     // An empty id from the generator means "the feed gave none"; feed-rs's own
     // generator would invent an id that changes on every parse.
     let parser = parser::Builder::new()
@@ -173,12 +178,27 @@ fn strict_with_ttl(
     // Atom says what its text is (type="text" means plain, even with `<`);
     // RSS does not, and its "plain" titles routinely carry markup.
     let declared = feed.feed_type == FeedType::Atom;
+    let mut advertised = Advertised::default();
+    for link in &feed.links {
+        let slot = match link.rel.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("hub") => &mut advertised.hub,
+            Some("self") => &mut advertised.topic,
+            _ => continue,
+        };
+        let url = match base {
+            Some(base) => base.join(link.href.trim()),
+            None => Url::parse(link.href.trim()),
+        };
+        if let (None, Ok(url)) = (&slot, url) {
+            *slot = Some(url);
+        }
+    }
     let articles = feed
         .entries
         .into_iter()
         .map(|entry| normalize(entry, base, declared))
         .collect();
-    Ok((articles, feed.ttl))
+    Ok((articles, feed.ttl, advertised))
 }
 
 /// The entries of a malformed document: each entry parsed on its own (so
