@@ -291,23 +291,7 @@ impl Pipeline {
             .next_poll(feed, &state, fresh_for.max(parsed.ttl))
             .await;
         let articles = dedup_in_fetch(parsed.articles);
-        let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
-        let unseen: HashSet<String> = self
-            .store
-            .unseen(&feed.name, &keys)
-            .await?
-            .into_iter()
-            .collect();
-        let new: Vec<&Article> = articles
-            .iter()
-            .filter(|a| unseen.contains(&a.key))
-            .collect();
-        let quiet = !state.polled_ok && feed.first_poll == FirstPoll::Quiet;
-        let alerts = if quiet {
-            Vec::new()
-        } else {
-            self.alerts_for(feed, &new)
-        };
+        let (new, alerts, quiet) = self.new_entries(feed, &state, &articles).await?;
         let report = PollReport {
             not_modified: false,
             entries: articles.len(),
@@ -351,6 +335,23 @@ impl Pipeline {
         let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
         let parsed = feed::parse_from(bytes, charset, Some(topic))?;
         let articles = dedup_in_fetch(parsed.articles);
+        let (new, alerts, _) = self.new_entries(feed, &state, &articles).await?;
+        let seen_keys: Vec<String> = new.iter().map(|a| a.key.clone()).collect();
+        let queued = self
+            .store
+            .commit_push(&feed.name, seen_keys, alerts)
+            .await?;
+        Ok((new.len(), queued))
+    }
+
+    /// The entries not seen before, and their alerts (none on a first
+    /// poll with `first_poll = "quiet"`, which is then `true`).
+    async fn new_entries<'a>(
+        &self,
+        feed: &FeedConfig,
+        state: &FeedState,
+        articles: &'a [Article],
+    ) -> Result<(Vec<&'a Article>, Vec<Alert>, bool), PollError> {
         let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
         let unseen: HashSet<String> = self
             .store
@@ -367,12 +368,7 @@ impl Pipeline {
             true => Vec::new(),
             false => self.alerts_for(feed, &new),
         };
-        let seen_keys: Vec<String> = new.iter().map(|a| a.key.clone()).collect();
-        let queued = self
-            .store
-            .commit_push(&feed.name, seen_keys, alerts)
-            .await?;
-        Ok((new.len(), queued))
+        Ok((new, alerts, quiet))
     }
 
     fn alerts_for(&self, feed: &FeedConfig, articles: &[&Article]) -> Vec<Alert> {

@@ -50,7 +50,7 @@ pub struct Config {
     pub destinations: BTreeMap<String, DestinationConfig>,
     /// Who hears about failing feeds (`[health]`).
     pub health: HealthConfig,
-    /// When the feed health notices go out, if in a daily digest.
+    /// When the feed health notices go out, if in digests.
     pub health_digest: Option<DigestSchedule>,
     /// Where WebSub hubs push new entries (`[websub]`; off if `None`).
     pub websub: Option<WebSubConfig>,
@@ -171,9 +171,20 @@ impl Config {
                 .unwrap_or(HealthConfig::default().failing_after),
         };
 
-        let health_digest = raw.health.digest.as_ref().and_then(|daily| {
-            DigestSchedule::parse_daily(daily.get_ref())
-                .map_err(|e| errors.push(source.error_in(&daily.span(), e)))
+        // As a rule's: `digest = "daily 08:00"` or `every = "6h"`.
+        let health_digest = match (&raw.health.digest, &raw.health.every) {
+            (Some(_), Some(every)) => {
+                let message = "[health] sets either `digest` or `every`, not both";
+                errors.push(source.error_in(&every.span(), message));
+                None
+            }
+            (Some(text), None) => Some((text, DigestSchedule::parse_daily(text.get_ref()))),
+            (None, Some(text)) => Some((text, DigestSchedule::parse_every(text.get_ref()))),
+            (None, None) => None,
+        }
+        .and_then(|(text, parsed)| {
+            parsed
+                .map_err(|e| errors.push(source.error_in(&text.span(), e)))
                 .ok()
         });
 

@@ -45,6 +45,8 @@ pub(super) struct RawHealth {
     pub(super) failing_after: Option<Spanned<String>>,
     /// `"daily 08:00"`: the notices go out in one message a day.
     pub(super) digest: Option<Spanned<String>>,
+    /// `"6h"`: the notices go out in one message every so often.
+    pub(super) every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

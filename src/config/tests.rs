@@ -267,6 +267,15 @@ failing_after = "2h"
             "{kind}"
         );
     }
+    let hourly = text.replace(", \"pager\"", "") + "every = \"6h\"\n";
+    let config = Config::parse_with(Path::new(PATH), &hourly, &files).unwrap();
+    assert!(matches!(
+        config.digests().get("feed quiet"),
+        Some(DigestSchedule::Every(d)) if d.as_secs() == 6 * 3600
+    ));
+    let both = hourly.clone() + "digest = \"daily 08:00\"\n";
+    let got = errors(&both, &files);
+    assert!(got[0].contains("either `digest` or `every`"), "{got:?}");
     let broken = text.replace(", \"pager\"", "") + "digest = \"weekly\"\n";
     let got = errors(&broken, &files);
     assert!(

@@ -26,6 +26,20 @@ impl DigestSchedule {
         Ok(DigestSchedule::Daily(parse_time(time)?))
     }
 
+    /// Parses a period such as `1h` (from a minute to a year).
+    pub(crate) fn parse_every(text: &str) -> Result<DigestSchedule, String> {
+        match humantime::parse_duration(text) {
+            Ok(d)
+                if (Duration::from_secs(60)..=Duration::from_secs(366 * 24 * 3600))
+                    .contains(&d) =>
+            {
+                Ok(DigestSchedule::Every(d))
+            }
+            Ok(_) => Err("digest period must be between 1m and 366days".to_string()),
+            Err(e) => Err(format!("invalid period {text:?}: {e} (e.g. \"1h\")")),
+        }
+    }
+
     /// The first slot at or after `t`.
     pub(crate) fn next_slot(&self, t: DateTime<Utc>, tz: &TimeZone) -> DateTime<Utc> {
         match self {

@@ -570,29 +570,9 @@ fn digest_schedule(
         (Some(daily), None) => DigestSchedule::parse_daily(daily.get_ref())
             .map_err(|e| errors.push(source.error_in(&daily.span(), e)))
             .ok(),
-        (None, Some(every)) => match humantime::parse_duration(every.get_ref()) {
-            Ok(d)
-                if (std::time::Duration::from_secs(60)
-                    ..=std::time::Duration::from_secs(366 * 24 * 3600))
-                    .contains(&d) =>
-            {
-                Some(DigestSchedule::Every(d))
-            }
-            Ok(_) => {
-                errors.push(source.error_in(
-                    &every.span(),
-                    "digest period must be between 1m and 366days",
-                ));
-                None
-            }
-            Err(e) => {
-                errors.push(source.error_in(
-                    &every.span(),
-                    format!("invalid period {:?}: {e} (e.g. \"1h\")", every.get_ref()),
-                ));
-                None
-            }
-        },
+        (None, Some(every)) => DigestSchedule::parse_every(every.get_ref())
+            .map_err(|e| errors.push(source.error_in(&every.span(), e)))
+            .ok(),
         (None, None) => None,
     };
     match raw.mode.as_ref().map(|m| (m, m.get_ref().as_str())) {
