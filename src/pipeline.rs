@@ -283,9 +283,8 @@ impl Pipeline {
         }
         let malformed = parsed.malformed;
         if let Some(websub) = &self.websub {
-            websub
-                .observe(feed, (*advertised).or(parsed.advertised))
-                .await;
+            let advertised = (*advertised).or(parsed.advertised);
+            websub.observe(feed, advertised, malformed.is_none()).await;
         }
         let next_poll_at = self
             .next_poll(feed, &state, fresh_for.max(parsed.ttl))

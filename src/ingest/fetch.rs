@@ -212,14 +212,12 @@ impl Fetcher {
     ) -> Result<(), FetchError> {
         let (trusting, strict) = self.clients()?;
         let policy = &self.config.network;
+        if !matches!(url.scheme(), "http" | "https") {
+            let message = format!("a {} URL refused", url.scheme());
+            return Err(FetchError::Request(message));
+        }
         let client = match policy.trusts(url) {
             true => trusting,
-            false if !matches!(url.scheme(), "http" | "https") => {
-                return Err(FetchError::Request(format!(
-                    "a {} URL refused",
-                    url.scheme()
-                )));
-            }
             false if !permits_literal(policy, url.host()) => {
                 let host = url.host_str().unwrap_or_default();
                 return Err(FetchError::Request(format!(

@@ -215,33 +215,54 @@ impl Subscriber {
         })
     }
 
-    /// After a poll: subscribes `feed` if it names a hub it is not yet
-    /// subscribed to there (the request runs on its own task).
-    pub(crate) async fn observe(self: &Arc<Self>, feed: &FeedConfig, advertised: Advertised) {
-        let Some(hub) = advertised.hub else {
-            return;
-        };
-        let topic = advertised.topic.unwrap_or_else(|| feed.url.clone());
-        let fresh = {
+    /// After a poll that read a document: subscribes `feed` if it names a
+    /// hub it is not yet subscribed to there, and unsubscribes it if a
+    /// well-formed document (`complete`) names none any more. The request
+    /// runs on its own task.
+    pub(crate) async fn observe(
+        self: &Arc<Self>,
+        feed: &FeedConfig,
+        advertised: Advertised,
+        complete: bool,
+    ) {
+        let (request, mode) = {
             let known = Self::lock(self.known().await);
-            match known.by_feed.get(&feed.name) {
-                Some(s) if s.hub == hub && s.topic == topic => return,
-                _ => Subscription {
-                    feed: feed.name.clone(),
-                    hub,
-                    topic,
-                    token: random_hex(16),
-                    secret: random_hex(32),
-                    state: SubscriptionState::Requested,
-                    lease_until: None,
-                    requested_at: Utc::now(),
-                    last_error: None,
-                },
+            let current = known
+                .by_feed
+                .get(&feed.name)
+                .filter(|s| s.state != SubscriptionState::Unsubscribing);
+            match (advertised.hub, current) {
+                (None, Some(current)) if complete => {
+                    let mut leaving = current.clone();
+                    leaving.state = SubscriptionState::Unsubscribing;
+                    (leaving, "unsubscribe")
+                }
+                (None, _) => return,
+                (Some(hub), current) => {
+                    let topic = advertised.topic.unwrap_or_else(|| feed.url.clone());
+                    if current.is_some_and(|s| s.hub == hub && s.topic == topic) {
+                        return;
+                    }
+                    let fresh = Subscription {
+                        feed: feed.name.clone(),
+                        hub,
+                        topic,
+                        token: random_hex(16),
+                        secret: random_hex(32),
+                        state: SubscriptionState::Requested,
+                        lease_until: None,
+                        requested_at: Utc::now(),
+                        verified_at: None,
+                        last_error: None,
+                    };
+                    (fresh, "subscribe")
+                }
             }
         };
-        self.save(fresh.clone()).await;
+        // Recorded now, so the next poll does not ask again meanwhile.
+        self.save(request.clone()).await;
         let this = self.clone();
-        tokio::spawn(async move { this.request(fresh, "subscribe").await });
+        tokio::spawn(async move { this.request(request, mode).await });
     }
 
     /// Records a subscription, in the store and here.
@@ -337,6 +358,7 @@ impl Subscriber {
                     .map_or(self.config.lease, Duration::from_secs);
                 subscription.state = SubscriptionState::Active;
                 subscription.lease_until = Some(now + seconds(granted));
+                subscription.verified_at = Some(now);
                 subscription.last_error = None;
                 tracing::info!(feed = %subscription.feed, hub = %subscription.hub, lease = %humantime::format_duration(granted), "WebSub subscription verified");
                 self.save(subscription).await;
@@ -449,26 +471,29 @@ enum Action {
 }
 
 /// What a subscription needs next, and when: a lease is renewed a fifth of
-/// it (at most a day) before it ends; a request the hub did not verify is
-/// sent again after an hour, a denied one after a day; a feed that left the
-/// config is unsubscribed at once, and forgotten after a day if its hub
-/// never confirms.
+/// it (at most a day) before it ends, and a renewal the hub has not
+/// verified is sent again every fifth of the lease (from a minute to an
+/// hour); a request the hub did not verify is sent again after an hour, a
+/// denied one after a day; a feed that left the config is unsubscribed at
+/// once, and forgotten after a day if its hub never confirms.
 fn due(s: &Subscription, configured: bool) -> (DateTime<Utc>, Action) {
     let after = |d: Duration| s.requested_at + seconds(d);
     match (s.state, configured) {
         (SubscriptionState::Unsubscribing, _) => (after(AFTER_DENIAL), Action::Forget),
         (_, false) => (s.requested_at, Action::Unsubscribe),
         (SubscriptionState::Active, true) => {
-            let Some(until) = s.lease_until else {
-                return (s.requested_at, Action::Subscribe);
+            let (Some(until), Some(verified)) = (s.lease_until, s.verified_at) else {
+                return (after(ASK_AGAIN), Action::Subscribe);
             };
-            let lease = (until - s.requested_at).to_std().unwrap_or_default();
-            let ahead = (lease / 5).min(RENEW_AHEAD);
-            // A renewal the hub has not verified yet is not sent again at once.
-            (
-                (until - seconds(ahead)).max(after(ahead / 2)),
-                Action::Subscribe,
-            )
+            let lease = (until - verified).to_std().unwrap_or_default();
+            let renew = until - seconds((lease / 5).min(RENEW_AHEAD));
+            match s.requested_at > verified {
+                true => {
+                    let again = (lease / 5).clamp(Duration::from_secs(60), ASK_AGAIN);
+                    (renew.max(after(again)), Action::Subscribe)
+                }
+                false => (renew, Action::Subscribe),
+            }
         }
         (SubscriptionState::Requested, true) => (after(ASK_AGAIN), Action::Subscribe),
         (SubscriptionState::Denied, true) => (after(AFTER_DENIAL), Action::Subscribe),
@@ -607,6 +632,7 @@ mod tests {
             state,
             lease_until: lease.map(|secs| at + chrono::Duration::seconds(secs as i64)),
             requested_at: at,
+            verified_at: lease.map(|_| at),
             last_error: None,
         }
     }
@@ -628,6 +654,14 @@ mod tests {
             at(&subscription(Active, Some(100)), true),
             (80, Action::Subscribe)
         );
+        // A renewal sent and not verified: again a fifth of the lease later
+        // (at least a minute), also once the lease has run out.
+        let mut pending = subscription(Active, Some(ten_days));
+        pending.requested_at += chrono::Duration::seconds(ten_days as i64 - 24 * 3600);
+        assert_eq!(at(&pending, true), (3600, Action::Subscribe));
+        let mut lapsed = subscription(Active, Some(100));
+        lapsed.requested_at += chrono::Duration::seconds(500);
+        assert_eq!(at(&lapsed, true), (60, Action::Subscribe));
         assert_eq!(
             at(&subscription(Requested, None), true),
             (3600, Action::Subscribe)

@@ -57,6 +57,8 @@ pub struct Subscription {
     pub lease_until: Option<DateTime<Utc>>,
     /// When we last asked the hub (to subscribe, renew or unsubscribe).
     pub requested_at: DateTime<Utc>,
+    /// When the hub last verified a subscription (the lease runs from then).
+    pub verified_at: Option<DateTime<Utc>>,
     /// Why the last request failed, or why the hub denied it.
     pub last_error: Option<String>,
 }

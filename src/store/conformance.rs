@@ -333,11 +333,13 @@ pub async fn pushes_and_subscriptions(store: &dyn Store) {
         state: SubscriptionState::Requested,
         lease_until: None,
         requested_at: at,
+        verified_at: None,
         last_error: Some("refused".into()),
     };
     store.save_subscription(&subscription).await.unwrap();
     subscription.state = SubscriptionState::Active;
     subscription.lease_until = Some(at + Duration::days(10));
+    subscription.verified_at = Some(at);
     subscription.last_error = None;
     store.save_subscription(&subscription).await.unwrap();
     assert_eq!(

@@ -78,6 +78,7 @@ CREATE TABLE websub (
     state        TEXT NOT NULL,
     lease_until  INTEGER,
     requested_at INTEGER NOT NULL,
+    verified_at  INTEGER,
     last_error   TEXT
 );
 "#,
@@ -428,7 +429,7 @@ impl Store for SqliteStore {
     async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         self.with(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT feed, hub, topic, token, secret, state, lease_until, requested_at, last_error
+                "SELECT feed, hub, topic, token, secret, state, lease_until, requested_at, last_error, verified_at
                  FROM websub ORDER BY feed",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -439,11 +440,13 @@ impl Store for SqliteStore {
                     r.get::<_, Option<i64>>(6)?,
                     r.get::<_, i64>(7)?,
                     r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
                 ))
             })?;
             let mut subscriptions = Vec::new();
             for row in rows {
-                let (feed, [hub, topic], [token, secret, state], lease_until, requested_at, last_error) = row?;
+                let (feed, [hub, topic], [token, secret, state], lease_until, requested_at, last_error, verified_at) =
+                    row?;
                 // A row this version cannot read is skipped (asked for again).
                 let (Ok(hub), Ok(topic), Some(state)) =
                     (hub.parse(), topic.parse(), SubscriptionState::parse(&state))
@@ -459,6 +462,7 @@ impl Store for SqliteStore {
                     state,
                     lease_until: lease_until.map(from_ts),
                     requested_at: from_ts(requested_at),
+                    verified_at: verified_at.map(from_ts),
                     last_error,
                 });
             }
@@ -471,8 +475,8 @@ impl Store for SqliteStore {
         let s = subscription.clone();
         self.with(move |conn| {
             conn.execute(
-                "INSERT OR REPLACE INTO websub (feed, hub, topic, token, secret, state, lease_until, requested_at, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT OR REPLACE INTO websub (feed, hub, topic, token, secret, state, lease_until, requested_at, last_error, verified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     s.feed,
                     s.hub.as_str(),
@@ -482,7 +486,8 @@ impl Store for SqliteStore {
                     s.state.as_str(),
                     s.lease_until.map(ts),
                     ts(s.requested_at),
-                    s.last_error
+                    s.last_error,
+                    s.verified_at.map(ts)
                 ],
             )?;
             Ok(())

@@ -273,3 +273,111 @@ async fn run_ok_json(cmd: tokio::process::Command) -> serde_json::Value {
     assert!(out.status.success(), "{}", out.stderr);
     serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap()
 }
+
+/// A hub the test plays itself (wiremock records what it is asked; the test
+/// sends its verifications): a verified subscription, then a denial, are
+/// shown by `newswatch feeds`; a feed whose document stops naming its hub
+/// is unsubscribed.
+#[tokio::test]
+async fn a_denial_is_shown_and_a_feed_that_drops_its_hub_is_unsubscribed() {
+    let hub = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&hub)
+        .await;
+    let hub_url = format!("{}/hub", hub.uri());
+    let feeds = MockServer::start().await;
+    let topic = format!("{}/feed.xml", feeds.uri());
+    serve_feed(&feeds, &hub_url, &topic, &[OLD]).await;
+    let listen = free_port();
+    let config = websub_config(free_port(), listen, &topic, r#""127.0.0.1/32""#, "1h").replace(
+        "interval = \"1h\"\nmax_interval = \"2h\"",
+        "interval = \"1s\"\nmax_interval = \"1s\"",
+    );
+    let env = Env::new(&config, RULES);
+    let daemon = env.start_daemon();
+    let asked = |mode: &'static str| {
+        let hub = &hub;
+        async move {
+            let requests = hub.received_requests().await.unwrap_or_default();
+            requests
+                .iter()
+                .map(|r| {
+                    url::form_urlencoded::parse(&r.body)
+                        .into_owned()
+                        .collect::<std::collections::HashMap<String, String>>()
+                })
+                .filter(|form| form.get("hub.mode").map(String::as_str) == Some(mode))
+                .collect::<Vec<_>>()
+        }
+    };
+    let start = std::time::Instant::now();
+    let subscribe = loop {
+        if let Some(form) = asked("subscribe").await.pop() {
+            break form;
+        }
+        assert!(start.elapsed() < DEADLINE, "no subscribe request");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let callback = subscribe["hub.callback"].clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let get = |pairs: &[(&str, &str)]| client.get(format!("{callback}?{}", form(pairs))).send();
+
+    let verified = get(&[
+        ("hub.mode", "subscribe"),
+        ("hub.topic", &topic),
+        ("hub.challenge", "abc123"),
+        ("hub.lease_seconds", "86400"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(verified.status().as_u16(), 200);
+    assert_eq!(verified.text().await.unwrap(), "abc123");
+    let listed = run_ok_json(env.command(&["feeds", "--format", "json"])).await;
+    assert_eq!(listed["push"]["state"], "active", "{listed}");
+
+    let denied = get(&[
+        ("hub.mode", "denied"),
+        ("hub.topic", &topic),
+        ("hub.reason", "over quota"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(denied.status().as_u16(), 200);
+    let listed = run_ok_json(env.command(&["feeds", "--format", "json"])).await;
+    assert_eq!(listed["push"]["state"], "denied", "{listed}");
+    assert!(
+        listed["push"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("over quota")
+    );
+
+    // The feed no longer names a hub: the next poll unsubscribes it.
+    feeds.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(rss(&[OLD]), "application/rss+xml"))
+        .mount(&feeds)
+        .await;
+    let unsubscribe = loop {
+        if let Some(form) = asked("unsubscribe").await.pop() {
+            break form;
+        }
+        assert!(start.elapsed() < DEADLINE, "no unsubscribe request");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(unsubscribe["hub.callback"], callback);
+    let confirmed = get(&[
+        ("hub.mode", "unsubscribe"),
+        ("hub.topic", &topic),
+        ("hub.challenge", "bye"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(confirmed.text().await.unwrap(), "bye");
+    let listed = run_ok_json(env.command(&["feeds", "--format", "json"])).await;
+    assert!(listed["push"].is_null(), "{listed}");
+    daemon.stop().await;
+}
