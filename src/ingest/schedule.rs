@@ -132,8 +132,8 @@ pub(crate) async fn run<P, F>(
                 },
             };
             *busy_hosts.entry(hosts[i].as_str()).or_default() += 1;
-            // Started only when a slot is free, a poll runs to its end, even
-            // through shutdown or reload (it commits atomically).
+            // Started only when a slot is free; a poll still running at
+            // shutdown or reload is dropped (see below).
             let handle = running.spawn(poll(feeds[i].clone()));
             task_feed.insert(handle.id(), i);
         }
@@ -170,7 +170,11 @@ pub(crate) async fn run<P, F>(
             }
         }
     }
-    // Let polls in flight finish: their results are committed atomically.
+    // Polls in flight are dropped, not awaited: a slow feed must not hold
+    // up a shutdown until its own timeout. A poll commits in one
+    // transaction, which either happened or not: a dropped poll simply did
+    // not take place, and is due again at the next start.
+    running.abort_all();
     while running.join_next().await.is_some() {}
 }
 

@@ -297,3 +297,39 @@ async fn tells_systemd_when_ready_and_when_stopping() {
     let n = socket.recv(&mut buf).unwrap();
     assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "STOPPING=1");
 }
+
+/// A feed whose server accepts the connection and never answers: SIGTERM
+/// stops the daemon at once, not when the fetch reaches its 5-minute
+/// timeout (systemd would have killed it after `TimeoutStopSec=60`).
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_stalled_fetch() {
+    let stalled = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = stalled.local_addr().unwrap().port();
+    let (accepted_tx, accepted) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in stalled.incoming().flatten() {
+            held.push(stream);
+            let _ = accepted_tx.send(());
+        }
+    });
+    let feed =
+        format!("[[feed]]\nname = \"stalled\"\nurl = \"http://127.0.0.1:{port}/feed.xml\"\n");
+    let config = config(free_port(), &feed).replace("timeout = \"10s\"", "timeout = \"300s\"");
+    let env = Env::new(&config, RULES);
+    let daemon = env.start_daemon();
+    tokio::task::spawn_blocking(move || accepted.recv_timeout(DEADLINE))
+        .await
+        .unwrap()
+        .expect("the daemon connects to the feed");
+    let start = std::time::Instant::now();
+    // `stop` fails unless the daemon exits cleanly within the test deadline
+    // (a minute), well before the fetch's own timeout.
+    let log = daemon.stop().await;
+    assert!(log.contains("Newswatch stopped"), "{log}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    assert!(
+        !log.contains("Feed failed"),
+        "the poll is dropped, not failed: {log}"
+    );
+}
