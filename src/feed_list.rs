@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::config::opml::{opml_names, read_opml, write_opml};
 use crate::ingest::health::is_quiet;
+use crate::ingest::websub::lease_state;
 use crate::model::diagnostic::{SourceFile, utf8_text};
 use crate::model::subscription::Subscription;
 use crate::store::FeedState;
@@ -42,7 +43,8 @@ pub struct FeedHealth {
 #[derive(Debug, Serialize)]
 pub struct Push {
     pub hub: String,
-    /// `requested`, `active`, `denied` or `unsubscribing`.
+    /// `requested`, `active`, `lapsed` (active, but the lease has run
+    /// out), `denied` or `unsubscribing`.
     pub state: &'static str,
     pub lease_until: Option<DateTime<Utc>>,
     /// Why the last request failed, or why the hub denied it.
@@ -53,7 +55,7 @@ impl Push {
     fn new(s: &Subscription) -> Push {
         Push {
             hub: s.hub.to_string(),
-            state: s.state.as_str(),
+            state: lease_state(s, Utc::now()),
             lease_until: s.lease_until,
             error: s.last_error.clone(),
         }

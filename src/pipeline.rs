@@ -9,6 +9,7 @@ use crate::ingest::health::{Failing, HealthConfig, is_quiet};
 use crate::ingest::schedule::{FeedConfig, FirstPoll, adaptive_interval, backoff, jittered};
 use crate::ingest::websub::Subscriber;
 use crate::matching::{FeedRef, RuleSet};
+use crate::metrics::{DestinationLabels, PollLabels, RuleLabels, metrics};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
 use crate::store::{FeedState, PollCommit, Said, Store, StoreError};
@@ -80,6 +81,17 @@ impl Pipeline {
         if let Ok(report) = &result {
             self.recovered(feed, report.recovered_from).await;
         }
+        let outcome = match &result {
+            Ok(report) if report.not_modified => "not_modified",
+            Ok(report) if report.new_entries > 0 => "new",
+            Ok(_) => "unchanged",
+            Err(_) => "error",
+        };
+        let labels = PollLabels {
+            feed: metrics().feed(&feed.name),
+            result: outcome,
+        };
+        metrics().polls.get_or_create(&labels).inc();
         let next_ok = match &result {
             Ok(report) => report.next_poll_at,
             Err(_) => None,
@@ -241,32 +253,37 @@ impl Pipeline {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let (bytes, validators, charset, location, fresh_for, advertised) =
-            match self.fetcher.fetch(&feed.url, &validators).await? {
-                Fetched::NotModified { fresh_for } => {
-                    let next_poll_at = self.next_poll(feed, &state, fresh_for).await;
-                    self.store
-                        .record_not_modified(&feed.name, next_poll_at)
-                        .await?;
-                    self.notice_quiet(feed, &state).await;
-                    return Ok(PollReport {
-                        not_modified: true,
-                        recovered_from,
-                        next_poll_at: Some(next_poll_at),
-                        ..Default::default()
-                    });
-                }
-                Fetched::Body {
-                    fresh_for,
-                    bytes,
-                    validators,
-                    charset,
-                    location,
-                    advertised,
-                } => (bytes, validators, charset, location, fresh_for, advertised),
-            };
+        let fetch_started = std::time::Instant::now();
+        let fetched = self.fetcher.fetch(&feed.url, &validators).await;
+        metrics()
+            .fetch_seconds
+            .observe(fetch_started.elapsed().as_secs_f64());
+        let (bytes, validators, charset, location, fresh_for, advertised) = match fetched? {
+            Fetched::NotModified { fresh_for } => {
+                let next_poll_at = self.next_poll(feed, &state, fresh_for).await;
+                self.store
+                    .record_not_modified(&feed.name, next_poll_at)
+                    .await?;
+                self.notice_quiet(feed, &state).await;
+                return Ok(PollReport {
+                    not_modified: true,
+                    recovered_from,
+                    next_poll_at: Some(next_poll_at),
+                    ..Default::default()
+                });
+            }
+            Fetched::Body {
+                fresh_for,
+                bytes,
+                validators,
+                charset,
+                location,
+                advertised,
+            } => (bytes, validators, charset, location, fresh_for, advertised),
+        };
         let base = location.as_ref().unwrap_or(&feed.url);
         let parsed = feed::parse_from(&bytes, charset.as_deref(), Some(base))?;
+        metrics().articles.inc_by(parsed.articles.len() as u64);
         // Only an entry cut short (a truncated download): a failed poll, so it
         // is retried, and its validators are not stored.
         if let (true, Some(error)) = (parsed.articles.is_empty(), &parsed.malformed) {
@@ -331,8 +348,23 @@ impl Pipeline {
         bytes: &[u8],
         charset: Option<&str>,
     ) -> Result<(usize, usize), PollError> {
+        // As for a poll, a panic is this document's failure, not the listener's.
+        AssertUnwindSafe(self.ingest_push_unguarded(feed, topic, bytes, charset))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|payload| Err(PollError::Panicked(panic_message(payload.as_ref()))))
+    }
+
+    async fn ingest_push_unguarded(
+        &self,
+        feed: &FeedConfig,
+        topic: &url::Url,
+        bytes: &[u8],
+        charset: Option<&str>,
+    ) -> Result<(usize, usize), PollError> {
         let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
         let parsed = feed::parse_from(bytes, charset, Some(topic))?;
+        metrics().articles.inc_by(parsed.articles.len() as u64);
         let articles = dedup_in_fetch(parsed.articles);
         let (new, alerts, _) = self.new_entries(feed, &state, &articles).await?;
         let seen_keys: Vec<String> = new.iter().map(|a| a.key.clone()).collect();
@@ -378,9 +410,20 @@ impl Pipeline {
                 name: &feed.name,
                 tags: &feed.tags,
             };
-            for m in self.rules.matches(article, Some(feed_ref)) {
+            let started = std::time::Instant::now();
+            let matched = self.rules.matches(article, Some(feed_ref));
+            metrics()
+                .match_seconds
+                .observe(started.elapsed().as_secs_f64());
+            for m in matched {
                 tracing::info!(feed = %feed.name, rule = %m.rule.name, title = %article.title, "Article matched");
+                let rule = metrics().rule(&m.rule.name);
+                metrics().matches.get_or_create(&RuleLabels { rule }).inc();
                 for destination in &m.rule.notify {
+                    let labels = DestinationLabels {
+                        destination: destination.clone(),
+                    };
+                    metrics().alerts.get_or_create(&labels).inc();
                     alerts.push(Alert {
                         id: alert_id(&m.rule.name, &feed.name, &article.key, destination),
                         rule: m.rule.name.clone(),

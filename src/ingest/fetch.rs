@@ -202,47 +202,63 @@ impl Fetcher {
     }
 
     /// POSTs a form to a URL a feed named (a WebSub hub): through the
-    /// strict client unless the operator wrote its origin, and only to a
-    /// permitted literal address; redirects are not followed. Any 2xx is
-    /// success.
+    /// strict client unless `trusted` (the operator wrote its origin for
+    /// this feed), and only to a permitted literal address. A 307 or 308 is
+    /// followed once, under the same policy. Any 2xx is success.
     pub(crate) async fn post_form(
         &self,
         url: &Url,
         form: &[(&str, &str)],
+        trusted: bool,
     ) -> Result<(), FetchError> {
         let (trusting, strict) = self.clients()?;
         let policy = &self.config.network;
-        if !matches!(url.scheme(), "http" | "https") {
-            let message = format!("a {} URL refused", url.scheme());
-            return Err(FetchError::Request(message));
-        }
-        let client = match policy.trusts(url) {
-            true => trusting,
-            false if !permits_literal(policy, url.host()) => {
-                let host = url.host_str().unwrap_or_default();
-                return Err(FetchError::Request(format!(
-                    "{host} refused: not a public address (allow_networks opens it)"
-                )));
-            }
-            false => strict,
-        };
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let response = client
-            .post(url.clone())
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.classify(e))?;
-        match response.status().is_success() {
-            true => Ok(()),
-            false => Err(FetchError::Status {
-                status: response.status().as_u16(),
-                retry_after: retry_after(response.headers()),
-            }),
+        let mut target = url.clone();
+        for hop in 0..2 {
+            if !matches!(target.scheme(), "http" | "https") {
+                let message = format!("a {} URL refused", target.scheme());
+                return Err(FetchError::Request(message));
+            }
+            let client = match trusted && hop == 0 {
+                true => trusting,
+                false if !permits_literal(policy, target.host()) => {
+                    let host = target.host_str().unwrap_or_default();
+                    return Err(FetchError::Request(format!(
+                        "{host} refused: not a public address (allow_networks opens it)"
+                    )));
+                }
+                false => strict,
+            };
+            let response = client
+                .post(target.clone())
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| self.classify(e))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            let moved = matches!(status.as_u16(), 307 | 308);
+            match header(response.headers(), LOCATION).filter(|_| moved && hop == 0) {
+                Some(location) => {
+                    target = target.join(location.trim()).map_err(|e| {
+                        FetchError::Request(format!("bad redirect to {location:?}: {e}"))
+                    })?;
+                }
+                None => {
+                    return Err(FetchError::Status {
+                        status: status.as_u16(),
+                        retry_after: retry_after(response.headers()),
+                    });
+                }
+            }
         }
+        Err(FetchError::Request("too many redirects".to_string()))
     }
 
     pub(crate) async fn fetch(

@@ -2,6 +2,7 @@
 //! at a time; the next due time comes from the poll itself (its interval with
 //! jitter, or a backoff after failures).
 
+use crate::metrics::{Loop, metrics};
 use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 use std::cmp::Reverse;
@@ -107,9 +108,14 @@ pub(crate) async fn run<P, F>(
         ticker
     });
     let mut running = JoinSet::new();
+    // Progress, for /healthz: each pass of the loop, and a pass at least
+    // every few seconds.
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(5));
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
     // Which feed each poll task is for, so even a panicked poll is rescheduled.
     let mut task_feed = HashMap::new();
     loop {
+        metrics().beat(Loop::Scheduler);
         let now = Instant::now();
         while running.len() < limits.concurrency {
             // A feed that waited for its host goes first; then the next due.
@@ -163,6 +169,7 @@ pub(crate) async fn run<P, F>(
                 }
             }
             _ = tokio::time::sleep_until(next_due) => {}
+            _ = heartbeat.tick() => {}
             _ = tick(&mut watchdog) => {
                 if let Err(error) = sd_notify::notify(&[NotifyState::Watchdog]) {
                     tracing::warn!(%error, "Cannot notify systemd");

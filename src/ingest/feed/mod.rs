@@ -180,17 +180,12 @@ fn strict_with_ttl(
     let declared = feed.feed_type == FeedType::Atom;
     let mut advertised = Advertised::default();
     for link in &feed.links {
-        let slot = match link.rel.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("hub") => &mut advertised.hub,
-            Some("self") => &mut advertised.topic,
-            _ => continue,
-        };
         let url = match base {
             Some(base) => base.join(link.href.trim()),
             None => Url::parse(link.href.trim()),
         };
-        if let (None, Ok(url)) = (&slot, url) {
-            *slot = Some(url);
+        if let (Some(rel), Ok(url)) = (&link.rel, url) {
+            advertised.add(rel, url);
         }
     }
     let articles = feed
