@@ -6,8 +6,10 @@ use crate::delivery::clock::Clock;
 use crate::delivery::outbox::{DeliveryReport, Outbox};
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::schedule::{self, FeedConfig};
-use crate::ingest::websub::Subscriber;
+use crate::ingest::websub::{Subscriber, WebSubConfig};
 use crate::listener::{self, Endpoint};
+use crate::metrics::{MetricsConfig, metrics};
+use crate::monitor::{self, Checks};
 use crate::pipeline::{Pipeline, PollError};
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
@@ -38,22 +40,17 @@ struct Runtime {
 }
 
 /// Builds the runtime; WebSub subscriptions are made only where hubs can
-/// reach us: when the listener is bound on the configured address.
-fn build(config: Config, store: Arc<dyn Store>, listening: Option<SocketAddr>) -> Result<Runtime> {
+/// reach us (`listening`: the daemon, not `once`).
+fn build(config: Config, store: Arc<dyn Store>, listening: bool) -> Result<Runtime> {
     let fetcher = Fetcher::new(&config.fetch);
-    let websub = match &config.websub {
-        Some(websub) if Some(websub.listen) == listening => Some(Arc::new(Subscriber::new(
+    let websub = config.websub.as_ref().filter(|_| listening).map(|websub| {
+        Arc::new(Subscriber::new(
             websub.clone(),
             store.clone(),
             fetcher.clone(),
             &config.feeds,
-        ))),
-        Some(websub) => {
-            tracing::warn!(listen = %websub.listen, "[websub] takes effect at the next restart (the listener is bound at start)");
-            None
-        }
-        None => None,
-    };
+        ))
+    });
     let outbox = Outbox::new(
         store.clone(),
         &config.destinations,
@@ -116,7 +113,7 @@ pub(crate) struct OnceReport {
 pub(crate) async fn once(config: Config) -> Result<OnceReport> {
     let store = open_store(&config).await?;
     // No listener: `once` makes no WebSub subscription.
-    let rt = build(config, store.clone(), None)?;
+    let rt = build(config, store.clone(), false)?;
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut report = OnceReport::default();
     let limits = rt.config.limits;
@@ -157,29 +154,8 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
 /// rules are compiled.
 pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result<()> {
     let store = open_store(&config).await?;
-    // Bound once: hubs keep the callback URLs, so a reload keeps the socket.
-    let bound = match &config.websub {
-        Some(websub) => Some(
-            tokio::net::TcpListener::bind(websub.listen)
-                .await
-                .with_context(|| format!("[websub] cannot listen on {}", websub.listen))?,
-        ),
-        None => None,
-    };
-    let listening = config.websub.as_ref().map(|w| w.listen);
-    let mut rt = build(config, store.clone(), listening)?;
-    let (endpoint, current) = watch::channel(None);
-    let listener_stop = CancellationToken::new();
-    let listener_task = bound.map(|socket| {
-        let max_body = usize::try_from(rt.config.fetch.max_body_bytes).unwrap_or(usize::MAX);
-        tracing::info!(listen = ?listening, "WebSub listener started");
-        tokio::spawn(listener::serve(
-            socket,
-            current,
-            max_body,
-            listener_stop.clone(),
-        ))
-    });
+    let listeners = Listeners::bind(&config, store.clone()).await?;
+    let mut rt = build(config, store.clone(), true)?;
     tracing::info!(
         feeds = rt.config.feeds.len(),
         rules = rt.config.rules.rules().len(),
@@ -192,7 +168,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
     notify_systemd(&[NotifyState::Ready]);
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut stop = CancellationToken::new();
-    let mut tasks = start(&rt, stop.clone(), &endpoint);
+    let mut tasks = start(&rt, stop.clone(), &listeners);
     loop {
         let mut command = control.recv().await.unwrap_or(Control::Shutdown);
         // A reload is prepared (the config read, the rules compiled: with a
@@ -203,8 +179,9 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             notify_systemd(&[NotifyState::Reloading]);
             let (path, state_dir) = (rt.config.path.clone(), rt.config.state_dir.clone());
             let store = store.clone();
+            let bound = (rt.config.websub.clone(), listen(&rt.config.metrics));
             let mut preparing =
-                tokio::task::spawn_blocking(move || prepare(&path, &state_dir, store, listening));
+                tokio::task::spawn_blocking(move || prepare(&path, &state_dir, bound, store));
             // What is asked meanwhile: a shutdown stops at once (the half-read
             // config is dropped when its thread is done); another reload
             // reads the config again once this one is in (it may have
@@ -249,10 +226,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             }
         }
         if command == Control::Shutdown {
-            listener_stop.cancel();
-            if let Some(task) = listener_task {
-                let _ = task.await;
-            }
+            listeners.stop().await;
             notify_systemd(&[NotifyState::Stopping]);
             tracing::info!("Newswatch stopped");
             return Ok(());
@@ -266,7 +240,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             );
             log_warnings(&rt.config);
             stop = CancellationToken::new();
-            tasks = start(&rt, stop.clone(), &endpoint);
+            tasks = start(&rt, stop.clone(), &listeners);
             warn_orphaned_alerts(store.as_ref(), &rt.config).await;
         }
         notify_systemd(&[NotifyState::Ready]);
@@ -278,8 +252,8 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
 fn prepare(
     path: &Path,
     state_dir: &Path,
+    (websub, metrics): (Option<WebSubConfig>, Option<SocketAddr>),
     store: Arc<dyn Store>,
-    listening: Option<SocketAddr>,
 ) -> Option<Runtime> {
     let new = match Config::load(path) {
         Ok(config) => config,
@@ -292,7 +266,16 @@ fn prepare(
         tracing::error!("Reload rejected: state_dir changed, which needs a restart");
         return None;
     }
-    build(new, store, listening)
+    // Hubs hold callback URLs on the listener bound at start.
+    if new.websub != websub {
+        tracing::error!("Reload rejected: [websub] changed, which needs a restart");
+        return None;
+    }
+    if listen(&new.metrics) != metrics {
+        tracing::error!("Reload rejected: [metrics] listen changed, which needs a restart");
+        return None;
+    }
+    build(new, store, true)
         .inspect_err(|error| {
             tracing::error!(error = %format!("{error:#}"), "Reload rejected; keeping the old config");
         })
@@ -302,17 +285,12 @@ fn prepare(
 fn start(
     rt: &Runtime,
     stop: CancellationToken,
-    endpoint: &watch::Sender<Option<Endpoint>>,
+    listeners: &Listeners,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let (wake, woken) = watch::channel(());
     let outbox_task = tokio::spawn(rt.outbox.clone().run(woken, stop.clone()));
     let mut tasks = vec![outbox_task];
-    // Hubs are answered by this runtime from now on.
-    endpoint.send_replace(rt.pipeline.websub.clone().map(|subscriber| Endpoint {
-        subscriber,
-        pipeline: rt.pipeline.clone(),
-        wake: wake.clone(),
-    }));
+    listeners.answer_for(rt, &wake);
     if let Some(subscriber) = rt.pipeline.websub.clone() {
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move { subscriber.maintain(stop).await }));
@@ -338,6 +316,79 @@ fn start(
     });
     tasks.push(scheduler);
     tasks
+}
+
+/// The HTTP listeners, bound once at start (hubs keep our callback URLs,
+/// monitoring its scrape target); each runtime answers behind them.
+struct Listeners {
+    hubs: watch::Sender<Option<Endpoint>>,
+    monitor: watch::Sender<Option<Checks>>,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Listeners {
+    async fn bind(config: &Config, store: Arc<dyn Store>) -> Result<Listeners> {
+        let (hubs, hubs_current) = watch::channel(None);
+        let (monitor, monitor_current) = watch::channel(None);
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        if let Some(websub) = &config.websub {
+            let socket = bind(websub.listen, "[websub]").await?;
+            let max_body = usize::try_from(config.fetch.max_body_bytes).unwrap_or(usize::MAX);
+            tracing::info!(listen = %websub.listen, "WebSub listener started");
+            let serving = listener::serve(socket, hubs_current, max_body, stop.clone());
+            tasks.push(tokio::spawn(serving));
+        }
+        if let Some(monitoring) = &config.metrics {
+            let socket = bind(monitoring.listen, "[metrics]").await?;
+            tracing::info!(listen = %monitoring.listen, "Monitoring listener started");
+            let serving = monitor::serve(socket, store, monitor_current, stop.clone());
+            tasks.push(tokio::spawn(serving));
+        }
+        Ok(Listeners {
+            hubs,
+            monitor,
+            stop,
+            tasks,
+        })
+    }
+
+    /// From now on, `rt` answers hubs and monitoring.
+    fn answer_for(&self, rt: &Runtime, wake: &watch::Sender<()>) {
+        self.hubs
+            .send_replace(rt.pipeline.websub.clone().map(|subscriber| Endpoint {
+                subscriber,
+                pipeline: rt.pipeline.clone(),
+                wake: wake.clone(),
+            }));
+        let m = metrics();
+        m.rules.set(rt.config.rules.rules().len() as i64);
+        m.feeds.set(rt.config.feeds.len() as i64);
+        self.monitor
+            .send_replace(rt.config.metrics.clone().map(|config| Checks {
+                config,
+                feeds: rt.config.feeds.len(),
+                destinations: rt.config.destinations.len(),
+            }));
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn bind(address: SocketAddr, section: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("{section} cannot listen on {address}"))
+}
+
+fn listen(metrics: &Option<MetricsConfig>) -> Option<SocketAddr> {
+    metrics.as_ref().map(|m| m.listen)
 }
 
 /// What `newswatch check` warns about, in the log: the first few, and how

@@ -5,6 +5,7 @@
 pub mod model;
 
 pub(crate) mod http;
+pub(crate) mod metrics;
 
 pub mod delivery;
 pub mod ingest;
@@ -17,4 +18,5 @@ pub mod cli;
 pub(crate) mod daemon;
 pub(crate) mod feed_list;
 pub(crate) mod listener;
+pub(crate) mod monitor;
 pub(crate) mod pipeline;

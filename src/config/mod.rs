@@ -20,6 +20,7 @@ use crate::ingest::schedule::{FeedConfig, Limits};
 use crate::ingest::websub::WebSubConfig;
 use crate::matching::RuleSet;
 use crate::matching::rules;
+use crate::metrics::MetricsConfig;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
 use destinations::build_destination;
 use feeds::{add_opml_feeds, build_defaults, build_feeds, build_limits, trusted_origins};
@@ -54,6 +55,8 @@ pub struct Config {
     pub health_digest: Option<DigestSchedule>,
     /// Where WebSub hubs push new entries (`[websub]`; off if `None`).
     pub websub: Option<WebSubConfig>,
+    /// Where monitoring reads metrics and health (`[metrics]`; off if `None`).
+    pub metrics: Option<MetricsConfig>,
     /// Shared with the pipeline: a million compiled rules are not copied.
     pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
@@ -193,6 +196,30 @@ impl Config {
             .as_ref()
             .and_then(|w| build_websub(&source, w, &mut errors));
 
+        let metrics = raw.metrics.as_ref().and_then(|m| {
+            let listen = m
+                .listen
+                .get_ref()
+                .parse()
+                .map_err(|e| {
+                    let message = format!(
+                        "[metrics] listen must be an address and port such as \"127.0.0.1:9187\" ({e})"
+                    );
+                    errors.push(source.error_in(&m.listen.span(), message));
+                })
+                .ok()?;
+            if websub.as_ref().is_some_and(|w| w.listen == listen) {
+                let message = "[metrics] listen must differ from [websub] listen";
+                errors.push(source.error_in(&m.listen.span(), message));
+            }
+            let no_success_after = duration(&source, m.no_success_after.as_ref(), &mut errors)
+                .unwrap_or(Duration::from_secs(24 * 3600));
+            Some(MetricsConfig {
+                listen,
+                no_success_after,
+            })
+        });
+
         let rule_files = expand_rule_globs(&source, base, files, &raw.rules, &mut errors);
         let mut rule_texts = Vec::new();
         for file in &rule_files {
@@ -233,6 +260,7 @@ impl Config {
             health,
             health_digest,
             websub,
+            metrics,
             rules: Arc::new(RuleSet::new(rules)),
             rule_files,
             warnings,

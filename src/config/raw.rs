@@ -25,6 +25,15 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) health: RawHealth,
     pub(super) websub: Option<RawWebSub>,
+    pub(super) metrics: Option<RawMetrics>,
+}
+
+/// `[metrics]`: the monitoring listener.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) listen: Spanned<String>,
+    pub(super) no_success_after: Option<Spanned<String>>,
 }
 
 /// `[websub]`: the listener hubs push new entries to.

@@ -9,6 +9,7 @@ use crate::delivery::clock::Clock;
 use crate::delivery::deliver::{Deliverer, DeliveryError};
 use crate::delivery::destination::DestinationConfig;
 use crate::delivery::timing::{DigestSchedule, QuietHours};
+use crate::metrics::{DeliveryLabels, Loop, metrics};
 use crate::model::alert::{Digest, Notice};
 use crate::store::{QueuedAlert, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -328,6 +329,33 @@ impl Outbox {
         queued: &[QueuedAlert],
         result: Result<(), DeliveryError>,
     ) -> Result<DeliveryReport, StoreError> {
+        let report = self.record_outcome(dest, queued, result).await?;
+        metrics().beat(Loop::Outbox);
+        for (outcome, alerts) in [
+            ("delivered", report.delivered),
+            ("retry", report.retrying),
+            ("dead", report.dead),
+        ] {
+            if alerts > 0 {
+                let labels = DeliveryLabels {
+                    destination: dest.name.clone(),
+                    outcome,
+                };
+                metrics()
+                    .deliveries
+                    .get_or_create(&labels)
+                    .inc_by(alerts as u64);
+            }
+        }
+        Ok(report)
+    }
+
+    async fn record_outcome(
+        &self,
+        dest: &Destination,
+        queued: &[QueuedAlert],
+        result: Result<(), DeliveryError>,
+    ) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         let now = self.clock.now();
         let attempt = queued.iter().map(|q| q.attempts).max().unwrap_or(0) + 1;
@@ -408,6 +436,7 @@ impl Outbox {
         shutdown: CancellationToken,
     ) {
         loop {
+            metrics().beat(Loop::Outbox);
             if dest.disabled() {
                 // Gone (HTTP 410): nothing to do until a reload builds it anew.
                 shutdown.cancelled().await;

@@ -353,6 +353,32 @@ pub async fn pushes_and_subscriptions(store: &dyn Store) {
     assert!(store.subscriptions().await.unwrap().is_empty());
 }
 
+/// What monitoring reads: failing feeds, the latest success, the oldest
+/// pending alert; and a write probe.
+pub async fn health_is_read_for_monitoring(store: &dyn Store) {
+    assert_eq!(store.health().await.unwrap(), StoreHealth::default());
+    let commit = PollCommit {
+        seen_keys: keys(&["a"]),
+        alerts: vec![alert("h1")],
+        ..Default::default()
+    };
+    store.commit_poll("ok", commit).await.unwrap();
+    let next = Utc::now() + Duration::hours(1);
+    store
+        .record_failure("broken", "HTTP 500", next)
+        .await
+        .unwrap();
+    let health = store.health().await.unwrap();
+    assert_eq!(health.feeds_failing, 1);
+    assert!(health.last_success.is_some());
+    assert_eq!(health.outbox.pending, 1);
+    assert!(health.oldest_pending.is_some());
+    store.mark_delivered(&keys(&["h1"])).await.unwrap();
+    assert_eq!(store.health().await.unwrap().oldest_pending, None);
+    store.probe_write().await.unwrap();
+    store.probe_write().await.unwrap();
+}
+
 mod sqlite {
     use super::*;
 
@@ -390,6 +416,12 @@ mod sqlite {
     async fn pushes_and_subscriptions() {
         let (_dir, store) = fresh().await;
         super::pushes_and_subscriptions(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn health_is_read_for_monitoring() {
+        let (_dir, store) = fresh().await;
+        super::health_is_read_for_monitoring(&*store).await;
     }
 
     #[tokio::test]

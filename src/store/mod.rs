@@ -106,6 +106,18 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
 }
 
+/// What `/metrics` and `/healthz` read from the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// Feeds whose last poll failed.
+    pub feeds_failing: u64,
+    /// The latest poll of any feed that worked.
+    pub last_success: Option<DateTime<Utc>>,
+    pub outbox: OutboxCounts,
+    /// When the oldest alert still waiting was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
     pub pending: u64,
@@ -209,6 +221,12 @@ pub trait Store: Send + Sync {
     async fn mark_dead(&self, ids: &[String], error: &str) -> Result<(), StoreError>;
 
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+
+    /// Feed failures, the latest success and the outbox, for monitoring.
+    async fn health(&self) -> Result<StoreHealth, StoreError>;
+
+    /// Writes a row of its own, to show the store can be written.
+    async fn probe_write(&self) -> Result<(), StoreError>;
 
     /// Outbox entries, newest first; with `dead_and_pending`, only those.
     async fn outbox_entries(&self, dead_and_pending: bool) -> Result<Vec<OutboxEntry>, StoreError>;

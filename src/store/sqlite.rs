@@ -3,6 +3,7 @@
 
 use super::{
     FeedState, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Said, Store, StoreError,
+    StoreHealth,
 };
 use crate::model::alert::Alert;
 use crate::model::subscription::{Subscription, SubscriptionState};
@@ -80,6 +81,11 @@ CREATE TABLE websub (
     requested_at INTEGER NOT NULL,
     verified_at  INTEGER,
     last_error   TEXT
+);
+-- One row, written by /healthz to show the store can be written.
+CREATE TABLE write_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL
 );
 "#,
 ];
@@ -740,6 +746,40 @@ impl Store for SqliteStore {
                 }
             }
             Ok(counts)
+        })
+        .await
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        let outbox = self.outbox_counts().await?;
+        self.with(move |conn| {
+            let (feeds_failing, last_success) = conn.query_row(
+                "SELECT COUNT(failing_since), MAX(last_success_at) FROM feed_state",
+                [],
+                |r| Ok((r.get::<_, u64>(0)?, r.get::<_, Option<i64>>(1)?)),
+            )?;
+            let oldest_pending = conn.query_row(
+                "SELECT MIN(created_at) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )?;
+            Ok(StoreHealth {
+                feeds_failing,
+                last_success: last_success.map(from_ts),
+                outbox,
+                oldest_pending: oldest_pending.map(from_ts),
+            })
+        })
+        .await
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, ?1)",
+                params![ts(Utc::now())],
+            )?;
+            Ok(())
         })
         .await
     }
