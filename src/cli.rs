@@ -81,6 +81,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
     },
+    /// The store: its sizes and row counts, or forget now what
+    /// `[retention]` lets go (the daemon does so every hour).
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Run rules over feeds and print what would alert; sends nothing.
     TestRule {
         /// A query to try, instead of rule files. It is always a value, even
@@ -128,6 +132,20 @@ pub enum OutboxCommand {
     },
     /// Remove an alert that was not delivered.
     Drop { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// File sizes and row counts (feeds, seen keys, alerts by status).
+    Stats {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
+    /// Forget seen keys and delivered alerts older than `[retention]` says.
+    Prune {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +216,17 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inspect { sources, verbose } => inspect(&sources, verbose).await,
         Command::Outbox(command) => outbox(&cli.config, command).await,
+        Command::Db(command) => {
+            let config = load(&cli.config)?;
+            match command {
+                DbCommand::Stats { format } => {
+                    crate::store_admin::stats(&config, format == OutputFormat::Json).await
+                }
+                DbCommand::Prune { format } => {
+                    crate::store_admin::prune(&config, format == OutputFormat::Json).await
+                }
+            }
+        }
         Command::Feeds { command, format } => match command {
             None => feed_list::list(&load(&cli.config)?, format == OutputFormat::Json).await,
             Some(FeedsCommand::Import { file }) => feed_list::import(&file),

@@ -12,6 +12,7 @@ use crate::metrics::{MetricsConfig, metrics};
 use crate::monitor::{self, Checks};
 use crate::pipeline::{Pipeline, PollError};
 use crate::store::{self, Store};
+use crate::store_admin;
 use anyhow::{Context, Result};
 use sd_notify::NotifyState;
 use std::collections::HashMap;
@@ -291,6 +292,11 @@ fn start(
     let outbox_task = tokio::spawn(rt.outbox.clone().run(woken, stop.clone()));
     let mut tasks = vec![outbox_task];
     listeners.answer_for(rt, &wake);
+    tasks.push(tokio::spawn(store_admin::prune_hourly(
+        rt.pipeline.store.clone(),
+        rt.config.retention,
+        stop.clone(),
+    )));
     if let Some(subscriber) = rt.pipeline.websub.clone() {
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move { subscriber.maintain(stop).await }));

@@ -20,3 +20,4 @@ pub(crate) mod feed_list;
 pub(crate) mod listener;
 pub(crate) mod monitor;
 pub(crate) mod pipeline;
+pub(crate) mod store_admin;

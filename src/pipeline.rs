@@ -323,6 +323,7 @@ impl Pipeline {
             last_modified: validators.last_modified,
             next_poll_at: Some(next_poll_at),
             seen_keys: new.iter().map(|a| a.key.clone()).collect(),
+            present_keys: present_keys(&articles, &new),
             alerts,
             malformed,
         };
@@ -368,9 +369,10 @@ impl Pipeline {
         let articles = dedup_in_fetch(parsed.articles);
         let (new, alerts, _) = self.new_entries(feed, &state, &articles).await?;
         let seen_keys: Vec<String> = new.iter().map(|a| a.key.clone()).collect();
+        let present = present_keys(&articles, &new);
         let queued = self
             .store
-            .commit_push(&feed.name, seen_keys, alerts)
+            .commit_push(&feed.name, seen_keys, present, alerts)
             .await?;
         Ok((new.len(), queued))
     }
@@ -439,6 +441,16 @@ impl Pipeline {
         }
         alerts
     }
+}
+
+/// The keys of `articles` seen before (all but `new`'s).
+fn present_keys(articles: &[Article], new: &[&Article]) -> Vec<String> {
+    let new: HashSet<&str> = new.iter().map(|a| a.key.as_str()).collect();
+    articles
+        .iter()
+        .filter(|a| !new.contains(a.key.as_str()))
+        .map(|a| a.key.clone())
+        .collect()
 }
 
 /// Keeps the first of entries that share a key (feeds do repeat entries).

@@ -22,6 +22,7 @@ use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::metrics::MetricsConfig;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
+use crate::store::Retention;
 use destinations::build_destination;
 use feeds::{add_opml_feeds, build_defaults, build_feeds, build_limits, trusted_origins};
 use raw::RawConfig;
@@ -57,6 +58,8 @@ pub struct Config {
     pub websub: Option<WebSubConfig>,
     /// Where monitoring reads metrics and health (`[metrics]`; off if `None`).
     pub metrics: Option<MetricsConfig>,
+    /// How long seen keys and delivered alerts are kept (`[retention]`).
+    pub retention: Retention,
     /// Shared with the pipeline: a million compiled rules are not copied.
     pub rules: Arc<RuleSet>,
     pub rule_files: Vec<PathBuf>,
@@ -220,6 +223,13 @@ impl Config {
             })
         });
 
+        let kept = Retention::default();
+        let retention = Retention {
+            seen: duration(&source, raw.retention.seen.as_ref(), &mut errors).unwrap_or(kept.seen),
+            delivered: duration(&source, raw.retention.delivered.as_ref(), &mut errors)
+                .unwrap_or(kept.delivered),
+        };
+
         let rule_files = expand_rule_globs(&source, base, files, &raw.rules, &mut errors);
         let mut rule_texts = Vec::new();
         for file in &rule_files {
@@ -261,6 +271,7 @@ impl Config {
             health_digest,
             websub,
             metrics,
+            retention,
             rules: Arc::new(RuleSet::new(rules)),
             rule_files,
             warnings,

@@ -26,6 +26,16 @@ pub(super) struct RawConfig {
     pub(super) health: RawHealth,
     pub(super) websub: Option<RawWebSub>,
     pub(super) metrics: Option<RawMetrics>,
+    #[serde(default)]
+    pub(super) retention: RawRetention,
+}
+
+/// `[retention]`: how long what is done is kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetention {
+    pub(super) seen: Option<Spanned<String>>,
+    pub(super) delivered: Option<Spanned<String>>,
 }
 
 /// `[metrics]`: the monitoring listener.

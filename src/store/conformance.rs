@@ -299,7 +299,7 @@ pub async fn pushes_and_subscriptions(store: &dyn Store) {
     store.commit_poll("f", commit).await.unwrap();
     let before = feed_f(store).await;
     let queued = store
-        .commit_push("f", keys(&["b"]), vec![alert("p1")])
+        .commit_push("f", keys(&["b"]), keys(&["a"]), vec![alert("p1")])
         .await
         .unwrap();
     assert_eq!(queued, 1);
@@ -317,7 +317,7 @@ pub async fn pushes_and_subscriptions(store: &dyn Store) {
     // The same alert is not queued twice, by push or poll.
     assert_eq!(
         store
-            .commit_push("f", keys(&["b"]), vec![alert("p1")])
+            .commit_push("f", keys(&["b"]), keys(&["a"]), vec![alert("p1")])
             .await
             .unwrap(),
         0
@@ -452,5 +452,99 @@ mod sqlite {
                 .len(),
             1
         );
+    }
+
+    /// Moves every time the store holds back by `days` (as if it had all
+    /// happened that long ago).
+    fn backdate(dir: &std::path::Path, days: i64) {
+        let conn = rusqlite::Connection::open(dir.join("newswatch.db")).unwrap();
+        let secs = days * 24 * 3600;
+        conn.execute_batch(&format!(
+            "UPDATE seen SET seen_at = seen_at - {secs}, present_at = present_at - {secs};
+             UPDATE feed_state SET last_document_at = last_document_at - {secs},
+                 last_attempt_at = last_attempt_at - {secs};
+             UPDATE outbox SET delivered_at = delivered_at - {secs}, created_at = created_at - {secs};"
+        ))
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn entries_still_in_their_feed_are_never_forgotten() {
+        let (dir, store) = fresh().await;
+        let retention = Retention::default();
+        let poll = |seen: &[&str], present: &[&str]| PollCommit {
+            seen_keys: keys(seen),
+            present_keys: keys(present),
+            ..Default::default()
+        };
+        store
+            .commit_poll("f", poll(&["a", "b"], &[]))
+            .await
+            .unwrap();
+        // 100 days of 304s: nothing is forgotten, the document still holds both.
+        backdate(dir.path(), 100);
+        store.record_not_modified("f", Utc::now()).await.unwrap();
+        let pruned = store.prune(retention, Utc::now(), 1000).await.unwrap();
+        assert_eq!(pruned, Pruned::default());
+        assert!(
+            store
+                .unseen("f", &keys(&["a", "b"]))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Then a document without "a": "b" is marked present again, "a",
+        // absent from a document fetched long after it was last present,
+        // is forgotten.
+        store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
+        let pruned = store.prune(retention, Utc::now(), 1000).await.unwrap();
+        assert_eq!(pruned.seen, 1);
+        assert_eq!(
+            store.unseen("f", &keys(&["a", "b"])).await.unwrap(),
+            keys(&["a"])
+        );
+        // "b" stays for as long as documents hold it, however long that is.
+        for _ in 0..3 {
+            backdate(dir.path(), 100);
+            store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
+            assert_eq!(
+                store.prune(retention, Utc::now(), 1000).await.unwrap().seen,
+                0
+            );
+        }
+        assert!(store.unseen("f", &keys(&["b"])).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn delivered_alerts_and_feeds_no_longer_polled_are_forgotten() {
+        let (dir, store) = fresh().await;
+        let commit = PollCommit {
+            seen_keys: keys(&["k1", "k2"]),
+            alerts: vec![alert("done"), alert("dead"), alert("waiting")],
+            ..Default::default()
+        };
+        store.commit_poll("gone", commit).await.unwrap();
+        store.mark_delivered(&keys(&["done"])).await.unwrap();
+        store.mark_dead(&keys(&["dead"]), "refused").await.unwrap();
+        backdate(dir.path(), 100);
+        let retention = Retention::default();
+        let mut total = Pruned::default();
+        // Batches of one: each call removes at most one row of each kind.
+        loop {
+            let batch = store.prune(retention, Utc::now(), 1).await.unwrap();
+            assert!(batch.seen <= 1 && batch.delivered <= 1);
+            total.seen += batch.seen;
+            total.delivered += batch.delivered;
+            total.feeds += batch.feeds;
+            if batch.total() == 0 {
+                break;
+            }
+        }
+        assert_eq!((total.delivered, total.feeds), (1, 1));
+        let stats = store.stats().await.unwrap();
+        assert_eq!((stats.feeds, stats.seen), (0, 0));
+        // Dead letters and alerts still waiting are kept.
+        assert_eq!((stats.pending, stats.delivered, stats.dead), (1, 0, 1));
+        assert!(stats.file_bytes > 0);
     }
 }

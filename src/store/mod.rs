@@ -3,8 +3,10 @@
 //! The `Store` trait is what the pipeline uses; each backend implements it and
 //! passes the same conformance tests. The backend is chosen in [`open`] only.
 
+pub mod retention;
 mod sqlite;
 
+pub use retention::{Pruned, Retention, StoreStats};
 pub use sqlite::SqliteStore;
 
 use crate::model::alert::Alert;
@@ -83,6 +85,9 @@ pub struct PollCommit {
     pub last_modified: Option<String>,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub seen_keys: Vec<String>,
+    /// Keys seen before and still in the document: marked present, so they
+    /// outlive their entry's stay in the feed (see `retention`).
+    pub present_keys: Vec<String>,
     pub alerts: Vec<Alert>,
     /// Why the document was malformed (entries were recovered one by one).
     pub malformed: Option<String>,
@@ -155,6 +160,7 @@ pub trait Store: Send + Sync {
         &self,
         feed: &str,
         seen_keys: Vec<String>,
+        present_keys: Vec<String>,
         alerts: Vec<Alert>,
     ) -> Result<usize, StoreError>;
 
@@ -166,6 +172,18 @@ pub trait Store: Send + Sync {
 
     /// Forgets a feed's subscription if it still has this callback `token`.
     async fn delete_subscription(&self, feed: &str, token: &str) -> Result<(), StoreError>;
+
+    /// Forgets one batch of what `retention` lets go, as of `now` (see
+    /// `retention`); returns what was removed (nothing: all done).
+    async fn prune(
+        &self,
+        retention: Retention,
+        now: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<Pruned, StoreError>;
+
+    /// Sizes and row counts.
+    async fn stats(&self) -> Result<StoreStats, StoreError>;
 
     /// Records a 304 Not Modified reply.
     async fn record_not_modified(

@@ -1,6 +1,7 @@
 //! SQLite backend: one file in the state directory, WAL mode, migrations
 //! numbered by `PRAGMA user_version`.
 
+use super::retention::{self, Pruned, Retention, StoreStats};
 use super::{
     FeedState, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Said, Store, StoreError,
     StoreHealth,
@@ -87,6 +88,10 @@ CREATE TABLE write_probe (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     at INTEGER NOT NULL
 );
+-- Retention: when a seen key was last found in a document of its feed (NULL:
+-- when first seen), and when the feed last sent a whole document.
+ALTER TABLE seen ADD COLUMN present_at INTEGER;
+ALTER TABLE feed_state ADD COLUMN last_document_at INTEGER;
 "#,
 ];
 
@@ -102,17 +107,20 @@ const NEW_ENTRY: &str = "last_new_entry_at = COALESCE(?7, last_new_entry_at),
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    path: std::path::PathBuf,
 }
 
 impl SqliteStore {
     pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
+        let file = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
             let mut conn = Connection::open(&path)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             // FULL: a commit (entries seen, alerts queued or delivered) survives power loss.
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            incremental_vacuum(&conn)?;
             migrate(&mut conn)?;
             Ok(conn)
         })
@@ -120,6 +128,7 @@ impl SqliteStore {
         .map_err(|e| StoreError::Task(e.to_string()))??;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            path: file,
         })
     }
 
@@ -167,6 +176,23 @@ fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
             .map(|secs| std::time::Duration::from_secs_f64(secs.max(0.0))),
         quiet_noticed: r.get(at + 13)?,
     })
+}
+
+/// Pages freed by pruning go back to the file system a few at a time
+/// (`auto_vacuum = INCREMENTAL`). A new file is created so; an older one is
+/// rewritten once, as SQLite requires.
+fn incremental_vacuum(conn: &Connection) -> Result<(), StoreError> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+    if mode != INCREMENTAL {
+        conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
+        let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if tables > 0 {
+            tracing::info!("Rewriting the store once so that it can shrink (VACUUM)");
+            conn.execute_batch("VACUUM")?;
+        }
+    }
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -368,7 +394,8 @@ impl Store for SqliteStore {
                  VALUES (?1, ?2, ?3, 0, NULL, ?4, 1, ?5, ?6, ?6, ?7, NULL)
                  ON CONFLICT (feed) DO UPDATE SET etag = ?2, last_modified = ?3, error_count = 0,
                      last_error = NULL, next_poll_at = ?4, polled_ok = 1, malformed = ?5,
-                     last_attempt_at = ?6, last_success_at = ?6, failing_since = NULL, {NEW_ENTRY}"),
+                     last_attempt_at = ?6, last_success_at = ?6, failing_since = NULL,
+                     last_document_at = ?6, {NEW_ENTRY}"),
                 params![
                     feed,
                     commit.etag,
@@ -385,6 +412,7 @@ impl Store for SqliteStore {
                     seen.execute(params![feed, key, now])?;
                 }
             }
+            retention::mark_present(&tx, &feed, &commit.present_keys, now)?;
             let queued = insert_alerts(&tx, &commit.alerts)?;
             tx.commit()?;
             Ok(queued)
@@ -396,12 +424,14 @@ impl Store for SqliteStore {
         &self,
         feed: &str,
         seen_keys: Vec<String>,
+        present_keys: Vec<String>,
         alerts: Vec<Alert>,
     ) -> Result<usize, StoreError> {
         let feed = feed.to_string();
         self.with(move |conn| {
             let now = ts(Utc::now());
             let tx = conn.transaction()?;
+            retention::mark_present(&tx, &feed, &present_keys, now)?;
             if !seen_keys.is_empty() {
                 // The numbering of NEW_ENTRY: ?7 is now.
                 tx.execute(
@@ -782,5 +812,25 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn prune(
+        &self,
+        retention: Retention,
+        now: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<Pruned, StoreError> {
+        self.with(move |conn| {
+            let pruned = retention::prune(conn, retention, now, batch)?;
+            // As many pages as a batch may have freed, back to the file system.
+            retention::vacuum_some(conn, 4 * u32::try_from(batch).unwrap_or(u32::MAX / 4))?;
+            Ok(pruned)
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        let path = self.path.clone();
+        self.with(move |conn| retention::stats(conn, &path)).await
     }
 }

@@ -66,3 +66,59 @@ async fn permanent_failure_becomes_a_dead_letter_that_retry_delivers() {
         again.stderr
     );
 }
+
+/// `db stats` counts what a run left in the store; `db prune` keeps what
+/// is recent (retention is counted in days).
+#[tokio::test]
+async fn db_stats_counts_rows_and_prune_keeps_what_is_recent() {
+    let smtp = SmtpSink::start_any();
+    let server = MockServer::start().await;
+    let feed = rss(&[
+        Item {
+            guid: "s-1",
+            title: "Explosion reported near Brussels station",
+            body: "Police in Brussels closed the area after an explosion.",
+        },
+        Item {
+            guid: "s-2",
+            title: "Farmers expect an early harvest",
+            body: "The wheat harvest comes two weeks early.",
+        },
+    ]);
+    Mock::given(path("/wire.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(feed, "application/rss+xml"))
+        .mount(&server)
+        .await;
+    let feeds = format!(
+        "[[feed]]\nname = \"wire\"\nurl = \"{}/wire.xml\"\nfirst_poll = \"alert\"\n",
+        server.uri()
+    );
+    let env = Env::new(&config(smtp.port, &feeds), RULES);
+    let once = env.once().await;
+    assert!(once.stderr.contains("delivered=1"), "{}", once.stderr);
+
+    let stats = run(env.command(&["db", "stats", "--format", "json"])).await;
+    assert!(stats.status.success(), "{}", stats.stderr);
+    let stats: serde_json::Value = serde_json::from_str(stats.stdout.trim()).unwrap();
+    assert_eq!(stats["feeds"], 1);
+    assert_eq!(stats["seen"], 2);
+    assert_eq!(stats["delivered"], 1);
+    assert_eq!(stats["pending"], 0);
+    assert!(stats["file_bytes"].as_u64().unwrap() > 0);
+
+    let pruned = run(env.command(&["db", "prune"])).await;
+    assert!(pruned.status.success(), "{}", pruned.stderr);
+    assert!(
+        pruned
+            .stdout
+            .contains("forgot 0 seen keys, 0 delivered alerts"),
+        "{}",
+        pruned.stdout
+    );
+    let human = run(env.command(&["db", "stats"])).await;
+    assert!(
+        human.stdout.contains("seen keys      2"),
+        "{}",
+        human.stdout
+    );
+}

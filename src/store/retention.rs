@@ -1,0 +1,171 @@
+//! What the SQLite store forgets, so that its file stays small over months:
+//! seen keys long after their entry left its feed, delivered alerts after a
+//! while, feeds no longer polled. Dead letters and pending alerts are kept.
+//! Each call removes one batch per kind, in its own short transaction.
+//!
+//! A seen key must outlive its entry's presence in the feed, or the entry
+//! would alert again: each document marks the keys it holds as present
+//! (at most once a day per key), and a key is forgotten only once a later
+//! document of its feed no longer held it, and that long ago.
+
+use super::StoreError;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use std::time::Duration;
+
+/// How long what is done is kept (`[retention]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// A seen key, after its entry left the feed.
+    pub seen: Duration,
+    /// A delivered alert, after its delivery.
+    pub delivered: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            seen: Duration::from_secs(90 * 24 * 3600),
+            delivered: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Rows removed by one batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub seen: usize,
+    pub delivered: usize,
+    /// Feeds not polled within the seen window (left the config): their
+    /// state and their seen keys.
+    pub feeds: usize,
+}
+
+impl Pruned {
+    pub fn total(&self) -> usize {
+        self.seen + self.delivered + self.feeds
+    }
+}
+
+/// A key still in the feed's latest document was marked present at most a
+/// day (the refresh interval) before that document; this margin keeps it.
+const PRESENT_MARGIN_SECS: i64 = 2 * 24 * 3600;
+/// How stale a present mark may get before a document refreshes it.
+pub(super) const REFRESH_SECS: i64 = 24 * 3600;
+
+/// Marks `keys` (already seen, found again in a document) present at `now`.
+pub(super) fn mark_present(
+    tx: &rusqlite::Transaction,
+    feed: &str,
+    keys: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut mark = tx.prepare_cached(
+        "UPDATE seen SET present_at = ?3
+         WHERE feed = ?1 AND key = ?2 AND COALESCE(present_at, seen_at) < ?3 - ?4",
+    )?;
+    for key in keys {
+        mark.execute(params![feed, key, now, REFRESH_SECS])?;
+    }
+    Ok(())
+}
+
+/// Removes one batch of each kind of row that `retention` lets go, as of `now`.
+pub(super) fn prune(
+    conn: &mut Connection,
+    retention: Retention,
+    now: DateTime<Utc>,
+    batch: usize,
+) -> Result<Pruned, StoreError> {
+    let now = now.timestamp();
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4);
+    let seen_before = now - secs(retention.seen);
+    let delivered_before = now - secs(retention.delivered);
+    let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+    let seen = conn.execute(
+        "DELETE FROM seen WHERE (feed, key) IN (
+             SELECT s.feed, s.key FROM seen s JOIN feed_state f ON f.feed = s.feed
+             WHERE COALESCE(s.present_at, s.seen_at) < ?1
+               AND COALESCE(s.present_at, s.seen_at) < f.last_document_at - ?2
+             LIMIT ?3)",
+        params![seen_before, PRESENT_MARGIN_SECS, batch],
+    )?;
+    let delivered = conn.execute(
+        "DELETE FROM outbox WHERE rowid IN (
+             SELECT rowid FROM outbox WHERE status = 'delivered' AND delivered_at < ?1 LIMIT ?2)",
+        params![delivered_before, batch],
+    )?;
+    // A feed nobody polled for the whole window has left the config.
+    let tx = conn.transaction()?;
+    let gone: Vec<String> = {
+        let mut stmt =
+            tx.prepare("SELECT feed FROM feed_state WHERE last_attempt_at < ?1 LIMIT ?2")?;
+        let rows = stmt.query_map(params![seen_before, batch.min(100)], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut feeds = 0;
+    for feed in &gone {
+        tx.execute(
+            "DELETE FROM seen WHERE (feed, key) IN (SELECT feed, key FROM seen WHERE feed = ?1 LIMIT ?2)",
+            params![feed, batch],
+        )?;
+        let left: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM seen WHERE feed = ?1 LIMIT 1)",
+            params![feed],
+            |r| r.get(0),
+        )?;
+        if left == 0 {
+            feeds += tx.execute("DELETE FROM feed_state WHERE feed = ?1", params![feed])?;
+        }
+    }
+    tx.commit()?;
+    Ok(Pruned {
+        seen,
+        delivered,
+        feeds,
+    })
+}
+
+/// Returns free pages to the file system, a few at a time.
+pub(super) fn vacuum_some(conn: &Connection, pages: u32) -> Result<(), StoreError> {
+    conn.execute_batch(&format!("PRAGMA incremental_vacuum({pages})"))?;
+    Ok(())
+}
+
+/// Sizes and row counts, for `newswatch db stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreStats {
+    pub path: String,
+    /// The database file and its write-ahead log.
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+    /// Pages free inside the file (returned to the file system as the
+    /// store prunes).
+    pub free_bytes: u64,
+    pub feeds: u64,
+    pub seen: u64,
+    pub pending: u64,
+    pub delivered: u64,
+    pub dead: u64,
+    pub subscriptions: u64,
+}
+
+pub(super) fn stats(conn: &Connection, path: &std::path::Path) -> Result<StoreStats, StoreError> {
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, u64>(0));
+    let page_size = count("PRAGMA page_size")?;
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    Ok(StoreStats {
+        path: path.display().to_string(),
+        file_bytes: size(path),
+        wal_bytes: size(std::path::Path::new(&wal)),
+        free_bytes: count("PRAGMA freelist_count")? * page_size,
+        feeds: count("SELECT COUNT(*) FROM feed_state")?,
+        seen: count("SELECT COUNT(*) FROM seen")?,
+        pending: count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")?,
+        delivered: count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'")?,
+        dead: count("SELECT COUNT(*) FROM outbox WHERE status = 'dead'")?,
+        subscriptions: count("SELECT COUNT(*) FROM websub")?,
+    })
+}
