@@ -3,6 +3,7 @@
 //! reader exports.
 
 use crate::config::Config;
+use crate::http::redact;
 use crate::config::opml::{opml_names, read_opml, write_opml};
 use crate::ingest::health::is_quiet;
 use crate::ingest::websub::lease_state;
@@ -159,7 +160,9 @@ pub async fn list(config: &Config, json: bool) -> Result<ExitCode> {
             Some((state, seen)) => (Some(state), *seen),
             None => (None, 0),
         };
-        let mut health = FeedHealth::new(&feed.name, feed.url.as_str(), state, seen);
+        // As in the logs: credentials and query values (tokens) hidden.
+        let url = redact(&feed.url);
+        let mut health = FeedHealth::new(&feed.name, &url, state, seen);
         health.push = pushes.get(&feed.name).map(Push::new);
         match json {
             false => writeln!(out, "{}", health.line())?,

@@ -116,11 +116,12 @@ impl SqliteStore {
         let file = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
             let mut conn = Connection::open(&path)?;
+            // Before WAL: a new file takes the vacuum mode only before it is written.
+            incremental_vacuum(&conn)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             // FULL: a commit (entries seen, alerts queued or delivered) survives power loss.
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            incremental_vacuum(&conn)?;
             migrate(&mut conn)?;
             Ok(conn)
         })

@@ -11,6 +11,7 @@ mod hostile;
 mod inspect;
 mod monitor;
 mod outbox;
+mod secrets;
 mod service;
 mod support;
 mod test_rule;

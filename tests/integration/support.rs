@@ -83,6 +83,15 @@ impl SmtpSink {
     pub fn messages(&self) -> Vec<String> {
         self.files("eml")
     }
+
+    /// The login names of each AUTH (with `--auth`), oldest first.
+    pub fn logins(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("logins"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 impl Drop for SmtpSink {
@@ -212,6 +221,13 @@ impl Env {
         for (key, value) in env {
             cmd.env(key, value);
         }
+        Daemon::spawn(cmd)
+    }
+}
+
+impl Daemon {
+    /// Starts a `newswatch run` command, collecting its log (stderr).
+    pub fn spawn(mut cmd: tokio::process::Command) -> Daemon {
         let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();

@@ -3,7 +3,10 @@ accepted message to DIR/<n>.eml and its envelope recipients to DIR/<n>.rcpt.
 Prints "READY <port>" once listening (--port 0 picks a free port); stops
 when stdin closes (the test dropped its handle) or on SIGTERM.
 
-    python3 smtp_sink.py --port 2525 --dir /tmp/mail [--temp-fail N] [--perm-fail]
+    python3 smtp_sink.py --port 2525 --dir /tmp/mail [--temp-fail N] [--perm-fail] [--auth]
+
+With --auth, the server offers AUTH (PLAIN, LOGIN) without TLS, accepts any
+login, and appends each login name to DIR/logins.
 """
 
 import argparse
@@ -12,7 +15,7 @@ import itertools
 import os
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Sink:
@@ -42,9 +45,19 @@ class Sink:
 async def serve(args):
     handler = Sink(args.dir, args.temp_fail, args.perm_fail)
     loop = asyncio.get_running_loop()
+    def accept_any(server, session, envelope, mechanism, auth_data):
+        with open(os.path.join(args.dir, "logins"), "a") as f:
+            f.write(auth_data.login.decode() + "\n")
+        return AuthResult(success=True)
+
+    def smtp():
+        if args.auth:
+            return SMTP(handler, authenticator=accept_any, auth_require_tls=False)
+        return SMTP(handler)
+
     # Port 0 lets the OS pick a free port, which we report: no race with
     # other tests for a port chosen in advance.
-    server = await loop.create_server(lambda: SMTP(handler), host="127.0.0.1", port=args.port)
+    server = await loop.create_server(smtp, host="127.0.0.1", port=args.port)
     port = server.sockets[0].getsockname()[1]
     print(f"READY {port}", flush=True)
     await loop.run_in_executor(None, sys.stdin.read)
@@ -57,6 +70,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--temp-fail", type=int, default=0)
     parser.add_argument("--perm-fail", action="store_true")
+    parser.add_argument("--auth", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     asyncio.run(serve(args))
