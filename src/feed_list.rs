@@ -3,8 +3,8 @@
 //! reader exports.
 
 use crate::config::Config;
-use crate::http::redact;
 use crate::config::opml::{opml_names, read_opml, write_opml};
+use crate::http::redact;
 use crate::ingest::health::is_quiet;
 use crate::ingest::websub::lease_state;
 use crate::model::diagnostic::{SourceFile, utf8_text};

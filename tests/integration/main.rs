@@ -2,6 +2,7 @@
 //! loopback (feeds over HTTP from wiremock, mail over SMTP to aiosmtpd).
 
 mod check;
+mod crash;
 mod daemon;
 mod delivery;
 mod digest;

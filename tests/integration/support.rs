@@ -270,6 +270,17 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// SIGKILL: no shutdown at all, as in a crash or power loss.
+    pub async fn kill(mut self) -> String {
+        self.child.start_kill().unwrap();
+        tokio::time::timeout(DEADLINE, self.child.wait())
+            .await
+            .expect("killed daemon exits")
+            .unwrap();
+        let _ = tokio::time::timeout(DEADLINE, &mut self.reader).await;
+        self.log()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
