@@ -17,6 +17,8 @@ pub mod config;
 pub mod cli;
 pub(crate) mod daemon;
 pub(crate) mod feed_list;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub(crate) mod listener;
 pub(crate) mod monitor;
 pub(crate) mod pipeline;

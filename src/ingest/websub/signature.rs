@@ -1,6 +1,7 @@
 //! The secrets a subscription shares with its hub, and the signature a hub
 //! puts on what it pushes (`X-Hub-Signature: method=hex`).
 
+use crate::model::article::hex;
 use hmac::{Hmac, Mac};
 
 /// `n` random bytes from the OS, as hex.
@@ -11,10 +12,6 @@ pub(super) fn random_hex(n: usize) -> String {
         panic!("the operating system's random source failed: {error}");
     }
     hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `header` (`method=hex`) is `body`'s HMAC with `secret`, by
