@@ -449,7 +449,7 @@ fn an_entry_cut_short_is_apart_and_never_among_the_articles() {
 
 #[test]
 fn xml_declarations_found_by_fuzzing_do_not_panic() {
-    // Found by scripts/fuzz-parse: a UTF-16 declaration pasted into an Atom
+    // Found by scripts/fuzz (then fuzz-parse): a UTF-16 declaration pasted into an Atom
     // entry made quick-xml panic ("set_encoding() called after prefix buffer
     // was drained"); the boundary caught it, but the feed was lost.
     let found = include_bytes!("../../../tests/fixtures/fuzz-late-declaration.xml");
