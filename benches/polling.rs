@@ -9,6 +9,10 @@
 //! `cargo bench --bench polling` (sizes 1k, 10k, 100k), or
 //! `-- --feeds 10000 --secs 20`. Linux only (reads /proc).
 
+#[path = "common.rs"]
+mod common;
+
+use common::{option, usage};
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -45,33 +49,6 @@ impl Respond for Feeds {
             .insert_header("ETag", format!("\"v{n}\"").as_str())
             .set_body_raw(body, "application/rss+xml")
     }
-}
-
-fn option<T: std::str::FromStr>(name: &str) -> Option<T> {
-    let args: Vec<String> = std::env::args().collect();
-    let at = args.iter().position(|a| a == name)?;
-    args.get(at + 1)?.parse().ok()
-}
-
-/// The daemon's CPU time so far (user + system), and its peak resident memory.
-fn usage(pid: u32) -> (Duration, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces), from field 3.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-        .sum();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let peak_kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    // Clock ticks are 1/100 s on Linux.
-    (Duration::from_millis(ticks * 10), peak_kb * 1024)
 }
 
 struct Figures {

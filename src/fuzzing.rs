@@ -75,7 +75,8 @@ pub fn query(text: &str) {
             authors: vec!["Wire desk".into()],
             categories: vec!["world".into()],
             summary: "Police said an explosion hit the departure hall at Zaventem.".into(),
-            content: "Police said an explosion hit the departure hall at Zaventem. 北京 الشباب".into(),
+            content: "Police said an explosion hit the departure hall at Zaventem. 北京 الشباب"
+                .into(),
         };
         let _ = rules.matches(&article, None);
     }

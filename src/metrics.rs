@@ -71,6 +71,7 @@ pub(crate) struct Metrics {
     pub fetch_seconds: Histogram,
     pub articles: Counter,
     pub match_seconds: Histogram,
+    pub ingest_seconds: Histogram,
     pub matches: Family<RuleLabels, Counter>,
     pub alerts: Family<DestinationLabels, Counter>,
     pub deliveries: Family<DeliveryLabels, Counter>,
@@ -102,6 +103,7 @@ impl Metrics {
             fetch_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 13)),
             articles: Counter::default(),
             match_seconds: Histogram::new(exponential_buckets(1e-6, 4.0, 10)),
+            ingest_seconds: Histogram::new(exponential_buckets(1e-4, 2.0, 14)),
             matches: Family::default(),
             alerts: Family::default(),
             deliveries: Family::default(),
@@ -138,6 +140,11 @@ impl Metrics {
             "match_duration_seconds",
             "Time to match one new article against every rule",
             m.match_seconds.clone(),
+        );
+        registry.register(
+            "ingest_duration_seconds",
+            "From a fetched document received to its alerts committed (parse, match, store)",
+            m.ingest_seconds.clone(),
         );
         registry.register("matches", "Articles matched, by rule", m.matches.clone());
         registry.register(

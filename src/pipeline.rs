@@ -48,6 +48,8 @@ pub(crate) struct PollReport {
     pub recovered_from: Option<DateTime<Utc>>,
     /// When the feed is next polled, as recorded.
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// From the body received to its alerts committed: parse, match, store.
+    pub ingest: Duration,
 }
 
 pub(crate) struct Pipeline {
@@ -109,6 +111,7 @@ impl Pipeline {
                     new = report.new_entries,
                     alerts = report.alerts_queued,
                     quiet_first_poll = report.quiet,
+                    ingest_us = report.ingest.as_micros() as u64,
                     "Feed fetched"
                 );
                 (result, next_ok)
@@ -258,7 +261,9 @@ impl Pipeline {
         metrics()
             .fetch_seconds
             .observe(fetch_started.elapsed().as_secs_f64());
-        let (bytes, validators, charset, location, fresh_for, advertised) = match fetched? {
+        let fetched = fetched?;
+        let received = std::time::Instant::now();
+        let (bytes, validators, charset, location, fresh_for, advertised) = match fetched {
             Fetched::NotModified { fresh_for } => {
                 let next_poll_at = self.next_poll(feed, &state, fresh_for).await;
                 self.store
@@ -317,6 +322,7 @@ impl Pipeline {
             malformed: malformed.is_some(),
             recovered_from,
             next_poll_at: Some(next_poll_at),
+            ingest: Duration::ZERO,
         };
         let commit = PollCommit {
             etag: validators.etag,
@@ -329,11 +335,14 @@ impl Pipeline {
         };
         let nothing_new = commit.seen_keys.is_empty();
         let alerts_queued = self.store.commit_poll(&feed.name, commit).await?;
+        let ingest = received.elapsed();
+        metrics().ingest_seconds.observe(ingest.as_secs_f64());
         if nothing_new {
             self.notice_quiet(feed, &state).await;
         }
         Ok(PollReport {
             alerts_queued,
+            ingest,
             ..report
         })
     }
