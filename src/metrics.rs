@@ -58,6 +58,11 @@ pub(crate) struct PushLabels {
     pub result: &'static str,
 }
 
+/// A loop that has not made progress for this long has stalled (the
+/// scheduler passes every few seconds, an outbox worker at least once a
+/// minute): `/healthz` fails, and systemd's watchdog is no longer fed.
+pub(crate) const STALLED_AFTER: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// The loops whose progress `/healthz` watches.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Loop {

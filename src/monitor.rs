@@ -2,7 +2,7 @@
 //! (OpenMetrics text), `/healthz` (is the daemon doing its work?) and
 //! `/readyz` (has it started?). Bound once, at start, like the WebSub one.
 
-use crate::metrics::{Loop, MetricsConfig, metrics};
+use crate::metrics::{Loop, MetricsConfig, STALLED_AFTER, metrics};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
@@ -16,9 +16,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// A loop that has not made progress for this long has stalled (the
-/// scheduler passes every few seconds, an outbox worker every minute).
-const STALLED_AFTER: Duration = Duration::from_secs(180);
 
 /// What the running config says about health.
 #[derive(Debug, Clone)]

@@ -438,9 +438,12 @@ impl Outbox {
         loop {
             metrics().beat(Loop::Outbox);
             if dest.disabled() {
-                // Gone (HTTP 410): nothing to do until a reload builds it anew.
-                shutdown.cancelled().await;
-                return;
+                // Gone (HTTP 410): nothing to do until a reload builds it
+                // anew; idle by design, not hung.
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(IDLE) => continue,
+                }
             }
             if let Err(error) = self.pass(dest, &shutdown).await {
                 tracing::error!(destination = %dest.name, %error, "Outbox pass failed");

@@ -2,7 +2,7 @@
 //! at a time; the next due time comes from the poll itself (its interval with
 //! jitter, or a backoff after failures).
 
-use crate::metrics::{Loop, metrics};
+use crate::metrics::{Loop, STALLED_AFTER, metrics};
 use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 use std::cmp::Reverse;
@@ -171,7 +171,14 @@ pub(crate) async fn run<P, F>(
             _ = tokio::time::sleep_until(next_due) => {}
             _ = heartbeat.tick() => {}
             _ = tick(&mut watchdog) => {
-                if let Err(error) = sd_notify::notify(&[NotifyState::Watchdog]) {
+                // Only while the outbox makes progress too: systemd restarts
+                // a daemon whose delivery has hung as well.
+                let stalled = metrics().last_beat(Loop::Outbox).is_some_and(|at| {
+                    (Utc::now() - at).to_std().unwrap_or_default() > STALLED_AFTER
+                });
+                if stalled {
+                    tracing::error!("The outbox has made no progress for minutes; not telling systemd all is well");
+                } else if let Err(error) = sd_notify::notify(&[NotifyState::Watchdog]) {
                     tracing::warn!(%error, "Cannot notify systemd");
                 }
             }
