@@ -139,6 +139,15 @@ fn spawn_sink(script: &str, port: u16, dir: &Path, extra: &[&str]) -> (Child, u1
     (child, port)
 }
 
+/// The JSON lines a test server appended to `path` (none if it wrote none).
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// A real HTTP server receiving webhooks (tests/support/webhook_sink.py):
 /// scripted replies, signatures checked by the `standardwebhooks` package.
 pub struct WebhookSink {
@@ -165,11 +174,7 @@ impl WebhookSink {
 
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        json_lines(&self.dir.path().join("requests.jsonl"))
     }
 }
 
@@ -449,11 +454,7 @@ impl WebSubHub {
 
     /// The form of every request made to the hub so far, oldest first.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        json_lines(&self.dir.path().join("requests.jsonl"))
     }
 
     /// The requests with this `hub.mode`.
