@@ -1,5 +1,5 @@
-//! Helpers the daemon benches share: command-line options and what /proc
-//! says about a process.
+//! Helpers the benches share: command-line options and what /proc says
+//! about a process. (Each bench uses some: the rest are allowed unused.)
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ pub fn option<T: std::str::FromStr>(name: &str) -> Option<T> {
 }
 
 /// A process's CPU time so far (user + system), and its peak resident memory.
+#[allow(dead_code)]
 pub fn usage(pid: u32) -> (Duration, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces), from field 3.

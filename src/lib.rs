@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod ingest;
 pub mod matching;
 pub mod store;
+pub mod stories;
 
 pub mod config;
 

@@ -16,7 +16,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-
 /// What the running config says about health.
 #[derive(Debug, Clone)]
 pub(crate) struct Checks {

@@ -1,0 +1,331 @@
+//! Online story clustering: each new article joins the story it reports
+//! (an earlier article of the same event, within the window) or starts one.
+//!
+//! Candidates come from an index of recent stories by the rarer words and
+//! names of their articles. An article joins a candidate when it is a near
+//! copy (MinHash resemblance of word shingles), or when the words of their
+//! titles and leads agree (cosine, weighted by how rare each word is in the
+//! window) and they share a name, unless each title names something the
+//! other article never mentions (the same group in two countries, two
+//! events in one city). An article that fits two stories at once (a
+//! roundup) starts its own.
+
+use super::features::Features;
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Articles of a story an article is compared with: its first and latest.
+const MEMBERS: usize = 8;
+/// Resemblance from which two articles are copies of one text.
+const COPY: f64 = 0.5;
+/// Cosine of title and lead words from which two articles report one event.
+const SAME_EVENT: f64 = 0.22;
+/// Stories kept per word in the index: the most recent (a story's later
+/// articles come soon after its first).
+const POSTINGS: usize = 64;
+/// Words in more than this share of the window's stories find no candidates
+/// (they are everywhere).
+const COMMON_SHARE: f64 = 0.02;
+
+/// Where an article went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    pub story: u64,
+    /// It started the story.
+    pub first: bool,
+}
+
+struct Story {
+    last_seen: DateTime<Utc>,
+    /// The first article and the latest ones (see [`MEMBERS`]).
+    members: Vec<Features>,
+    /// The words indexed for it, to take out of the index when it expires.
+    words: Vec<u64>,
+}
+
+/// Stories within a time window, and the index that finds them.
+pub struct Clusterer {
+    window: chrono::Duration,
+    stories: FxHashMap<u64, Story>,
+    /// Word or name → the stories whose articles have it, newest last.
+    postings: FxHashMap<u64, VecDeque<u64>>,
+    /// Word → how many stories of the window have it.
+    df: FxHashMap<u64, u32>,
+    /// Stories by when they were last seen, oldest first (expiry).
+    seen: VecDeque<(DateTime<Utc>, u64)>,
+    next_id: u64,
+}
+
+impl Clusterer {
+    pub fn new(window: Duration) -> Clusterer {
+        Clusterer {
+            window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(2)),
+            stories: FxHashMap::default(),
+            postings: FxHashMap::default(),
+            df: FxHashMap::default(),
+            seen: VecDeque::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Stories in the window.
+    pub fn len(&self) -> usize {
+        self.stories.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stories.is_empty()
+    }
+
+    /// Puts the article (published `at`) in a story.
+    pub fn assign(&mut self, article: Features, at: DateTime<Utc>) -> Assignment {
+        self.expire(at);
+        let mut fits: Vec<(f64, u64)> = Vec::new();
+        for id in self.candidates(&article) {
+            let Some(story) = self.stories.get(&id) else {
+                continue;
+            };
+            let best = story
+                .members
+                .iter()
+                .map(|m| self.similarity(&article, m))
+                .fold(0.0, f64::max);
+            if best > 0.0 {
+                fits.push((best, id));
+            }
+        }
+        fits.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // Two stories fit about as well: a roundup of both, a story of its own.
+        let roundup = fits.len() >= 2 && fits[1].0 >= fits[0].0 * 0.8 && fits[0].0 < 1.0;
+        match fits.first() {
+            Some(&(_, id)) if !roundup => {
+                self.join(id, article, at);
+                Assignment {
+                    story: id,
+                    first: false,
+                }
+            }
+            _ => {
+                let id = self.start(article, at);
+                Assignment {
+                    story: id,
+                    first: true,
+                }
+            }
+        }
+    }
+
+    /// Stories sharing a rarer word or a name with the article.
+    fn candidates(&self, article: &Features) -> Vec<u64> {
+        let common = (self.stories.len() as f64 * COMMON_SHARE).max(8.0) as u32;
+        let mut found: Vec<u64> = Vec::new();
+        for word in article.names.iter().chain(&article.title) {
+            if self.df.get(word).copied().unwrap_or(0) > common {
+                continue;
+            }
+            if let Some(stories) = self.postings.get(word) {
+                found.extend(stories.iter().copied());
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// What the decision between two articles rests on (for tuning):
+    /// resemblance, a shared name, a conflict of titles, the cosine, the
+    /// key-word overlap.
+    #[cfg(test)]
+    pub(crate) fn explain(&self, a: &Features, b: &Features) -> (f64, bool, bool, f64, f64) {
+        let shared_name = a.names.iter().any(|n| b.names.binary_search(n).is_ok());
+        (
+            a.resemblance(b),
+            shared_name,
+            conflict(a, b),
+            self.cosine(a, b),
+            self.key_overlap(a, b),
+        )
+    }
+
+    /// How much of the lighter article's key words (names and title
+    /// words, weighted by rarity) the other has too (measured beside the
+    /// cosine while tuning; the cosine separated the corpus better).
+    #[cfg(test)]
+    fn key_overlap(&self, a: &Features, b: &Features) -> f64 {
+        let n = self.stories.len().max(1) as f64;
+        let idf = |w: &u64| (1.0 + n / (1.0 + self.df.get(w).copied().unwrap_or(0) as f64)).ln();
+        let keys = |f: &Features| -> Vec<u64> {
+            let mut k: Vec<u64> = f.names.iter().chain(&f.title).copied().collect();
+            k.sort_unstable();
+            k.dedup();
+            k
+        };
+        let (ka, kb) = (keys(a), keys(b));
+        let weight = |k: &[u64]| k.iter().map(&idf).sum::<f64>();
+        let shared: f64 = ka
+            .iter()
+            .filter(|w| kb.binary_search(w).is_ok())
+            .map(&idf)
+            .sum();
+        let lighter = weight(&ka).min(weight(&kb));
+        if lighter == 0.0 {
+            0.0
+        } else {
+            shared / lighter
+        }
+    }
+
+    /// How surely two articles report one event: 1 for copies, else the
+    /// weighted cosine of their words, 0 when they cannot be one event.
+    fn similarity(&self, a: &Features, b: &Features) -> f64 {
+        if a.resemblance(b) >= COPY {
+            return 1.0;
+        }
+        let shared_name = a.names.iter().any(|n| b.names.binary_search(n).is_ok());
+        if !shared_name || conflict(a, b) {
+            return 0.0;
+        }
+        let cosine = self.cosine(a, b);
+        if cosine >= SAME_EVENT { cosine } else { 0.0 }
+    }
+
+    /// The cosine of two articles' word vectors: a title word counts twice,
+    /// each weighted by how rare it is among the window's stories.
+    fn cosine(&self, a: &Features, b: &Features) -> f64 {
+        let n = self.stories.len().max(1) as f64;
+        let idf = |w: &u64| (1.0 + n / (1.0 + self.df.get(w).copied().unwrap_or(0) as f64)).ln();
+        let vector = |f: &Features| -> FxHashMap<u64, f64> {
+            let mut v = FxHashMap::default();
+            for w in &f.title {
+                *v.entry(*w).or_insert(0.0) += 2.0 * idf(w);
+            }
+            for w in &f.lead {
+                *v.entry(*w).or_insert(0.0) += idf(w);
+            }
+            v
+        };
+        let (va, vb) = (vector(a), vector(b));
+        let dot: f64 = va
+            .iter()
+            .filter_map(|(w, x)| vb.get(w).map(|y| x * y))
+            .sum();
+        let norm = |v: &FxHashMap<u64, f64>| v.values().map(|x| x * x).sum::<f64>().sqrt();
+        let denominator = norm(&va) * norm(&vb);
+        if denominator == 0.0 {
+            0.0
+        } else {
+            dot / denominator
+        }
+    }
+
+    fn start(&mut self, article: Features, at: DateTime<Utc>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let words = index_words(&article);
+        for w in &words {
+            *self.df.entry(*w).or_default() += 1;
+            let stories = self.postings.entry(*w).or_default();
+            stories.push_back(id);
+            if stories.len() > POSTINGS {
+                stories.pop_front();
+            }
+        }
+        self.stories.insert(
+            id,
+            Story {
+                last_seen: at,
+                members: vec![article],
+                words,
+            },
+        );
+        self.seen.push_back((at, id));
+        id
+    }
+
+    fn join(&mut self, id: u64, article: Features, at: DateTime<Utc>) {
+        let Some(story) = self.stories.get_mut(&id) else {
+            return;
+        };
+        for w in index_words(&article) {
+            if !story.words.contains(&w) {
+                story.words.push(w);
+                *self.df.entry(w).or_default() += 1;
+                let stories = self.postings.entry(w).or_default();
+                stories.push_back(id);
+                if stories.len() > POSTINGS {
+                    stories.pop_front();
+                }
+            }
+        }
+        // The first article and the latest few (a follow-up may take up
+        // what any of them said).
+        if story.members.len() == MEMBERS {
+            story.members.remove(1);
+        }
+        story.members.push(article);
+        story.last_seen = story.last_seen.max(at);
+        self.seen.push_back((story.last_seen, id));
+    }
+
+    /// Forgets stories not seen within the window before `now`.
+    fn expire(&mut self, now: DateTime<Utc>) {
+        while let Some(&(seen, id)) = self.seen.front() {
+            if seen + self.window >= now {
+                break;
+            }
+            self.seen.pop_front();
+            let Some(story) = self.stories.get(&id) else {
+                continue;
+            };
+            // Seen again since: a later entry in the queue stands for it.
+            if story.last_seen > seen {
+                continue;
+            }
+            let Some(story) = self.stories.remove(&id) else {
+                continue;
+            };
+            for w in story.words {
+                if let Some(df) = self.df.get_mut(&w) {
+                    *df -= 1;
+                    if *df == 0 {
+                        self.df.remove(&w);
+                    }
+                }
+                if let Some(stories) = self.postings.get_mut(&w) {
+                    stories.retain(|s| *s != id);
+                    if stories.is_empty() {
+                        self.postings.remove(&w);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Each title names something the other article never mentions: two
+/// events (an attack in Mogadishu, another in Mandera).
+fn conflict(a: &Features, b: &Features) -> bool {
+    let unknown_to = |x: &Features, y: &Features| {
+        x.title_names.iter().any(|n| {
+            y.names.binary_search(n).is_err()
+                && y.title.binary_search(n).is_err()
+                && y.lead.binary_search(n).is_err()
+        })
+    };
+    unknown_to(a, b) && unknown_to(b, a)
+}
+
+/// What finds a story: the names and title words of its articles.
+fn index_words(article: &Features) -> Vec<u64> {
+    let mut words: Vec<u64> = article
+        .names
+        .iter()
+        .chain(&article.title)
+        .copied()
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
