@@ -295,6 +295,7 @@ fn start(
     tasks.push(tokio::spawn(store_admin::prune_hourly(
         rt.pipeline.store.clone(),
         rt.config.retention,
+        store_admin::configured(&rt.config),
         stop.clone(),
     )));
     if let Some(subscriber) = rt.pipeline.websub.clone() {
@@ -375,7 +376,6 @@ impl Listeners {
             .send_replace(rt.config.metrics.clone().map(|config| Checks {
                 config,
                 feeds: rt.config.feeds.len(),
-                destinations: rt.config.destinations.len(),
             }));
     }
 

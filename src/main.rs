@@ -12,15 +12,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The daemon mostly waits: without transparent huge pages the allocator
     // returns what it frees in 4 KiB pages, not 2 MiB ones, and an idle
-    // daemon with 100 feeds holds 21 MB instead of 39 (cargo bench --bench
+    // daemon with 100 feeds holds 24 MB instead of 39 (cargo bench --bench
     // service -- idle). The one-shot commands keep them: matching a large
     // rule set runs about 15 % faster with them.
     #[cfg(target_os = "linux")]
-    if matches!(cli.command, Command::Run) {
+    let thp_off = matches!(cli.command, Command::Run).then(|| {
+        let one: libc::c_ulong = 1;
+        let zero: libc::c_ulong = 0;
         // SAFETY: a process-wide flag; no pointer is passed.
-        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-    }
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, one, zero, zero, zero) }
+    });
     cli::init_logging(cli.log_format);
+    #[cfg(target_os = "linux")]
+    if thp_off.is_some_and(|rc| rc != 0) {
+        let error = std::io::Error::last_os_error();
+        tracing::warn!(%error, "Cannot turn transparent huge pages off; the daemon will hold more memory");
+    }
     // The daemon and `once` poll many feeds at a time on worker threads; the
     // other commands read a feed or two, and start faster without them.
     let runtime = match cli.command {

@@ -1,5 +1,6 @@
 //! What the daemon did since it started, for Prometheus (`/metrics`, in
-//! the OpenMetrics text format), and the heartbeats `/healthz` reads. One
+//! the OpenMetrics text format), and the progress its loops promise, which
+//! `/healthz` and systemd's watchdog check. One
 //! set per process: the stages record into it wherever the work happens.
 //!
 //! Feed and rule names are labels, but only the first [`LABELS_MAX`] of
@@ -13,8 +14,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::{LazyLock, Mutex};
 
 /// `[metrics]`: where `/metrics`, `/healthz` and `/readyz` are served.
@@ -58,17 +59,9 @@ pub(crate) struct PushLabels {
     pub result: &'static str,
 }
 
-/// A loop that has not made progress for this long has stalled (the
-/// scheduler passes every few seconds, an outbox worker at least once a
-/// minute): `/healthz` fails, and systemd's watchdog is no longer fed.
-pub(crate) const STALLED_AFTER: std::time::Duration = std::time::Duration::from_secs(180);
-
-/// The loops whose progress `/healthz` watches.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Loop {
-    Scheduler,
-    Outbox,
-}
+/// How late a loop may be on the progress it promised before it counts as
+/// hung (`/healthz` fails, systemd's watchdog is no longer fed).
+pub(crate) const GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) struct Metrics {
     registry: Registry,
@@ -90,8 +83,9 @@ pub(crate) struct Metrics {
     pub outbox_oldest_seconds: Gauge<f64, AtomicU64>,
     feed_names: Bounded,
     rule_names: Bounded,
-    /// When each loop last made progress (Unix seconds; 0: not started).
-    beats: [AtomicI64; 2],
+    /// By when each running loop (the scheduler, each destination's outbox
+    /// worker) said it would next make progress.
+    progress: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// The process's metrics.
@@ -121,7 +115,7 @@ impl Metrics {
             outbox_oldest_seconds: Gauge::default(),
             feed_names: Bounded::default(),
             rule_names: Bounded::default(),
-            beats: Default::default(),
+            progress: Mutex::default(),
             registry: Registry::default(),
         };
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
@@ -202,17 +196,36 @@ impl Metrics {
         self.rule_names.label(name)
     }
 
-    pub(crate) fn beat(&self, which: Loop) {
-        let now = chrono::Utc::now().timestamp();
-        self.beats[which as usize].store(now, std::sync::atomic::Ordering::Relaxed);
+    /// `who` will make progress again within `within` (a loop about to
+    /// wait, sleep or send says for how long at most).
+    pub(crate) fn expect(&self, who: &str, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within + GRACE;
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        match progress.get_mut(who) {
+            Some(at) => *at = deadline,
+            None => {
+                progress.insert(who.to_string(), deadline);
+            }
+        }
     }
 
-    /// When `which` last made progress, if it has run.
-    pub(crate) fn last_beat(&self, which: Loop) -> Option<chrono::DateTime<chrono::Utc>> {
-        let secs = self.beats[which as usize].load(std::sync::atomic::Ordering::Relaxed);
-        (secs > 0)
-            .then(|| chrono::DateTime::from_timestamp(secs, 0))
-            .flatten()
+    /// `who` has stopped (shutdown, reload): nothing is expected of it.
+    pub(crate) fn retire(&self, who: &str) {
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        progress.remove(who);
+    }
+
+    /// The loops past the progress they promised, and by how much.
+    pub(crate) fn overdue(&self) -> Vec<(String, std::time::Duration)> {
+        let now = std::time::Instant::now();
+        let progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        let mut late: Vec<_> = progress
+            .iter()
+            .filter(|(_, at)| **at < now)
+            .map(|(who, at)| (who.clone(), now - *at + GRACE))
+            .collect();
+        late.sort();
+        late
     }
 
     /// The OpenMetrics text of every metric.

@@ -2,7 +2,7 @@
 //! (OpenMetrics text), `/healthz` (is the daemon doing its work?) and
 //! `/readyz` (has it started?). Bound once, at start, like the WebSub one.
 
-use crate::metrics::{Loop, MetricsConfig, STALLED_AFTER, metrics};
+use crate::metrics::{MetricsConfig, metrics};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
@@ -22,8 +22,6 @@ pub(crate) struct Checks {
     pub config: MetricsConfig,
     /// Feeds configured (none: no feed can have worked).
     pub feeds: usize,
-    /// Destinations configured (none: no outbox worker runs).
-    pub destinations: usize,
 }
 
 #[derive(Clone)]
@@ -31,6 +29,31 @@ struct Monitor {
     store: Arc<dyn Store>,
     started: DateTime<Utc>,
     current: watch::Receiver<Option<Checks>>,
+    /// The last write probe: when, and its error (probes are fsynced
+    /// writes; anyone who reaches the listener may ask for /healthz).
+    probed: Arc<tokio::sync::Mutex<Option<Probe>>>,
+}
+
+/// When the store was last probed, and why it could not be written.
+type Probe = (std::time::Instant, Option<String>);
+
+/// How long a write probe's result stands.
+const PROBE_FOR: Duration = Duration::from_secs(30);
+
+impl Monitor {
+    /// Why the store cannot be written, if it cannot (probed at most every
+    /// [`PROBE_FOR`]).
+    async fn probe_write(&self) -> Option<String> {
+        let mut probed = self.probed.lock().await;
+        if let Some((at, error)) = probed.as_ref()
+            && at.elapsed() < PROBE_FOR
+        {
+            return error.clone();
+        }
+        let error = self.store.probe_write().await.err().map(|e| e.to_string());
+        *probed = Some((std::time::Instant::now(), error.clone()));
+        error
+    }
 }
 
 /// Serves monitoring on `listener` until `stop`.
@@ -44,6 +67,7 @@ pub(crate) async fn serve(
         store,
         started: Utc::now(),
         current,
+        probed: Arc::default(),
     };
     let app = Router::new()
         .route("/metrics", get(scrape))
@@ -92,24 +116,13 @@ async fn healthz(State(monitor): State<Monitor>) -> (StatusCode, String) {
     };
     let now = Utc::now();
     let mut problems = Vec::new();
-    let stalled = |which: Loop, name: &str| {
-        let since = metrics()
-            .last_beat(which)
-            .unwrap_or(monitor.started)
-            .max(monitor.started);
-        let quiet = (now - since).to_std().unwrap_or_default();
-        (quiet > STALLED_AFTER).then(|| {
-            format!(
-                "{name} has made no progress for {}",
-                humantime::format_duration(Duration::from_secs(quiet.as_secs()))
-            )
-        })
-    };
-    problems.extend(stalled(Loop::Scheduler, "the scheduler"));
-    if checks.destinations > 0 {
-        problems.extend(stalled(Loop::Outbox, "the outbox"));
+    for (who, late) in metrics().overdue() {
+        problems.push(format!(
+            "{who} has not made the progress it promised for {}",
+            humantime::format_duration(Duration::from_secs(late.as_secs()))
+        ));
     }
-    if let Err(error) = monitor.store.probe_write().await {
+    if let Some(error) = monitor.probe_write().await {
         problems.push(format!("the store cannot be written: {error}"));
     }
     if checks.feeds > 0 {

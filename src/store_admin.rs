@@ -51,7 +51,19 @@ fn human(s: &StoreStats) -> String {
 
 pub async fn prune(config: &Config, json: bool) -> Result<ExitCode> {
     let store = open(config).await?;
-    let pruned = prune_all(store.as_ref(), config.retention, &CancellationToken::new()).await?;
+    // An older store is rewritten once so that its file can shrink: here,
+    // asked for, not at a daemon start systemd is timing.
+    if store.shrinkable().await? {
+        eprintln!("rewrote the store so that pruning can shrink its file");
+    }
+    let keep = configured(config);
+    let pruned = prune_all(
+        store.as_ref(),
+        config.retention,
+        &keep,
+        &CancellationToken::new(),
+    )
+    .await?;
     match json {
         true => println!(
             "{}",
@@ -69,11 +81,14 @@ pub async fn prune(config: &Config, json: bool) -> Result<ExitCode> {
 async fn prune_all(
     store: &dyn Store,
     retention: Retention,
+    keep: &[String],
     stop: &CancellationToken,
 ) -> Result<Pruned> {
     let mut all = Pruned::default();
     while !stop.is_cancelled() {
-        let batch = store.prune(retention, chrono::Utc::now(), BATCH).await?;
+        let batch = store
+            .prune(retention, chrono::Utc::now(), BATCH, keep)
+            .await?;
         all.seen += batch.seen;
         all.delivered += batch.delivered;
         all.feeds += batch.feeds;
@@ -86,10 +101,16 @@ async fn prune_all(
     Ok(all)
 }
 
+/// The configured feeds' names: never forgotten whole.
+pub(crate) fn configured(config: &Config) -> Vec<String> {
+    config.feeds.iter().map(|f| f.name.clone()).collect()
+}
+
 /// The daemon's pruning: a minute after start, then every hour, until `stop`.
 pub(crate) async fn prune_hourly(
     store: Arc<dyn Store>,
     retention: Retention,
+    keep: Vec<String>,
     stop: CancellationToken,
 ) {
     let mut wait = Duration::from_secs(60);
@@ -99,7 +120,7 @@ pub(crate) async fn prune_hourly(
             _ = tokio::time::sleep(wait) => {}
         }
         wait = Duration::from_secs(3600);
-        match prune_all(store.as_ref(), retention, &stop).await {
+        match prune_all(store.as_ref(), retention, &keep, &stop).await {
             Ok(pruned) if pruned.total() > 0 => tracing::info!(
                 seen = pruned.seen,
                 delivered = pruned.delivered,

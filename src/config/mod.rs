@@ -224,8 +224,17 @@ impl Config {
         });
 
         let kept = Retention::default();
+        let seen = raw.retention.seen.as_ref().and_then(|text| {
+            let window = duration(&source, Some(text), &mut errors)?;
+            // A short window would forget what a seldom-polled feed still holds.
+            if window < Duration::from_secs(7 * 24 * 3600) {
+                let message = "[retention] seen must be at least 7 days";
+                errors.push(source.error_in(&text.span(), message));
+            }
+            Some(window)
+        });
         let retention = Retention {
-            seen: duration(&source, raw.retention.seen.as_ref(), &mut errors).unwrap_or(kept.seen),
+            seen: seen.unwrap_or(kept.seen),
             delivered: duration(&source, raw.retention.delivered.as_ref(), &mut errors)
                 .unwrap_or(kept.delivered),
         };

@@ -9,7 +9,7 @@ use crate::delivery::clock::Clock;
 use crate::delivery::deliver::{Deliverer, DeliveryError};
 use crate::delivery::destination::DestinationConfig;
 use crate::delivery::timing::{DigestSchedule, QuietHours};
-use crate::metrics::{DeliveryLabels, Loop, metrics};
+use crate::metrics::{DeliveryLabels, metrics};
 use crate::model::alert::{Digest, Notice};
 use crate::store::{QueuedAlert, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -27,6 +27,9 @@ const BATCH: usize = 200;
 /// The longest a worker sleeps without looking at the store again (so an
 /// `outbox retry` from the command line is picked up within a minute).
 const IDLE: Duration = Duration::from_secs(60);
+/// The longest a send (or a digest's) is expected to take: a destination's
+/// `timeout` is 30 s by default; past this it has hung.
+const SEND_AT_MOST: Duration = Duration::from_secs(300);
 /// How long a send in flight may still take once shutdown is asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A server asking for more than this in `Retry-After` gets this.
@@ -98,6 +101,11 @@ impl Destination {
         })
     }
 
+    /// This destination's worker, as `/healthz` names it.
+    fn progress_name(&self) -> String {
+        format!("the outbox worker for {}", self.name)
+    }
+
     fn disabled(&self) -> bool {
         self.disabled.load(Ordering::Relaxed)
     }
@@ -113,6 +121,9 @@ impl Destination {
             *next = start + interval;
             start
         };
+        // A rate limit's wait is progress as promised, however long.
+        let wait = start.saturating_duration_since(Instant::now());
+        metrics().expect(&self.progress_name(), wait + SEND_AT_MOST);
         tokio::time::sleep_until(start).await;
     }
 }
@@ -330,7 +341,7 @@ impl Outbox {
         result: Result<(), DeliveryError>,
     ) -> Result<DeliveryReport, StoreError> {
         let report = self.record_outcome(dest, queued, result).await?;
-        metrics().beat(Loop::Outbox);
+        metrics().expect(&dest.progress_name(), SEND_AT_MOST);
         for (outcome, alerts) in [
             ("delivered", report.delivered),
             ("retry", report.retrying),
@@ -435,13 +446,19 @@ impl Outbox {
         mut wake: watch::Receiver<()>,
         shutdown: CancellationToken,
     ) {
+        let name = dest.progress_name();
+        let stop = |outcome| {
+            metrics().retire(&name);
+            outcome
+        };
         loop {
-            metrics().beat(Loop::Outbox);
+            // Back within the longest wait below, or after a send.
+            metrics().expect(&name, IDLE + SEND_AT_MOST);
             if dest.disabled() {
                 // Gone (HTTP 410): nothing to do until a reload builds it
                 // anew; idle by design, not hung.
                 tokio::select! {
-                    _ = shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => return stop(()),
                     _ = tokio::time::sleep(IDLE) => continue,
                 }
             }
@@ -457,7 +474,7 @@ impl Outbox {
                 }
             };
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => return stop(()),
                 _ = async {
                     if wake.changed().await.is_err() {
                         // Nobody can wake us any more: wait for the timer.

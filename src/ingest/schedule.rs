@@ -2,7 +2,7 @@
 //! at a time; the next due time comes from the poll itself (its interval with
 //! jitter, or a backoff after failures).
 
-use crate::metrics::{Loop, STALLED_AFTER, metrics};
+use crate::metrics::metrics;
 use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 use std::cmp::Reverse;
@@ -49,6 +49,9 @@ impl Default for Limits {
         }
     }
 }
+
+/// The scheduler's name in the progress it promises (`metrics().expect`).
+const SCHEDULER: &str = "the scheduler";
 
 /// The longest that the feeds due at start (new, or overdue after
 /// downtime) are spread over, so that they are not all polled at once.
@@ -115,7 +118,8 @@ pub(crate) async fn run<P, F>(
     // Which feed each poll task is for, so even a panicked poll is rescheduled.
     let mut task_feed = HashMap::new();
     loop {
-        metrics().beat(Loop::Scheduler);
+        // It passes every few seconds (the heartbeat tick below).
+        metrics().expect(SCHEDULER, Duration::from_secs(10));
         let now = Instant::now();
         while running.len() < limits.concurrency {
             // A feed that waited for its host goes first; then the next due.
@@ -171,19 +175,18 @@ pub(crate) async fn run<P, F>(
             _ = tokio::time::sleep_until(next_due) => {}
             _ = heartbeat.tick() => {}
             _ = tick(&mut watchdog) => {
-                // Only while the outbox makes progress too: systemd restarts
-                // a daemon whose delivery has hung as well.
-                let stalled = metrics().last_beat(Loop::Outbox).is_some_and(|at| {
-                    (Utc::now() - at).to_std().unwrap_or_default() > STALLED_AFTER
-                });
-                if stalled {
-                    tracing::error!("The outbox has made no progress for minutes; not telling systemd all is well");
+                // Only while every outbox worker keeps its word too:
+                // systemd restarts a daemon whose delivery has hung.
+                let late = metrics().overdue();
+                if !late.is_empty() {
+                    tracing::error!(?late, "Not making the progress promised; not telling systemd all is well");
                 } else if let Err(error) = sd_notify::notify(&[NotifyState::Watchdog]) {
                     tracing::warn!(%error, "Cannot notify systemd");
                 }
             }
         }
     }
+    metrics().retire(SCHEDULER);
     // Polls in flight are dropped, not awaited: a slow feed must not hold
     // up a shutdown until its own timeout. A poll commits in one
     // transaction, which either happened or not: a dropped poll simply did

@@ -481,10 +481,14 @@ mod sqlite {
             .commit_poll("f", poll(&["a", "b"], &[]))
             .await
             .unwrap();
+        store
+            .commit_poll("f", poll(&[], &["a", "b"]))
+            .await
+            .unwrap();
         // 100 days of 304s: nothing is forgotten, the document still holds both.
         backdate(dir.path(), 100);
         store.record_not_modified("f", Utc::now()).await.unwrap();
-        let pruned = store.prune(retention, Utc::now(), 1000).await.unwrap();
+        let pruned = store.prune(retention, Utc::now(), 1000, &[]).await.unwrap();
         assert_eq!(pruned, Pruned::default());
         assert!(
             store
@@ -497,7 +501,7 @@ mod sqlite {
         // absent from a document fetched long after it was last present,
         // is forgotten.
         store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
-        let pruned = store.prune(retention, Utc::now(), 1000).await.unwrap();
+        let pruned = store.prune(retention, Utc::now(), 1000, &[]).await.unwrap();
         assert_eq!(pruned.seen, 1);
         assert_eq!(
             store.unseen("f", &keys(&["a", "b"])).await.unwrap(),
@@ -508,11 +512,39 @@ mod sqlite {
             backdate(dir.path(), 100);
             store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
             assert_eq!(
-                store.prune(retention, Utc::now(), 1000).await.unwrap().seen,
+                store
+                    .prune(retention, Utc::now(), 1000, &[])
+                    .await
+                    .unwrap()
+                    .seen,
                 0
             );
         }
         assert!(store.unseen("f", &keys(&["b"])).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_configured_feed_is_never_forgotten_whole() {
+        let (dir, store) = fresh().await;
+        let commit = PollCommit {
+            seen_keys: keys(&["k1"]),
+            ..Default::default()
+        };
+        store.commit_poll("wire", commit).await.unwrap();
+        // The daemon was down for 100 days (or the clock jumped).
+        backdate(dir.path(), 100);
+        let pruned = store
+            .prune(Retention::default(), Utc::now(), 1000, &keys(&["wire"]))
+            .await
+            .unwrap();
+        assert_eq!(pruned, Pruned::default());
+        assert!(
+            store
+                .unseen("wire", &keys(&["k1"]))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -531,7 +563,7 @@ mod sqlite {
         let mut total = Pruned::default();
         // Batches of one: each call removes at most one row of each kind.
         loop {
-            let batch = store.prune(retention, Utc::now(), 1).await.unwrap();
+            let batch = store.prune(retention, Utc::now(), 1, &[]).await.unwrap();
             assert!(batch.seen <= 1 && batch.delivered <= 1);
             total.seen += batch.seen;
             total.delivered += batch.delivered;
@@ -540,7 +572,7 @@ mod sqlite {
                 break;
             }
         }
-        assert_eq!((total.delivered, total.feeds), (1, 1));
+        assert_eq!((total.seen, total.delivered, total.feeds), (2, 1, 1));
         let stats = store.stats().await.unwrap();
         assert_eq!((stats.feeds, stats.seen), (0, 0));
         // Dead letters and alerts still waiting are kept.

@@ -175,12 +175,19 @@ pub trait Store: Send + Sync {
 
     /// Forgets one batch of what `retention` lets go, as of `now` (see
     /// `retention`); returns what was removed (nothing: all done).
+    /// Feeds named in `keep` (the configured ones) are never forgotten
+    /// whole, however long since they were polled.
     async fn prune(
         &self,
         retention: Retention,
         now: DateTime<Utc>,
         batch: usize,
+        keep: &[String],
     ) -> Result<Pruned, StoreError>;
+
+    /// Rewrites an older store so that pruning can shrink its file (once;
+    /// false if it already could). Takes long on a large store.
+    async fn shrinkable(&self) -> Result<bool, StoreError>;
 
     /// Sizes and row counts.
     async fn stats(&self) -> Result<StoreStats, StoreError>;

@@ -76,13 +76,14 @@ pub(super) fn prune(
     retention: Retention,
     now: DateTime<Utc>,
     batch: usize,
+    keep: &[String],
 ) -> Result<Pruned, StoreError> {
     let now = now.timestamp();
     let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4);
     let seen_before = now - secs(retention.seen);
     let delivered_before = now - secs(retention.delivered);
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
-    let seen = conn.execute(
+    let mut seen = conn.execute(
         "DELETE FROM seen WHERE (feed, key) IN (
              SELECT s.feed, s.key FROM seen s JOIN feed_state f ON f.feed = s.feed
              WHERE COALESCE(s.present_at, s.seen_at) < ?1
@@ -95,17 +96,21 @@ pub(super) fn prune(
              SELECT rowid FROM outbox WHERE status = 'delivered' AND delivered_at < ?1 LIMIT ?2)",
         params![delivered_before, batch],
     )?;
-    // A feed nobody polled for the whole window has left the config.
-    let tx = conn.transaction()?;
+    // A feed nobody polled for the whole window, and no longer configured,
+    // has left the config (a configured one is kept however long it went
+    // unpolled: the daemon was down, or the clock jumped).
+    let keep: std::collections::HashSet<&str> = keep.iter().map(String::as_str).collect();
     let gone: Vec<String> = {
-        let mut stmt =
-            tx.prepare("SELECT feed FROM feed_state WHERE last_attempt_at < ?1 LIMIT ?2")?;
-        let rows = stmt.query_map(params![seen_before, batch.min(100)], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
+        let mut stmt = conn.prepare("SELECT feed FROM feed_state WHERE last_attempt_at < ?1")?;
+        let rows = stmt.query_map(params![seen_before], |r| r.get::<_, String>(0))?;
+        rows.filter(|f| f.as_ref().map_or(true, |f| !keep.contains(f.as_str())))
+            .take(16)
+            .collect::<Result<_, _>>()?
     };
     let mut feeds = 0;
+    let tx = conn.transaction()?;
     for feed in &gone {
-        tx.execute(
+        seen += tx.execute(
             "DELETE FROM seen WHERE (feed, key) IN (SELECT feed, key FROM seen WHERE feed = ?1 LIMIT ?2)",
             params![feed, batch],
         )?;

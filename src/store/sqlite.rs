@@ -180,21 +180,18 @@ fn feed_state_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<FeedState> {
 }
 
 /// Pages freed by pruning go back to the file system a few at a time
-/// (`auto_vacuum = INCREMENTAL`). A new file is created so; an older one is
-/// rewritten once, as SQLite requires.
+/// (`auto_vacuum = INCREMENTAL`): a new file is created so. An older one
+/// keeps its mode until `newswatch db prune` rewrites it (a VACUUM of a
+/// large store takes long, so never at a start systemd is timing).
 fn incremental_vacuum(conn: &Connection) -> Result<(), StoreError> {
-    const INCREMENTAL: i64 = 2;
-    let mode: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
-    if mode != INCREMENTAL {
+    let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if tables == 0 {
         conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
-        let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
-        if tables > 0 {
-            tracing::info!("Rewriting the store once so that it can shrink (VACUUM)");
-            conn.execute_batch("VACUUM")?;
-        }
     }
     Ok(())
 }
+
+const INCREMENTAL: i64 = 2;
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -391,12 +388,12 @@ impl Store for SqliteStore {
             let tx = conn.transaction()?;
             tx.execute(
                 &format!("INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
-                     last_attempt_at, last_success_at, last_new_entry_at, failing_since)
-                 VALUES (?1, ?2, ?3, 0, NULL, ?4, 1, ?5, ?6, ?6, ?7, NULL)
+                     last_attempt_at, last_success_at, last_new_entry_at, failing_since, last_document_at)
+                 VALUES (?1, ?2, ?3, 0, NULL, ?4, 1, ?5, ?6, ?6, ?7, NULL, ?8)
                  ON CONFLICT (feed) DO UPDATE SET etag = ?2, last_modified = ?3, error_count = 0,
                      last_error = NULL, next_poll_at = ?4, polled_ok = 1, malformed = ?5,
                      last_attempt_at = ?6, last_success_at = ?6, failing_since = NULL,
-                     last_document_at = ?6, {NEW_ENTRY}"),
+                     last_document_at = COALESCE(?8, last_document_at), {NEW_ENTRY}"),
                 params![
                     feed,
                     commit.etag,
@@ -404,7 +401,10 @@ impl Store for SqliteStore {
                     commit.next_poll_at.map(ts),
                     commit.malformed,
                     now,
-                    (!commit.seen_keys.is_empty()).then_some(now)
+                    (!commit.seen_keys.is_empty()).then_some(now),
+                    // A malformed document may have lost entries that are
+                    // still in the feed: it does not count as whole.
+                    commit.malformed.is_none().then_some(now)
                 ],
             )?;
             {
@@ -820,12 +820,27 @@ impl Store for SqliteStore {
         retention: Retention,
         now: DateTime<Utc>,
         batch: usize,
+        keep: &[String],
     ) -> Result<Pruned, StoreError> {
+        let keep = keep.to_vec();
         self.with(move |conn| {
-            let pruned = retention::prune(conn, retention, now, batch)?;
+            let pruned = retention::prune(conn, retention, now, batch, &keep)?;
             // As many pages as a batch may have freed, back to the file system.
             retention::vacuum_some(conn, 4 * u32::try_from(batch).unwrap_or(u32::MAX / 4))?;
             Ok(pruned)
+        })
+        .await
+    }
+
+    async fn shrinkable(&self) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            let mode: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+            if mode != INCREMENTAL {
+                conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
+                conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+                return Ok(true);
+            }
+            Ok(false)
         })
         .await
     }
