@@ -18,6 +18,9 @@ use std::time::Duration;
 
 /// Articles of a story an article is compared with: its first and latest.
 const MEMBERS: usize = 8;
+/// Stories an article is compared with at most: those sharing the most
+/// names and rarer title words with it.
+const CANDIDATES: usize = 16;
 /// Resemblance from which two articles are copies of one text.
 const COPY: f64 = 0.5;
 /// Cosine of title and lead words from which two articles report one event.
@@ -117,21 +120,26 @@ impl Clusterer {
         }
     }
 
-    /// Stories sharing a rarer word or a name with the article.
+    /// Stories sharing a rarer word or a name with the article: the
+    /// [`CANDIDATES`] sharing the most.
     fn candidates(&self, article: &Features) -> Vec<u64> {
         let common = (self.stories.len() as f64 * COMMON_SHARE).max(8.0) as u32;
-        let mut found: Vec<u64> = Vec::new();
-        for word in article.names.iter().chain(&article.title) {
-            if self.df.get(word).copied().unwrap_or(0) > common {
+        let mut shared: FxHashMap<u64, u32> = FxHashMap::default();
+        for word in index_words(article) {
+            if self.df.get(&word).copied().unwrap_or(0) > common {
                 continue;
             }
-            if let Some(stories) = self.postings.get(word) {
-                found.extend(stories.iter().copied());
+            if let Some(stories) = self.postings.get(&word) {
+                for &id in stories {
+                    *shared.entry(id).or_default() += 1;
+                }
             }
         }
-        found.sort_unstable();
-        found.dedup();
-        found
+        let mut ranked: Vec<(u32, u64)> = shared.into_iter().map(|(id, n)| (n, id)).collect();
+        // Most shared words first; the newer story first among equals.
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        ranked.truncate(CANDIDATES);
+        ranked.into_iter().map(|(_, id)| id).collect()
     }
 
     /// What the decision between two articles rests on (for tuning):
@@ -192,32 +200,42 @@ impl Clusterer {
     }
 
     /// The cosine of two articles' word vectors: a title word counts twice,
-    /// each weighted by how rare it is among the window's stories.
+    /// each weighted by how rare it is among the window's stories (a merge
+    /// of the two sorted term lists; rarity looked up for shared words and
+    /// once per article for its norm).
     fn cosine(&self, a: &Features, b: &Features) -> f64 {
-        let n = self.stories.len().max(1) as f64;
-        let idf = |w: &u64| (1.0 + n / (1.0 + self.df.get(w).copied().unwrap_or(0) as f64)).ln();
-        let vector = |f: &Features| -> FxHashMap<u64, f64> {
-            let mut v = FxHashMap::default();
-            for w in &f.title {
-                *v.entry(*w).or_insert(0.0) += 2.0 * idf(w);
-            }
-            for w in &f.lead {
-                *v.entry(*w).or_insert(0.0) += idf(w);
-            }
-            v
-        };
-        let (va, vb) = (vector(a), vector(b));
-        let dot: f64 = va
-            .iter()
-            .filter_map(|(w, x)| vb.get(w).map(|y| x * y))
-            .sum();
-        let norm = |v: &FxHashMap<u64, f64>| v.values().map(|x| x * x).sum::<f64>().sqrt();
-        let denominator = norm(&va) * norm(&vb);
-        if denominator == 0.0 {
-            0.0
-        } else {
-            dot / denominator
+        let (na, nb) = (self.norm(a), self.norm(b));
+        if na == 0.0 || nb == 0.0 {
+            return 0.0;
         }
+        let (mut i, mut j, mut dot) = (0, 0, 0.0);
+        while i < a.terms.len() && j < b.terms.len() {
+            let ((ta, ca), (tb, cb)) = (a.terms[i], b.terms[j]);
+            match ta.cmp(&tb) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let idf = self.idf(ta);
+                    dot += f64::from(ca) * f64::from(cb) * idf * idf;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        dot / (na * nb)
+    }
+
+    fn idf(&self, word: u64) -> f64 {
+        let n = self.stories.len().max(1) as f64;
+        (1.0 + n / (1.0 + self.df.get(&word).copied().unwrap_or(0) as f64)).ln()
+    }
+
+    fn norm(&self, f: &Features) -> f64 {
+        f.terms
+            .iter()
+            .map(|&(t, c)| (f64::from(c) * self.idf(t)).powi(2))
+            .sum::<f64>()
+            .sqrt()
     }
 
     fn start(&mut self, article: Features, at: DateTime<Utc>) -> u64 {

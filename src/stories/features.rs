@@ -28,6 +28,9 @@ pub struct Features {
     pub title_names: Vec<u64>,
     /// MinHash of the word 3-shingles of title and lead.
     pub sketch: [u64; SKETCH],
+    /// Title and lead words together, sorted, each with its weight before
+    /// rarity: 2 for a title word, 1 for a lead word, 3 for both.
+    pub terms: Vec<(u64, u8)>,
 }
 
 fn hash(word: &str) -> u64 {
@@ -83,12 +86,24 @@ impl Features {
             }
         }
         let names = dedup(title_names.iter().chain(&lead_names).copied().collect());
+        let (title, lead) = (dedup(title), dedup(lead));
+        let mut terms: Vec<(u64, u8)> = title.iter().map(|&t| (t, 2)).collect();
+        terms.extend(lead.iter().map(|&t| (t, 1)));
+        terms.sort_unstable();
+        terms.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 += b.1;
+            }
+            same
+        });
         Features {
-            title: dedup(title),
-            lead: dedup(lead),
+            title,
+            lead,
             names,
             title_names: dedup(title_names),
             sketch,
+            terms,
         }
     }
 
