@@ -103,6 +103,8 @@ async fn sigkill_at_random_moments_loses_no_alert_and_sends_none_twice() {
     let smtp = smtp.unwrap_or_else(|| SmtpSink::start(smtp_port));
     let published = publisher.published();
     let daemon = env.start_daemon();
+    // Up (its signals handled) before it may be stopped.
+    daemon.wait_log("Newswatch started", 1).await;
     let all =
         |mail: &[String]| -> BTreeSet<u32> { mail.iter().map(|m| report_and_id(m).0).collect() };
     wait_for("a mail for every published report", || {
