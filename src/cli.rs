@@ -1,9 +1,9 @@
 //! Command line: parses arguments and runs the chosen command. Returns
 //! `anyhow` errors with context; only `main` prints them.
 
+use crate::commands::{feed_list, store_admin};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::daemon::{self, Control};
-use crate::feed_list;
 use crate::http::redact;
 use crate::ingest::feed;
 use crate::ingest::fetch::{FetchConfig, Fetched, Fetcher, Validators};
@@ -220,10 +220,10 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             let config = load(&cli.config)?;
             match command {
                 DbCommand::Stats { format } => {
-                    crate::store_admin::stats(&config, format == OutputFormat::Json).await
+                    store_admin::stats(&config, format == OutputFormat::Json).await
                 }
                 DbCommand::Prune { format } => {
-                    crate::store_admin::prune(&config, format == OutputFormat::Json).await
+                    store_admin::prune(&config, format == OutputFormat::Json).await
                 }
             }
         }

@@ -1,18 +1,18 @@
 //! The control loop: builds the runtime pieces from a `Config`, runs the
 //! scheduler and the outbox worker, and handles reload and shutdown.
 
+use crate::commands::store_admin;
 use crate::config::Config;
 use crate::delivery::clock::Clock;
 use crate::delivery::outbox::{DeliveryReport, Outbox};
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::schedule::{self, FeedConfig};
 use crate::ingest::websub::{Subscriber, WebSubConfig};
-use crate::listener::{self, Endpoint};
 use crate::metrics::{MetricsConfig, metrics};
-use crate::monitor::{self, Checks};
 use crate::pipeline::{Pipeline, PollError};
+use crate::serve::monitor::{self, Checks};
+use crate::serve::websub::{self as listener, Endpoint};
 use crate::store::{self, Store};
-use crate::store_admin;
 use anyhow::{Context, Result};
 use sd_notify::NotifyState;
 use std::collections::HashMap;

@@ -16,11 +16,7 @@ pub mod stories;
 pub mod config;
 
 pub mod cli;
+pub mod commands;
 pub(crate) mod daemon;
-pub(crate) mod feed_list;
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
-pub(crate) mod listener;
-pub(crate) mod monitor;
 pub(crate) mod pipeline;
-pub(crate) mod store_admin;
+pub(crate) mod serve;

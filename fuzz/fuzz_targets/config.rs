@@ -9,6 +9,6 @@ fuzz_target!(|data: &[u8]| {
     let config = parts.next().unwrap_or_default();
     let rules = parts.next().unwrap_or_default();
     if let (Ok(config), Ok(rules)) = (std::str::from_utf8(config), std::str::from_utf8(rules)) {
-        newswatch::fuzzing::config(config, rules);
+        newswatch::commands::fuzzing::config(config, rules);
     }
 });

@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
         Some((1, rest)) => (Some("windows-1252"), rest),
         _ => (None, data),
     };
-    newswatch::fuzzing::feed_to_matches(bytes, charset);
+    newswatch::commands::fuzzing::feed_to_matches(bytes, charset);
 });
