@@ -34,6 +34,7 @@ fn alert(n: usize) -> Alert {
         },
         excerpts: vec![],
         created_at: chrono::Utc::now(),
+        story: None,
     }
 }
 

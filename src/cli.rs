@@ -14,7 +14,11 @@ use crate::matching::stems::Language;
 use crate::model::alert::Excerpt;
 use crate::model::article::Article;
 use crate::model::diagnostic::{Diagnostics, utf8_text};
+use crate::model::story::AlertStory;
+use crate::store::Retention;
+use crate::stories::Stories;
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use std::collections::hash_map::Entry;
@@ -545,7 +549,7 @@ fn test_rules(
 }
 
 /// Writes the lines of `test-rule --format json`, whose keys are a
-/// documented interface (`rule`, `entry_id`, `title`, `link`, `excerpts`, as
+/// documented interface (`rule`, `entry_id`, `title`, `link`, `story`, `excerpts`, as
 /// the test's `TestRuleMatch` has them), one article at a time: the article's
 /// keys are serialised once, and each set of excerpts once (the rules that
 /// matched on the same words share one set). With a big rule set most of
@@ -560,13 +564,14 @@ struct JsonLines {
 }
 
 impl JsonLines {
-    fn start(&mut self, article: &Article) -> serde_json::Result<()> {
+    fn start(&mut self, article: &Article, story: &AlertStory) -> serde_json::Result<()> {
         self.sets.clear();
         self.article.clear();
         let keys = [
             ("entry_id", Some(article.key.as_str())),
             ("title", Some(article.title.as_str())),
             ("link", article.link.as_deref()),
+            ("story", Some(story.id.as_str())),
         ];
         for (key, value) in keys {
             write!(self.article, ",\"{key}\":").map_err(serde_json::Error::io)?;
@@ -594,54 +599,90 @@ impl JsonLines {
     }
 }
 
+/// Matches the sources' entries, all sources' in published order (an entry
+/// with no date keeps its place after the one before it in its source), and
+/// places each in a story as the daemon would (at its published time), so
+/// each match shows its story.
 async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> Result<()> {
     // Buffered, and flushed after each source: a line-buffered stdout was a
     // write per match, and a big rule set has many.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let (mut entries, mut matches) = (0, 0);
     let mut json = JsonLines::default();
+    let mut articles: Vec<(DateTime<Utc>, String, Article)> = Vec::new();
     for source in sources {
         let read = read_source(source).await?;
-        let articles = feed::parse_from(&read.bytes, read.charset.as_deref(), read.base.as_ref())
+        let parsed = feed::parse_from(&read.bytes, read.charset.as_deref(), read.base.as_ref())
             .with_context(|| redact_source(source))?
             .articles;
-        let mut write = || -> std::io::Result<()> {
-            for article in &articles {
-                entries += 1;
-                if format == OutputFormat::Json {
-                    json.start(article)?;
-                }
-                for m in set.matches(article, None) {
-                    matches += 1;
-                    match format {
-                        OutputFormat::Json => json.write(&mut out, m.name(), &m.excerpts)?,
-                        OutputFormat::Human => {
-                            writeln!(out, "{}", human_match(m.name(), article, &m.excerpts))?
-                        }
-                    }
-                }
-            }
-            out.flush()
-        };
-        if let Err(e) = write() {
-            return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                Ok(())
-            } else {
-                Err(e.into())
-            };
+        let mut at = DateTime::<Utc>::MIN_UTC;
+        for article in parsed {
+            at = article.published.unwrap_or(at);
+            articles.push((at, redact_source(source), article));
         }
     }
+    articles.sort_by_key(|(at, _, _)| *at);
+    let stories = Stories::new(Retention::default().stories);
+    let now = Utc::now();
+    let mut write = || -> std::io::Result<()> {
+        for (at, source, article) in &articles {
+            entries += 1;
+            let at = if *at == DateTime::<Utc>::MIN_UTC {
+                now
+            } else {
+                *at
+            };
+            let story = stories.place(source, article, at).story;
+            if format == OutputFormat::Json {
+                json.start(article, &story)?;
+            }
+            for m in set.matches(article, None) {
+                matches += 1;
+                match format {
+                    OutputFormat::Json => json.write(&mut out, m.name(), &m.excerpts)?,
+                    OutputFormat::Human => writeln!(
+                        out,
+                        "{}",
+                        human_match(m.name(), article, &story, &m.excerpts)
+                    )?,
+                }
+            }
+        }
+        out.flush()
+    };
+    if let Err(e) = write() {
+        return if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e.into())
+        };
+    }
     eprintln!(
-        "{matches} match(es) in {entries} entries, {} rule(s)",
-        set.rules().len()
+        "{matches} match(es) in {entries} entries, {} rule(s), {} stor{}",
+        set.rules().len(),
+        stories.len(),
+        if stories.len() == 1 { "y" } else { "ies" }
     );
     Ok(())
 }
 
-fn human_match(rule: &str, article: &Article, excerpts: &[Excerpt]) -> String {
+fn human_match(rule: &str, article: &Article, story: &AlertStory, excerpts: &[Excerpt]) -> String {
     let mut text = format!("{rule}: {}\n", article.title);
     if let Some(link) = &article.link {
         text.push_str(&format!("  {link}\n"));
+    }
+    match story.articles {
+        1 => text.push_str(&format!("  story {} (new)\n", story.id)),
+        n => text.push_str(&format!(
+            "  story {} (article {n}: {}){}\n",
+            story.id,
+            story.title,
+            story
+                .adds
+                .as_deref()
+                .map(|a| format!(", {a}"))
+                .unwrap_or_default()
+        )),
     }
     for e in excerpts {
         text.push_str(&format!(
@@ -720,6 +761,7 @@ mod tests {
         entry_id: &'a str,
         title: &'a str,
         link: Option<&'a str>,
+        story: &'a str,
         excerpts: &'a [Excerpt],
     }
 
@@ -747,7 +789,10 @@ mod tests {
         for link in [None, Some("https://example.org/a?b=\"c\"")] {
             article.link = link.map(String::from);
             let mut lines = JsonLines::default();
-            lines.start(&article).unwrap();
+            let story = Stories::new(std::time::Duration::from_secs(3600))
+                .place("f", &article, Utc::now())
+                .story;
+            lines.start(&article, &story).unwrap();
             for (rule, set) in [
                 ("one", &sets[0]),
                 ("twö \"2\"", &sets[0]),
@@ -760,6 +805,7 @@ mod tests {
                     entry_id: &article.key,
                     title: &article.title,
                     link: article.link.as_deref(),
+                    story: &story.id,
                     excerpts: set,
                 })
                 .unwrap();

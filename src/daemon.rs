@@ -13,7 +13,9 @@ use crate::pipeline::{Pipeline, PollError};
 use crate::serve::monitor::{self, Checks};
 use crate::serve::websub::{self as listener, Endpoint};
 use crate::store::{self, Store};
+use crate::stories::Stories;
 use anyhow::{Context, Result};
+use chrono::Utc;
 use sd_notify::NotifyState;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -42,7 +44,12 @@ struct Runtime {
 
 /// Builds the runtime; WebSub subscriptions are made only where hubs can
 /// reach us (`listening`: the daemon, not `once`).
-fn build(config: Config, store: Arc<dyn Store>, listening: bool) -> Result<Runtime> {
+fn build(
+    config: Config,
+    store: Arc<dyn Store>,
+    stories: Arc<Stories>,
+    listening: bool,
+) -> Result<Runtime> {
     let fetcher = Fetcher::new(&config.fetch);
     let websub = config.websub.as_ref().filter(|_| listening).map(|websub| {
         Arc::new(Subscriber::new(
@@ -69,6 +76,7 @@ fn build(config: Config, store: Arc<dyn Store>, listening: bool) -> Result<Runti
             health: config.health.clone(),
             max_interval: config.max_interval,
             websub,
+            stories,
         }),
         outbox: Arc::new(outbox),
         config,
@@ -99,6 +107,24 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
         .with_context(|| format!("cannot open store in {}", config.state_dir.display()))
 }
 
+/// The stories of the window as the store kept them.
+async fn load_stories(config: &Config, store: &dyn Store) -> Result<Arc<Stories>> {
+    let window = config.retention.stories;
+    let since = Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
+    let articles = store
+        .story_articles(since)
+        .await
+        .context("cannot read the stories of the window")?;
+    let stories = Stories::new(window);
+    stories.restore(&articles);
+    tracing::debug!(
+        articles = articles.len(),
+        stories = stories.len(),
+        "Stories restored"
+    );
+    Ok(Arc::new(stories))
+}
+
 /// Summary of a `once` run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct OnceReport {
@@ -113,8 +139,9 @@ pub(crate) struct OnceReport {
 /// Polls every feed once, then attempts every due alert once.
 pub(crate) async fn once(config: Config) -> Result<OnceReport> {
     let store = open_store(&config).await?;
+    let stories = load_stories(&config, store.as_ref()).await?;
     // No listener: `once` makes no WebSub subscription.
-    let rt = build(config, store.clone(), false)?;
+    let rt = build(config, store.clone(), stories, false)?;
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
     let mut report = OnceReport::default();
     let limits = rt.config.limits;
@@ -156,7 +183,8 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
 pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) -> Result<()> {
     let store = open_store(&config).await?;
     let listeners = Listeners::bind(&config, store.clone()).await?;
-    let mut rt = build(config, store.clone(), true)?;
+    let stories = load_stories(&config, store.as_ref()).await?;
+    let mut rt = build(config, store.clone(), stories, true)?;
     tracing::info!(
         feeds = rt.config.feeds.len(),
         rules = rt.config.rules.rules().len(),
@@ -181,8 +209,12 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             let (path, state_dir) = (rt.config.path.clone(), rt.config.state_dir.clone());
             let store = store.clone();
             let bound = (rt.config.websub.clone(), listen(&rt.config.metrics));
-            let mut preparing =
-                tokio::task::spawn_blocking(move || prepare(&path, &state_dir, bound, store));
+            // The stories of the window carry over (a new window applies to
+            // them as they age).
+            let stories = rt.pipeline.stories.clone();
+            let mut preparing = tokio::task::spawn_blocking(move || {
+                prepare(&path, &state_dir, bound, (store, stories))
+            });
             // What is asked meanwhile: a shutdown stops at once (the half-read
             // config is dropped when its thread is done); another reload
             // reads the config again once this one is in (it may have
@@ -254,7 +286,7 @@ fn prepare(
     path: &Path,
     state_dir: &Path,
     (websub, metrics): (Option<WebSubConfig>, Option<SocketAddr>),
-    store: Arc<dyn Store>,
+    (store, stories): (Arc<dyn Store>, Arc<Stories>),
 ) -> Option<Runtime> {
     let new = match Config::load(path) {
         Ok(config) => config,
@@ -276,7 +308,7 @@ fn prepare(
         tracing::error!("Reload rejected: [metrics] listen changed, which needs a restart");
         return None;
     }
-    build(new, store, true)
+    build(new, store, stories, true)
         .inspect_err(|error| {
             tracing::error!(error = %format!("{error:#}"), "Reload rejected; keeping the old config");
         })

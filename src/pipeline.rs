@@ -12,7 +12,10 @@ use crate::matching::{FeedRef, RuleSet};
 use crate::metrics::{DestinationLabels, PollLabels, RuleLabels, metrics};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
-use crate::store::{FeedState, PollCommit, Said, Store, StoreError};
+use crate::model::story::{AlertStory, StoryMode};
+use crate::store::{Entries, FeedState, Known, PollCommit, Said, Store, StoreError};
+use crate::stories::Stories;
+use crate::stories::revision::{fingerprint, lead};
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use std::collections::HashSet;
@@ -64,6 +67,8 @@ pub(crate) struct Pipeline {
     pub max_interval: Duration,
     /// Subscribes feeds that name a WebSub hub (`[websub]`, the daemon only).
     pub websub: Option<Arc<Subscriber>>,
+    /// The stories of the window, shared by all polls.
+    pub stories: Arc<Stories>,
 }
 
 impl Pipeline {
@@ -312,26 +317,29 @@ impl Pipeline {
             .next_poll(feed, &state, fresh_for.max(parsed.ttl))
             .await;
         let articles = dedup_in_fetch(parsed.articles);
-        let (new, alerts, quiet) = self.new_entries(feed, &state, &articles).await?;
+        let recognised = self.recognise(feed, &state, &articles).await?;
         let report = PollReport {
             not_modified: false,
             entries: articles.len(),
-            new_entries: new.len(),
+            new_entries: recognised.new,
             alerts_queued: 0,
-            quiet,
+            quiet: recognised.quiet,
             malformed: malformed.is_some(),
             recovered_from,
             next_poll_at: Some(next_poll_at),
             ingest: Duration::ZERO,
         };
+        let entries = recognised.entries;
         let commit = PollCommit {
             etag: validators.etag,
             last_modified: validators.last_modified,
             next_poll_at: Some(next_poll_at),
-            seen_keys: new.iter().map(|a| a.key.clone()).collect(),
-            present_keys: present_keys(&articles, &new),
-            alerts,
+            seen_keys: entries.seen_keys,
+            present_keys: entries.present_keys,
+            alerts: entries.alerts,
             malformed,
+            fingerprints: entries.fingerprints,
+            story_articles: entries.story_articles,
         };
         let nothing_new = commit.seen_keys.is_empty();
         let alerts_queued = self.store.commit_poll(&feed.name, commit).await?;
@@ -376,90 +384,148 @@ impl Pipeline {
         let parsed = feed::parse_from(bytes, charset, Some(topic))?;
         metrics().articles.inc_by(parsed.articles.len() as u64);
         let articles = dedup_in_fetch(parsed.articles);
-        let (new, alerts, _) = self.new_entries(feed, &state, &articles).await?;
-        let seen_keys: Vec<String> = new.iter().map(|a| a.key.clone()).collect();
-        let present = present_keys(&articles, &new);
+        let recognised = self.recognise(feed, &state, &articles).await?;
         let queued = self
             .store
-            .commit_push(&feed.name, seen_keys, present, alerts)
+            .commit_push(&feed.name, recognised.entries)
             .await?;
-        Ok((new.len(), queued))
+        Ok((recognised.new, queued))
     }
 
-    /// The entries not seen before, and their alerts (none on a first
-    /// poll with `first_poll = "quiet"`, which is then `true`).
-    async fn new_entries<'a>(
+    /// What is new in a document, and what to record of it: new entries
+    /// are placed in stories and matched (no alerts on a first poll with
+    /// `first_poll = "quiet"`); an entry whose id changed but whose text
+    /// did not is recorded, not alerted again; an entry edited under its
+    /// key is offered to the rules that want its story's updates.
+    async fn recognise(
         &self,
         feed: &FeedConfig,
         state: &FeedState,
-        articles: &'a [Article],
-    ) -> Result<(Vec<&'a Article>, Vec<Alert>, bool), PollError> {
-        let keys: Vec<String> = articles.iter().map(|a| a.key.clone()).collect();
-        let unseen: HashSet<String> = self
-            .store
-            .unseen(&feed.name, &keys)
-            .await?
-            .into_iter()
-            .collect();
-        let new: Vec<&Article> = articles
+        articles: &[Article],
+    ) -> Result<Recognised, PollError> {
+        let prints: Vec<(String, Option<String>)> = articles
             .iter()
-            .filter(|a| unseen.contains(&a.key))
+            .map(|a| (a.key.clone(), fingerprint(&a.title, lead(a.text()))))
             .collect();
+        let known = self.store.recognise(&feed.name, &prints).await?;
         let quiet = !state.polled_ok && feed.first_poll == FirstPoll::Quiet;
-        let alerts = match quiet {
-            true => Vec::new(),
-            false => self.alerts_for(feed, &new),
-        };
-        Ok((new, alerts, quiet))
-    }
-
-    fn alerts_for(&self, feed: &FeedConfig, articles: &[&Article]) -> Vec<Alert> {
         let now = Utc::now();
-        let mut alerts = Vec::new();
-        for article in articles {
-            let feed_ref = FeedRef {
-                name: &feed.name,
-                tags: &feed.tags,
-            };
-            let started = std::time::Instant::now();
-            let matched = self.rules.matches(article, Some(feed_ref));
-            metrics()
-                .match_seconds
-                .observe(started.elapsed().as_secs_f64());
-            for m in matched {
-                tracing::info!(feed = %feed.name, rule = %m.rule.name, title = %article.title, "Article matched");
-                let rule = metrics().rule(&m.rule.name);
-                metrics().matches.get_or_create(&RuleLabels { rule }).inc();
-                for destination in &m.rule.notify {
-                    let labels = DestinationLabels {
-                        destination: destination.clone(),
+        let mut entries = Entries::default();
+        let mut new = 0;
+        for ((article, (key, print)), known) in articles.iter().zip(prints).zip(known) {
+            match known {
+                Known::New => {
+                    new += 1;
+                    entries.seen_keys.push(key.clone());
+                    let placed = self.stories.place(&feed.name, article, now);
+                    if !quiet {
+                        self.alerts_for(feed, article, &placed.story, false, &mut entries.alerts);
+                    }
+                    entries.story_articles.push(placed.record);
+                    entries.fingerprints.extend(print.map(|p| (key, p)));
+                }
+                Known::Renamed { was } => {
+                    tracing::info!(feed = %feed.name, key = %key, was = %was, title = %article.title, "Entry changed its id; not alerted again");
+                    entries.seen_keys.push(key.clone());
+                    entries.fingerprints.extend(print.map(|p| (key, p)));
+                }
+                Known::Seen { fingerprint, story } => {
+                    entries.present_keys.push(key.clone());
+                    let Some(print) = print.filter(|p| fingerprint.as_ref() != Some(p)) else {
+                        continue;
                     };
-                    metrics().alerts.get_or_create(&labels).inc();
-                    alerts.push(Alert {
-                        id: alert_id(&m.rule.name, &feed.name, &article.key, destination),
-                        rule: m.rule.name.clone(),
-                        query: m.rule.query_text.clone(),
-                        destination: destination.clone(),
-                        feed: feed.name.clone(),
-                        article: AlertArticle::from_article(article),
-                        excerpts: m.excerpts.to_vec(),
-                        created_at: now,
-                    });
+                    // Seen before fingerprints were kept: nothing to compare.
+                    if let (Some(_), Some((story, before))) = (&fingerprint, story)
+                        && let Some(placed) = self
+                            .stories
+                            .edited(&story, &before, &feed.name, article, now)
+                    {
+                        tracing::info!(feed = %feed.name, key = %key, title = %article.title, adds = ?placed.story.adds, "Entry edited");
+                        if placed.story.adds.is_some() {
+                            self.alerts_for(
+                                feed,
+                                article,
+                                &placed.story,
+                                true,
+                                &mut entries.alerts,
+                            );
+                        }
+                        entries.story_articles.push(placed.record);
+                    }
+                    entries.fingerprints.push((key, print));
                 }
             }
         }
-        alerts
+        Ok(Recognised {
+            new,
+            quiet,
+            entries,
+        })
+    }
+
+    /// The alerts of an article in `story`, one per matching rule and
+    /// destination; for an `edit`, only rules that want a story's updates
+    /// (its id names the edit, so each edit is its own alert).
+    fn alerts_for(
+        &self,
+        feed: &FeedConfig,
+        article: &Article,
+        story: &AlertStory,
+        edit: bool,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let now = Utc::now();
+        let feed_ref = FeedRef {
+            name: &feed.name,
+            tags: &feed.tags,
+        };
+        let started = std::time::Instant::now();
+        let matched = self.rules.matches(article, Some(feed_ref));
+        metrics()
+            .match_seconds
+            .observe(started.elapsed().as_secs_f64());
+        for m in matched {
+            if edit && m.rule.story != StoryMode::Updates {
+                continue;
+            }
+            tracing::info!(feed = %feed.name, rule = %m.rule.name, title = %article.title, story = %story.id, "Article matched");
+            let rule = metrics().rule(&m.rule.name);
+            metrics().matches.get_or_create(&RuleLabels { rule }).inc();
+            let key = match (edit, &story.adds) {
+                (true, Some(adds)) => format!("{}#{adds}", article.key),
+                _ => article.key.clone(),
+            };
+            for destination in &m.rule.notify {
+                let labels = DestinationLabels {
+                    destination: destination.clone(),
+                };
+                metrics().alerts.get_or_create(&labels).inc();
+                alerts.push(Alert {
+                    id: alert_id(&m.rule.name, &feed.name, &key, destination),
+                    rule: m.rule.name.clone(),
+                    query: m.rule.query_text.clone(),
+                    destination: destination.clone(),
+                    feed: feed.name.clone(),
+                    article: AlertArticle::from_article(article),
+                    excerpts: m.excerpts.to_vec(),
+                    created_at: now,
+                    story: Some(AlertStory {
+                        mode: m.rule.story,
+                        ..story.clone()
+                    }),
+                });
+            }
+        }
     }
 }
 
-/// The keys of `articles` seen before (all but `new`'s).
-fn present_keys(articles: &[Article], new: &[&Article]) -> Vec<String> {
-    let new: HashSet<&str> = new.iter().map(|a| a.key.as_str()).collect();
-    articles
-        .iter()
-        .filter(|a| !new.contains(a.key.as_str()))
-        .map(|a| a.key.clone())
-        .collect()
+/// A document's entries sorted out (see [`Pipeline::recognise`]).
+struct Recognised {
+    /// Entries not seen before (their ids, that is).
+    new: usize,
+    /// A quiet first poll: nothing alerted.
+    quiet: bool,
+    entries: Entries,
 }
 
 /// Keeps the first of entries that share a key (feeds do repeat entries).

@@ -58,7 +58,8 @@ pub struct Config {
     pub websub: Option<WebSubConfig>,
     /// Where monitoring reads metrics and health (`[metrics]`; off if `None`).
     pub metrics: Option<MetricsConfig>,
-    /// How long seen keys and delivered alerts are kept (`[retention]`).
+    /// How long seen keys, delivered alerts and stories are kept
+    /// (`[retention]`; `[stories] window`).
     pub retention: Retention,
     /// Shared with the pipeline: a million compiled rules are not copied.
     pub rules: Arc<RuleSet>,
@@ -233,10 +234,20 @@ impl Config {
             }
             Some(window)
         });
+        let stories = raw.stories.window.as_ref().and_then(|text| {
+            let window = duration(&source, Some(text), &mut errors)?;
+            // Longer than seen keys are kept, an old article would start over.
+            if window < Duration::from_secs(60) || window > Duration::from_secs(30 * 24 * 3600) {
+                let message = "[stories] window must be between 1 minute and 30 days";
+                errors.push(source.error_in(&text.span(), message));
+            }
+            Some(window)
+        });
         let retention = Retention {
             seen: seen.unwrap_or(kept.seen),
             delivered: duration(&source, raw.retention.delivered.as_ref(), &mut errors)
                 .unwrap_or(kept.delivered),
+            stories: stories.unwrap_or(kept.stories),
         };
 
         let rule_files = expand_rule_globs(&source, base, files, &raw.rules, &mut errors);

@@ -28,6 +28,15 @@ pub(super) struct RawConfig {
     pub(super) metrics: Option<RawMetrics>,
     #[serde(default)]
     pub(super) retention: RawRetention,
+    #[serde(default)]
+    pub(super) stories: RawStories,
+}
+
+/// `[stories]`: how long a story stays open to later articles.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStories {
+    pub(super) window: Option<Spanned<String>>,
 }
 
 /// `[retention]`: how long what is done is kept.

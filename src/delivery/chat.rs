@@ -40,17 +40,42 @@ fn markdown_escape(text: &str) -> String {
 }
 
 fn excerpts(alert: &Alert, escape: fn(&str) -> String, open: &str, close: &str) -> Vec<String> {
-    alert
-        .excerpts
+    let mut lines: Vec<String> = story_line(alert).map(|l| escape(&l)).into_iter().collect();
+    lines.extend(alert.excerpts.iter().map(|e| {
+        let marked = marked_escaped(e, open, close, escape);
+        match e.field.is_metadata() {
+            true => format!("[{}] {marked}", e.field.name()),
+            false => marked,
+        }
+    }));
+    lines
+}
+
+/// "Update: new figures: 11 · also: Harbour Post": what a story's alert
+/// adds, and who else reported it.
+fn story_line(alert: &Alert) -> Option<String> {
+    let story = alert.story.as_ref()?;
+    let mut parts = Vec::new();
+    if story.follows.is_some() {
+        parts.push(format!(
+            "Update{}",
+            story
+                .adds
+                .as_deref()
+                .map(|a| format!(": {a}"))
+                .unwrap_or_default()
+        ));
+    }
+    let also: Vec<&str> = story
+        .sources
         .iter()
-        .map(|e| {
-            let marked = marked_escaped(e, open, close, escape);
-            match e.field.is_metadata() {
-                true => format!("[{}] {marked}", e.field.name()),
-                false => marked,
-            }
-        })
-        .collect()
+        .filter(|s| **s != alert.feed)
+        .map(String::as_str)
+        .collect();
+    if !also.is_empty() {
+        parts.push(format!("also: {}", also.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 fn heading(notice: Notice<'_>) -> String {
@@ -299,6 +324,7 @@ mod tests {
                 spans: vec![(18, 26)],
             }],
             created_at: chrono::Utc::now(),
+            story: None,
         }
     }
 

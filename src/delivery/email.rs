@@ -5,6 +5,7 @@
 use crate::delivery::timing::local_time;
 use crate::model::alert::Excerpt;
 use crate::model::alert::{Alert, Digest, Notice};
+use crate::model::story::StoryMode;
 use jiff::tz::TimeZone;
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -123,6 +124,7 @@ fn sample_alert() -> Alert {
             spans: vec![(10, 18)],
         }],
         created_at: chrono::DateTime::UNIX_EPOCH,
+        story: None,
     }
 }
 
@@ -155,6 +157,20 @@ struct AlertView<'a> {
     published: Option<String>,
     authors: String,
     excerpts: Vec<ExcerptView<'a>>,
+    story: Option<StoryView<'a>>,
+}
+
+/// What the templates see of an alert's story.
+#[derive(Debug, Serialize)]
+struct StoryView<'a> {
+    title: &'a str,
+    /// This alert follows the story's first one (a thread).
+    follow_up: bool,
+    /// What this article adds ("new figures: 11").
+    adds: Option<&'a str>,
+    articles: u32,
+    /// The other feeds that reported it: "Harbour Post, Lakeside Daily".
+    also: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -204,6 +220,19 @@ fn alert_view<'a>(alert: &'a Alert, tz: &TimeZone) -> AlertView<'a> {
         published: alert.article.published.map(|t| local_time(t, tz)),
         authors: alert.article.authors.join(", "),
         excerpts: alert.excerpts.iter().map(excerpt_view).collect(),
+        story: alert.story.as_ref().map(|story| StoryView {
+            title: &story.title,
+            follow_up: story.follows.is_some(),
+            adds: story.adds.as_deref(),
+            articles: story.articles,
+            also: story
+                .sources
+                .iter()
+                .filter(|s| **s != alert.feed)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
 }
 
@@ -329,6 +358,18 @@ pub(crate) fn render(
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())?;
     let headers = message.headers_mut();
+    // A story's follow-up answers its first alert: one thread in the reader.
+    if let Notice::Alert(alert) = notice
+        && let Some(root) = alert.story.as_ref().and_then(|s| s.follows.as_deref())
+    {
+        let root = format!("<{root}@newswatch.alert>");
+        for name in ["In-Reply-To", "References"] {
+            headers.insert_raw(HeaderValue::new(
+                HeaderName::new_from_ascii_str(name),
+                root.clone(),
+            ));
+        }
+    }
     headers.insert_raw(HeaderValue::new(
         HeaderName::new_from_ascii_str("Auto-Submitted"),
         "auto-generated".to_string(),
@@ -370,10 +411,15 @@ fn list_id(rule: &str) -> String {
 
 fn subject(notice: Notice<'_>) -> String {
     match notice {
+        // One subject for a story's alerts, so every mail client threads
+        // them (some go by subject alone).
         Notice::Alert(alert) => format!(
             "[newswatch] {}: {}",
             one_line(&alert.rule),
-            one_line(&alert.article.title)
+            one_line(match &alert.story {
+                Some(story) if story.mode != StoryMode::Every => &story.title,
+                _ => &alert.article.title,
+            })
         ),
         Notice::Digest(digest) => {
             let rules: Vec<String> = digest
@@ -452,6 +498,7 @@ mod tests {
                 spans: vec![(4, 10), (14, 22)],
             }],
             created_at: "2026-03-22T07:13:00Z".parse().unwrap(),
+            story: None,
         }
     }
 

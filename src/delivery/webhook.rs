@@ -74,6 +74,24 @@ pub(crate) struct AlertPayload<'a> {
     pub matched_terms: Vec<String>,
     pub excerpts: Vec<ExcerptPayload<'a>>,
     pub created_at: String,
+    /// The article's story; absent for feed health notices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story: Option<StoryPayload<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct StoryPayload<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub first_seen: String,
+    /// Its articles so far, this one included.
+    pub articles: u32,
+    /// The feeds that reported it, first reporter first.
+    pub sources: &'a [String],
+    /// The id of the story's first alert this one follows up, if it does.
+    pub follows: Option<&'a str>,
+    /// What this article adds to the story ("new figures: 11").
+    pub adds: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +152,15 @@ pub(crate) fn alert_payload(alert: &Alert) -> AlertPayload<'_> {
             })
             .collect(),
         created_at: rfc3339(alert.created_at),
+        story: alert.story.as_ref().map(|s| StoryPayload {
+            id: &s.id,
+            title: &s.title,
+            first_seen: rfc3339(s.first_seen),
+            articles: s.articles,
+            sources: &s.sources,
+            follows: s.follows.as_deref(),
+            adds: s.adds.as_deref(),
+        }),
     }
 }
 

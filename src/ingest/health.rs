@@ -159,6 +159,7 @@ impl HealthConfig {
                     spans: Vec::new(),
                 }],
                 created_at: now,
+                story: None,
             })
             .collect()
     }

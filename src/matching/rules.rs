@@ -8,6 +8,7 @@ use crate::matching::text;
 use crate::matching::tree::{Leaf, LeafKind, Node};
 use crate::model::diagnostic::{Diagnostic, SourceFile};
 use crate::model::field::FieldSet;
+use crate::model::story::StoryMode;
 use serde::Deserialize;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -44,6 +45,8 @@ struct RawRule {
     every: Option<Spanned<String>>,
     /// Stemmed matching in a language (ISO 639-1): see `stems`.
     stem: Option<Spanned<String>>,
+    /// What a story's later articles get: "first", "updates" or "every".
+    story: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -75,6 +78,7 @@ impl RawRuleFile {
                     digest: r.digest.map(|v| moved(v, by)),
                     every: r.every.map(|v| moved(v, by)),
                     stem: r.stem.map(|v| moved(v, by)),
+                    story: r.story.map(|v| moved(v, by)),
                     ..r
                 })
                 .collect(),
@@ -103,6 +107,8 @@ pub struct Rule {
     pub feeds: Vec<glob::Pattern>,
     /// `None`: each alert goes out at once; otherwise in digests.
     pub digest: Option<DigestSchedule>,
+    /// What the rule sends for a story's later articles.
+    pub story: StoryMode,
 }
 
 impl Rule {
@@ -453,6 +459,7 @@ pub(crate) fn rule_from_query(
         notify: Vec::new(),
         feeds: Vec::new(),
         digest: None,
+        story: StoryMode::default(),
     })
 }
 
@@ -542,6 +549,19 @@ fn compile_rule(
         }
     }
     let digest = digest_schedule(source, &raw, &mut out.errors);
+    let story = match &raw.story {
+        None => StoryMode::default(),
+        Some(text) => StoryMode::parse(text.get_ref()).unwrap_or_else(|| {
+            out.errors.push(source.error_in(
+                &text.span(),
+                format!(
+                    "story must be \"first\", \"updates\" or \"every\", not {:?}",
+                    text.get_ref()
+                ),
+            ));
+            StoryMode::default()
+        }),
+    };
     if out.errors.len() > before {
         return None;
     }
@@ -552,6 +572,7 @@ fn compile_rule(
         notify: raw.notify.into_iter().map(Spanned::into_inner).collect(),
         feeds,
         digest,
+        story,
     })
 }
 

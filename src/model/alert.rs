@@ -3,6 +3,7 @@
 
 use crate::model::article::{Article, hex};
 use crate::model::field::Field;
+use crate::model::story::AlertStory;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -26,6 +27,10 @@ pub struct Alert {
     pub article: AlertArticle,
     pub excerpts: Vec<Excerpt>,
     pub created_at: DateTime<Utc>,
+    /// The story the article belongs to (none for feed health notices, and
+    /// for alerts queued before stories existed).
+    #[serde(default)]
+    pub story: Option<AlertStory>,
 }
 
 /// The parts of the article an alert shows.
@@ -84,16 +89,30 @@ pub struct Digest {
     /// Stable for the same alerts: a redelivery carries the same id.
     pub id: String,
     pub destination: String,
-    /// Grouped by rule (rules in name order), newest first within a rule.
+    /// Grouped by rule (rules in name order), then by story (the story
+    /// with the newest article first; its alerts together, oldest first),
+    /// an alert with no story a group of its own.
     pub alerts: Vec<Alert>,
 }
 
 impl Digest {
     pub fn new(destination: &str, mut alerts: Vec<Alert>) -> Digest {
+        let group = |a: &Alert| a.story.as_ref().map_or(a.id.clone(), |s| s.id.clone());
+        let mut latest: std::collections::HashMap<(String, String), DateTime<Utc>> =
+            std::collections::HashMap::new();
+        for a in &alerts {
+            let t = latest
+                .entry((a.rule.clone(), group(a)))
+                .or_insert(newest(a));
+            *t = (*t).max(newest(a));
+        }
+        let latest_of = |a: &Alert| latest[&(a.rule.clone(), group(a))];
         alerts.sort_by(|a, b| {
             a.rule
                 .cmp(&b.rule)
-                .then_with(|| newest(b).cmp(&newest(a)))
+                .then_with(|| latest_of(b).cmp(&latest_of(a)))
+                .then_with(|| group(a).cmp(&group(b)))
+                .then_with(|| newest(a).cmp(&newest(b)))
                 .then_with(|| a.id.cmp(&b.id))
         });
         let mut ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();

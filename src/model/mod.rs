@@ -6,4 +6,5 @@ pub mod article;
 pub(crate) mod boundary;
 pub(crate) mod diagnostic;
 pub(crate) mod field;
+pub mod story;
 pub mod subscription;

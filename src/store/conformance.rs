@@ -5,6 +5,16 @@ use super::*;
 use crate::model::alert::{Alert, AlertArticle};
 use chrono::Duration;
 
+/// A pushed document's entries: new keys, keys seen before, alerts.
+fn push(seen: &[&str], present: &[&str], alerts: Vec<Alert>) -> Entries {
+    Entries {
+        seen_keys: keys(seen),
+        present_keys: keys(present),
+        alerts,
+        ..Entries::default()
+    }
+}
+
 fn alert(id: &str) -> Alert {
     Alert {
         id: id.to_string(),
@@ -21,6 +31,7 @@ fn alert(id: &str) -> Alert {
         },
         excerpts: vec![],
         created_at: Utc::now(),
+        story: None,
     }
 }
 
@@ -299,7 +310,7 @@ pub async fn pushes_and_subscriptions(store: &dyn Store) {
     store.commit_poll("f", commit).await.unwrap();
     let before = feed_f(store).await;
     let queued = store
-        .commit_push("f", keys(&["b"]), keys(&["a"]), vec![alert("p1")])
+        .commit_push("f", push(&["b"], &["a"], vec![alert("p1")]))
         .await
         .unwrap();
     assert_eq!(queued, 1);
@@ -317,7 +328,7 @@ pub async fn pushes_and_subscriptions(store: &dyn Store) {
     // The same alert is not queued twice, by push or poll.
     assert_eq!(
         store
-            .commit_push("f", keys(&["b"]), keys(&["a"]), vec![alert("p1")])
+            .commit_push("f", push(&["b"], &["a"], vec![alert("p1")]))
             .await
             .unwrap(),
         0

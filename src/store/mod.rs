@@ -10,6 +10,7 @@ pub use retention::{Pruned, Retention, StoreStats};
 pub use sqlite::SqliteStore;
 
 use crate::model::alert::Alert;
+use crate::model::story::StoryArticle;
 use crate::model::subscription::Subscription;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -91,6 +92,50 @@ pub struct PollCommit {
     pub alerts: Vec<Alert>,
     /// Why the document was malformed (entries were recovered one by one).
     pub malformed: Option<String>,
+    /// What entries said (key, fingerprint): the new ones', and those
+    /// whose stored fingerprint differs.
+    pub fingerprints: Vec<(String, String)>,
+    /// The new entries as placed in stories.
+    pub story_articles: Vec<StoryArticle>,
+}
+
+impl PollCommit {
+    fn entries(&self) -> Entries {
+        Entries {
+            seen_keys: self.seen_keys.clone(),
+            present_keys: self.present_keys.clone(),
+            fingerprints: self.fingerprints.clone(),
+            story_articles: self.story_articles.clone(),
+            alerts: self.alerts.clone(),
+        }
+    }
+}
+
+/// The entries of a document a hub pushed, as [`PollCommit`] has them.
+#[derive(Debug, Clone, Default)]
+pub struct Entries {
+    pub seen_keys: Vec<String>,
+    pub present_keys: Vec<String>,
+    pub fingerprints: Vec<(String, String)>,
+    pub story_articles: Vec<StoryArticle>,
+    pub alerts: Vec<Alert>,
+}
+
+/// What the store knows of an entry of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Known {
+    New,
+    /// Not seen under this key, but its text was, under the key `was` that
+    /// the document no longer has: the feed changed the entry's id.
+    Renamed {
+        was: String,
+    },
+    /// Seen, with what it said then (`None`: seen before fingerprints were
+    /// kept) and its story and title then, while the story is kept.
+    Seen {
+        fingerprint: Option<String>,
+        story: Option<(String, String)>,
+    },
 }
 
 /// An alert waiting in the outbox.
@@ -156,13 +201,18 @@ pub trait Store: Send + Sync {
     /// Records entries a hub pushed (WebSub): they become seen and their
     /// alerts enter the outbox together, as in [`Store::commit_poll`], and
     /// the feed's last new entry is noted; its polling state is left as is.
-    async fn commit_push(
+    async fn commit_push(&self, feed: &str, entries: Entries) -> Result<usize, StoreError>;
+
+    /// What is known of each entry of a document of `feed`, given as its
+    /// key and fingerprint (see [`Known`]), in the given order.
+    async fn recognise(
         &self,
         feed: &str,
-        seen_keys: Vec<String>,
-        present_keys: Vec<String>,
-        alerts: Vec<Alert>,
-    ) -> Result<usize, StoreError>;
+        entries: &[(String, Option<String>)],
+    ) -> Result<Vec<Known>, StoreError>;
+
+    /// The articles placed in stories since `since`, oldest first.
+    async fn story_articles(&self, since: DateTime<Utc>) -> Result<Vec<StoryArticle>, StoreError>;
 
     /// Every WebSub subscription, whatever its state.
     async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;

@@ -20,6 +20,8 @@ pub struct Retention {
     pub seen: Duration,
     /// A delivered alert, after its delivery.
     pub delivered: Duration,
+    /// A story's article, after it came (the story window, `[stories]`).
+    pub stories: Duration,
 }
 
 impl Default for Retention {
@@ -27,6 +29,7 @@ impl Default for Retention {
         Retention {
             seen: Duration::from_secs(90 * 24 * 3600),
             delivered: Duration::from_secs(30 * 24 * 3600),
+            stories: Duration::from_secs(48 * 3600),
         }
     }
 }
@@ -39,11 +42,14 @@ pub struct Pruned {
     /// Feeds not polled within the seen window (left the config): their
     /// state and their seen keys.
     pub feeds: usize,
+    /// Articles of stories past the window, and the threads of stories
+    /// left with none.
+    pub stories: usize,
 }
 
 impl Pruned {
     pub fn total(&self) -> usize {
-        self.seen + self.delivered + self.feeds
+        self.seen + self.delivered + self.feeds + self.stories
     }
 }
 
@@ -96,6 +102,22 @@ pub(super) fn prune(
              SELECT rowid FROM outbox WHERE status = 'delivered' AND delivered_at < ?1 LIMIT ?2)",
         params![delivered_before, batch],
     )?;
+    // A story's articles are kept for the story window (a day more, so a
+    // restart places new articles among all of them); a story's threads
+    // while it has articles.
+    let stories_before = now - secs(retention.stories) - 24 * 3600;
+    let mut stories = conn.execute(
+        "DELETE FROM story_article WHERE rowid IN (
+             SELECT rowid FROM story_article WHERE at < ?1 LIMIT ?2)",
+        params![stories_before, batch],
+    )?;
+    stories += conn.execute(
+        "DELETE FROM story_thread WHERE (story, rule, destination) IN (
+             SELECT t.story, t.rule, t.destination FROM story_thread t
+             WHERE NOT EXISTS (SELECT 1 FROM story_article a WHERE a.story = t.story)
+             LIMIT ?1)",
+        params![batch],
+    )?;
     // A feed nobody polled for the whole window, and no longer configured,
     // has left the config (a configured one is kept however long it went
     // unpolled: the daemon was down, or the clock jumped).
@@ -128,6 +150,7 @@ pub(super) fn prune(
         seen,
         delivered,
         feeds,
+        stories,
     })
 }
 
@@ -153,6 +176,8 @@ pub struct StoreStats {
     pub delivered: u64,
     pub dead: u64,
     pub subscriptions: u64,
+    /// Articles of the stories of the window.
+    pub story_articles: u64,
 }
 
 pub(super) fn stats(conn: &Connection, path: &std::path::Path) -> Result<StoreStats, StoreError> {
@@ -172,5 +197,6 @@ pub(super) fn stats(conn: &Connection, path: &std::path::Path) -> Result<StoreSt
         delivered: count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'")?,
         dead: count("SELECT COUNT(*) FROM outbox WHERE status = 'dead'")?,
         subscriptions: count("SELECT COUNT(*) FROM websub")?,
+        story_articles: count("SELECT COUNT(*) FROM story_article")?,
     })
 }

@@ -82,6 +82,23 @@ impl Clusterer {
         self.stories.is_empty()
     }
 
+    /// The id the next new story gets.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Puts an article back in the story `story` it was placed in before
+    /// (a restart): it joins the story, or starts it with that id.
+    pub fn restore(&mut self, article: Features, at: DateTime<Utc>, story: u64) {
+        self.expire(at);
+        if self.stories.contains_key(&story) {
+            self.join(story, article, at);
+        } else {
+            self.start_as(story, article, at);
+        }
+        self.next_id = self.next_id.max(story + 1);
+    }
+
     /// Puts the article (published `at`) in a story.
     pub fn assign(&mut self, article: Features, at: DateTime<Utc>) -> Assignment {
         self.expire(at);
@@ -241,6 +258,11 @@ impl Clusterer {
     fn start(&mut self, article: Features, at: DateTime<Utc>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        self.start_as(id, article, at);
+        id
+    }
+
+    fn start_as(&mut self, id: u64, article: Features, at: DateTime<Utc>) {
         let words = index_words(&article);
         for w in &words {
             *self.df.entry(*w).or_default() += 1;
@@ -259,7 +281,6 @@ impl Clusterer {
             },
         );
         self.seen.push_back((at, id));
-        id
     }
 
     fn join(&mut self, id: u64, article: Features, at: DateTime<Utc>) {

@@ -58,6 +58,7 @@ fn alert(rule: &str, destination: &str, n: u32, clock: &Clock) -> Alert {
         },
         excerpts: vec![],
         created_at: clock.now(),
+        story: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod monitor;
 mod outbox;
 mod secrets;
 mod service;
+mod stories;
 mod support;
 mod test_rule;
 mod websub;

@@ -1,0 +1,301 @@
+//! The story stage: places each new article in a story (see `cluster`),
+//! keeps what each story has said so far (its first headline, its sources,
+//! its figures) and tells what a later article or an edit adds to it.
+
+use super::cluster::Clusterer;
+use super::features::Features;
+use super::revision::{figures, lead};
+use crate::matching::text::tokenize;
+use crate::model::article::{Article, hex};
+use crate::model::story::{AlertStory, StoryArticle, StoryMode};
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The stories of the window, shared by every feed's polls.
+pub struct Stories {
+    window: chrono::Duration,
+    state: Mutex<State>,
+}
+
+struct State {
+    clusterer: Clusterer,
+    /// By the clusterer's id.
+    stories: FxHashMap<u64, Story>,
+    /// The clusterer's id of each story, by its own.
+    ids: FxHashMap<String, u64>,
+    /// Stories by when they last had an article, oldest first (expiry).
+    seen: VecDeque<(DateTime<Utc>, u64)>,
+}
+
+struct Story {
+    id: String,
+    title: String,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    articles: u32,
+    sources: Vec<String>,
+    figures: Vec<String>,
+}
+
+/// Where a new article went, and what the store keeps of it.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// Its story as it stands with this article (mode: the default; each
+    /// rule sets its own).
+    pub story: AlertStory,
+    pub record: StoryArticle,
+}
+
+/// A story's id: from its first article, so the same everywhere and after
+/// restarts.
+fn story_id(feed: &str, key: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(feed.as_bytes());
+    hasher.update([0]);
+    hasher.update(key.as_bytes());
+    format!("s{}", hex(&hasher.finalize()[..8]))
+}
+
+fn figures_of(title: &str, lead: &str) -> Vec<String> {
+    let mut all = figures(title);
+    for f in figures(lead) {
+        if !all.contains(&f) {
+            all.push(f);
+        }
+    }
+    all
+}
+
+/// The words of a headline as the matcher reads them.
+fn words(text: &str) -> Vec<String> {
+    let tokens = tokenize(text);
+    (0..tokens.tokens.len())
+        .map(|i| tokens.word(i).to_string())
+        .collect()
+}
+
+impl Stories {
+    pub fn new(window: Duration) -> Stories {
+        Stories {
+            window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(2)),
+            state: Mutex::new(State {
+                clusterer: Clusterer::new(window),
+                stories: FxHashMap::default(),
+                ids: FxHashMap::default(),
+                seen: VecDeque::new(),
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic mid-placement leaves at worst one article half-recorded.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stories in the window.
+    pub fn len(&self) -> usize {
+        self.state().stories.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Places the articles the store kept (oldest first) in their stories
+    /// again, as at start-up.
+    pub fn restore(&self, articles: &[StoryArticle]) {
+        let mut state = self.state();
+        for a in articles {
+            let article = Article {
+                key: a.key.clone(),
+                guid: None,
+                title: a.title.clone(),
+                link: None,
+                published: None,
+                authors: Vec::new(),
+                categories: Vec::new(),
+                summary: a.lead.clone(),
+                content: String::new(),
+            };
+            let features = Features::of(&article);
+            let internal = match state.ids.get(&a.story) {
+                Some(&id) => id,
+                None => {
+                    let id = state.clusterer.next_id();
+                    state.ids.insert(a.story.clone(), id);
+                    id
+                }
+            };
+            state.clusterer.restore(features, a.at, internal);
+            state.expire(a.at, self.window);
+            let story = state.stories.entry(internal).or_insert_with(|| Story {
+                id: a.story.clone(),
+                title: a.title.clone(),
+                first_seen: a.at,
+                last_seen: a.at,
+                articles: 0,
+                sources: Vec::new(),
+                figures: Vec::new(),
+            });
+            story.add(&a.feed, figures_of(&a.title, &a.lead), a.at);
+            state.seen.push_back((a.at, internal));
+        }
+    }
+
+    /// Puts a new article of `feed`, come `at`, in a story (a new one, or
+    /// the one it reports), and says what it adds to it.
+    pub fn place(&self, feed: &str, article: &Article, at: DateTime<Utc>) -> Placed {
+        let lead = lead(article.text()).to_string();
+        let found = figures_of(&article.title, &lead);
+        let mut state = self.state();
+        state.expire(at, self.window);
+        let assignment = state.clusterer.assign(Features::of(article), at);
+        let adds = match state.stories.get(&assignment.story) {
+            Some(story) if !assignment.first => {
+                let new: Vec<&String> = found
+                    .iter()
+                    .filter(|f| !story.figures.contains(f))
+                    .collect();
+                (!new.is_empty()).then(|| {
+                    let new: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
+                    format!("new figures: {}", new.join(", "))
+                })
+            }
+            _ => {
+                // A story of its own (or one this side forgot: started again).
+                let id = story_id(feed, &article.key);
+                state.ids.insert(id.clone(), assignment.story);
+                state.stories.insert(
+                    assignment.story,
+                    Story {
+                        id,
+                        title: article.title.clone(),
+                        first_seen: at,
+                        last_seen: at,
+                        articles: 0,
+                        sources: Vec::new(),
+                        figures: Vec::new(),
+                    },
+                );
+                None
+            }
+        };
+        state.seen.push_back((at, assignment.story));
+        let story = state
+            .stories
+            .get_mut(&assignment.story)
+            .expect("the story was just found or made");
+        story.add(feed, found, at);
+        Placed {
+            story: story.view(adds),
+            record: StoryArticle {
+                feed: feed.to_string(),
+                key: article.key.clone(),
+                story: story.id.clone(),
+                at,
+                title: article.title.clone(),
+                lead,
+            },
+        }
+    }
+
+    /// An article of story `story` edited under its key (its headline was
+    /// `before`): its story, with what the edit adds (a new headline, new
+    /// figures) if anything, and what the store keeps of it now; `None` if
+    /// the story has left the window.
+    pub fn edited(
+        &self,
+        story: &str,
+        before: &str,
+        feed: &str,
+        article: &Article,
+        at: DateTime<Utc>,
+    ) -> Option<Placed> {
+        let lead = lead(article.text()).to_string();
+        let found = figures_of(&article.title, &lead);
+        let mut state = self.state();
+        state.expire(at, self.window);
+        let internal = *state.ids.get(story)?;
+        let story = state.stories.get_mut(&internal)?;
+        let new: Vec<&str> = found
+            .iter()
+            .filter(|f| !story.figures.contains(f))
+            .map(String::as_str)
+            .collect();
+        let adds = if words(before) != words(&article.title) {
+            Some(format!(
+                "headline changed: \u{201c}{before}\u{201d} \u{2192} \u{201c}{}\u{201d}",
+                article.title
+            ))
+        } else if !new.is_empty() {
+            Some(format!("new figures: {}", new.join(", ")))
+        } else {
+            None
+        };
+        for f in found {
+            if !story.figures.contains(&f) {
+                story.figures.push(f);
+            }
+        }
+        Some(Placed {
+            story: story.view(adds),
+            record: StoryArticle {
+                feed: feed.to_string(),
+                key: article.key.clone(),
+                story: story.id.clone(),
+                at,
+                title: article.title.clone(),
+                lead,
+            },
+        })
+    }
+}
+
+impl Story {
+    fn add(&mut self, feed: &str, figures: Vec<String>, at: DateTime<Utc>) {
+        self.articles += 1;
+        self.last_seen = self.last_seen.max(at);
+        if !self.sources.iter().any(|s| s == feed) {
+            self.sources.push(feed.to_string());
+        }
+        for f in figures {
+            if !self.figures.contains(&f) {
+                self.figures.push(f);
+            }
+        }
+    }
+
+    fn view(&self, adds: Option<String>) -> AlertStory {
+        AlertStory {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            first_seen: self.first_seen,
+            articles: self.articles,
+            sources: self.sources.clone(),
+            adds,
+            mode: StoryMode::default(),
+            follows: None,
+        }
+    }
+}
+
+impl State {
+    /// Forgets stories with no article within the window before `now`.
+    fn expire(&mut self, now: DateTime<Utc>, window: chrono::Duration) {
+        while let Some(&(seen, id)) = self.seen.front() {
+            if seen + window >= now {
+                break;
+            }
+            self.seen.pop_front();
+            if self.stories.get(&id).is_some_and(|s| s.last_seen <= seen)
+                && let Some(story) = self.stories.remove(&id)
+            {
+                self.ids.remove(&story.id);
+            }
+        }
+    }
+}
