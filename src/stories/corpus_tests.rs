@@ -1,13 +1,17 @@
-//! Story clustering against a labelled corpus (tests/fixtures/stories): six
-//! outlets' feeds, each article labelled with the event it reports, and
-//! pairs of stories that must never merge. Pairwise precision, recall and
-//! F1 of "same story" decisions, beside a baseline that merges articles
-//! whose title words overlap (Jaccard ≥ 0.3).
+//! Story clustering against labelled corpora: six outlets' feeds each,
+//! every article labelled with the event it reports, and pairs of stories
+//! that must never merge. Pairwise precision, recall and F1 of "same story"
+//! decisions, beside a baseline that merges articles whose title words
+//! overlap (Jaccard ≥ 0.3).
+//!
+//! `tests/fixtures/stories` is the corpus the clusterer's thresholds were
+//! tuned on; `tests/fixtures/stories-heldout` was written afterwards,
+//! independently, and is only measured, never tuned on.
 
 use super::*;
 use crate::ingest::feed;
 use crate::model::article::Article;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 #[derive(serde::Deserialize)]
@@ -33,10 +37,13 @@ struct HardNegative {
 /// Articles, each with its labelled story.
 type Labelled = Vec<(Article, String)>;
 
-/// The corpus's articles in published order, each with its labelled story,
-/// and the pairs of stories that must not merge.
-fn corpus() -> (Labelled, Vec<(String, String)>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stories");
+/// The articles of the corpus in `tests/fixtures/<name>` in published
+/// order, each with its labelled story, and the pairs of stories that must
+/// not merge.
+fn corpus(name: &str) -> (Labelled, Vec<(String, String)>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let labels: Labels =
         toml::from_str(&std::fs::read_to_string(dir.join("labels.toml")).unwrap()).unwrap();
     let story_of: HashMap<(String, String), String> = labels
@@ -142,9 +149,21 @@ fn title_jaccard_baseline(articles: &[(Article, String)]) -> Vec<u64> {
     groups
 }
 
-#[test]
-fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
-    let (articles, negatives) = corpus();
+/// One corpus's figures: the clusterer's and the baseline's.
+struct Measured {
+    articles: usize,
+    stories: usize,
+    negatives: usize,
+    ours: Score,
+    baseline: Score,
+}
+
+/// Clusters the corpus `name` in published order, as the daemon would, and
+/// scores it. Prints the wrong decisions (and, with NEWSWATCH_STORY_PAIRS
+/// set, every pair's scores: `PAIR <corpus> <same story> <hard negative>
+/// <resemblance> <shared name> <conflict> <cosine> <key overlap>`).
+fn measure(name: &str) -> Measured {
+    let (articles, negatives) = corpus(name);
     let labels: Vec<String> = articles.iter().map(|(_, s)| s.clone()).collect();
     let mut clusterer = Clusterer::new(std::time::Duration::from_secs(48 * 3600));
     let groups: Vec<u64> = articles
@@ -156,33 +175,14 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
         .collect();
     let ours = score(&groups, &labels, &negatives);
     let baseline = score(&title_jaccard_baseline(&articles), &labels, &negatives);
-    let stories: BTreeMap<&String, usize> = labels.iter().fold(BTreeMap::new(), |mut m, s| {
-        *m.entry(s).or_default() += 1;
-        m
-    });
-    eprintln!(
-        "stories corpus: {} articles, {} stories, {} hard-negative pairs\n\
-         clustering:           precision {:.3} recall {:.3} F1 {:.3}, hard negatives merged {}\n\
-         title-word Jaccard:   precision {:.3} recall {:.3} F1 {:.3}, hard negatives merged {}",
-        articles.len(),
-        stories.len(),
-        negatives.len(),
-        ours.precision,
-        ours.recall,
-        ours.f1,
-        ours.negatives_merged,
-        baseline.precision,
-        baseline.recall,
-        baseline.f1,
-        baseline.negatives_merged
-    );
+    let stories: HashSet<&String> = labels.iter().collect();
     if std::env::var_os("NEWSWATCH_STORY_PAIRS").is_some() {
         for i in 0..articles.len() {
             for j in i + 1..articles.len() {
                 let why =
                     clusterer.explain(&Features::of(&articles[i].0), &Features::of(&articles[j].0));
                 eprintln!(
-                    "PAIR {} {} {:.3} {} {} {:.3} {:.3}",
+                    "PAIR {name} {} {} {:.3} {} {} {:.3} {:.3}",
                     labels[i] == labels[j],
                     negatives
                         .iter()
@@ -198,6 +198,7 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
         }
     }
     // Which labelled pairs went wrong, for whoever tunes it.
+    eprintln!("{name}: wrong decisions");
     for i in 0..groups.len() {
         for j in i + 1..groups.len() {
             if (groups[i] == groups[j]) != (labels[i] == labels[j]) {
@@ -218,6 +219,61 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
             }
         }
     }
+    Measured {
+        articles: articles.len(),
+        stories: stories.len(),
+        negatives: negatives.len(),
+        ours,
+        baseline,
+    }
+}
+
+#[test]
+fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
+    let tuned = measure("stories");
+    let heldout = measure("stories-heldout");
+    let row = |what: &str, f: &dyn Fn(&Measured) -> String| {
+        eprintln!("{what:<28}{:>22}{:>22}", f(&tuned), f(&heldout));
+    };
+    eprintln!();
+    eprintln!(
+        "{:<28}{:>22}{:>22}",
+        "", "stories (tuned on)", "stories-heldout"
+    );
+    row("articles / stories", &|m| {
+        format!("{} / {}", m.articles, m.stories)
+    });
+    row("hard-negative pairs", &|m| m.negatives.to_string());
+    row("clustering precision", &|m| {
+        format!("{:.3}", m.ours.precision)
+    });
+    row("clustering recall", &|m| format!("{:.3}", m.ours.recall));
+    row("clustering F1", &|m| format!("{:.3}", m.ours.f1));
+    row("  hard negatives merged", &|m| {
+        m.ours.negatives_merged.to_string()
+    });
+    row("title-word Jaccard precision", &|m| {
+        format!("{:.3}", m.baseline.precision)
+    });
+    row("title-word Jaccard recall", &|m| {
+        format!("{:.3}", m.baseline.recall)
+    });
+    row("title-word Jaccard F1", &|m| {
+        format!("{:.3}", m.baseline.f1)
+    });
+    row("  hard negatives merged", &|m| {
+        m.baseline.negatives_merged.to_string()
+    });
+    let ours = &tuned.ours;
     assert!(ours.f1 >= 0.9, "{ours:?}");
     assert_eq!(ours.negatives_merged, 0, "{ours:?}");
+    // The held-out corpus, measured with the thresholds unchanged: precision
+    // 0.783, recall 0.740, F1 0.761, 5 of its 16 hard-negative pairs merged
+    // (the same group in two countries, twice, and three roundups joining
+    // the story of their first item); the title-word baseline F1 0.297.
+    // Asserted as measured, less a small margin, so that a change that
+    // makes it worse is seen; not a target.
+    let ours = &heldout.ours;
+    assert!(ours.f1 >= 0.73, "{ours:?}");
+    assert!(ours.negatives_merged <= 5, "{ours:?}");
 }
