@@ -12,3 +12,5 @@ pub use tracker::{Placed, Stories};
 
 #[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+mod update_tests;

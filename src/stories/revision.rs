@@ -40,12 +40,44 @@ pub fn fingerprint(title: &str, lead: &str) -> Option<String> {
     (words >= FINGERPRINT_WORDS).then(|| hex(&hasher.finalize()[..12]))
 }
 
-/// The figures of a text ("11", "90000", "1.5"), in order, without times of
-/// day ("08:15"), years (1900-2099) or repeats: what a later report of
-/// the same event changes when there is news.
+/// The figures of a text ("11", "90000", "1.5"; counts written as words,
+/// "eleven", as their digits), without times of day ("08:15"), years
+/// (1900-2099) or repeats: what a later report of the same event changes
+/// when there is news.
 pub fn figures(text: &str) -> Vec<String> {
     let bytes = text.as_bytes();
     let mut found: Vec<String> = Vec::new();
+    // Counts written as words ("eleven dead"), as their digits.
+    for word in text.split(|c: char| !c.is_alphabetic()) {
+        let n = match word.to_lowercase().as_str() {
+            "two" => "2",
+            "three" => "3",
+            "four" => "4",
+            "five" => "5",
+            "six" => "6",
+            "seven" => "7",
+            "eight" => "8",
+            "nine" => "9",
+            "ten" => "10",
+            "eleven" => "11",
+            "twelve" => "12",
+            "thirteen" => "13",
+            "fourteen" => "14",
+            "fifteen" => "15",
+            "sixteen" => "16",
+            "seventeen" => "17",
+            "eighteen" => "18",
+            "nineteen" => "19",
+            "twenty" => "20",
+            "dozens" => "dozens",
+            "hundreds" => "hundreds",
+            "thousands" => "thousands",
+            _ => continue,
+        };
+        if !found.iter().any(|f| f == n) {
+            found.push(n.to_string());
+        }
+    }
     let mut i = 0;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
@@ -94,6 +126,10 @@ mod tests {
             ["11", "90000", "3", "1.5"]
         );
         assert_eq!(figures("11 dead, then 11 more"), ["11"]);
+        assert_eq!(
+            figures("Eleven dead, hundreds hurt, 11 missing"),
+            ["11", "hundreds"]
+        );
     }
 
     #[test]

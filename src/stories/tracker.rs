@@ -60,9 +60,20 @@ fn story_id(feed: &str, key: &str) -> String {
     format!("s{}", hex(&hasher.finalize()[..8]))
 }
 
+/// The figures of a headline and the first sentence of its lead: where a
+/// report puts its news (a toll, a count); later sentences bring ages,
+/// distances and dates that differ between outlets' versions of one fact.
 fn figures_of(title: &str, lead: &str) -> Vec<String> {
     let mut all = figures(title);
-    for f in figures(lead) {
+    let end = lead
+        .char_indices()
+        .find(|&(i, c)| {
+            matches!(c, '.' | '!' | '?')
+                && lead[i + 1..].starts_with(char::is_whitespace)
+                && !lead[..i].ends_with(|c: char| c.is_ascii_digit())
+        })
+        .map_or(lead.len(), |(i, _)| i);
+    for f in figures(&lead[..end]) {
         if !all.contains(&f) {
             all.push(f);
         }
