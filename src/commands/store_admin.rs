@@ -35,7 +35,8 @@ fn human(s: &StoreStats) -> String {
          feeds          {}\n\
          seen keys      {}\n\
          alerts         {} pending, {} delivered, {} dead letters\n\
-         subscriptions  {}\n",
+         subscriptions  {}\n\
+         stories        {} articles in the window\n",
         s.path,
         mb(s.file_bytes),
         mb(s.wal_bytes),
@@ -45,7 +46,8 @@ fn human(s: &StoreStats) -> String {
         s.pending,
         s.delivered,
         s.dead,
-        s.subscriptions
+        s.subscriptions,
+        s.story_articles
     )
 }
 
@@ -67,11 +69,11 @@ pub async fn prune(config: &Config, json: bool) -> Result<ExitCode> {
     match json {
         true => println!(
             "{}",
-            serde_json::json!({"seen": pruned.seen, "delivered": pruned.delivered, "feeds": pruned.feeds})
+            serde_json::json!({"seen": pruned.seen, "delivered": pruned.delivered, "feeds": pruned.feeds, "stories": pruned.stories})
         ),
         false => println!(
-            "forgot {} seen keys, {} delivered alerts, {} feeds no longer polled",
-            pruned.seen, pruned.delivered, pruned.feeds
+            "forgot {} seen keys, {} delivered alerts, {} feeds no longer polled, {} story rows past the window",
+            pruned.seen, pruned.delivered, pruned.feeds, pruned.stories
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -92,6 +94,7 @@ async fn prune_all(
         all.seen += batch.seen;
         all.delivered += batch.delivered;
         all.feeds += batch.feeds;
+        all.stories += batch.stories;
         if batch.total() == 0 {
             break;
         }
@@ -125,6 +128,7 @@ pub(crate) async fn prune_hourly(
                 seen = pruned.seen,
                 delivered = pruned.delivered,
                 feeds = pruned.feeds,
+                stories = pruned.stories,
                 "Store pruned"
             ),
             Ok(_) => {}

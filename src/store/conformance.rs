@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::alert::{Alert, AlertArticle};
+use crate::model::story::{AlertStory, StoryArticle, StoryMode};
 use chrono::Duration;
 
 /// A pushed document's entries: new keys, keys seen before, alerts.
@@ -390,6 +391,175 @@ pub async fn health_is_read_for_monitoring(store: &dyn Store) {
     store.probe_write().await.unwrap();
 }
 
+/// An alert of story `story` for the rule `r`, with a mode.
+fn story_alert(id: &str, story: &str, mode: StoryMode, adds: Option<&str>) -> Alert {
+    Alert {
+        story: Some(AlertStory {
+            id: story.into(),
+            title: "t".into(),
+            first_seen: Utc::now(),
+            articles: 1,
+            sources: vec!["f".into()],
+            adds: adds.map(String::from),
+            mode,
+            follows: None,
+        }),
+        ..alert(id)
+    }
+}
+
+pub async fn stories_send_what_each_rule_asks_once(store: &dyn Store) {
+    let commit = |alerts| PollCommit {
+        alerts,
+        ..Default::default()
+    };
+    // The first alert of a story, and a second article of it in the same
+    // commit: one queued, whatever the mode wants of the second.
+    let queued = store
+        .commit_poll(
+            "f",
+            commit(vec![
+                story_alert("a1", "s1", StoryMode::First, None),
+                story_alert("a2", "s1", StoryMode::First, Some("new figures: 11")),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    // Under "updates": nothing new is not sent; news is, following a1.
+    let updates = |id, adds| story_alert(id, "s1", StoryMode::Updates, adds);
+    assert_eq!(
+        store
+            .commit_poll("g", commit(vec![updates("a3", None)]))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .commit_poll("g", commit(vec![updates("a4", Some("new figures: 11"))]))
+            .await
+            .unwrap(),
+        1
+    );
+    // "every" sends all; another destination has its own first alert.
+    let every = story_alert("a5", "s1", StoryMode::Every, None);
+    let mut elsewhere = story_alert("a6", "s1", StoryMode::First, None);
+    elsewhere.destination = "other".into();
+    assert_eq!(
+        store
+            .commit_poll("g", commit(vec![every, elsewhere]))
+            .await
+            .unwrap(),
+        2
+    );
+    let entries = store.outbox_entries(false).await.unwrap();
+    let follow_up = entries.iter().find(|e| e.alert.id == "a4").unwrap();
+    let story = follow_up.alert.story.as_ref().unwrap();
+    assert_eq!(story.follows.as_deref(), Some("a1"));
+    let first = entries.iter().find(|e| e.alert.id == "a1").unwrap();
+    assert_eq!(first.alert.story.as_ref().unwrap().follows, None);
+    // The first alert queued again (a retried poll) is not a follow-up of itself.
+    assert_eq!(
+        store
+            .commit_poll(
+                "f",
+                commit(vec![story_alert("a1", "s1", StoryMode::First, None)])
+            )
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+pub async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
+    let print = |p: &str| Some(p.to_string());
+    let article = |key: &str, story: &str| StoryArticle {
+        feed: "f".into(),
+        key: key.into(),
+        story: story.into(),
+        at: Utc::now(),
+        title: format!("title of {key}"),
+        lead: "lead".into(),
+    };
+    let commit = PollCommit {
+        seen_keys: keys(&["http-1", "old"]),
+        fingerprints: vec![("http-1".into(), "p1".into()), ("old".into(), "p0".into())],
+        story_articles: vec![article("http-1", "s1")],
+        ..Default::default()
+    };
+    store.commit_poll("f", commit).await.unwrap();
+    let known = store
+        .recognise(
+            "f",
+            &[
+                ("https-1".into(), print("p1")),
+                ("new".into(), print("p9")),
+                ("also-p0".into(), print("p0")),
+                ("old".into(), None),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        known,
+        [
+            // Its text was seen under a key the document no longer has.
+            Known::Renamed {
+                was: "http-1".into()
+            },
+            Known::New,
+            // The key with that text is still in the document: two entries.
+            Known::New,
+            Known::Seen {
+                fingerprint: print("p0"),
+                story: None,
+            },
+        ]
+    );
+    // Both keys in the document: the new one is another entry; the old
+    // one, edited, is seen with what it said and its story.
+    let known = store
+        .recognise(
+            "f",
+            &[
+                ("https-1".into(), print("p1")),
+                ("http-1".into(), print("p1b")),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        known,
+        [
+            Known::New,
+            Known::Seen {
+                fingerprint: print("p1"),
+                story: Some(("s1".into(), "title of http-1".into())),
+            }
+        ]
+    );
+    // Another feed's text is not this feed's.
+    assert_eq!(
+        store
+            .recognise("g", &[("x".into(), print("p1"))])
+            .await
+            .unwrap(),
+        [Known::New]
+    );
+    let restored = store
+        .story_articles(Utc::now() - Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        restored,
+        [article("http-1", "s1")].map(|a| StoryArticle {
+            at: restored[0].at,
+            ..a
+        })
+    );
+}
+
 mod sqlite {
     use super::*;
 
@@ -397,6 +567,18 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let store = open(dir.path()).await.unwrap();
         (dir, store)
+    }
+
+    #[tokio::test]
+    async fn stories_send_what_each_rule_asks_once() {
+        let (_dir, store) = fresh().await;
+        super::stories_send_what_each_rule_asks_once(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn entries_are_recognised_by_key_and_text() {
+        let (_dir, store) = fresh().await;
+        super::entries_are_recognised_by_key_and_text(&*store).await;
     }
 
     #[tokio::test]
@@ -556,6 +738,42 @@ mod sqlite {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn stories_past_the_window_are_forgotten_with_their_threads() {
+        let (dir, store) = fresh().await;
+        let placed = |key: &str| StoryArticle {
+            feed: "f".into(),
+            key: key.into(),
+            story: format!("s-{key}"),
+            at: Utc::now(),
+            title: "t".into(),
+            lead: "l".into(),
+        };
+        let commit = PollCommit {
+            seen_keys: keys(&["k1"]),
+            story_articles: vec![placed("k1")],
+            alerts: vec![story_alert("a1", "s-k1", StoryMode::First, None)],
+            ..Default::default()
+        };
+        store.commit_poll("f", commit).await.unwrap();
+        let retention = Retention::default();
+        let nothing = store.prune(retention, Utc::now(), 100, &[]).await.unwrap();
+        assert_eq!(nothing.stories, 0);
+        // Four days on: past the 48-hour window and the day kept after it.
+        let conn = rusqlite::Connection::open(dir.path().join("newswatch.db")).unwrap();
+        conn.execute("UPDATE story_article SET at = at - 4 * 24 * 3600", [])
+            .unwrap();
+        let pruned = store.prune(retention, Utc::now(), 100, &[]).await.unwrap();
+        assert_eq!(pruned.stories, 2, "the article and its story's thread");
+        assert_eq!(store.stats().await.unwrap().story_articles, 0);
+        // The story is gone: the same story id may alert again.
+        let again = PollCommit {
+            alerts: vec![story_alert("a2", "s-k1", StoryMode::First, None)],
+            ..Default::default()
+        };
+        assert_eq!(store.commit_poll("f", again).await.unwrap(), 1);
     }
 
     #[tokio::test]
