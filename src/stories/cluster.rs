@@ -24,7 +24,7 @@ const CANDIDATES: usize = 16;
 /// Resemblance from which two articles are copies of one text.
 const COPY: f64 = 0.5;
 /// Cosine of title and lead words from which two articles report one event.
-const SAME_EVENT: f64 = 0.22;
+const SAME_EVENT: f64 = 0.18;
 /// Stories kept per word in the index: the most recent (a story's later
 /// articles come soon after its first).
 const POSTINGS: usize = 64;
@@ -103,7 +103,8 @@ impl Clusterer {
     pub fn assign(&mut self, article: Features, at: DateTime<Utc>) -> Assignment {
         self.expire(at);
         let mut fits: Vec<(f64, u64)> = Vec::new();
-        for id in self.candidates(&article) {
+        let candidates = self.candidates(&article);
+        for &id in &candidates {
             let Some(story) = self.stories.get(&id) else {
                 continue;
             };
@@ -118,7 +119,10 @@ impl Clusterer {
         }
         fits.sort_by(|a, b| b.0.total_cmp(&a.0));
         // Two stories fit about as well: a roundup of both, a story of its own.
-        let roundup = fits.len() >= 2 && fits[1].0 >= fits[0].0 * 0.8 && fits[0].0 < 1.0;
+        let roundup = fits.len() >= 2 && fits[1].0 >= fits[0].0 * 0.8 && fits[0].0 < 1.0
+            || fits
+                .first()
+                .is_some_and(|&(s, id)| s < 1.0 && self.reports_others(&article, &candidates, id));
         match fits.first() {
             Some(&(_, id)) if !roundup => {
                 self.join(id, article, at);
@@ -135,6 +139,46 @@ impl Clusterer {
                 }
             }
         }
+    }
+
+    /// Whether the parts of the article (its headline's parts, its lead's
+    /// sentences) report other stories as much as `best`: a roundup. Each
+    /// part belongs to the story whose articles have at least half of its
+    /// words (weighted by rarity) and a name or headline word of it, if one does; a
+    /// roundup's parts belong to two stories or more, and `best` has less
+    /// than two thirds of them.
+    fn reports_others(&self, article: &Features, candidates: &[u64], best: u64) -> bool {
+        let mut owners: FxHashMap<u64, usize> = FxHashMap::default();
+        for unit in &article.units {
+            let total: f64 = unit.iter().map(|&w| self.idf(w)).sum();
+            let mut owner: Option<(f64, u64)> = None;
+            for &id in candidates {
+                let Some(story) = self.stories.get(&id) else {
+                    continue;
+                };
+                let covered: f64 = unit
+                    .iter()
+                    .filter(|&&w| {
+                        story
+                            .members
+                            .iter()
+                            .any(|m| m.terms.binary_search_by_key(&w, |t| t.0).is_ok())
+                    })
+                    .map(|&w| self.idf(w))
+                    .sum();
+                // A part about another event names what that event's articles name.
+                let named = unit.iter().any(|w| story.words.contains(w));
+                if named && covered >= total * 0.5 && owner.is_none_or(|(c, _)| covered > c) {
+                    owner = Some((covered, id));
+                }
+            }
+            if let Some((_, id)) = owner {
+                *owners.entry(id).or_default() += 1;
+            }
+        }
+        let owned: usize = owners.values().sum();
+        let of_best = owners.get(&best).copied().unwrap_or(0);
+        owners.len() >= 2 && of_best * 3 < owned * 2
     }
 
     /// Stories sharing a rarer word or a name with the article: the
@@ -209,7 +253,7 @@ impl Clusterer {
             return 1.0;
         }
         let shared_name = a.names.iter().any(|n| b.names.binary_search(n).is_ok());
-        if !shared_name || conflict(a, b) {
+        if !shared_name || conflict(a, b) || !same_happening(a, b) {
             return 0.0;
         }
         let cosine = self.cosine(a, b);
@@ -343,17 +387,32 @@ impl Clusterer {
     }
 }
 
-/// Each title names something the other article never mentions: two
-/// events (an attack in Mogadishu, another in Mandera).
+/// Each headline names something the other article's headline and first
+/// sentence (where a report says what happened where) do not: two events
+/// (an attack in Mogadishu, another in Mandera), even when one mentions
+/// the other's place further down.
 fn conflict(a: &Features, b: &Features) -> bool {
     let unknown_to = |x: &Features, y: &Features| {
-        x.title_names.iter().any(|n| {
-            y.names.binary_search(n).is_err()
-                && y.title.binary_search(n).is_err()
-                && y.lead.binary_search(n).is_err()
-        })
+        x.title_names
+            .iter()
+            .any(|n| y.title.binary_search(n).is_err() && y.first.binary_search(n).is_err())
     };
     unknown_to(a, b) && unknown_to(b, a)
+}
+
+/// Whether the two say the same thing happened, not only who it was about:
+/// a word other than a name that the headline or first sentence of one
+/// shares with the other's (a chief executive's results and the same
+/// chief's new board seat share only names).
+fn same_happening(a: &Features, b: &Features) -> bool {
+    let said = |f: &Features, w: &u64| {
+        f.names.binary_search(w).is_err()
+            && (f.title.binary_search(w).is_ok() || f.first.binary_search(w).is_ok())
+    };
+    a.title
+        .iter()
+        .chain(&a.first)
+        .any(|w| said(a, w) && said(b, w))
 }
 
 /// What finds a story: the names and title words of its articles.

@@ -267,13 +267,17 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     let ours = &tuned.ours;
     assert!(ours.f1 >= 0.9, "{ours:?}");
     assert_eq!(ours.negatives_merged, 0, "{ours:?}");
-    // The held-out corpus, measured with the thresholds unchanged: precision
-    // 0.783, recall 0.740, F1 0.761, 5 of its 16 hard-negative pairs merged
-    // (the same group in two countries, twice, and three roundups joining
-    // the story of their first item); the title-word baseline F1 0.297.
-    // Asserted as measured, less a small margin, so that a change that
-    // makes it worse is seen; not a target.
+    // The second corpus, written after the thresholds were set, measured
+    // 0.783 / 0.740 / F1 0.761 with 5 of 16 hard negatives merged (the same
+    // group in two countries, twice; three roundups joining the story of
+    // their first item). Then the clusterer changed with both corpora in
+    // view: a conflict of headlines looks at the other's headline and first
+    // sentence only, a roundup is told by its parts, a shared name is not
+    // enough without a shared word of what happened, and the threshold
+    // moved from 0.22 to 0.18 (0.15-0.18 keep both corpora at precision 1
+    // and no hard negative merged). Now 1.000 / 0.866 / F1 0.928, 0 merged.
+    // It is no longer held out: tests/fixtures/stories-third is.
     let ours = &heldout.ours;
-    assert!(ours.f1 >= 0.73, "{ours:?}");
-    assert!(ours.negatives_merged <= 5, "{ours:?}");
+    assert!(ours.f1 >= 0.9, "{ours:?}");
+    assert_eq!(ours.negatives_merged, 0, "{ours:?}");
 }

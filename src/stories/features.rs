@@ -26,6 +26,12 @@ pub struct Features {
     pub names: Vec<u64>,
     /// Names in the title alone.
     pub title_names: Vec<u64>,
+    /// Content words of the lead's first sentence (where a report says
+    /// what happened where), sorted.
+    pub first: Vec<u64>,
+    /// The content words of each part of the title and each sentence of
+    /// the lead, sorted: a roundup's parts report different stories.
+    pub units: Vec<Vec<u64>>,
     /// MinHash of the word 3-shingles of title and lead.
     pub sketch: [u64; SKETCH],
     /// Title and lead words together, sorted, each with its weight before
@@ -39,29 +45,78 @@ fn hash(word: &str) -> u64 {
     h.finish()
 }
 
-/// The content words of `text` (at most `limit`), and its names.
-fn words(text: &str, limit: usize) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+/// What one text (a title, or a lead) gives: its content words, its
+/// names, all its words in order (for shingles), its units (the title's
+/// parts between commas, colons and "and"; the lead's sentences) as content
+/// words, and whether it is written in title case.
+struct Read {
+    content: Vec<u64>,
+    names: Vec<u64>,
+    all: Vec<u64>,
+    units: Vec<Vec<u64>>,
+    title_case: bool,
+}
+
+/// Whether a word is written all in capitals (two letters or more).
+fn shouted(word: &str) -> bool {
+    word.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !word.chars().any(char::is_lowercase)
+}
+
+/// Reads `text` (at most `limit` words). A title's units end at `,;:` and
+/// at "and"; a lead's at the end of each sentence.
+fn read(text: &str, limit: usize, title: bool) -> Read {
     let tokens = tokenize(text);
-    let (mut content, mut names, mut all) = (Vec::new(), Vec::new(), Vec::new());
+    let mut read = Read {
+        content: Vec::new(),
+        names: Vec::new(),
+        all: Vec::new(),
+        units: vec![Vec::new()],
+        title_case: false,
+    };
+    let n = tokens.tokens.len().min(limit);
+    let originals: Vec<&str> = tokens.tokens[..n].iter().map(|t| &text[t.span()]).collect();
+    let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    let long: Vec<&&str> = originals.iter().filter(|w| w.chars().count() > 3).collect();
+    read.title_case = title
+        && long.len() >= 3
+        && long.iter().filter(|w| capital(w)).count() * 10 >= long.len() * 7;
     let mut sentence_start = true;
-    for (i, token) in tokens.tokens.iter().enumerate().take(limit) {
+    for (i, token) in tokens.tokens.iter().enumerate().take(n) {
         let word = tokens.word(i);
-        let original = &text[token.span()];
+        let original = originals[i];
         let h = hash(word);
-        all.push(h);
-        let capital = original.chars().next().is_some_and(char::is_uppercase);
+        read.all.push(h);
+        // A run of words in capitals is a tabloid's kicker ("HOLIDAY
+        // HORROR:"), not names; an acronym on its own is one ("JNIM").
+        let in_caps_run = shouted(original)
+            && (i > 0 && shouted(originals[i - 1])
+                || originals.get(i + 1).is_some_and(|w| shouted(w)));
         let numeric = word.chars().all(|c| c.is_ascii_digit());
-        if capital && !sentence_start && !is_frequent(word) {
-            names.push(h);
+        if capital(original) && !sentence_start && !in_caps_run && !is_frequent(word) {
+            read.names.push(h);
         }
-        if !is_frequent(word) && (word.chars().count() > 2 || numeric) {
-            content.push(h);
+        let content = !is_frequent(word) && (word.chars().count() > 2 || numeric);
+        if title && word == "and" {
+            read.units.push(Vec::new());
+        } else if content {
+            read.content.push(h);
+            if let Some(unit) = read.units.last_mut() {
+                unit.push(h);
+            }
         }
         // The next word starts a sentence if this one ends one.
         let after = text[token.span().end..].trim_start();
         sentence_start = after.starts_with(['.', '!', '?', ':']) || after.is_empty();
+        let ends_unit = match title {
+            true => after.starts_with([',', ';', ':']),
+            false => after.starts_with(['.', '!', '?', ';']),
+        };
+        if ends_unit {
+            read.units.push(Vec::new());
+        }
     }
-    (content, names, all)
+    read.units.retain(|u| u.len() >= 2);
+    read
 }
 
 fn dedup(mut v: Vec<u64>) -> Vec<u64> {
@@ -73,10 +128,10 @@ fn dedup(mut v: Vec<u64>) -> Vec<u64> {
 impl Features {
     pub fn of(article: &Article) -> Features {
         let text = article.text();
-        let (title, title_names, title_all) = words(&article.title, usize::MAX);
-        let (lead, lead_names, lead_all) = words(text, LEAD_WORDS);
+        let title = read(&article.title, usize::MAX, true);
+        let lead = read(text, LEAD_WORDS, false);
         let mut sketch = [u64::MAX; SKETCH];
-        let all: Vec<u64> = title_all.into_iter().chain(lead_all).collect();
+        let all: Vec<u64> = title.all.iter().chain(&lead.all).copied().collect();
         for shingle in all.windows(3) {
             let base = shingle[0] ^ shingle[1].rotate_left(21) ^ shingle[2].rotate_left(42);
             for (k, slot) in sketch.iter_mut().enumerate() {
@@ -85,8 +140,22 @@ impl Features {
                 *slot = (*slot).min(h);
             }
         }
-        let names = dedup(title_names.iter().chain(&lead_names).copied().collect());
-        let (title, lead) = (dedup(title), dedup(lead));
+        // A headline in title case capitalises every word: its names are
+        // those the lead writes with a capital too.
+        let title_names: Vec<u64> = match title.title_case {
+            true => title
+                .names
+                .iter()
+                .filter(|n| lead.names.contains(n))
+                .copied()
+                .collect(),
+            false => title.names.clone(),
+        };
+        let names = dedup(title_names.iter().chain(&lead.names).copied().collect());
+        let first = dedup(lead.units.first().cloned().unwrap_or_default());
+        let mut units = title.units;
+        units.extend(lead.units);
+        let (title, lead) = (dedup(title.content), dedup(lead.content));
         let mut terms: Vec<(u64, u8)> = title.iter().map(|&t| (t, 2)).collect();
         terms.extend(lead.iter().map(|&t| (t, 1)));
         terms.sort_unstable();
@@ -102,6 +171,8 @@ impl Features {
             lead,
             names,
             title_names: dedup(title_names),
+            first,
+            units: units.into_iter().map(dedup).collect(),
             sketch,
             terms,
         }
