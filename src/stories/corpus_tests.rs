@@ -7,6 +7,9 @@
 //! `tests/fixtures/stories` is the corpus the clusterer's thresholds were
 //! tuned on; `tests/fixtures/stories-heldout` was written afterwards,
 //! independently, and is only measured, never tuned on.
+//! `tests/fixtures/stories-third` was written before any tuning on the
+//! held-out corpus, to give held-out figures once the clusterer has been
+//! improved using the first two.
 
 use super::*;
 use crate::ingest::feed;
@@ -232,13 +235,19 @@ fn measure(name: &str) -> Measured {
 fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     let tuned = measure("stories");
     let heldout = measure("stories-heldout");
+    let third = measure("stories-third");
     let row = |what: &str, f: &dyn Fn(&Measured) -> String| {
-        eprintln!("{what:<28}{:>22}{:>22}", f(&tuned), f(&heldout));
+        eprintln!(
+            "{what:<28}{:>22}{:>22}{:>22}",
+            f(&tuned),
+            f(&heldout),
+            f(&third)
+        );
     };
     eprintln!();
     eprintln!(
-        "{:<28}{:>22}{:>22}",
-        "", "stories (tuned on)", "stories-heldout"
+        "{:<28}{:>22}{:>22}{:>22}",
+        "", "stories (tuned on)", "stories-heldout", "stories-third"
     );
     row("articles / stories", &|m| {
         format!("{} / {}", m.articles, m.stories)
@@ -280,4 +289,14 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     let ours = &heldout.ours;
     assert!(ours.f1 >= 0.9, "{ours:?}");
     assert_eq!(ours.negatives_merged, 0, "{ours:?}");
+    // The third corpus, written before any tuning on the other two, with
+    // the clusterer before that tuning: precision 0.828, recall 0.594, F1
+    // 0.692, 2 of its 16 hard-negative pairs merged; the title-word
+    // baseline F1 0.135. With the clusterer tuned on the first two, before
+    // anything was looked at in this one: 0.864 / 0.739 / F1 0.797, still 2
+    // merged (the held-out figure of that version). Asserted as measured,
+    // less a small margin; not a target.
+    let ours = &third.ours;
+    assert!(ours.f1 >= 0.77, "{ours:?}");
+    assert!(ours.negatives_merged <= 2, "{ours:?}");
 }
