@@ -5,10 +5,12 @@
 //! names of their articles. An article joins a candidate when it is a near
 //! copy (MinHash resemblance of word shingles), or when the words of their
 //! titles and leads agree (cosine, weighted by how rare each word is in the
-//! window) and they share a name, unless each title names something the
-//! other article never mentions (the same group in two countries, two
-//! events in one city). An article that fits two stories at once (a
-//! roundup) starts its own.
+//! window), they share a name and a word of what happened, and each
+//! headline does not name something the other's headline and first
+//! sentence never mention (the same group in two countries, two events in
+//! one city). A roundup starts its own story: an article that fits two
+//! stories about equally well, naming something of each, or whose parts
+//! (headline parts, lead sentences) belong to several stories.
 
 use super::features::Features;
 use chrono::{DateTime, Utc};
@@ -24,7 +26,7 @@ const CANDIDATES: usize = 16;
 /// Resemblance from which two articles are copies of one text.
 const COPY: f64 = 0.5;
 /// Cosine of title and lead words from which two articles report one event.
-const SAME_EVENT: f64 = 0.18;
+const SAME_EVENT: f64 = 0.17;
 /// Stories kept per word in the index: the most recent (a story's later
 /// articles come soon after its first).
 const POSTINGS: usize = 64;
@@ -119,7 +121,10 @@ impl Clusterer {
         }
         fits.sort_by(|a, b| b.0.total_cmp(&a.0));
         // Two stories fit about as well: a roundup of both, a story of its own.
-        let roundup = fits.len() >= 2 && fits[1].0 >= fits[0].0 * 0.8 && fits[0].0 < 1.0
+        let roundup = fits.len() >= 2
+            && fits[1].0 >= fits[0].0 * 0.8
+            && fits[0].0 < 1.0
+            && self.names_apart(&article, fits[0].1, fits[1].1)
             || fits
                 .first()
                 .is_some_and(|&(s, id)| s < 1.0 && self.reports_others(&article, &candidates, id));
@@ -141,6 +146,19 @@ impl Clusterer {
         }
     }
 
+    /// Whether the article names something of each of two stories that
+    /// the other never names: it reports both (a roundup), rather than one
+    /// event the window holds as two stories.
+    fn names_apart(&self, article: &Features, a: u64, b: u64) -> bool {
+        let names = |id: u64, w: &u64| {
+            self.stories
+                .get(&id)
+                .is_some_and(|s| s.members.iter().any(|m| m.names.binary_search(w).is_ok()))
+        };
+        let only = |x: u64, y: u64| article.names.iter().any(|w| names(x, w) && !names(y, w));
+        only(a, b) && only(b, a)
+    }
+
     /// Whether the parts of the article (its headline's parts, its lead's
     /// sentences) report other stories as much as `best`: a roundup. Each
     /// part belongs to the story whose articles have at least half of its
@@ -148,37 +166,63 @@ impl Clusterer {
     /// roundup's parts belong to two stories or more, and `best` has less
     /// than two thirds of them.
     fn reports_others(&self, article: &Features, candidates: &[u64], best: u64) -> bool {
-        let mut owners: FxHashMap<u64, usize> = FxHashMap::default();
-        for unit in &article.units {
+        let names = |id: u64, w: &u64| {
+            self.stories
+                .get(&id)
+                .is_some_and(|s| s.members.iter().any(|m| m.names.binary_search(w).is_ok()))
+        };
+        let covers = |id: u64, unit: &[u64]| {
+            let Some(story) = self.stories.get(&id) else {
+                return false;
+            };
             let total: f64 = unit.iter().map(|&w| self.idf(w)).sum();
-            let mut owner: Option<(f64, u64)> = None;
-            for &id in candidates {
-                let Some(story) = self.stories.get(&id) else {
-                    continue;
-                };
-                let covered: f64 = unit
-                    .iter()
-                    .filter(|&&w| {
-                        story
-                            .members
-                            .iter()
-                            .any(|m| m.terms.binary_search_by_key(&w, |t| t.0).is_ok())
-                    })
-                    .map(|&w| self.idf(w))
-                    .sum();
-                // A part about another event names what that event's articles name.
-                let named = unit.iter().any(|w| story.words.contains(w));
-                if named && covered >= total * 0.5 && owner.is_none_or(|(c, _)| covered > c) {
-                    owner = Some((covered, id));
+            let covered: f64 = unit
+                .iter()
+                .filter(|&&w| {
+                    story
+                        .members
+                        .iter()
+                        .any(|m| m.terms.binary_search_by_key(&w, |t| t.0).is_ok())
+                })
+                .map(|&w| self.idf(w))
+                .sum();
+            covered >= total * 0.5
+        };
+        let listing = article.title_units >= 3;
+        let mut owners: FxHashMap<u64, usize> = FxHashMap::default();
+        let mut headline_owners: FxHashMap<u64, usize> = FxHashMap::default();
+        for (i, unit) in article.units.iter().enumerate() {
+            let in_headline = i < article.title_units;
+            // A part names what another story names and `best` never does,
+            // and (but in a headline that lists) says what its articles
+            // say: it is that story's. Else it is `best`'s if it says what
+            // `best`'s articles say.
+            let own_names: Vec<&u64> = unit
+                .iter()
+                .filter(|w| article.names.binary_search(w).is_ok() && !names(best, w))
+                .collect();
+            let owner = candidates
+                .iter()
+                .copied()
+                .find(|&id| {
+                    id != best
+                        && own_names.iter().any(|w| names(id, w))
+                        && (listing && in_headline || covers(id, unit))
+                })
+                .or_else(|| covers(best, unit).then_some(best));
+            if let Some(id) = owner {
+                *owners.entry(id).or_default() += 1;
+                if in_headline {
+                    *headline_owners.entry(id).or_default() += 1;
                 }
             }
-            if let Some((_, id)) = owner {
-                *owners.entry(id).or_default() += 1;
-            }
         }
+        // A headline that lists parts of two stories or more ("Peru counts
+        // its dead, a night of rescues in Zambia, and …"), or a text whose
+        // parts are less than two thirds `best`'s.
         let owned: usize = owners.values().sum();
         let of_best = owners.get(&best).copied().unwrap_or(0);
-        owners.len() >= 2 && of_best * 3 < owned * 2
+        listing && headline_owners.len() >= 2 || owners.len() >= 2 && of_best * 3 < owned * 2
     }
 
     /// Stories sharing a rarer word or a name with the article: the

@@ -279,13 +279,14 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     // The second corpus, written after the thresholds were set, measured
     // 0.783 / 0.740 / F1 0.761 with 5 of 16 hard negatives merged (the same
     // group in two countries, twice; three roundups joining the story of
-    // their first item). Then the clusterer changed with both corpora in
-    // view: a conflict of headlines looks at the other's headline and first
-    // sentence only, a roundup is told by its parts, a shared name is not
-    // enough without a shared word of what happened, and the threshold
-    // moved from 0.22 to 0.18 (0.15-0.18 keep both corpora at precision 1
-    // and no hard negative merged). Now 1.000 / 0.866 / F1 0.928, 0 merged.
-    // It is no longer held out: tests/fixtures/stories-third is.
+    // their first item). Then the clusterer changed with the first two and
+    // then all three corpora in view: a conflict of headlines looks at the
+    // other's headline and first sentence only; a roundup is told by its
+    // parts (a headline that lists, or sentences of other stories); a
+    // shared name is not enough without a shared word of what happened;
+    // two stories that fit alike make a roundup only if the article names
+    // something of each alone; the threshold moved from 0.22 to 0.17.
+    // Now 1.000 / 0.929 / F1 0.963, none merged.
     let ours = &heldout.ours;
     assert!(ours.f1 >= 0.9, "{ours:?}");
     assert_eq!(ours.negatives_merged, 0, "{ours:?}");
@@ -293,10 +294,12 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     // the clusterer before that tuning: precision 0.828, recall 0.594, F1
     // 0.692, 2 of its 16 hard-negative pairs merged; the title-word
     // baseline F1 0.135. With the clusterer tuned on the first two, before
-    // anything was looked at in this one: 0.864 / 0.739 / F1 0.797, still 2
-    // merged (the held-out figure of that version). Asserted as measured,
-    // less a small margin; not a target.
+    // anything in this one was looked at: 0.864 / 0.739 / F1 0.797, still
+    // 2 merged (that version's held-out figure). Tuned with it in view:
+    // 0.939 / 0.899 / F1 0.919, 1 merged (a footballer's transfer and his
+    // call-up, whose report names the transfer in its first sentence).
+    // tests/fixtures/stories-fourth, written meanwhile, is held out.
     let ours = &third.ours;
-    assert!(ours.f1 >= 0.77, "{ours:?}");
-    assert!(ours.negatives_merged <= 2, "{ours:?}");
+    assert!(ours.f1 >= 0.9, "{ours:?}");
+    assert!(ours.negatives_merged <= 1, "{ours:?}");
 }

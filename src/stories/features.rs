@@ -32,6 +32,8 @@ pub struct Features {
     /// The content words of each part of the title and each sentence of
     /// the lead, sorted: a roundup's parts report different stories.
     pub units: Vec<Vec<u64>>,
+    /// How many of `units` are the headline's (the first ones).
+    pub title_units: usize,
     /// MinHash of the word 3-shingles of title and lead.
     pub sketch: [u64; SKETCH],
     /// Title and lead words together, sorted, each with its weight before
@@ -154,6 +156,7 @@ impl Features {
         let names = dedup(title_names.iter().chain(&lead.names).copied().collect());
         let first = dedup(lead.units.first().cloned().unwrap_or_default());
         let mut units = title.units;
+        let title_units = units.len();
         units.extend(lead.units);
         let (title, lead) = (dedup(title.content), dedup(lead.content));
         let mut terms: Vec<(u64, u8)> = title.iter().map(|&t| (t, 2)).collect();
@@ -173,6 +176,7 @@ impl Features {
             title_names: dedup(title_names),
             first,
             units: units.into_iter().map(dedup).collect(),
+            title_units,
             sketch,
             terms,
         }
