@@ -196,6 +196,55 @@ mod tests {
     use super::alert_id;
 
     #[test]
+    fn digests_list_a_storys_alerts_together() {
+        use super::{Alert, AlertArticle, Digest};
+        use crate::model::story::{AlertStory, StoryMode};
+        let at = |minute: u32| {
+            chrono::DateTime::parse_from_rfc3339(&format!("2026-03-24T10:{minute:02}:00Z"))
+                .unwrap()
+                .to_utc()
+        };
+        let alert = |id: &str, story: Option<&str>, minute: u32| Alert {
+            id: id.into(),
+            rule: "r".into(),
+            query: "q".into(),
+            destination: "d".into(),
+            feed: "f".into(),
+            article: AlertArticle {
+                key: id.into(),
+                title: id.into(),
+                link: None,
+                published: Some(at(minute)),
+                authors: vec![],
+            },
+            excerpts: vec![],
+            created_at: at(minute),
+            story: story.map(|s| AlertStory {
+                id: s.into(),
+                title: s.into(),
+                first_seen: at(0),
+                articles: 1,
+                sources: vec![],
+                adds: None,
+                mode: StoryMode::Updates,
+                follows: None,
+            }),
+        };
+        let digest = Digest::new(
+            "d",
+            vec![
+                alert("blast-1", Some("blast"), 1),
+                alert("strike", Some("strike"), 2),
+                alert("blast-2", Some("blast"), 3),
+                alert("alone", None, 4),
+            ],
+        );
+        let order: Vec<&str> = digest.alerts.iter().map(|a| a.id.as_str()).collect();
+        // Newest story first; a story's alerts together, oldest first.
+        assert_eq!(order, ["alone", "blast-1", "blast-2", "strike"]);
+    }
+
+    #[test]
     fn urls_are_global_other_keys_are_per_feed() {
         assert_eq!(
             alert_id("r", "a", "link:https://x/1", "d"),

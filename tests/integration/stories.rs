@@ -287,3 +287,47 @@ async fn an_edited_headline_is_a_follow_up_for_updates_only() {
     assert!(env.once().await.status.success());
     assert_eq!(smtp.messages().len(), 3);
 }
+
+#[tokio::test]
+async fn test_rule_shows_how_a_day_of_feeds_would_be_grouped() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, items: &[(&str, &str, &str)]| {
+        let items: Vec<Item> = items
+            .iter()
+            .map(|(guid, title, body)| Item { guid, title, body })
+            .collect();
+        let path = dir.path().join(name);
+        std::fs::write(&path, rss(&items)).unwrap();
+        path.display().to_string()
+    };
+    let wire = write("wire.xml", &[FIRST]);
+    let harbour = write("harbour.xml", &[REWRITE]);
+    let lakeside = write("lakeside.xml", &[FOLLOW_UP, OTHER_EVENT]);
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args([
+        "test-rule",
+        "--query",
+        "(Brussels OR Zaventem) explosion",
+        "--format",
+        "json",
+    ]);
+    cmd.args([&wire, &harbour, &lakeside]);
+    let run = run(cmd).await;
+    assert!(run.status.success(), "{}", run.stderr);
+    let story: BTreeMap<String, String> = run
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["title"].as_str().unwrap().to_string(),
+                v["story"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(story.len(), 4, "{}", run.stdout);
+    assert_eq!(story[FIRST.1], story[REWRITE.1]);
+    assert_eq!(story[FIRST.1], story[FOLLOW_UP.1]);
+    assert_ne!(story[FIRST.1], story[OTHER_EVENT.1]);
+    assert!(run.stderr.contains("2 stories"), "{}", run.stderr);
+}
