@@ -3,8 +3,10 @@
 //! The `Store` trait is what the pipeline uses; each backend implements it and
 //! passes the same conformance tests. The backend is chosen in [`open`] only.
 
+mod entries;
 pub mod retention;
 mod sqlite;
+mod time;
 
 pub use retention::{Pruned, Retention, StoreStats};
 pub use sqlite::SqliteStore;

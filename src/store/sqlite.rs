@@ -1,13 +1,15 @@
 //! SQLite backend: one file in the state directory, WAL mode, migrations
 //! numbered by `PRAGMA user_version`.
 
+use super::entries::{self, insert_alerts, record_entries};
 use super::retention::{self, Pruned, Retention, StoreStats};
+use super::time::{from_ts, ts, ts_ceil};
 use super::{
     Entries, FeedState, Known, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Said, Store,
     StoreError, StoreHealth,
 };
 use crate::model::alert::Alert;
-use crate::model::story::{StoryArticle, StoryMode};
+use crate::model::story::StoryArticle;
 use crate::model::subscription::{Subscription, SubscriptionState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -232,19 +234,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
-
-/// Rounded up: a retry is never due before the time asked for (Retry-After).
-fn ts_ceil(t: DateTime<Utc>) -> i64 {
-    t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0)
-}
-
-fn from_ts(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
-}
-
 /// Outbox rows as queued alerts. A row this version cannot read becomes a
 /// dead letter instead of blocking the rest.
 fn queued(
@@ -283,90 +272,6 @@ fn queued(
         )?;
     }
     Ok(due)
-}
-
-/// Queues alerts, each due from when it was raised (the outbox's clock); an
-/// id already in the outbox is not queued again. Returns how many were.
-///
-/// An alert of a story is queued only if it is the story's first for its
-/// rule and destination, or a follow-up its rule wants (`StoryMode`); a
-/// follow-up is queued with the first alert's id. Decided here, in the
-/// commit's transaction, so that two feeds polled at once cannot both send
-/// a story's first alert.
-fn insert_alerts(tx: &rusqlite::Transaction, alerts: &[Alert]) -> Result<usize, StoreError> {
-    let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (id, destination, payload, status, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
-    )?;
-    let mut thread = tx.prepare_cached(
-        "SELECT root FROM story_thread WHERE story = ?1 AND rule = ?2 AND destination = ?3",
-    )?;
-    let mut start = tx.prepare_cached(
-        "INSERT INTO story_thread (story, rule, destination, root) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let mut queued = 0;
-    for alert in alerts {
-        let mut alert = std::borrow::Cow::Borrowed(alert);
-        if let Some(story) = alert.story.as_ref().filter(|s| s.mode != StoryMode::Every) {
-            let root: Option<String> = thread
-                .query_row(params![story.id, alert.rule, alert.destination], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            match root {
-                None => {
-                    start.execute(params![story.id, alert.rule, alert.destination, alert.id])?;
-                }
-                Some(root) if root == alert.id => {}
-                Some(root) if story.mode == StoryMode::Updates && story.adds.is_some() => {
-                    if let Some(story) = alert.to_mut().story.as_mut() {
-                        story.follows = Some(root);
-                    }
-                }
-                Some(_) => continue,
-            }
-        }
-        let payload = serde_json::to_string(alert.as_ref()).expect("alerts serialise to JSON");
-        queued += insert.execute(params![
-            alert.id,
-            alert.destination,
-            payload,
-            ts(alert.created_at)
-        ])?;
-    }
-    Ok(queued)
-}
-
-/// A poll's or a push's entries: seen, present, fingerprinted, placed in
-/// stories, and their alerts queued (in the caller's transaction).
-fn record_entries(
-    tx: &rusqlite::Transaction,
-    feed: &str,
-    entries: &Entries,
-    now: i64,
-) -> Result<usize, StoreError> {
-    {
-        let mut seen = tx.prepare_cached(
-            "INSERT OR IGNORE INTO seen (feed, key, seen_at) VALUES (?1, ?2, ?3)",
-        )?;
-        for key in &entries.seen_keys {
-            seen.execute(params![feed, key, now])?;
-        }
-        let mut fingerprint =
-            tx.prepare_cached("UPDATE seen SET fingerprint = ?3 WHERE feed = ?1 AND key = ?2")?;
-        for (key, print) in &entries.fingerprints {
-            fingerprint.execute(params![feed, key, print])?;
-        }
-        let mut placed = tx.prepare_cached(
-            "INSERT OR REPLACE INTO story_article (feed, key, story, at, title, lead)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for a in &entries.story_articles {
-            placed.execute(params![a.feed, a.key, a.story, ts(a.at), a.title, a.lead])?;
-        }
-    }
-    retention::mark_present(tx, feed, &entries.present_keys, now)?;
-    insert_alerts(tx, &entries.alerts)
 }
 
 /// Runs one statement per id in one transaction: a digest's alerts change
@@ -542,72 +447,13 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Known>, StoreError> {
         let feed = feed.to_string();
         let entries = entries.to_vec();
-        self.with(move |conn| {
-            let mut seen = conn.prepare_cached(
-                "SELECT s.fingerprint, a.story, a.title FROM seen s
-                 LEFT JOIN story_article a ON a.feed = s.feed AND a.key = s.key
-                 WHERE s.feed = ?1 AND s.key = ?2",
-            )?;
-            let mut renamed =
-                conn.prepare_cached("SELECT key FROM seen WHERE feed = ?1 AND fingerprint = ?2")?;
-            let keys: std::collections::HashSet<&str> =
-                entries.iter().map(|(k, _)| k.as_str()).collect();
-            let mut known = Vec::with_capacity(entries.len());
-            for (key, print) in &entries {
-                let row = seen
-                    .query_row(params![feed, key], |r| {
-                        Ok((
-                            r.get::<_, Option<String>>(0)?,
-                            r.get::<_, Option<String>>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                        ))
-                    })
-                    .optional()?;
-                known.push(match row {
-                    Some((fingerprint, story, title)) => Known::Seen {
-                        fingerprint,
-                        story: story.zip(title),
-                    },
-                    None => {
-                        // The same text under a key no longer in the document.
-                        let mut others = match print {
-                            Some(print) => renamed
-                                .query_map(params![feed, print], |r| r.get::<_, String>(0))?
-                                .collect::<Result<Vec<_>, _>>()?,
-                            None => Vec::new(),
-                        };
-                        others.retain(|k| !keys.contains(k.as_str()));
-                        match others.into_iter().next() {
-                            Some(was) => Known::Renamed { was },
-                            None => Known::New,
-                        }
-                    }
-                });
-            }
-            Ok(known)
-        })
-        .await
+        self.with(move |conn| entries::recognise(conn, &feed, &entries))
+            .await
     }
 
     async fn story_articles(&self, since: DateTime<Utc>) -> Result<Vec<StoryArticle>, StoreError> {
-        self.with(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT feed, key, story, at, title, lead FROM story_article
-                 WHERE at >= ?1 ORDER BY at, rowid",
-            )?;
-            let rows = stmt.query_map(params![ts(since)], |r| {
-                Ok(StoryArticle {
-                    feed: r.get(0)?,
-                    key: r.get(1)?,
-                    story: r.get(2)?,
-                    at: from_ts(r.get(3)?),
-                    title: r.get(4)?,
-                    lead: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        self.with(move |conn| entries::story_articles(conn, since))
+            .await
     }
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
