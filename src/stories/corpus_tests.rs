@@ -9,7 +9,10 @@
 //! independently, and is only measured, never tuned on.
 //! `tests/fixtures/stories-third` was written before any tuning on the
 //! held-out corpus, to give held-out figures once the clusterer has been
-//! improved using the first two.
+//! improved using the first two. `tests/fixtures/stories-fourth` was
+//! written independently while the clusterer was being improved with all
+//! three in view, without reading its code or their articles, to give the
+//! held-out figure at the end.
 
 use super::*;
 use crate::ingest::feed;
@@ -236,18 +239,20 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     let tuned = measure("stories");
     let heldout = measure("stories-heldout");
     let third = measure("stories-third");
+    let fourth = measure("stories-fourth");
     let row = |what: &str, f: &dyn Fn(&Measured) -> String| {
         eprintln!(
-            "{what:<28}{:>22}{:>22}{:>22}",
+            "{what:<28}{:>22}{:>22}{:>22}{:>22}",
             f(&tuned),
             f(&heldout),
-            f(&third)
+            f(&third),
+            f(&fourth)
         );
     };
     eprintln!();
     eprintln!(
-        "{:<28}{:>22}{:>22}{:>22}",
-        "", "stories (tuned on)", "stories-heldout", "stories-third"
+        "{:<28}{:>22}{:>22}{:>22}{:>22}",
+        "", "stories (tuned on)", "stories-heldout", "stories-third", "stories-fourth"
     );
     row("articles / stories", &|m| {
         format!("{} / {}", m.articles, m.stories)
@@ -302,4 +307,15 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     let ours = &third.ours;
     assert!(ours.f1 >= 0.9, "{ours:?}");
     assert!(ours.negatives_merged <= 1, "{ours:?}");
+    // The fourth corpus, written independently while the clusterer was
+    // being improved with the other three in view (neither its code nor
+    // their articles read). With the clusterer tuned on the first two:
+    // precision 0.871, recall 0.729, F1 0.793, 1 of its 15 hard-negative
+    // pairs merged; the title-word baseline F1 0.289, 0 merged. With the
+    // clusterer tuned on the first three, before anything in this one was
+    // looked at (its held-out figure): 0.821 / 0.831 / F1 0.826, 2 merged.
+    // Asserted as measured, less a small margin; not a target.
+    let ours = &fourth.ours;
+    assert!(ours.f1 >= 0.8, "{ours:?}");
+    assert!(ours.negatives_merged <= 2, "{ours:?}");
 }
