@@ -166,16 +166,7 @@ impl Stories {
         state.expire(at, self.window);
         let assignment = state.clusterer.assign(Features::of(article), at);
         let adds = match state.stories.get(&assignment.story) {
-            Some(story) if !assignment.first => {
-                let new: Vec<&String> = found
-                    .iter()
-                    .filter(|f| !story.figures.contains(f))
-                    .collect();
-                (!new.is_empty()).then(|| {
-                    let new: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
-                    format!("new figures: {}", new.join(", "))
-                })
-            }
+            Some(story) if !assignment.first => story.new_figures(&found),
             _ => {
                 // A story of its own (or one this side forgot: started again).
                 let id = story_id(feed, &article.key);
@@ -201,17 +192,7 @@ impl Stories {
             .get_mut(&assignment.story)
             .expect("the story was just found or made");
         story.add(feed, found, at);
-        Placed {
-            story: story.view(adds),
-            record: StoryArticle {
-                feed: feed.to_string(),
-                key: article.key.clone(),
-                story: story.id.clone(),
-                at,
-                title: article.title.clone(),
-                lead,
-            },
-        }
+        story.placed(adds, feed, article, at, lead)
     }
 
     /// An article of story `story` edited under its key (its headline was
@@ -232,37 +213,15 @@ impl Stories {
         state.expire(at, self.window);
         let internal = *state.ids.get(story)?;
         let story = state.stories.get_mut(&internal)?;
-        let new: Vec<&str> = found
-            .iter()
-            .filter(|f| !story.figures.contains(f))
-            .map(String::as_str)
-            .collect();
-        let adds = if words(before) != words(&article.title) {
-            Some(format!(
+        let adds = match words(before) != words(&article.title) {
+            true => Some(format!(
                 "headline changed: \u{201c}{before}\u{201d} \u{2192} \u{201c}{}\u{201d}",
                 article.title
-            ))
-        } else if !new.is_empty() {
-            Some(format!("new figures: {}", new.join(", ")))
-        } else {
-            None
+            )),
+            false => story.new_figures(&found),
         };
-        for f in found {
-            if !story.figures.contains(&f) {
-                story.figures.push(f);
-            }
-        }
-        Some(Placed {
-            story: story.view(adds),
-            record: StoryArticle {
-                feed: feed.to_string(),
-                key: article.key.clone(),
-                story: story.id.clone(),
-                at,
-                title: article.title.clone(),
-                lead,
-            },
-        })
+        story.learn(found);
+        Some(story.placed(adds, feed, article, at, lead))
     }
 }
 
@@ -273,10 +232,46 @@ impl Story {
         if !self.sources.iter().any(|s| s == feed) {
             self.sources.push(feed.to_string());
         }
+        self.learn(figures);
+    }
+
+    fn learn(&mut self, figures: Vec<String>) {
         for f in figures {
             if !self.figures.contains(&f) {
                 self.figures.push(f);
             }
+        }
+    }
+
+    /// "new figures: 11, 81": those of `found` the story has not given.
+    fn new_figures(&self, found: &[String]) -> Option<String> {
+        let new: Vec<&str> = found
+            .iter()
+            .filter(|f| !self.figures.contains(f))
+            .map(String::as_str)
+            .collect();
+        (!new.is_empty()).then(|| format!("new figures: {}", new.join(", ")))
+    }
+
+    /// An article of `feed` as placed in this story, adding `adds`.
+    fn placed(
+        &self,
+        adds: Option<String>,
+        feed: &str,
+        article: &Article,
+        at: DateTime<Utc>,
+        lead: String,
+    ) -> Placed {
+        Placed {
+            story: self.view(adds),
+            record: StoryArticle {
+                feed: feed.to_string(),
+                key: article.key.clone(),
+                story: self.id.clone(),
+                at,
+                title: article.title.clone(),
+                lead,
+            },
         }
     }
 
