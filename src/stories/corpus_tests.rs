@@ -32,6 +32,7 @@ struct Label {
     feed: String,
     guid: String,
     story: String,
+    kind: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -43,21 +44,29 @@ struct HardNegative {
 /// Articles, each with its labelled story.
 type Labelled = Vec<(Article, String)>;
 
+/// One article of a corpus: its feed file, its labelled story and kind
+/// (first, wire-copy, rewrite, follow-up, singleton, roundup, negative).
+pub(super) struct Entry {
+    pub feed: String,
+    pub article: Article,
+    pub story: String,
+    pub kind: String,
+}
+
 /// The articles of the corpus in `tests/fixtures/<name>` in published
-/// order, each with its labelled story, and the pairs of stories that must
-/// not merge.
-fn corpus(name: &str) -> (Labelled, Vec<(String, String)>) {
+/// order, labelled, and the pairs of stories that must not merge.
+pub(super) fn corpus_entries(name: &str) -> (Vec<Entry>, Vec<(String, String)>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
     let labels: Labels =
         toml::from_str(&std::fs::read_to_string(dir.join("labels.toml")).unwrap()).unwrap();
-    let story_of: HashMap<(String, String), String> = labels
+    let label_of: HashMap<(String, String), &Label> = labels
         .article
         .iter()
-        .map(|l| ((l.feed.clone(), l.guid.clone()), l.story.clone()))
+        .map(|l| ((l.feed.clone(), l.guid.clone()), l))
         .collect();
-    let mut articles = Vec::new();
+    let mut entries = Vec::new();
     for feed_file in labels
         .article
         .iter()
@@ -67,24 +76,32 @@ fn corpus(name: &str) -> (Labelled, Vec<(String, String)>) {
         let bytes = std::fs::read(dir.join(feed_file)).unwrap();
         for article in feed::parse(&bytes, None).unwrap().articles {
             let guid = article.guid.clone().unwrap_or_default();
-            let story = story_of
+            let label = label_of
                 .get(&(feed_file.clone(), guid.clone()))
-                .unwrap_or_else(|| panic!("{feed_file} {guid} has no label"))
-                .clone();
-            articles.push((article, story));
+                .unwrap_or_else(|| panic!("{feed_file} {guid} has no label"));
+            entries.push(Entry {
+                feed: feed_file.clone(),
+                story: label.story.clone(),
+                kind: label.kind.clone(),
+                article,
+            });
         }
     }
-    assert_eq!(
-        articles.len(),
-        labels.article.len(),
-        "every label read once"
-    );
-    articles.sort_by_key(|(a, _)| (a.published, a.key.clone()));
+    assert_eq!(entries.len(), labels.article.len(), "every label read once");
+    entries.sort_by_key(|e| (e.article.published, e.article.key.clone()));
     let negatives = labels
         .hard_negative
         .into_iter()
         .map(|n| (n.a, n.b))
         .collect();
+    (entries, negatives)
+}
+
+/// The corpus's articles with their labelled stories (see
+/// [`corpus_entries`]).
+fn corpus(name: &str) -> (Labelled, Vec<(String, String)>) {
+    let (entries, negatives) = corpus_entries(name);
+    let articles = entries.into_iter().map(|e| (e.article, e.story)).collect();
     (articles, negatives)
 }
 
