@@ -2,7 +2,7 @@
 //! feature only): each takes arbitrary input through one of newswatch's
 //! parsers and must return, whatever the input, without panicking.
 
-use crate::config::{Config, Sources};
+use crate::config::{Config, Memory};
 use crate::ingest::feed::{self, ParseError};
 use crate::matching::rules::parse_rule_files;
 use crate::matching::{FeedRef, RuleSet};
@@ -85,30 +85,7 @@ pub fn query(text: &str) {
 /// A config file and one rule file, read together as the daemon reads
 /// them (errors are values; nothing is read from disk).
 pub fn config(config_text: &str, rules_text: &str) {
-    struct Memory<'a> {
-        rules: &'a str,
-    }
-    impl Sources for Memory<'_> {
-        fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-            match path == Path::new("/fuzz/rules.d/r.toml") {
-                true => Ok(self.rules.as_bytes().to_vec()),
-                false => Err(std::io::ErrorKind::NotFound.into()),
-            }
-        }
-        fn glob(&self, pattern: &str) -> Result<Vec<Result<PathBuf, String>>, String> {
-            let pattern = glob::Pattern::new(pattern).map_err(|e| e.to_string())?;
-            let rules = PathBuf::from("/fuzz/rules.d/r.toml");
-            Ok(pattern
-                .matches_path(&rules)
-                .then_some(Ok(rules))
-                .into_iter()
-                .collect())
-        }
-        fn env(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
-    let sources = Memory { rules: rules_text };
+    let sources = Memory::default().file("/fuzz/rules.d/r.toml", rules_text);
     let _ = Config::parse_with(Path::new("/fuzz/newswatch.toml"), config_text, &sources);
 }
 

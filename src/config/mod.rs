@@ -9,6 +9,8 @@ mod secrets;
 mod sources;
 mod values;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub use sources::Memory;
 pub use sources::{Sources, System};
 
 use crate::delivery::destination::DestinationConfig;

@@ -70,3 +70,51 @@ pub(super) fn expand_rule_globs(
     files.dedup();
     files
 }
+
+/// Files and environment variables held in memory: tests and the fuzz
+/// targets read configs with them, nothing from disk.
+#[cfg(any(test, feature = "fuzzing"))]
+#[derive(Default)]
+pub struct Memory {
+    files: std::collections::HashMap<PathBuf, String>,
+    env: std::collections::HashMap<String, String>,
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl Memory {
+    pub fn file(mut self, path: &str, text: &str) -> Memory {
+        self.files.insert(PathBuf::from(path), text.to_string());
+        self
+    }
+
+    pub fn var(mut self, name: &str, value: &str) -> Memory {
+        self.env.insert(name.to_string(), value.to_string());
+        self
+    }
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl Sources for Memory {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.files
+            .get(path)
+            .map(|text| text.clone().into_bytes())
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Vec<Result<PathBuf, String>>, String> {
+        let pattern = glob::Pattern::new(pattern).map_err(|e| e.to_string())?;
+        let mut paths: Vec<_> = self
+            .files
+            .keys()
+            .filter(|p| pattern.matches_path(p))
+            .map(|p| Ok(p.clone()))
+            .collect();
+        paths.sort();
+        Ok(paths)
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+}

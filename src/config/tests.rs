@@ -2,46 +2,6 @@
 //! file:line:col, all of them in one pass, and nothing is read from disk.
 
 use super::*;
-use std::collections::HashMap;
-
-/// Files and environment variables held in memory.
-#[derive(Default)]
-struct Memory {
-    files: HashMap<PathBuf, String>,
-    env: HashMap<String, String>,
-}
-
-impl Memory {
-    fn file(mut self, path: &str, text: &str) -> Memory {
-        self.files.insert(PathBuf::from(path), text.to_string());
-        self
-    }
-}
-
-impl Sources for Memory {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.files
-            .get(path)
-            .map(|text| text.clone().into_bytes())
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-
-    fn glob(&self, pattern: &str) -> Result<Vec<Result<PathBuf, String>>, String> {
-        let pattern = glob::Pattern::new(pattern).map_err(|e| e.to_string())?;
-        let mut paths: Vec<_> = self
-            .files
-            .keys()
-            .filter(|p| pattern.matches_path(p))
-            .map(|p| Ok(p.clone()))
-            .collect();
-        paths.sort();
-        Ok(paths)
-    }
-
-    fn env(&self, name: &str) -> Option<String> {
-        self.env.get(name).cloned()
-    }
-}
 
 const PATH: &str = "/etc/nw/newswatch.toml";
 
@@ -127,10 +87,9 @@ secret_env = "NW_TEST_SECRET"
     assert!(got[0].starts_with(&format!("{PATH}:5:14: ")), "{got:?}");
     assert!(got[0].contains("environment variable NW_TEST_SECRET is not set"));
 
-    let mut files = Memory::default();
-    files.env.insert(
-        "NW_TEST_SECRET".into(),
-        "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+    let files = Memory::default().var(
+        "NW_TEST_SECRET",
+        "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
     );
     assert_eq!(errors(text, &files), Vec::<String>::new());
 }
