@@ -43,9 +43,39 @@ pub struct Assignment {
 struct Story {
     last_seen: DateTime<Utc>,
     /// The first article and the latest ones (see [`MEMBERS`]).
-    members: Vec<Features>,
+    members: Vec<Member>,
     /// The words indexed for it, to take out of the index when it expires.
     words: Vec<u64>,
+}
+
+/// An article of a story, with the norm of its rarity-weighted word vector
+/// (its words' rarities looked up when it is stored, not at each
+/// comparison).
+struct Member {
+    features: Features,
+    norm: f64,
+    /// Stories in the window when the norm was taken: it is taken again
+    /// once their number has moved by a [`NORM_DRIFT`]th.
+    stories_then: usize,
+}
+
+/// See [`Member::stories_then`]. Rarities move with the window (its number
+/// of stories, and each word's count with it); a norm a few percent off
+/// moves a cosine by as little, while the window turns over in hours.
+const NORM_DRIFT: usize = 32;
+
+/// Buffers kept from one article to the next, so that assigning one
+/// allocates nothing but what is stored.
+#[derive(Default)]
+struct Scratch {
+    /// The article's index words.
+    words: Vec<u64>,
+    /// The rarity of each of the article's terms, in their order.
+    idf: Vec<f64>,
+    /// Story → words shared with the article.
+    shared: FxHashMap<u64, u32>,
+    ranked: Vec<(u32, u64)>,
+    fits: Vec<(f64, u64)>,
 }
 
 /// Stories within a time window, and the index that finds them.
@@ -59,6 +89,7 @@ pub struct Clusterer {
     /// Stories by when they were last seen, oldest first (expiry).
     seen: VecDeque<(DateTime<Utc>, u64)>,
     next_id: u64,
+    scratch: Scratch,
 }
 
 impl Clusterer {
@@ -70,6 +101,7 @@ impl Clusterer {
             df: FxHashMap::default(),
             seen: VecDeque::new(),
             next_id: 1,
+            scratch: Scratch::default(),
         }
     }
 
@@ -85,61 +117,92 @@ impl Clusterer {
     /// Puts the article (published `at`) in a story.
     pub fn assign(&mut self, article: Features, at: DateTime<Utc>) -> Assignment {
         self.expire(at);
-        let mut fits: Vec<(f64, u64)> = Vec::new();
-        for id in self.candidates(&article) {
-            let Some(story) = self.stories.get(&id) else {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        index_words(&article, &mut scratch.words);
+        self.candidates(&mut scratch);
+        let rarity = Rarity {
+            df: &self.df,
+            stories: self.stories.len(),
+        };
+        scratch.idf.clear();
+        scratch
+            .idf
+            .extend(article.terms.iter().map(|&(t, _)| rarity.idf(t)));
+        let norm = norm(&article, &scratch.idf);
+        scratch.fits.clear();
+        for &(_, id) in &scratch.ranked {
+            let Some(story) = self.stories.get_mut(&id) else {
                 continue;
             };
-            let best = story
-                .members
-                .iter()
-                .map(|m| self.similarity(&article, m))
-                .fold(0.0, f64::max);
+            let mut best: f64 = 0.0;
+            for member in &mut story.members {
+                best = best.max(rarity.similarity(&article, &scratch.idf, norm, member));
+            }
             if best > 0.0 {
-                fits.push((best, id));
+                scratch.fits.push((best, id));
             }
         }
+        let fits = &mut scratch.fits;
         fits.sort_by(|a, b| b.0.total_cmp(&a.0));
         // Two stories fit about as well: a roundup of both, a story of its own.
         let roundup = fits.len() >= 2 && fits[1].0 >= fits[0].0 * 0.8 && fits[0].0 < 1.0;
-        match fits.first() {
+        let assignment = match fits.first() {
             Some(&(_, id)) if !roundup => {
-                self.join(id, article, at);
+                self.join(id, article, at, &scratch.words);
                 Assignment {
                     story: id,
                     first: false,
                 }
             }
             _ => {
-                let id = self.start(article, at);
+                let id = self.next_id;
+                self.next_id += 1;
+                self.start(id, article, at, &scratch.words);
                 Assignment {
                     story: id,
                     first: true,
                 }
             }
+        };
+        self.scratch = scratch;
+        assignment
+    }
+
+    /// The rarities of the window's words, as the comparisons read them.
+    fn rarity(&self) -> Rarity<'_> {
+        Rarity {
+            df: &self.df,
+            stories: self.stories.len(),
         }
     }
 
-    /// Stories sharing a rarer word or a name with the article: the
-    /// [`CANDIDATES`] sharing the most.
-    fn candidates(&self, article: &Features) -> Vec<u64> {
+    /// Stories sharing a rarer word or a name with the article (its index
+    /// words in `scratch.words`): the [`CANDIDATES`] sharing the most, in
+    /// `scratch.ranked`.
+    fn candidates(&self, scratch: &mut Scratch) {
         let common = (self.stories.len() as f64 * COMMON_SHARE).max(8.0) as u32;
-        let mut shared: FxHashMap<u64, u32> = FxHashMap::default();
-        for word in index_words(article) {
-            if self.df.get(&word).copied().unwrap_or(0) > common {
+        let shared = &mut scratch.shared;
+        shared.clear();
+        for word in &scratch.words {
+            if self.df.get(word).copied().unwrap_or(0) > common {
                 continue;
             }
-            if let Some(stories) = self.postings.get(&word) {
+            if let Some(stories) = self.postings.get(word) {
                 for &id in stories {
                     *shared.entry(id).or_default() += 1;
                 }
             }
         }
-        let mut ranked: Vec<(u32, u64)> = shared.into_iter().map(|(id, n)| (n, id)).collect();
+        let ranked = &mut scratch.ranked;
+        ranked.clear();
+        ranked.extend(shared.iter().map(|(&id, &n)| (n, id)));
         // Most shared words first; the newer story first among equals.
-        ranked.sort_unstable_by(|a, b| b.cmp(a));
-        ranked.truncate(CANDIDATES);
-        ranked.into_iter().map(|(_, id)| id).collect()
+        let order = |a: &(u32, u64), b: &(u32, u64)| b.cmp(a);
+        if ranked.len() > CANDIDATES {
+            ranked.select_nth_unstable_by(CANDIDATES, order);
+            ranked.truncate(CANDIDATES);
+        }
+        ranked.sort_unstable_by(order);
     }
 
     /// What the decision between two articles rests on (for tuning):
@@ -148,11 +211,14 @@ impl Clusterer {
     #[cfg(test)]
     pub(crate) fn explain(&self, a: &Features, b: &Features) -> (f64, bool, bool, f64, f64) {
         let shared_name = a.names.iter().any(|n| b.names.binary_search(n).is_ok());
+        let rarity = self.rarity();
+        let idf: Vec<f64> = a.terms.iter().map(|&(t, _)| rarity.idf(t)).collect();
+        let idf_b: Vec<f64> = b.terms.iter().map(|&(t, _)| rarity.idf(t)).collect();
         (
             a.resemblance(b),
             shared_name,
             conflict(a, b),
-            self.cosine(a, b),
+            cosine(a, &idf, norm(a, &idf), b, norm(b, &idf_b)),
             self.key_overlap(a, b),
         )
     }
@@ -162,8 +228,7 @@ impl Clusterer {
     /// cosine while tuning; the cosine separated the corpus better).
     #[cfg(test)]
     fn key_overlap(&self, a: &Features, b: &Features) -> f64 {
-        let n = self.stories.len().max(1) as f64;
-        let idf = |w: &u64| (1.0 + n / (1.0 + self.df.get(w).copied().unwrap_or(0) as f64)).ln();
+        let rarity = self.rarity();
         let keys = |f: &Features| -> Vec<u64> {
             let mut k: Vec<u64> = f.names.iter().chain(&f.title).copied().collect();
             k.sort_unstable();
@@ -171,11 +236,11 @@ impl Clusterer {
             k
         };
         let (ka, kb) = (keys(a), keys(b));
-        let weight = |k: &[u64]| k.iter().map(&idf).sum::<f64>();
+        let weight = |k: &[u64]| k.iter().map(|&w| rarity.idf(w)).sum::<f64>();
         let shared: f64 = ka
             .iter()
             .filter(|w| kb.binary_search(w).is_ok())
-            .map(&idf)
+            .map(|&w| rarity.idf(w))
             .sum();
         let lighter = weight(&ka).min(weight(&kb));
         if lighter == 0.0 {
@@ -185,96 +250,37 @@ impl Clusterer {
         }
     }
 
-    /// How surely two articles report one event: 1 for copies, else the
-    /// weighted cosine of their words, 0 when they cannot be one event.
-    fn similarity(&self, a: &Features, b: &Features) -> f64 {
-        if a.resemblance(b) >= COPY {
-            return 1.0;
+    /// A story `id` with the article as its first.
+    fn start(&mut self, id: u64, article: Features, at: DateTime<Utc>, words: &[u64]) {
+        for &w in words {
+            index(&mut self.df, &mut self.postings, w, id);
         }
-        let shared_name = a.names.iter().any(|n| b.names.binary_search(n).is_ok());
-        if !shared_name || conflict(a, b) {
-            return 0.0;
-        }
-        let cosine = self.cosine(a, b);
-        if cosine >= SAME_EVENT { cosine } else { 0.0 }
-    }
-
-    /// The cosine of two articles' word vectors: a title word counts twice,
-    /// each weighted by how rare it is among the window's stories (a merge
-    /// of the two sorted term lists; rarity looked up for shared words and
-    /// once per article for its norm).
-    fn cosine(&self, a: &Features, b: &Features) -> f64 {
-        let (na, nb) = (self.norm(a), self.norm(b));
-        if na == 0.0 || nb == 0.0 {
-            return 0.0;
-        }
-        let (mut i, mut j, mut dot) = (0, 0, 0.0);
-        while i < a.terms.len() && j < b.terms.len() {
-            let ((ta, ca), (tb, cb)) = (a.terms[i], b.terms[j]);
-            match ta.cmp(&tb) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    let idf = self.idf(ta);
-                    dot += f64::from(ca) * f64::from(cb) * idf * idf;
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        dot / (na * nb)
-    }
-
-    fn idf(&self, word: u64) -> f64 {
-        let n = self.stories.len().max(1) as f64;
-        (1.0 + n / (1.0 + self.df.get(&word).copied().unwrap_or(0) as f64)).ln()
-    }
-
-    fn norm(&self, f: &Features) -> f64 {
-        f.terms
-            .iter()
-            .map(|&(t, c)| (f64::from(c) * self.idf(t)).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    }
-
-    fn start(&mut self, article: Features, at: DateTime<Utc>) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        let words = index_words(&article);
-        for w in &words {
-            *self.df.entry(*w).or_default() += 1;
-            let stories = self.postings.entry(*w).or_default();
-            stories.push_back(id);
-            if stories.len() > POSTINGS {
-                stories.pop_front();
-            }
-        }
+        // Its norm with the rarities the next article will see.
+        let rarity = Rarity {
+            df: &self.df,
+            stories: self.stories.len() + 1,
+        };
+        let member = rarity.member(article);
         self.stories.insert(
             id,
             Story {
                 last_seen: at,
-                members: vec![article],
-                words,
+                members: vec![member],
+                words: words.to_vec(),
             },
         );
         self.seen.push_back((at, id));
-        id
     }
 
-    fn join(&mut self, id: u64, article: Features, at: DateTime<Utc>) {
+    fn join(&mut self, id: u64, article: Features, at: DateTime<Utc>, words: &[u64]) {
+        let stories = self.stories.len();
         let Some(story) = self.stories.get_mut(&id) else {
             return;
         };
-        for w in index_words(&article) {
+        for &w in words {
             if !story.words.contains(&w) {
                 story.words.push(w);
-                *self.df.entry(w).or_default() += 1;
-                let stories = self.postings.entry(w).or_default();
-                stories.push_back(id);
-                if stories.len() > POSTINGS {
-                    stories.pop_front();
-                }
+                index(&mut self.df, &mut self.postings, w, id);
             }
         }
         // The first article and the latest few (a follow-up may take up
@@ -282,7 +288,11 @@ impl Clusterer {
         if story.members.len() == MEMBERS {
             story.members.remove(1);
         }
-        story.members.push(article);
+        let rarity = Rarity {
+            df: &self.df,
+            stories,
+        };
+        story.members.push(rarity.member(article));
         story.last_seen = story.last_seen.max(at);
         self.seen.push_back((story.last_seen, id));
     }
@@ -322,6 +332,106 @@ impl Clusterer {
     }
 }
 
+/// How rare each word is among the window's stories.
+struct Rarity<'a> {
+    df: &'a FxHashMap<u64, u32>,
+    stories: usize,
+}
+
+impl Rarity<'_> {
+    fn idf(&self, word: u64) -> f64 {
+        let n = self.stories.max(1) as f64;
+        (1.0 + n / (1.0 + self.df.get(&word).copied().unwrap_or(0) as f64)).ln()
+    }
+
+    fn member(&self, features: Features) -> Member {
+        Member {
+            norm: self.norm(&features),
+            stories_then: self.stories,
+            features,
+        }
+    }
+
+    fn norm(&self, f: &Features) -> f64 {
+        f.terms
+            .iter()
+            .map(|&(t, c)| (f64::from(c) * self.idf(t)).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// How surely the article (with the rarities of its terms and its
+    /// norm) reports the event of a story's member: 1 for copies, else the
+    /// weighted cosine of their words, 0 when they cannot be one event.
+    fn similarity(&self, a: &Features, idf: &[f64], norm: f64, b: &mut Member) -> f64 {
+        if a.resemblance(&b.features) >= COPY {
+            return 1.0;
+        }
+        let shared_name = a
+            .names
+            .iter()
+            .any(|n| b.features.names.binary_search(n).is_ok());
+        if !shared_name || conflict(a, &b.features) {
+            return 0.0;
+        }
+        if b.stories_then.abs_diff(self.stories) * NORM_DRIFT > b.stories_then {
+            b.norm = self.norm(&b.features);
+            b.stories_then = self.stories;
+        }
+        let cosine = cosine(a, idf, norm, &b.features, b.norm);
+        if cosine >= SAME_EVENT { cosine } else { 0.0 }
+    }
+}
+
+/// Counts a story as having a word, and puts it last in the word's postings.
+fn index(
+    df: &mut FxHashMap<u64, u32>,
+    postings: &mut FxHashMap<u64, VecDeque<u64>>,
+    w: u64,
+    id: u64,
+) {
+    *df.entry(w).or_default() += 1;
+    let stories = postings.entry(w).or_default();
+    stories.push_back(id);
+    if stories.len() > POSTINGS {
+        stories.pop_front();
+    }
+}
+
+/// The norm of an article's word vector, its terms' rarities given.
+fn norm(f: &Features, idf: &[f64]) -> f64 {
+    f.terms
+        .iter()
+        .zip(idf)
+        .map(|(&(_, c), idf)| (f64::from(c) * idf).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The cosine of two articles' word vectors: a title word counts twice,
+/// each weighted by how rare it is among the window's stories (a merge of
+/// the two sorted term lists; the rarities of `a`'s terms and both norms
+/// given).
+fn cosine(a: &Features, idf: &[f64], na: f64, b: &Features, nb: f64) -> f64 {
+    if na == 0.0 || nb == 0.0 {
+        return 0.0;
+    }
+    let (mut i, mut j, mut dot) = (0, 0, 0.0);
+    while i < a.terms.len() && j < b.terms.len() {
+        let ((ta, ca), (tb, cb)) = (a.terms[i], b.terms[j]);
+        match ta.cmp(&tb) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                dot += f64::from(ca) * f64::from(cb) * idf[i] * idf[i];
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    dot / (na * nb)
+}
+
 /// Each title names something the other article never mentions: two
 /// events (an attack in Mogadishu, another in Mandera).
 fn conflict(a: &Features, b: &Features) -> bool {
@@ -335,15 +445,11 @@ fn conflict(a: &Features, b: &Features) -> bool {
     unknown_to(a, b) && unknown_to(b, a)
 }
 
-/// What finds a story: the names and title words of its articles.
-fn index_words(article: &Features) -> Vec<u64> {
-    let mut words: Vec<u64> = article
-        .names
-        .iter()
-        .chain(&article.title)
-        .copied()
-        .collect();
+/// What finds a story: the names and title words of its articles (into
+/// `words`, sorted).
+fn index_words(article: &Features, words: &mut Vec<u64>) {
+    words.clear();
+    words.extend(article.names.iter().chain(&article.title).copied());
     words.sort_unstable();
     words.dedup();
-    words
 }
