@@ -10,7 +10,7 @@
 //! events in one city). An article that fits two stories at once (a
 //! roundup) starts its own.
 
-use super::features::Features;
+use super::features::{Features, term};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -127,7 +127,7 @@ impl Clusterer {
         scratch.idf.clear();
         scratch
             .idf
-            .extend(article.terms.iter().map(|&(t, _)| rarity.idf(t)));
+            .extend(article.terms().iter().map(|&t| rarity.idf(term(t).0)));
         let norm = norm(&article, &scratch.idf);
         scratch.fits.clear();
         for &(_, id) in &scratch.ranked {
@@ -210,10 +210,10 @@ impl Clusterer {
     /// key-word overlap.
     #[cfg(test)]
     pub(crate) fn explain(&self, a: &Features, b: &Features) -> (f64, bool, bool, f64, f64) {
-        let shared_name = a.names.iter().any(|n| b.names.binary_search(n).is_ok());
+        let shared_name = shares_name(a, b);
         let rarity = self.rarity();
-        let idf: Vec<f64> = a.terms.iter().map(|&(t, _)| rarity.idf(t)).collect();
-        let idf_b: Vec<f64> = b.terms.iter().map(|&(t, _)| rarity.idf(t)).collect();
+        let idf: Vec<f64> = a.terms().iter().map(|&t| rarity.idf(term(t).0)).collect();
+        let idf_b: Vec<f64> = b.terms().iter().map(|&t| rarity.idf(term(t).0)).collect();
         (
             a.resemblance(b),
             shared_name,
@@ -230,7 +230,7 @@ impl Clusterer {
     fn key_overlap(&self, a: &Features, b: &Features) -> f64 {
         let rarity = self.rarity();
         let keys = |f: &Features| -> Vec<u64> {
-            let mut k: Vec<u64> = f.names.iter().chain(&f.title).copied().collect();
+            let mut k: Vec<u64> = f.names().iter().copied().chain(f.title()).collect();
             k.sort_unstable();
             k.dedup();
             k
@@ -353,9 +353,12 @@ impl Rarity<'_> {
     }
 
     fn norm(&self, f: &Features) -> f64 {
-        f.terms
+        f.terms()
             .iter()
-            .map(|&(t, c)| (f64::from(c) * self.idf(t)).powi(2))
+            .map(|&t| {
+                let (t, c) = term(t);
+                (f64::from(c) * self.idf(t)).powi(2)
+            })
             .sum::<f64>()
             .sqrt()
     }
@@ -367,11 +370,7 @@ impl Rarity<'_> {
         if a.resemblance(&b.features) >= COPY {
             return 1.0;
         }
-        let shared_name = a
-            .names
-            .iter()
-            .any(|n| b.features.names.binary_search(n).is_ok());
-        if !shared_name || conflict(a, &b.features) {
+        if !shares_name(a, &b.features) || conflict(a, &b.features) {
             return 0.0;
         }
         if b.stories_then.abs_diff(self.stories) * NORM_DRIFT > b.stories_then {
@@ -400,10 +399,10 @@ fn index(
 
 /// The norm of an article's word vector, its terms' rarities given.
 fn norm(f: &Features, idf: &[f64]) -> f64 {
-    f.terms
+    f.terms()
         .iter()
         .zip(idf)
-        .map(|(&(_, c), idf)| (f64::from(c) * idf).powi(2))
+        .map(|(&t, idf)| (f64::from(term(t).1) * idf).powi(2))
         .sum::<f64>()
         .sqrt()
 }
@@ -416,9 +415,10 @@ fn cosine(a: &Features, idf: &[f64], na: f64, b: &Features, nb: f64) -> f64 {
     if na == 0.0 || nb == 0.0 {
         return 0.0;
     }
+    let (ta, tb) = (a.terms(), b.terms());
     let (mut i, mut j, mut dot) = (0, 0, 0.0);
-    while i < a.terms.len() && j < b.terms.len() {
-        let ((ta, ca), (tb, cb)) = (a.terms[i], b.terms[j]);
+    while i < ta.len() && j < tb.len() {
+        let ((ta, ca), (tb, cb)) = (term(ta[i]), term(tb[j]));
         match ta.cmp(&tb) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
@@ -435,21 +435,21 @@ fn cosine(a: &Features, idf: &[f64], na: f64, b: &Features, nb: f64) -> f64 {
 /// Each title names something the other article never mentions: two
 /// events (an attack in Mogadishu, another in Mandera).
 fn conflict(a: &Features, b: &Features) -> bool {
-    let unknown_to = |x: &Features, y: &Features| {
-        x.title_names.iter().any(|n| {
-            y.names.binary_search(n).is_err()
-                && y.title.binary_search(n).is_err()
-                && y.lead.binary_search(n).is_err()
-        })
-    };
+    let unknown_to = |x: &Features, y: &Features| x.title_names().iter().any(|&n| !y.mentions(n));
     unknown_to(a, b) && unknown_to(b, a)
+}
+
+/// The two articles have a name in common.
+fn shares_name(a: &Features, b: &Features) -> bool {
+    let names = b.names();
+    a.names().iter().any(|n| names.binary_search(n).is_ok())
 }
 
 /// What finds a story: the names and title words of its articles (into
 /// `words`, sorted).
 fn index_words(article: &Features, words: &mut Vec<u64>) {
     words.clear();
-    words.extend(article.names.iter().chain(&article.title).copied());
+    words.extend(article.names().iter().copied().chain(article.title()));
     words.sort_unstable();
     words.dedup();
 }
