@@ -16,8 +16,10 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// Articles of a story an article is compared with: its first and latest.
+/// Articles of a story an article is compared with: its first and latest
+/// (at most 8: a bit each in [`Clusterer::fits`]).
 const MEMBERS: usize = 8;
+const _: () = assert!(MEMBERS <= 8);
 /// Stories an article is compared with at most: those sharing the most
 /// names and rarer title words with it.
 const CANDIDATES: usize = 16;
@@ -64,6 +66,15 @@ struct Member {
 /// moves a cosine by as little, while the window turns over in hours.
 const NORM_DRIFT: usize = 32;
 
+/// A word in the index.
+#[derive(Default)]
+struct Postings {
+    /// How many stories of the window have it.
+    stories: u32,
+    /// The latest of them (see [`POSTINGS`]), newest last.
+    recent: VecDeque<u64>,
+}
+
 /// Buffers kept from one article to the next, so that assigning one
 /// allocates nothing but what is stored.
 #[derive(Default)]
@@ -82,10 +93,8 @@ struct Scratch {
 pub struct Clusterer {
     window: chrono::Duration,
     stories: FxHashMap<u64, Story>,
-    /// Word or name → the stories whose articles have it, newest last.
-    postings: FxHashMap<u64, VecDeque<u64>>,
-    /// Word → how many stories of the window have it.
-    df: FxHashMap<u64, u32>,
+    /// Word or name → the stories whose articles have it.
+    index: FxHashMap<u64, Postings>,
     /// Stories by when they were last seen, oldest first (expiry).
     seen: VecDeque<(DateTime<Utc>, u64)>,
     next_id: u64,
@@ -97,8 +106,7 @@ impl Clusterer {
         Clusterer {
             window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(2)),
             stories: FxHashMap::default(),
-            postings: FxHashMap::default(),
-            df: FxHashMap::default(),
+            index: FxHashMap::default(),
             seen: VecDeque::new(),
             next_id: 1,
             scratch: Scratch::default(),
@@ -120,28 +128,13 @@ impl Clusterer {
         let mut scratch = std::mem::take(&mut self.scratch);
         index_words(&article, &mut scratch.words);
         self.candidates(&mut scratch);
-        let rarity = Rarity {
-            df: &self.df,
-            stories: self.stories.len(),
-        };
+        let rarity = self.rarity();
         scratch.idf.clear();
         scratch
             .idf
             .extend(article.terms().iter().map(|&t| rarity.idf(term(t).0)));
         let norm = norm(&article, &scratch.idf);
-        scratch.fits.clear();
-        for &(_, id) in &scratch.ranked {
-            let Some(story) = self.stories.get_mut(&id) else {
-                continue;
-            };
-            let mut best: f64 = 0.0;
-            for member in &mut story.members {
-                best = best.max(rarity.similarity(&article, &scratch.idf, norm, member));
-            }
-            if best > 0.0 {
-                scratch.fits.push((best, id));
-            }
-        }
+        self.fits(&article, norm, &mut scratch);
         let fits = &mut scratch.fits;
         fits.sort_by(|a, b| b.0.total_cmp(&a.0));
         // Two stories fit about as well: a roundup of both, a story of its own.
@@ -171,7 +164,7 @@ impl Clusterer {
     /// The rarities of the window's words, as the comparisons read them.
     fn rarity(&self) -> Rarity<'_> {
         Rarity {
-            df: &self.df,
+            index: &self.index,
             stories: self.stories.len(),
         }
     }
@@ -184,13 +177,14 @@ impl Clusterer {
         let shared = &mut scratch.shared;
         shared.clear();
         for word in &scratch.words {
-            if self.df.get(word).copied().unwrap_or(0) > common {
+            let Some(postings) = self.index.get(word) else {
+                continue;
+            };
+            if postings.stories > common {
                 continue;
             }
-            if let Some(stories) = self.postings.get(word) {
-                for &id in stories {
-                    *shared.entry(id).or_default() += 1;
-                }
+            for &id in &postings.recent {
+                *shared.entry(id).or_default() += 1;
             }
         }
         let ranked = &mut scratch.ranked;
@@ -203,6 +197,52 @@ impl Clusterer {
             ranked.truncate(CANDIDATES);
         }
         ranked.sort_unstable_by(order);
+    }
+
+    /// The candidate stories (`scratch.ranked`) the article fits, each with
+    /// how well (see [`Rarity::similarity`]), into `scratch.fits`.
+    ///
+    /// Each candidate's memory is elsewhere (in a window of a million
+    /// articles, seldom in a cache): the stories are looked up and their
+    /// articles read for copies and shared names in one pass, whose loads
+    /// the processor overlaps; only then are cosines taken.
+    fn fits(&mut self, article: &Features, norm: f64, scratch: &mut Scratch) {
+        // Per candidate: its fit so far, and which members need a cosine
+        // (a bit each: see `MEMBERS`).
+        let mut found = [(0.0_f64, 0u8); CANDIDATES];
+        for (found, &(_, id)) in found.iter_mut().zip(&scratch.ranked) {
+            let Some(story) = self.stories.get(&id) else {
+                continue;
+            };
+            for (i, member) in story.members.iter().enumerate() {
+                match plausible(article, &member.features) {
+                    Plausible::Copy => found.0 = 1.0,
+                    Plausible::Maybe => found.1 |= 1 << i,
+                    Plausible::No => {}
+                }
+            }
+        }
+        scratch.fits.clear();
+        let stories = self.stories.len();
+        for (&(mut best, maybe), &(_, id)) in found.iter().zip(&scratch.ranked) {
+            if best < 1.0 && maybe != 0 {
+                let rarity = Rarity {
+                    index: &self.index,
+                    stories,
+                };
+                let Some(story) = self.stories.get_mut(&id) else {
+                    continue;
+                };
+                for (i, member) in story.members.iter_mut().enumerate() {
+                    if maybe & (1 << i) != 0 {
+                        best = best.max(rarity.same_event(article, &scratch.idf, norm, member));
+                    }
+                }
+            }
+            if best > 0.0 {
+                scratch.fits.push((best, id));
+            }
+        }
     }
 
     /// What the decision between two articles rests on (for tuning):
@@ -253,11 +293,11 @@ impl Clusterer {
     /// A story `id` with the article as its first.
     fn start(&mut self, id: u64, article: Features, at: DateTime<Utc>, words: &[u64]) {
         for &w in words {
-            index(&mut self.df, &mut self.postings, w, id);
+            index(&mut self.index, w, id);
         }
         // Its norm with the rarities the next article will see.
         let rarity = Rarity {
-            df: &self.df,
+            index: &self.index,
             stories: self.stories.len() + 1,
         };
         let member = rarity.member(article);
@@ -280,7 +320,7 @@ impl Clusterer {
         for &w in words {
             if !story.words.contains(&w) {
                 story.words.push(w);
-                index(&mut self.df, &mut self.postings, w, id);
+                index(&mut self.index, w, id);
             }
         }
         // The first article and the latest few (a follow-up may take up
@@ -289,7 +329,7 @@ impl Clusterer {
             story.members.remove(1);
         }
         let rarity = Rarity {
-            df: &self.df,
+            index: &self.index,
             stories,
         };
         story.members.push(rarity.member(article));
@@ -315,33 +355,41 @@ impl Clusterer {
                 continue;
             };
             for w in story.words {
-                if let Some(df) = self.df.get_mut(&w) {
-                    *df -= 1;
-                    if *df == 0 {
-                        self.df.remove(&w);
-                    }
-                }
-                if let Some(stories) = self.postings.get_mut(&w) {
-                    stories.retain(|s| *s != id);
-                    if stories.is_empty() {
-                        self.postings.remove(&w);
-                    }
+                let Some(postings) = self.index.get_mut(&w) else {
+                    continue;
+                };
+                postings.stories -= 1;
+                postings.recent.retain(|s| *s != id);
+                if postings.stories == 0 {
+                    self.index.remove(&w);
                 }
             }
         }
     }
 }
 
+/// Counts story `id` as having word `w`, and puts it last in the word's
+/// postings.
+fn index(index: &mut FxHashMap<u64, Postings>, w: u64, id: u64) {
+    let postings = index.entry(w).or_default();
+    postings.stories += 1;
+    if postings.recent.len() == POSTINGS {
+        postings.recent.pop_front();
+    }
+    postings.recent.push_back(id);
+}
+
 /// How rare each word is among the window's stories.
 struct Rarity<'a> {
-    df: &'a FxHashMap<u64, u32>,
+    index: &'a FxHashMap<u64, Postings>,
     stories: usize,
 }
 
 impl Rarity<'_> {
     fn idf(&self, word: u64) -> f64 {
         let n = self.stories.max(1) as f64;
-        (1.0 + n / (1.0 + self.df.get(&word).copied().unwrap_or(0) as f64)).ln()
+        let df = self.index.get(&word).map_or(0, |p| p.stories);
+        (1.0 + n / (1.0 + f64::from(df))).ln()
     }
 
     fn member(&self, features: Features) -> Member {
@@ -364,36 +412,38 @@ impl Rarity<'_> {
     }
 
     /// How surely the article (with the rarities of its terms and its
-    /// norm) reports the event of a story's member: 1 for copies, else the
-    /// weighted cosine of their words, 0 when they cannot be one event.
-    fn similarity(&self, a: &Features, idf: &[f64], norm: f64, b: &mut Member) -> f64 {
-        if a.resemblance(&b.features) >= COPY {
-            return 1.0;
-        }
-        if !shares_name(a, &b.features) || conflict(a, &b.features) {
-            return 0.0;
-        }
+    /// norm) reports the event of a story's member, when it is no copy of
+    /// it but [`plausible`]: the weighted cosine of their words, 0 under
+    /// [`SAME_EVENT`].
+    fn same_event(&self, a: &Features, idf: &[f64], norm: f64, b: &mut Member) -> f64 {
         if b.stories_then.abs_diff(self.stories) * NORM_DRIFT > b.stories_then {
             b.norm = self.norm(&b.features);
             b.stories_then = self.stories;
         }
-        let cosine = cosine(a, idf, norm, &b.features, b.norm);
+        // At most 1 (a copy's fit) though the norm may lag the rarities.
+        let cosine = cosine(a, idf, norm, &b.features, b.norm).min(1.0);
         if cosine >= SAME_EVENT { cosine } else { 0.0 }
     }
 }
 
-/// Counts a story as having a word, and puts it last in the word's postings.
-fn index(
-    df: &mut FxHashMap<u64, u32>,
-    postings: &mut FxHashMap<u64, VecDeque<u64>>,
-    w: u64,
-    id: u64,
-) {
-    *df.entry(w).or_default() += 1;
-    let stories = postings.entry(w).or_default();
-    stories.push_back(id);
-    if stories.len() > POSTINGS {
-        stories.pop_front();
+/// What two articles can be before their words are weighed.
+enum Plausible {
+    /// Near copies: one event.
+    Copy,
+    /// They share a name and their titles do not conflict: one event if
+    /// their words agree.
+    Maybe,
+    /// Two events.
+    No,
+}
+
+fn plausible(a: &Features, b: &Features) -> Plausible {
+    if a.resemblance(b) >= COPY {
+        Plausible::Copy
+    } else if shares_name(a, b) && !conflict(a, b) {
+        Plausible::Maybe
+    } else {
+        Plausible::No
     }
 }
 
@@ -453,3 +503,4 @@ fn index_words(article: &Features, words: &mut Vec<u64>) {
     words.sort_unstable();
     words.dedup();
 }
+
