@@ -161,6 +161,23 @@ impl Clusterer {
         assignment
     }
 
+    /// Puts an article (published `at`) back in story `story`, as
+    /// [`Clusterer::assign`] put it there before (rebuilding the window
+    /// from the store at start-up, articles in published order). Stories
+    /// started afterwards get greater ids.
+    pub fn restore(&mut self, article: Features, at: DateTime<Utc>, story: u64) {
+        self.expire(at);
+        let mut words = std::mem::take(&mut self.scratch.words);
+        index_words(&article, &mut words);
+        if self.stories.contains_key(&story) {
+            self.join(story, article, at, &words);
+        } else {
+            self.start(story, article, at, &words);
+        }
+        self.next_id = self.next_id.max(story.saturating_add(1));
+        self.scratch.words = words;
+    }
+
     /// The rarities of the window's words, as the comparisons read them.
     fn rarity(&self) -> Rarity<'_> {
         Rarity {
@@ -504,3 +521,65 @@ fn index_words(article: &Features, words: &mut Vec<u64>) {
     words.dedup();
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::article::Article;
+
+    fn features(title: &str, summary: &str) -> Features {
+        Features::of(&Article {
+            key: title.to_string(),
+            guid: None,
+            title: title.to_string(),
+            link: None,
+            published: None,
+            authors: Vec::new(),
+            categories: Vec::new(),
+            summary: summary.to_string(),
+            content: String::new(),
+        })
+    }
+
+    #[test]
+    fn restored_stories_take_their_articles_and_new_ones_get_greater_ids() {
+        let mut clusterer = Clusterer::new(Duration::from_secs(48 * 3600));
+        let at = DateTime::from_timestamp(1_770_000_000, 0).unwrap();
+        let minutes = chrono::Duration::minutes;
+        let blast = features(
+            "Explosion at Zaventem airport kills two",
+            "An explosion in the departure hall of Zaventem airport near Brussels \
+             killed two people on Tuesday morning, prosecutors said.",
+        );
+        let strike = features(
+            "Ghent tram drivers walk out over new rosters",
+            "Tram drivers in Ghent stopped work on Monday in a dispute with De Lijn \
+             over rosters, leaving commuters stranded.",
+        );
+        clusterer.restore(blast.clone(), at, 40);
+        clusterer.restore(strike, at + minutes(1), 7);
+        let follow_up = features(
+            "Zaventem airport blast: death toll rises",
+            "The death toll of the explosion at Zaventem airport rose on Tuesday \
+             evening, prosecutors in Brussels said.",
+        );
+        clusterer.restore(follow_up, at + minutes(2), 40);
+        assert_eq!(clusterer.len(), 2);
+
+        let copy = clusterer.assign(blast, at + minutes(10));
+        assert_eq!(
+            copy,
+            Assignment {
+                story: 40,
+                first: false
+            }
+        );
+        let flood = features(
+            "Meuse floods close the Liège riverside road",
+            "Rising water of the Meuse closed the riverside road through Liège \
+             on Wednesday, the city said.",
+        );
+        let new = clusterer.assign(flood, at + minutes(20));
+        assert!(new.first && new.story > 40, "{new:?}");
+        assert_eq!(clusterer.len(), 3);
+    }
+}
