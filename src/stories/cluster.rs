@@ -193,15 +193,17 @@ impl Clusterer {
         let common = (self.stories.len() as f64 * COMMON_SHARE).max(8.0) as u32;
         let shared = &mut scratch.shared;
         shared.clear();
-        for word in &scratch.words {
-            let Some(postings) = self.index.get(word) else {
-                continue;
-            };
-            if postings.stories > common {
-                continue;
+        // The words' entries looked up in one pass, then read (their loads
+        // overlap), a few dozen words at a time.
+        for words in scratch.words.chunks(32) {
+            let mut found: [Option<&Postings>; 32] = [None; 32];
+            for (found, word) in found.iter_mut().zip(words) {
+                *found = self.index.get(word).filter(|p| p.stories <= common);
             }
-            for &id in &postings.recent {
-                *shared.entry(id).or_default() += 1;
+            for postings in found.iter().flatten() {
+                for &id in &postings.recent {
+                    *shared.entry(id).or_default() += 1;
+                }
             }
         }
         let ranked = &mut scratch.ranked;
@@ -224,18 +226,33 @@ impl Clusterer {
     /// articles read for copies and shared names in one pass, whose loads
     /// the processor overlaps; only then are cosines taken.
     fn fits(&mut self, article: &Features, norm: f64, scratch: &mut Scratch) {
+        // In stages, each reading every candidate: the stories, then their
+        // articles' sketches, then their names.
+        let mut stories: [Option<&Story>; CANDIDATES] = [None; CANDIDATES];
+        for (story, &(_, id)) in stories.iter_mut().zip(&scratch.ranked) {
+            *story = self.stories.get(&id);
+        }
         // Per candidate: its fit so far, and which members need a cosine
         // (a bit each: see `MEMBERS`).
         let mut found = [(0.0_f64, 0u8); CANDIDATES];
-        for (found, &(_, id)) in found.iter_mut().zip(&scratch.ranked) {
-            let Some(story) = self.stories.get(&id) else {
-                continue;
-            };
-            for (i, member) in story.members.iter().enumerate() {
-                match plausible(article, &member.features) {
-                    Plausible::Copy => found.0 = 1.0,
-                    Plausible::Maybe => found.1 |= 1 << i,
-                    Plausible::No => {}
+        for (found, story) in found.iter_mut().zip(&stories) {
+            let members = story.map_or(&[][..], |s| &s.members[..]);
+            if members
+                .iter()
+                .any(|m| article.resemblance(&m.features) >= COPY)
+            {
+                found.0 = 1.0;
+            }
+        }
+        for (found, story) in found.iter_mut().zip(&stories) {
+            let members = story.map_or(&[][..], |s| &s.members[..]);
+            if found.0 < 1.0 {
+                for (i, member) in members.iter().enumerate() {
+                    if shares_name(article, &member.features)
+                        && !conflict(article, &member.features)
+                    {
+                        found.1 |= 1 << i;
+                    }
                 }
             }
         }
@@ -430,7 +447,7 @@ impl Rarity<'_> {
 
     /// How surely the article (with the rarities of its terms and its
     /// norm) reports the event of a story's member, when it is no copy of
-    /// it but [`plausible`]: the weighted cosine of their words, 0 under
+    /// it but shares a name with it, their titles in no conflict: the weighted cosine of their words, 0 under
     /// [`SAME_EVENT`].
     fn same_event(&self, a: &Features, idf: &[f64], norm: f64, b: &mut Member) -> f64 {
         if b.stories_then.abs_diff(self.stories) * NORM_DRIFT > b.stories_then {
@@ -440,27 +457,6 @@ impl Rarity<'_> {
         // At most 1 (a copy's fit) though the norm may lag the rarities.
         let cosine = cosine(a, idf, norm, &b.features, b.norm).min(1.0);
         if cosine >= SAME_EVENT { cosine } else { 0.0 }
-    }
-}
-
-/// What two articles can be before their words are weighed.
-enum Plausible {
-    /// Near copies: one event.
-    Copy,
-    /// They share a name and their titles do not conflict: one event if
-    /// their words agree.
-    Maybe,
-    /// Two events.
-    No,
-}
-
-fn plausible(a: &Features, b: &Features) -> Plausible {
-    if a.resemblance(b) >= COPY {
-        Plausible::Copy
-    } else if shares_name(a, b) && !conflict(a, b) {
-        Plausible::Maybe
-    } else {
-        Plausible::No
     }
 }
 
