@@ -399,6 +399,18 @@ impl Clusterer {
                 }
             }
         }
+        // What a busier window needed is given back (a table shrunk to
+        // twice its entries when it holds a quarter of its room: each
+        // shrink is paid for by the many expiries before it).
+        if self.stories.capacity() > 4 * self.stories.len() + 64 {
+            self.stories.shrink_to(2 * self.stories.len());
+        }
+        if self.index.capacity() > 4 * self.index.len() + 64 {
+            self.index.shrink_to(2 * self.index.len());
+        }
+        if self.seen.capacity() > 4 * self.seen.len() + 64 {
+            self.seen.shrink_to(2 * self.seen.len());
+        }
     }
 }
 
@@ -577,5 +589,28 @@ mod tests {
         let new = clusterer.assign(flood, at + minutes(20));
         assert!(new.first && new.story > 40, "{new:?}");
         assert_eq!(clusterer.len(), 3);
+    }
+
+    #[test]
+    fn stories_expire_after_the_window_and_the_index_shrinks() {
+        let mut clusterer = Clusterer::new(Duration::from_secs(3600));
+        let at = DateTime::from_timestamp(1_770_000_000, 0).unwrap();
+        for i in 0..2000 {
+            let title = format!("Event{i} happens in Town{i}");
+            let lead = format!("The Event{i} took place in Town{i} on day{i}.");
+            clusterer.assign(features(&title, &lead), at + chrono::Duration::seconds(i));
+        }
+        assert_eq!(clusterer.len(), 2000);
+        let (stories, words) = (clusterer.stories.capacity(), clusterer.index.capacity());
+        let later = at + chrono::Duration::hours(3);
+        clusterer.assign(
+            features("Quiet day in Ghent", "Nothing happened in Ghent."),
+            later,
+        );
+        assert_eq!(clusterer.len(), 1);
+        assert!(clusterer.index.len() < 10, "{}", clusterer.index.len());
+        assert!(clusterer.stories.capacity() < stories / 4);
+        assert!(clusterer.index.capacity() < words / 4);
+        assert!(clusterer.seen.len() == 1);
     }
 }
