@@ -18,6 +18,10 @@ use newswatch::model::article::Article;
 use newswatch::stories::{Clusterer, Features};
 use std::time::{Duration, Instant};
 
+// The daemon's allocator (src/main.rs), so the figures are the daemon's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A small deterministic generator (xorshift), so runs compare.
 struct Rng(u64);
 

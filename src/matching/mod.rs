@@ -30,7 +30,7 @@ mod steps;
 pub(crate) mod tree;
 
 pub use compile::RuleSet;
-pub use cost::{everyday_word_with_prefix, is_frequent};
+pub use cost::{everyday_word_with_prefix, everyday_words, is_frequent};
 pub use eval::{FeedRef, Match};
 
 #[cfg(test)]

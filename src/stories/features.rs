@@ -1,61 +1,80 @@
 //! What an article is compared on: the words of its title and lead (the
 //! first sentences, where a news report states its event), the names in
 //! them, and a MinHash sketch of its word shingles (wire copies).
+//!
+//! A story keeps its articles' features for the whole window, so they are
+//! compact: the word lists in one allocation, the sketch 32-bit values.
 
-use crate::matching::is_frequent;
+use crate::matching::everyday_words;
 use crate::matching::text::tokenize;
 use crate::model::article::Article;
+use crate::model::boundary::floor_char_boundary;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 /// Words of the text that count as its lead.
 const LEAD_WORDS: usize = 60;
 /// MinHash values per article: the estimate of a Jaccard of 0.5 is within
-/// ±0.09 at one standard deviation.
+/// ±0.09 at one standard deviation (0.08 measured on leads of 60 words).
 pub(super) const SKETCH: usize = 32;
+/// The bits of a word's hash that are its weight in [`Features::terms`].
+const WEIGHT: u64 = 3;
 
 /// One article, reduced to what story clustering compares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
-    /// Content words of the title (normalised, no everyday words).
-    pub title: Vec<u64>,
-    /// Content words of the lead.
-    pub lead: Vec<u64>,
-    /// Words written with a capital inside a sentence (places, people,
-    /// groups), from title and lead, as hashes of their normal form.
-    pub names: Vec<u64>,
-    /// Names in the title alone.
-    pub title_names: Vec<u64>,
-    /// Content words of the lead's first sentence (where a report says
-    /// what happened where), sorted.
-    pub first: Vec<u64>,
+    /// Its names, then its title's names, then its lead's first sentence's
+    /// content words, then its terms (see the accessors), each sorted.
+    words: Box<[u64]>,
+    names: u16,
+    title_names: u16,
+    first: u16,
     /// The content words of each part of the title and each sentence of
-    /// the lead, sorted: a roundup's parts report different stories.
-    pub units: Vec<Vec<u64>>,
+    /// the lead, sorted: a roundup's parts report different stories. Read
+    /// of an article being placed; not kept (see [`Features::kept`]).
+    units: Vec<Box<[u64]>>,
     /// How many of `units` are the headline's (the first ones).
-    pub title_units: usize,
-    /// MinHash of the word 3-shingles of title and lead.
-    pub sketch: [u64; SKETCH],
-    /// Title and lead words together, sorted, each with its weight before
-    /// rarity: 2 for a title word, 1 for a lead word, 3 for both.
-    pub terms: Vec<(u64, u8)>,
+    title_units: u8,
+    /// MinHash of the word 3-shingles of title and lead (`u32::MAX` in
+    /// every slot for a text of fewer than three words).
+    sketch: [u32; SKETCH],
 }
 
+/// A word's hash, its [`WEIGHT`] bits clear.
 fn hash(word: &str) -> u64 {
     let mut h = FxHasher::default();
     word.hash(&mut h);
-    h.finish()
+    h.finish() & !WEIGHT
 }
 
-/// What one text (a title, or a lead) gives: its content words, its
-/// names, all its words in order (for shingles), its units (the title's
-/// parts between commas, colons and "and"; the lead's sentences) as content
-/// words, and whether it is written in title case.
-struct Read {
+/// Whether a word (by its hash) is an everyday word (see
+/// [`crate::matching::is_frequent`]).
+fn is_frequent(h: u64) -> bool {
+    static FREQUENT: OnceLock<Vec<u64>> = OnceLock::new();
+    let frequent = FREQUENT.get_or_init(|| {
+        let mut hashes: Vec<u64> = everyday_words().iter().map(|w| hash(w)).collect();
+        hashes.sort_unstable();
+        hashes
+    });
+    frequent.binary_search(&h).is_ok()
+}
+
+/// The words of a text, as hashes.
+#[derive(Default)]
+struct Words {
+    /// Content words (no everyday words, none of one or two letters
+    /// unless a number).
     content: Vec<u64>,
+    /// Words written with a capital inside a sentence (places, people,
+    /// groups).
     names: Vec<u64>,
+    /// Every word, in order (for shingles).
     all: Vec<u64>,
+    /// The content words of each part: the title's parts between commas,
+    /// colons and "and"; the lead's sentences.
     units: Vec<Vec<u64>>,
+    /// Whether it is written in title case (most longer words capitalised).
     title_case: bool,
 }
 
@@ -64,46 +83,46 @@ fn shouted(word: &str) -> bool {
     word.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !word.chars().any(char::is_lowercase)
 }
 
-/// Reads `text` (at most `limit` words). A title's units end at `,;:` and
-/// at "and"; a lead's at the end of each sentence.
-fn read(text: &str, limit: usize, title: bool) -> Read {
-    let tokens = tokenize(text);
-    let mut read = Read {
-        content: Vec::new(),
-        names: Vec::new(),
-        all: Vec::new(),
-        units: vec![Vec::new()],
-        title_case: false,
-    };
+/// The words of `text` (at most `limit`), added to `out`. A title's parts
+/// end at `,;:` and at "and"; a lead's at the end of each sentence.
+fn words(text: &str, limit: usize, title: bool, out: &mut Words) {
+    // The lead of a long text is at its start: tokenise a prefix likely to
+    // hold it, the whole text only when the prefix falls short (a token
+    // followed by another ends where it would in the whole text).
+    let mut tokens = tokenize(&text[..floor_char_boundary(text, limit.saturating_mul(16))]);
+    if tokens.tokens.len() <= limit && text.len() > limit.saturating_mul(16) {
+        tokens = tokenize(text);
+    }
     let n = tokens.tokens.len().min(limit);
     let originals: Vec<&str> = tokens.tokens[..n].iter().map(|t| &text[t.span()]).collect();
     let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    let long: Vec<&&str> = originals.iter().filter(|w| w.chars().count() > 3).collect();
-    read.title_case = title
-        && long.len() >= 3
-        && long.iter().filter(|w| capital(w)).count() * 10 >= long.len() * 7;
+    let long = originals.iter().filter(|w| w.chars().nth(3).is_some());
+    let (long, capitalised) = long.fold((0, 0), |(l, c), w| (l + 1, c + usize::from(capital(w))));
+    out.title_case = title && long >= 3 && capitalised * 10 >= long * 7;
+    out.units.push(Vec::new());
     let mut sentence_start = true;
-    for (i, token) in tokens.tokens.iter().enumerate().take(n) {
+    for (i, token) in tokens.tokens[..n].iter().enumerate() {
         let word = tokens.word(i);
         let original = originals[i];
         let h = hash(word);
-        read.all.push(h);
-        // A run of words in capitals is a tabloid's kicker ("HOLIDAY
-        // HORROR:"), not names; an acronym on its own is one ("JNIM").
-        let in_caps_run = shouted(original)
-            && (i > 0 && shouted(originals[i - 1])
-                || originals.get(i + 1).is_some_and(|w| shouted(w)));
-        let numeric = word.chars().all(|c| c.is_ascii_digit());
-        if capital(original) && !sentence_start && !in_caps_run && !is_frequent(word) {
-            read.names.push(h);
-        }
-        let content = !is_frequent(word) && (word.chars().count() > 2 || numeric);
+        out.all.push(h);
         if title && word == "and" {
-            read.units.push(Vec::new());
-        } else if content {
-            read.content.push(h);
-            if let Some(unit) = read.units.last_mut() {
-                unit.push(h);
+            out.units.push(Vec::new());
+        } else if !is_frequent(h) {
+            // A run of words in capitals is a tabloid's kicker ("HOLIDAY
+            // HORROR:"), not names; an acronym on its own is one ("JNIM").
+            let kicker = shouted(original)
+                && (i > 0 && shouted(originals[i - 1])
+                    || originals.get(i + 1).is_some_and(|w| shouted(w)));
+            if capital(original) && !sentence_start && !kicker {
+                out.names.push(h);
+            }
+            let short = word.chars().nth(2).is_none();
+            if !short || word.bytes().all(|c| c.is_ascii_digit()) {
+                out.content.push(h);
+                if let Some(unit) = out.units.last_mut() {
+                    unit.push(h);
+                }
             }
         }
         // The next word starts a sentence if this one ends one.
@@ -114,72 +133,186 @@ fn read(text: &str, limit: usize, title: bool) -> Read {
             false => after.starts_with(['.', '!', '?', ';']),
         };
         if ends_unit {
-            read.units.push(Vec::new());
+            out.units.push(Vec::new());
         }
     }
-    read.units.retain(|u| u.len() >= 2);
-    read
+    out.units.retain(|u| u.len() >= 2);
 }
 
-fn dedup(mut v: Vec<u64>) -> Vec<u64> {
+fn dedup(v: &mut Vec<u64>) {
     v.sort_unstable();
     v.dedup();
-    v
+}
+
+/// The MinHash sketch of a text's word 3-shingles, by one permutation
+/// hashing: each shingle hashed once, the hash's top bits choosing the
+/// slot whose minimum it competes for (a slot per hash function would cost
+/// [`SKETCH`] hashes a shingle). A slot no shingle fell in borrows the value
+/// of a slot chosen by its own sequence of hashes, the same in every text
+/// (optimal densification, Shrivastava 2017), so that two texts' slots
+/// still agree with the probability of their Jaccard similarity.
+fn sketch(words: &[u64]) -> [u32; SKETCH] {
+    const SLOT_BITS: u32 = SKETCH.trailing_zeros();
+    const _: () = assert!(SKETCH.is_power_of_two());
+    let mut sketch = [u32::MAX; SKETCH];
+    let mut filled = 0u64;
+    for shingle in words.windows(3) {
+        let h = mix(shingle[0] ^ shingle[1].rotate_left(21) ^ shingle[2].rotate_left(42));
+        let slot = (h >> (64 - SLOT_BITS)) as usize;
+        sketch[slot] = sketch[slot].min(h as u32);
+        filled |= 1 << slot;
+    }
+    if filled == 0 {
+        return sketch;
+    }
+    let drawn = sketch;
+    for (slot, value) in sketch.iter_mut().enumerate() {
+        if filled & (1 << slot) != 0 {
+            continue;
+        }
+        // Ends: some slot is filled, and the draws cover them all.
+        for attempt in 1u64.. {
+            let from = (mix(((slot as u64) << 32) | attempt) >> (64 - SLOT_BITS)) as usize;
+            if filled & (1 << from) != 0 {
+                *value = drawn[from];
+                break;
+            }
+        }
+    }
+    sketch
 }
 
 impl Features {
     pub fn of(article: &Article) -> Features {
-        let text = article.text();
-        let title = read(&article.title, usize::MAX, true);
-        let lead = read(text, LEAD_WORDS, false);
-        let mut sketch = [u64::MAX; SKETCH];
-        let all: Vec<u64> = title.all.iter().chain(&lead.all).copied().collect();
-        for shingle in all.windows(3) {
-            let base = shingle[0] ^ shingle[1].rotate_left(21) ^ shingle[2].rotate_left(42);
-            for (k, slot) in sketch.iter_mut().enumerate() {
-                // One hash function per slot: the shingle mixed with k.
-                let h = mix(base ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-                *slot = (*slot).min(h);
-            }
-        }
-        // A headline in title case capitalises every word: its names are
-        // those the lead writes with a capital too.
-        let title_names: Vec<u64> = match title.title_case {
-            true => title
-                .names
-                .iter()
-                .filter(|n| lead.names.contains(n))
-                .copied()
-                .collect(),
-            false => title.names.clone(),
+        let mut title = Words::default();
+        words(&article.title, usize::MAX, true, &mut title);
+        // The lead's words follow the title's in `all`.
+        let mut lead = Words {
+            all: std::mem::take(&mut title.all),
+            ..Words::default()
         };
-        let names = dedup(title_names.iter().chain(&lead.names).copied().collect());
-        let first = dedup(lead.units.first().cloned().unwrap_or_default());
-        let mut units = title.units;
-        let title_units = units.len();
-        units.extend(lead.units);
-        let (title, lead) = (dedup(title.content), dedup(lead.content));
-        let mut terms: Vec<(u64, u8)> = title.iter().map(|&t| (t, 2)).collect();
-        terms.extend(lead.iter().map(|&t| (t, 1)));
+        words(article.text(), LEAD_WORDS, false, &mut lead);
+        let sketch = sketch(&lead.all);
+        // Title words weigh 2, lead words 1, words in both 3.
+        let mut terms: Vec<u64> = title.content.iter().map(|&t| t | 2).collect();
+        terms.extend(lead.content.iter().map(|&t| t | 1));
         terms.sort_unstable();
         terms.dedup_by(|b, a| {
-            let same = a.0 == b.0;
+            let same = *a & !WEIGHT == *b & !WEIGHT;
             if same {
-                a.1 += b.1;
+                *a |= *b & WEIGHT;
             }
             same
         });
+        // A headline in title case capitalises every word: its names are
+        // those the lead writes with a capital too.
+        if title.title_case {
+            title.names.retain(|n| lead.names.contains(n));
+        }
+        dedup(&mut title.names);
+        let mut names = lead.names;
+        names.extend(&title.names);
+        dedup(&mut names);
+        let mut first = lead.units.first().cloned().unwrap_or_default();
+        dedup(&mut first);
+        let mut words = Vec::with_capacity(names.len() + title.names.len() + terms.len());
+        words.extend(&names);
+        words.extend(&title.names);
+        words.extend(&first);
+        words.extend(&terms);
+        let count = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        let title_units = u8::try_from(title.units.len()).unwrap_or(u8::MAX);
+        let units = title
+            .units
+            .into_iter()
+            .chain(lead.units)
+            .map(|mut u| {
+                dedup(&mut u);
+                u.into_boxed_slice()
+            })
+            .collect();
         Features {
-            title,
-            lead,
-            names,
-            title_names: dedup(title_names),
-            first,
-            units: units.into_iter().map(dedup).collect(),
+            names: count(names.len()),
+            title_names: count(title.names.len()),
+            first: count(first.len()),
+            words: words.into_boxed_slice(),
+            units,
             title_units,
             sketch,
-            terms,
         }
+    }
+
+    /// The article as a story keeps it: without its parts.
+    pub(super) fn kept(mut self) -> Features {
+        self.units = Vec::new();
+        self
+    }
+
+    /// Names (words written with a capital inside a sentence: places,
+    /// people, groups) of title and lead, as hashes of their normal form,
+    /// sorted.
+    pub fn names(&self) -> &[u64] {
+        &self.words[..usize::from(self.names)]
+    }
+
+    /// Names in the title alone.
+    pub fn title_names(&self) -> &[u64] {
+        let from = usize::from(self.names);
+        &self.words[from..from + usize::from(self.title_names)]
+    }
+
+    /// Content words of the lead's first sentence (where a report says
+    /// what happened where), sorted.
+    pub fn first(&self) -> &[u64] {
+        let from = usize::from(self.names) + usize::from(self.title_names);
+        &self.words[from..from + usize::from(self.first)]
+    }
+
+    /// Content words of title and lead (normalised, no everyday words),
+    /// sorted, each with its weight before rarity in its two low bits: 2
+    /// for a title word, 1 for a lead word, 3 for both.
+    pub fn terms(&self) -> &[u64] {
+        let from =
+            usize::from(self.names) + usize::from(self.title_names) + usize::from(self.first);
+        &self.words[from..]
+    }
+
+    /// The weight of a word (by its hash) among the terms: 2 in the title,
+    /// 1 in the lead, 3 in both, 0 if absent.
+    pub fn weight(&self, word: u64) -> u8 {
+        let terms = self.terms();
+        match terms.binary_search_by_key(&word, |t| t & !WEIGHT) {
+            Ok(i) => term(terms[i]).1,
+            Err(_) => 0,
+        }
+    }
+
+    /// The parts of the article: its title's (the first
+    /// [`Features::title_units`]), then its lead's sentences.
+    pub fn units(&self) -> &[Box<[u64]>] {
+        &self.units
+    }
+
+    pub fn title_units(&self) -> usize {
+        usize::from(self.title_units)
+    }
+
+    /// Whether the article has a word (by its hash) among its names or
+    /// terms.
+    pub fn mentions(&self, word: u64) -> bool {
+        self.names().binary_search(&word).is_ok()
+            || self
+                .terms()
+                .binary_search_by_key(&word, |t| t & !WEIGHT)
+                .is_ok()
+    }
+
+    /// The content words of the title.
+    pub fn title(&self) -> impl Iterator<Item = u64> + '_ {
+        self.terms()
+            .iter()
+            .filter(|t| *t & 2 != 0)
+            .map(|t| t & !WEIGHT)
     }
 
     /// The estimated Jaccard similarity of two articles' shingles.
@@ -188,15 +321,62 @@ impl Features {
             .sketch
             .iter()
             .zip(&other.sketch)
-            .filter(|(a, b)| a == b && **a != u64::MAX)
+            .filter(|(a, b)| a == b && **a != u32::MAX)
             .count();
         same as f64 / SKETCH as f64
     }
 }
 
+/// A term's word (its hash) and weight.
+pub(super) fn term(t: u64) -> (u64, u8) {
+    (t & !WEIGHT, (t & WEIGHT) as u8)
+}
+
 /// A 64-bit finaliser (SplitMix64): spreads nearby inputs over all bits.
-fn mix(mut z: u64) -> u64 {
+const fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(words: &[u64]) -> Features {
+        let summary: Vec<String> = words.iter().map(|w| format!("w{w}x")).collect();
+        Features::of(&Article {
+            key: String::new(),
+            guid: None,
+            title: String::new(),
+            link: None,
+            published: None,
+            authors: Vec::new(),
+            categories: Vec::new(),
+            summary: summary.join(" "),
+            content: String::new(),
+        })
+    }
+
+    #[test]
+    fn resemblance_estimates_the_jaccard_of_shingles() {
+        // Leads of 60 words, the first 40 shared: 38 of 78 shingles shared.
+        let jaccard = 38.0 / 78.0;
+        let mut sum = 0.0;
+        let trials = 300;
+        for trial in 0..trials {
+            let a: Vec<u64> = (0..60).map(|i| trial * 1000 + i).collect();
+            let mut b = a[..40].to_vec();
+            b.extend((40..60).map(|i| trial * 1000 + 500 + i));
+            let estimate = lead(&a).resemblance(&lead(&b));
+            assert!((estimate - jaccard).abs() < 0.4, "{estimate}");
+            sum += estimate;
+        }
+        let mean = sum / trials as f64;
+        assert!((mean - jaccard).abs() < 0.03, "{mean} for {jaccard}");
+        // Too short for a shingle: no resemblance, not a perfect one.
+        assert_eq!(lead(&[1, 2]).resemblance(&lead(&[1, 2])), 0.0);
+        let short: Vec<u64> = (0..12).collect();
+        assert_eq!(lead(&short).resemblance(&lead(&short)), 1.0);
+    }
 }
