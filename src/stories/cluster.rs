@@ -345,7 +345,7 @@ impl Clusterer {
         let listing = article.title_units() >= 3;
         let mut owners: FxHashMap<u64, usize> = FxHashMap::default();
         let mut headline_owners: FxHashMap<u64, usize> = FxHashMap::default();
-        for (i, unit) in article.units().iter().enumerate() {
+        for (i, unit) in article.units().enumerate() {
             let in_headline = i < article.title_units();
             let own_names: Vec<u64> = unit
                 .iter()
@@ -606,11 +606,7 @@ fn cosine(a: &Features, idf: &[f64], na: f64, b: &Features, nb: f64) -> f64 {
 /// (an attack in Mogadishu, another in Mandera), even when one mentions
 /// the other's place further down.
 fn conflict(a: &Features, b: &Features) -> bool {
-    let unknown_to = |x: &Features, y: &Features| {
-        x.title_names()
-            .iter()
-            .any(|&n| y.weight(n) & 2 == 0 && y.first().binary_search(&n).is_err())
-    };
+    let unknown_to = |x: &Features, y: &Features| x.title_names().iter().any(|&n| !y.leads_with(n));
     unknown_to(a, b) && unknown_to(b, a)
 }
 
@@ -619,13 +615,8 @@ fn conflict(a: &Features, b: &Features) -> bool {
 /// shares with the other's (a chief executive's results and the same
 /// chief's new board seat share only names).
 fn same_happening(a: &Features, b: &Features) -> bool {
-    let said = |f: &Features, w: u64| {
-        f.names().binary_search(&w).is_err()
-            && (f.weight(w) & 2 != 0 || f.first().binary_search(&w).is_ok())
-    };
-    a.title()
-        .chain(a.first().iter().copied())
-        .any(|w| said(a, w) && said(b, w))
+    let said = |f: &Features, w: u64| f.names().binary_search(&w).is_err() && f.leads_with(w);
+    a.lead_words().any(|w| said(a, w) && said(b, w))
 }
 
 /// The two articles have a name in common.

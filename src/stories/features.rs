@@ -18,34 +18,39 @@ const LEAD_WORDS: usize = 60;
 /// MinHash values per article: the estimate of a Jaccard of 0.5 is within
 /// ±0.09 at one standard deviation (0.08 measured on leads of 60 words).
 pub(super) const SKETCH: usize = 32;
-/// The bits of a word's hash that are its weight in [`Features::terms`].
+/// The bits of a term that are its weight (see [`Features::terms`]).
 const WEIGHT: u64 = 3;
+/// The bit of a term that marks a word of the lead's first sentence.
+const FIRST: u64 = 4;
+/// The low bits of a word's hash left clear for [`WEIGHT`] and [`FIRST`].
+const MARKS: u64 = WEIGHT | FIRST;
 
 /// One article, reduced to what story clustering compares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
-    /// Its names, then its title's names, then its lead's first sentence's
-    /// content words, then its terms (see the accessors), each sorted.
+    /// Its names, then its title's names, then its terms (see the
+    /// accessors), each sorted.
     words: Box<[u64]>,
     names: u16,
     title_names: u16,
-    first: u16,
     /// The content words of each part of the title and each sentence of
-    /// the lead, sorted: a roundup's parts report different stories. Read
-    /// of an article being placed; not kept (see [`Features::kept`]).
-    units: Vec<Box<[u64]>>,
-    /// How many of `units` are the headline's (the first ones).
+    /// the lead (a roundup's parts report different stories), one part
+    /// after another, each sorted; and where each part ends. Read of an
+    /// article being placed, not kept (see [`Features::kept`]).
+    units: Vec<u64>,
+    unit_ends: Vec<u16>,
+    /// How many parts are the headline's (the first ones).
     title_units: u8,
     /// MinHash of the word 3-shingles of title and lead (`u32::MAX` in
     /// every slot for a text of fewer than three words).
     sketch: [u32; SKETCH],
 }
 
-/// A word's hash, its [`WEIGHT`] bits clear.
+/// A word's hash, its [`MARKS`] bits clear.
 fn hash(word: &str) -> u64 {
     let mut h = FxHasher::default();
     word.hash(&mut h);
-    h.finish() & !WEIGHT
+    h.finish() & !MARKS
 }
 
 /// Whether a word (by its hash) is an everyday word (see
@@ -71,9 +76,11 @@ struct Words {
     names: Vec<u64>,
     /// Every word, in order (for shingles).
     all: Vec<u64>,
-    /// The content words of each part: the title's parts between commas,
-    /// colons and "and"; the lead's sentences.
-    units: Vec<Vec<u64>>,
+    /// The content words of each part (the title's parts between commas,
+    /// colons and "and"; the lead's sentences), one after another; and
+    /// where each part ends.
+    units: Vec<u64>,
+    unit_ends: Vec<usize>,
     /// Whether it is written in title case (most longer words capitalised).
     title_case: bool,
 }
@@ -94,35 +101,45 @@ fn words(text: &str, limit: usize, title: bool, out: &mut Words) {
         tokens = tokenize(text);
     }
     let n = tokens.tokens.len().min(limit);
-    let originals: Vec<&str> = tokens.tokens[..n].iter().map(|t| &text[t.span()]).collect();
+    let original = |i: usize| &text[tokens.tokens[i].span()];
     let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    let long = originals.iter().filter(|w| w.chars().nth(3).is_some());
-    let (long, capitalised) = long.fold((0, 0), |(l, c), w| (l + 1, c + usize::from(capital(w))));
+    let (mut long, mut capitalised) = (0, 0);
+    for i in 0..n {
+        if original(i).chars().nth(3).is_some() {
+            long += 1;
+            capitalised += usize::from(capital(original(i)));
+        }
+    }
     out.title_case = title && long >= 3 && capitalised * 10 >= long * 7;
-    out.units.push(Vec::new());
+    let mut unit_start = out.units.len();
+    let mut end_unit = |out: &mut Words| {
+        // A part of fewer than two words says too little to tell whose it is.
+        if out.units.len() - unit_start >= 2 {
+            out.unit_ends.push(out.units.len());
+        } else {
+            out.units.truncate(unit_start);
+        }
+        unit_start = out.units.len();
+    };
     let mut sentence_start = true;
     for (i, token) in tokens.tokens[..n].iter().enumerate() {
         let word = tokens.word(i);
-        let original = originals[i];
         let h = hash(word);
         out.all.push(h);
         if title && word == "and" {
-            out.units.push(Vec::new());
+            end_unit(out);
         } else if !is_frequent(h) {
             // A run of words in capitals is a tabloid's kicker ("HOLIDAY
             // HORROR:"), not names; an acronym on its own is one ("JNIM").
-            let kicker = shouted(original)
-                && (i > 0 && shouted(originals[i - 1])
-                    || originals.get(i + 1).is_some_and(|w| shouted(w)));
-            if capital(original) && !sentence_start && !kicker {
+            let kicker = shouted(original(i))
+                && (i > 0 && shouted(original(i - 1)) || i + 1 < n && shouted(original(i + 1)));
+            if capital(original(i)) && !sentence_start && !kicker {
                 out.names.push(h);
             }
             let short = word.chars().nth(2).is_none();
             if !short || word.bytes().all(|c| c.is_ascii_digit()) {
                 out.content.push(h);
-                if let Some(unit) = out.units.last_mut() {
-                    unit.push(h);
-                }
+                out.units.push(h);
             }
         }
         // The next word starts a sentence if this one ends one.
@@ -133,10 +150,10 @@ fn words(text: &str, limit: usize, title: bool, out: &mut Words) {
             false => after.starts_with(['.', '!', '?', ';']),
         };
         if ends_unit {
-            out.units.push(Vec::new());
+            end_unit(out);
         }
     }
-    out.units.retain(|u| u.len() >= 2);
+    end_unit(out);
 }
 
 fn dedup(v: &mut Vec<u64>) {
@@ -193,14 +210,22 @@ impl Features {
         };
         words(article.text(), LEAD_WORDS, false, &mut lead);
         let sketch = sketch(&lead.all);
-        // Title words weigh 2, lead words 1, words in both 3.
+        // The lead's first sentence: its first part.
+        let first_end = lead.unit_ends.first().copied().unwrap_or(0);
+        let mut first = lead.units[..first_end].to_vec();
+        dedup(&mut first);
+        // Title words weigh 2, lead words 1, words in both 3; a word of the
+        // lead's first sentence is marked.
         let mut terms: Vec<u64> = title.content.iter().map(|&t| t | 2).collect();
-        terms.extend(lead.content.iter().map(|&t| t | 1));
+        terms.extend(lead.content.iter().map(|&t| {
+            let first = first.binary_search(&t).is_ok();
+            t | 1 | if first { FIRST } else { 0 }
+        }));
         terms.sort_unstable();
         terms.dedup_by(|b, a| {
-            let same = *a & !WEIGHT == *b & !WEIGHT;
+            let same = *a & !MARKS == *b & !MARKS;
             if same {
-                *a |= *b & WEIGHT;
+                *a |= *b & MARKS;
             }
             same
         });
@@ -213,30 +238,30 @@ impl Features {
         let mut names = lead.names;
         names.extend(&title.names);
         dedup(&mut names);
-        let mut first = lead.units.first().cloned().unwrap_or_default();
-        dedup(&mut first);
         let mut words = Vec::with_capacity(names.len() + title.names.len() + terms.len());
         words.extend(&names);
         words.extend(&title.names);
-        words.extend(&first);
         words.extend(&terms);
         let count = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
-        let title_units = u8::try_from(title.units.len()).unwrap_or(u8::MAX);
-        let units = title
-            .units
-            .into_iter()
-            .chain(lead.units)
-            .map(|mut u| {
-                dedup(&mut u);
-                u.into_boxed_slice()
-            })
-            .collect();
+        let title_units = u8::try_from(title.unit_ends.len()).unwrap_or(u8::MAX);
+        // The parts, title's then lead's, each sorted.
+        let mut units = title.units;
+        let mut unit_ends: Vec<u16> = title.unit_ends.iter().map(|&e| count(e)).collect();
+        let offset = units.len();
+        units.extend(&lead.units);
+        unit_ends.extend(lead.unit_ends.iter().map(|&e| count(offset + e)));
+        let mut start = 0;
+        for &end in &unit_ends {
+            let part = &mut units[start..usize::from(end)];
+            part.sort_unstable();
+            start = usize::from(end);
+        }
         Features {
             names: count(names.len()),
             title_names: count(title.names.len()),
-            first: count(first.len()),
             words: words.into_boxed_slice(),
             units,
+            unit_ends,
             title_units,
             sketch,
         }
@@ -245,6 +270,7 @@ impl Features {
     /// The article as a story keeps it: without its parts.
     pub(super) fn kept(mut self) -> Features {
         self.units = Vec::new();
+        self.unit_ends = Vec::new();
         self
     }
 
@@ -261,36 +287,50 @@ impl Features {
         &self.words[from..from + usize::from(self.title_names)]
     }
 
-    /// Content words of the lead's first sentence (where a report says
-    /// what happened where), sorted.
-    pub fn first(&self) -> &[u64] {
-        let from = usize::from(self.names) + usize::from(self.title_names);
-        &self.words[from..from + usize::from(self.first)]
-    }
-
     /// Content words of title and lead (normalised, no everyday words),
     /// sorted, each with its weight before rarity in its two low bits: 2
-    /// for a title word, 1 for a lead word, 3 for both.
+    /// for a title word, 1 for a lead word, 3 for both (see [`term`]); and
+    /// a bit for a word of the lead's first sentence.
     pub fn terms(&self) -> &[u64] {
-        let from =
-            usize::from(self.names) + usize::from(self.title_names) + usize::from(self.first);
-        &self.words[from..]
+        &self.words[usize::from(self.names) + usize::from(self.title_names)..]
+    }
+
+    /// The term of a word (by its hash), if the article has it.
+    fn term_of(&self, word: u64) -> Option<u64> {
+        let terms = self.terms();
+        let i = terms.binary_search_by_key(&word, |t| t & !MARKS).ok()?;
+        Some(terms[i])
     }
 
     /// The weight of a word (by its hash) among the terms: 2 in the title,
     /// 1 in the lead, 3 in both, 0 if absent.
     pub fn weight(&self, word: u64) -> u8 {
-        let terms = self.terms();
-        match terms.binary_search_by_key(&word, |t| t & !WEIGHT) {
-            Ok(i) => term(terms[i]).1,
-            Err(_) => 0,
-        }
+        self.term_of(word).map_or(0, |t| term(t).1)
     }
 
-    /// The parts of the article: its title's (the first
+    /// Whether a word (by its hash) is in the headline or the lead's
+    /// first sentence (where a report says what happened where).
+    pub fn leads_with(&self, word: u64) -> bool {
+        self.term_of(word).is_some_and(|t| t & (2 | FIRST) != 0)
+    }
+
+    /// The content words of the headline and the lead's first sentence.
+    pub fn lead_words(&self) -> impl Iterator<Item = u64> + '_ {
+        self.terms()
+            .iter()
+            .filter(|t| *t & (2 | FIRST) != 0)
+            .map(|t| t & !MARKS)
+    }
+
+    /// The parts of the article, each sorted: its title's (the first
     /// [`Features::title_units`]), then its lead's sentences.
-    pub fn units(&self) -> &[Box<[u64]>] {
-        &self.units
+    pub fn units(&self) -> impl Iterator<Item = &[u64]> + '_ {
+        let mut start = 0;
+        self.unit_ends.iter().map(move |&end| {
+            let part = &self.units[start..usize::from(end)];
+            start = usize::from(end);
+            part
+        })
     }
 
     pub fn title_units(&self) -> usize {
@@ -303,7 +343,7 @@ impl Features {
         self.names().binary_search(&word).is_ok()
             || self
                 .terms()
-                .binary_search_by_key(&word, |t| t & !WEIGHT)
+                .binary_search_by_key(&word, |t| t & !MARKS)
                 .is_ok()
     }
 
@@ -312,7 +352,7 @@ impl Features {
         self.terms()
             .iter()
             .filter(|t| *t & 2 != 0)
-            .map(|t| t & !WEIGHT)
+            .map(|t| t & !MARKS)
     }
 
     /// The estimated Jaccard similarity of two articles' shingles.
@@ -329,7 +369,7 @@ impl Features {
 
 /// A term's word (its hash) and weight.
 pub(super) fn term(t: u64) -> (u64, u8) {
-    (t & !WEIGHT, (t & WEIGHT) as u8)
+    (t & !MARKS, (t & WEIGHT) as u8)
 }
 
 /// A 64-bit finaliser (SplitMix64): spreads nearby inputs over all bits.
