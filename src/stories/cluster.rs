@@ -151,7 +151,7 @@ impl Clusterer {
             && fits[0].0 < 1.0
             && self.names_apart(&article, fits[0].1, fits[1].1)
             || fits.first().is_some_and(|&(s, id)| {
-                s < 1.0 && self.reports_others(&article, &scratch.ranked, id)
+                s < 1.0 && self.reports_others(&article, &scratch.idf, &scratch.ranked, id)
             });
         let article = article.kept();
         let assignment = match fits.first() {
@@ -265,10 +265,7 @@ impl Clusterer {
             if found.0 < 1.0 {
                 for (i, member) in members.iter().enumerate() {
                     let m = &member.features;
-                    if shares_name(article, m)
-                        && !conflict(article, m)
-                        && same_happening(article, m)
-                    {
+                    if shares_name(article, m) && !conflict(article, m) {
                         found.1 |= 1 << i;
                     }
                 }
@@ -287,7 +284,11 @@ impl Clusterer {
                 };
                 for (i, member) in story.members.iter_mut().enumerate() {
                     if maybe & (1 << i) != 0 {
-                        best = best.max(rarity.same_event(article, &scratch.idf, norm, member));
+                        let fit = rarity.same_event(article, &scratch.idf, norm, member);
+                        // Checked last: few articles come this far.
+                        if fit > 0.0 && same_happening(article, &member.features) {
+                            best = best.max(fit);
+                        }
                     }
                 }
             }
@@ -328,18 +329,47 @@ impl Clusterer {
     /// headline lists parts of two stories or more ("Peru counts its dead,
     /// a night of rescues in Zambia, and …"), or less than two thirds of
     /// its parts are `best`'s.
-    fn reports_others(&self, article: &Features, candidates: &[(u32, u64)], best: u64) -> bool {
-        let rarity = self.rarity();
+    fn reports_others(
+        &self,
+        article: &Features,
+        idf: &[f64],
+        candidates: &[(u32, u64)],
+        best: u64,
+    ) -> bool {
+        // The names that could make a part another story's: those `best`
+        // never names and another candidate does (most articles have none).
+        let foreign: Vec<u64> = article
+            .names()
+            .iter()
+            .copied()
+            .filter(|&w| {
+                !self.names(best, w)
+                    && candidates
+                        .iter()
+                        .any(|&(_, id)| id != best && self.names(id, w))
+            })
+            .collect();
+        if foreign.is_empty() {
+            return false;
+        }
+        // A part's words are the article's terms: their rarities are known.
+        let terms = article.terms();
+        let rarity_of = |w: u64| match terms.binary_search_by_key(&w, |&t| term(t).0) {
+            Ok(i) => idf[i],
+            Err(_) => self.rarity().idf(w),
+        };
         let covers = |id: u64, unit: &[u64]| {
             let Some(story) = self.stories.get(&id) else {
                 return false;
             };
-            let total: f64 = unit.iter().map(|&w| rarity.idf(w)).sum();
-            let covered: f64 = unit
-                .iter()
-                .filter(|&&w| story.members.iter().any(|m| m.features.weight(w) > 0))
-                .map(|&w| rarity.idf(w))
-                .sum();
+            let (mut total, mut covered) = (0.0, 0.0);
+            for &w in unit {
+                let idf = rarity_of(w);
+                total += idf;
+                if story.members.iter().any(|m| m.features.weight(w) > 0) {
+                    covered += idf;
+                }
+            }
             covered >= total * 0.5
         };
         let listing = article.title_units() >= 3;
@@ -350,7 +380,7 @@ impl Clusterer {
             let own_names: Vec<u64> = unit
                 .iter()
                 .copied()
-                .filter(|&w| article.names().binary_search(&w).is_ok() && !self.names(best, w))
+                .filter(|w| foreign.binary_search(w).is_ok())
                 .collect();
             let owner = candidates
                 .iter()
