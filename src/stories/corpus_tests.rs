@@ -12,7 +12,8 @@
 //! improved using the first two. `tests/fixtures/stories-fourth` was
 //! written independently while the clusterer was being improved with all
 //! three in view, without reading its code or their articles, to give the
-//! held-out figure at the end.
+//! held-out figure at the end. `tests/fixtures/stories-fifth` was written
+//! the same way once all four were in view, and is held out in turn.
 
 use super::*;
 use crate::ingest::feed;
@@ -257,19 +258,26 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     let heldout = measure("stories-heldout");
     let third = measure("stories-third");
     let fourth = measure("stories-fourth");
+    let fifth = measure("stories-fifth");
     let row = |what: &str, f: &dyn Fn(&Measured) -> String| {
         eprintln!(
-            "{what:<28}{:>22}{:>22}{:>22}{:>22}",
+            "{what:<28}{:>22}{:>22}{:>22}{:>22}{:>22}",
             f(&tuned),
             f(&heldout),
             f(&third),
-            f(&fourth)
+            f(&fourth),
+            f(&fifth)
         );
     };
     eprintln!();
     eprintln!(
-        "{:<28}{:>22}{:>22}{:>22}{:>22}",
-        "", "stories (tuned on)", "stories-heldout", "stories-third", "stories-fourth"
+        "{:<28}{:>22}{:>22}{:>22}{:>22}{:>22}",
+        "",
+        "stories (tuned on)",
+        "stories-heldout",
+        "stories-third",
+        "stories-fourth",
+        "stories-fifth"
     );
     row("articles / stories", &|m| {
         format!("{} / {}", m.articles, m.stories)
@@ -334,5 +342,15 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     // Asserted as measured, less a small margin; not a target.
     let ours = &fourth.ours;
     assert!(ours.f1 >= 0.8, "{ours:?}");
+    assert!(ours.negatives_merged <= 2, "{ours:?}");
+    // The fifth corpus, written independently once the clusterer had been
+    // tuned with all four others in view (neither its code nor their
+    // articles read), and committed before the first run. First run, with
+    // the clusterer and thresholds unchanged: precision 0.824, recall
+    // 0.809, F1 0.816, 2 of its 15 hard-negative pairs merged (28 article
+    // pairs merged wrongly, 31 split); the title-word baseline F1 0.312,
+    // 0 merged. Asserted as measured, less a small margin; not a target.
+    let ours = &fifth.ours;
+    assert!(ours.f1 >= 0.78, "{ours:?}");
     assert!(ours.negatives_merged <= 2, "{ours:?}");
 }
