@@ -209,9 +209,8 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             let (path, state_dir) = (rt.config.path.clone(), rt.config.state_dir.clone());
             let store = store.clone();
             let bound = (rt.config.websub.clone(), listen(&rt.config.metrics));
-            // The stories of the window carry over (a new window applies to
-            // them as they age).
-            let stories = rt.pipeline.stories.clone();
+            // The stories of the window carry over (its length may not change).
+            let stories = (rt.pipeline.stories.clone(), rt.config.retention.stories);
             let mut preparing = tokio::task::spawn_blocking(move || {
                 prepare(&path, &state_dir, bound, (store, stories))
             });
@@ -286,7 +285,7 @@ fn prepare(
     path: &Path,
     state_dir: &Path,
     (websub, metrics): (Option<WebSubConfig>, Option<SocketAddr>),
-    (store, stories): (Arc<dyn Store>, Arc<Stories>),
+    (store, (stories, window)): (Arc<dyn Store>, (Arc<Stories>, std::time::Duration)),
 ) -> Option<Runtime> {
     let new = match Config::load(path) {
         Ok(config) => config,
@@ -306,6 +305,11 @@ fn prepare(
     }
     if listen(&new.metrics) != metrics {
         tracing::error!("Reload rejected: [metrics] listen changed, which needs a restart");
+        return None;
+    }
+    // The stories in memory and the store's pruning keep one window.
+    if new.retention.stories != window {
+        tracing::error!("Reload rejected: [stories] window changed, which needs a restart");
         return None;
     }
     build(new, store, stories, true)

@@ -412,7 +412,12 @@ impl Pipeline {
         let now = Utc::now();
         let mut entries = Entries::default();
         let mut new = 0;
-        for ((article, (key, print)), known) in articles.iter().zip(prints).zip(known) {
+        // Oldest first (feeds list newest first): a story's first report is
+        // placed first, and its later ones are what is new.
+        let mut entries_in_order: Vec<_> =
+            articles.iter().zip(prints).zip(known).enumerate().collect();
+        entries_in_order.sort_by_key(|(i, ((a, _), _))| (a.published, std::cmp::Reverse(*i)));
+        for (_, ((article, (key, print)), known)) in entries_in_order {
             match known {
                 Known::New => {
                     new += 1;

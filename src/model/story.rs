@@ -65,4 +65,8 @@ pub struct StoryArticle {
     pub title: String,
     /// The first words of its text (see `stories::revision::lead`).
     pub lead: String,
+    /// Its story's first headline, and when the story began (kept while
+    /// the story lives, after its first articles leave the window).
+    pub story_title: String,
+    pub first_seen: DateTime<Utc>,
 }

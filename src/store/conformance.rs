@@ -459,6 +459,21 @@ pub async fn stories_send_what_each_rule_asks_once(store: &dyn Store) {
     assert_eq!(story.follows.as_deref(), Some("a1"));
     let first = entries.iter().find(|e| e.alert.id == "a1").unwrap();
     assert_eq!(first.alert.story.as_ref().unwrap().follows, None);
+    // A first alert that became a dead letter leaves the story without
+    // one: the next article's alert is sent, and is the first.
+    store
+        .mark_dead(&keys(&["a6"]), "mailbox gone")
+        .await
+        .unwrap();
+    let mut next = story_alert("a7", "s1", StoryMode::First, None);
+    next.destination = "other".into();
+    assert_eq!(store.commit_poll("g", commit(vec![next])).await.unwrap(), 1);
+    let mut after = story_alert("a8", "s1", StoryMode::First, None);
+    after.destination = "other".into();
+    assert_eq!(
+        store.commit_poll("g", commit(vec![after])).await.unwrap(),
+        0
+    );
     // The first alert queued again (a retried poll) is not a follow-up of itself.
     assert_eq!(
         store
@@ -481,6 +496,8 @@ pub async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
         at: Utc::now(),
         title: format!("title of {key}"),
         lead: "lead".into(),
+        story_title: format!("first of {story}"),
+        first_seen: Utc::now() - Duration::days(3),
     };
     let commit = PollCommit {
         seen_keys: keys(&["http-1", "old"]),
@@ -551,12 +568,54 @@ pub async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
         .story_articles(Utc::now() - Duration::hours(1))
         .await
         .unwrap();
+    assert_eq!(restored.len(), 1);
+    let expected = article("http-1", "s1");
     assert_eq!(
-        restored,
-        [article("http-1", "s1")].map(|a| StoryArticle {
+        restored[0],
+        StoryArticle {
             at: restored[0].at,
-            ..a
-        })
+            first_seen: restored[0].first_seen,
+            ..expected
+        }
+    );
+    // The story's title and start are kept as first recorded (to the
+    // second): a later article does not change them, nor does an edit
+    // move an article's place.
+    assert_eq!(
+        restored[0].first_seen.timestamp(),
+        expected.first_seen.timestamp()
+    );
+    let later = StoryArticle {
+        key: "http-2".into(),
+        story_title: "another title".into(),
+        first_seen: Utc::now(),
+        ..article("http-2", "s1")
+    };
+    let edited = StoryArticle {
+        title: "edited".into(),
+        at: Utc::now() + Duration::hours(1),
+        ..article("http-1", "s1")
+    };
+    let commit = PollCommit {
+        seen_keys: keys(&["http-2"]),
+        story_articles: vec![later, edited],
+        ..Default::default()
+    };
+    store.commit_poll("f", commit).await.unwrap();
+    let restored = store
+        .story_articles(Utc::now() - Duration::hours(1))
+        .await
+        .unwrap();
+    let titles: Vec<(&str, &str, &str)> = restored
+        .iter()
+        .map(|a| (a.key.as_str(), a.title.as_str(), a.story_title.as_str()))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("http-1", "edited", "first of s1"),
+            ("http-2", "title of http-2", "first of s1")
+        ]
     );
 }
 
@@ -750,6 +809,8 @@ mod sqlite {
             at: Utc::now(),
             title: "t".into(),
             lead: "l".into(),
+            story_title: "t".into(),
+            first_seen: Utc::now(),
         };
         let commit = PollCommit {
             seen_keys: keys(&["k1"]),
@@ -766,7 +827,7 @@ mod sqlite {
         conn.execute("UPDATE story_article SET at = at - 4 * 24 * 3600", [])
             .unwrap();
         let pruned = store.prune(retention, Utc::now(), 100, &[]).await.unwrap();
-        assert_eq!(pruned.stories, 2, "the article and its story's thread");
+        assert_eq!(pruned.stories, 3, "the article, its story and its thread");
         assert_eq!(store.stats().await.unwrap().story_articles, 0);
         // The story is gone: the same story id may alert again.
         let again = PollCommit {

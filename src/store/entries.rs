@@ -26,11 +26,15 @@ pub(super) fn insert_alerts(
         "INSERT OR IGNORE INTO outbox (id, destination, payload, status, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
     )?;
+    // The first alert, if it may still reach the reader: one that became a
+    // dead letter (or is gone) leaves the story without one.
     let mut thread = tx.prepare_cached(
-        "SELECT root FROM story_thread WHERE story = ?1 AND rule = ?2 AND destination = ?3",
+        "SELECT t.root FROM story_thread t JOIN outbox o ON o.id = t.root
+         WHERE t.story = ?1 AND t.rule = ?2 AND t.destination = ?3 AND o.status <> 'dead'",
     )?;
     let mut start = tx.prepare_cached(
-        "INSERT INTO story_thread (story, rule, destination, root) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO story_thread (story, rule, destination, root) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (story, rule, destination) DO UPDATE SET root = excluded.root",
     )?;
     let mut queued = 0;
     for alert in alerts {
@@ -85,12 +89,18 @@ pub(super) fn record_entries(
         for (key, print) in &entries.fingerprints {
             fingerprint.execute(params![feed, key, print])?;
         }
+        // An edited article keeps its place (and time) in its story.
         let mut placed = tx.prepare_cached(
-            "INSERT OR REPLACE INTO story_article (feed, key, story, at, title, lead)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO story_article (feed, key, story, at, title, lead)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (feed, key) DO UPDATE SET title = excluded.title, lead = excluded.lead",
+        )?;
+        let mut story = tx.prepare_cached(
+            "INSERT OR IGNORE INTO story (id, title, first_seen) VALUES (?1, ?2, ?3)",
         )?;
         for a in &entries.story_articles {
             placed.execute(params![a.feed, a.key, a.story, ts(a.at), a.title, a.lead])?;
+            story.execute(params![a.story, a.story_title, ts(a.first_seen)])?;
         }
     }
     retention::mark_present(tx, feed, &entries.present_keys, now)?;
@@ -152,8 +162,9 @@ pub(super) fn story_articles(
     since: DateTime<Utc>,
 ) -> Result<Vec<StoryArticle>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT feed, key, story, at, title, lead FROM story_article
-         WHERE at >= ?1 ORDER BY at, rowid",
+        "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen
+         FROM story_article a JOIN story s ON s.id = a.story
+         WHERE a.at >= ?1 ORDER BY a.at, a.rowid",
     )?;
     let rows = stmt.query_map(params![ts(since)], |r| {
         Ok(StoryArticle {
@@ -163,6 +174,8 @@ pub(super) fn story_articles(
             at: from_ts(r.get(3)?),
             title: r.get(4)?,
             lead: r.get(5)?,
+            story_title: r.get(6)?,
+            first_seen: from_ts(r.get(7)?),
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

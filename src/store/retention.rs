@@ -118,6 +118,13 @@ pub(super) fn prune(
              LIMIT ?1)",
         params![batch],
     )?;
+    stories += conn.execute(
+        "DELETE FROM story WHERE id IN (
+             SELECT s.id FROM story s
+             WHERE NOT EXISTS (SELECT 1 FROM story_article a WHERE a.story = s.id)
+             LIMIT ?1)",
+        params![batch],
+    )?;
     // A feed nobody polled for the whole window, and no longer configured,
     // has left the config (a configured one is kept however long it went
     // unpolled: the daemon was down, or the clock jumped).

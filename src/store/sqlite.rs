@@ -113,6 +113,13 @@ CREATE TABLE story_article (
 ); -- with rowids: they keep the order articles were placed in
 CREATE INDEX story_article_at ON story_article (at);
 CREATE INDEX story_article_story ON story_article (story);
+-- Each story's first headline and when it began: its articles past the
+-- window are pruned while it lives on, and it keeps its subject.
+CREATE TABLE story (
+    id         TEXT PRIMARY KEY,
+    title      TEXT NOT NULL,
+    first_seen INTEGER NOT NULL
+) WITHOUT ROWID;
 -- Each story's first alert per rule and destination: later articles follow
 -- it (or are only recorded), whichever instance or poll brings them.
 CREATE TABLE story_thread (

@@ -15,6 +15,8 @@ use std::sync::OnceLock;
 
 /// Words of the text that count as its lead.
 const LEAD_WORDS: usize = 60;
+/// Words of a title read at most (a feed may send a title of megabytes).
+const TITLE_WORDS: usize = 64;
 /// MinHash values per article: the estimate of a Jaccard of 0.5 is within
 /// ±0.09 at one standard deviation (0.08 measured on leads of 60 words).
 pub(super) const SKETCH: usize = 32;
@@ -202,7 +204,7 @@ fn sketch(words: &[u64]) -> [u32; SKETCH] {
 impl Features {
     pub fn of(article: &Article) -> Features {
         let mut title = Words::default();
-        words(&article.title, usize::MAX, true, &mut title);
+        words(&article.title, TITLE_WORDS, true, &mut title);
         // The lead's words follow the title's in `all`.
         let mut lead = Words {
             all: std::mem::take(&mut title.all),

@@ -5,17 +5,26 @@
 
 use crate::matching::text::tokenize;
 use crate::model::article::hex;
+use crate::model::boundary::floor_char_boundary;
 use sha2::{Digest, Sha256};
 
 /// Words of the text that count as its lead (as `features` reads it).
 pub const LEAD_WORDS: usize = 60;
+/// Figures read of one text at most.
+const MAX_FIGURES: usize = 32;
 /// Fewer words than this in title and lead say too little to recognise an
 /// article by (a "Daily briefing" with no text): no fingerprint.
 const FINGERPRINT_WORDS: usize = 8;
 
 /// The start of `text` up to the end of its `LEAD_WORDS`th word.
 pub fn lead(text: &str) -> &str {
-    let tokens = tokenize(text);
+    // A prefix holds the lead of all but the oddest texts: a long body is
+    // not tokenised whole on every poll.
+    let prefix = &text[..floor_char_boundary(text, LEAD_WORDS * 16)];
+    let tokens = match tokenize(prefix) {
+        tokens if tokens.tokens.len() > LEAD_WORDS || prefix.len() == text.len() => tokens,
+        _ => tokenize(text),
+    };
     match tokens.tokens.get(LEAD_WORDS - 1) {
         Some(token) => &text[..token.span().end],
         None => text,
@@ -29,7 +38,8 @@ pub fn fingerprint(title: &str, lead: &str) -> Option<String> {
     let mut hasher = Sha256::new();
     let mut words = 0;
     for text in [title, lead] {
-        let tokens = tokenize(text);
+        // Enough for the first words of either (a title may be huge).
+        let tokens = tokenize(&text[..floor_char_boundary(text, LEAD_WORDS * 64)]);
         for i in 0..tokens.tokens.len().min(LEAD_WORDS) {
             hasher.update(tokens.word(i).as_bytes());
             hasher.update([0]);
@@ -108,6 +118,10 @@ pub fn figures(text: &str) -> Vec<String> {
         let year = digits.len() == 4 && (digits.starts_with("19") || digits.starts_with("20"));
         if !time && !year && !found.contains(&digits) {
             found.push(digits);
+            // A headline of a thousand numbers is no news of a thousand.
+            if found.len() == MAX_FIGURES {
+                break;
+            }
         }
     }
     found

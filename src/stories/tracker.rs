@@ -15,6 +15,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Figures a story remembers at most (a text gives at most 32).
+const MAX_FIGURES: usize = 256;
+
 /// The stories of the window, shared by every feed's polls.
 pub struct Stories {
     window: chrono::Duration,
@@ -29,6 +32,10 @@ struct State {
     ids: FxHashMap<String, u64>,
     /// Stories by when they last had an article, oldest first (expiry).
     seen: VecDeque<(DateTime<Utc>, u64)>,
+    /// Each article placed (by a hash of feed and key): its story and what
+    /// it added. An article placed again (its poll's commit failed and the
+    /// poll is retried) gets the same answer, not "nothing new".
+    placed: FxHashMap<u64, (u64, Option<String>)>,
 }
 
 struct Story {
@@ -39,6 +46,8 @@ struct Story {
     articles: u32,
     sources: Vec<String>,
     figures: Vec<String>,
+    /// Its articles' keys in [`State::placed`].
+    keys: Vec<u64>,
 }
 
 /// Where a new article went, and what the store keeps of it.
@@ -63,6 +72,13 @@ fn story_id(feed: &str, key: &str) -> String {
 /// The figures of a headline and the first sentence of its lead: where a
 /// report puts its news (a toll, a count); later sentences bring ages,
 /// distances and dates that differ between outlets' versions of one fact.
+/// An article's key in [`State::placed`].
+fn article_hash(feed: &str, key: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    std::hash::Hash::hash(&(feed, key), &mut hasher);
+    std::hash::Hasher::finish(&hasher)
+}
+
 fn figures_of(title: &str, lead: &str) -> Vec<String> {
     let mut all = figures(title);
     let end = lead
@@ -98,6 +114,7 @@ impl Stories {
                 stories: FxHashMap::default(),
                 ids: FxHashMap::default(),
                 seen: VecDeque::new(),
+                placed: FxHashMap::default(),
             }),
         }
     }
@@ -145,14 +162,18 @@ impl Stories {
             state.expire(a.at, self.window);
             let story = state.stories.entry(internal).or_insert_with(|| Story {
                 id: a.story.clone(),
-                title: a.title.clone(),
-                first_seen: a.at,
+                title: a.story_title.clone(),
+                first_seen: a.first_seen,
                 last_seen: a.at,
                 articles: 0,
                 sources: Vec::new(),
                 figures: Vec::new(),
+                keys: Vec::new(),
             });
             story.add(&a.feed, figures_of(&a.title, &a.lead), a.at);
+            let key = article_hash(&a.feed, &a.key);
+            story.keys.push(key);
+            state.placed.insert(key, (internal, None));
             state.seen.push_back((a.at, internal));
         }
     }
@@ -164,6 +185,12 @@ impl Stories {
         let found = figures_of(&article.title, &lead);
         let mut state = self.state();
         state.expire(at, self.window);
+        let key = article_hash(feed, &article.key);
+        if let Some((internal, adds)) = state.placed.get(&key).cloned()
+            && let Some(story) = state.stories.get(&internal)
+        {
+            return story.placed(adds, feed, article, at, lead);
+        }
         let assignment = state.clusterer.assign(Features::of(article), at);
         let adds = match state.stories.get(&assignment.story) {
             Some(story) if !assignment.first => story.new_figures(&found),
@@ -181,17 +208,20 @@ impl Stories {
                         articles: 0,
                         sources: Vec::new(),
                         figures: Vec::new(),
+                        keys: Vec::new(),
                     },
                 );
                 None
             }
         };
         state.seen.push_back((at, assignment.story));
+        state.placed.insert(key, (assignment.story, adds.clone()));
         let story = state
             .stories
             .get_mut(&assignment.story)
             .expect("the story was just found or made");
         story.add(feed, found, at);
+        story.keys.push(key);
         story.placed(adds, feed, article, at, lead)
     }
 
@@ -237,7 +267,8 @@ impl Story {
 
     fn learn(&mut self, figures: Vec<String>) {
         for f in figures {
-            if !self.figures.contains(&f) {
+            // Bounded: a story's figures are compared with each article's.
+            if self.figures.len() < MAX_FIGURES && !self.figures.contains(&f) {
                 self.figures.push(f);
             }
         }
@@ -271,6 +302,8 @@ impl Story {
                 at,
                 title: article.title.clone(),
                 lead,
+                story_title: self.title.clone(),
+                first_seen: self.first_seen,
             },
         }
     }
@@ -301,7 +334,76 @@ impl State {
                 && let Some(story) = self.stories.remove(&id)
             {
                 self.ids.remove(&story.id);
+                for key in story.keys {
+                    self.placed.remove(&key);
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(key: &str, title: &str, summary: &str) -> Article {
+        Article {
+            key: key.into(),
+            guid: None,
+            title: title.into(),
+            link: None,
+            published: None,
+            authors: Vec::new(),
+            categories: Vec::new(),
+            summary: summary.into(),
+            content: String::new(),
+        }
+    }
+
+    const FIRST: (&str, &str) = (
+        "Explosion at Zaventem airport kills two",
+        "An explosion tore through the departure hall of Zaventem airport near Brussels \
+         on Tuesday morning, killing two people and injuring dozens, Belgian police said.",
+    );
+    const TOLL: (&str, &str) = (
+        "Zaventem airport explosion: death toll rises to 11",
+        "The death toll from Tuesday's explosion in the departure hall of Zaventem airport \
+         near Brussels has risen to 11, Belgian police said, with 81 people injured.",
+    );
+
+    #[test]
+    fn an_article_placed_again_gets_the_same_answer() {
+        let stories = Stories::new(Duration::from_secs(48 * 3600));
+        let at = DateTime::from_timestamp(1_770_000_000, 0).unwrap();
+        stories.place("wire", &article("w1", FIRST.0, FIRST.1), at);
+        let toll = article("l1", TOLL.0, TOLL.1);
+        let placed = stories.place("lake", &toll, at);
+        // Its poll's commit failed; the retried poll places it again.
+        let again = stories.place("lake", &toll, at);
+        assert_eq!(placed.story.adds.as_deref(), Some("new figures: 11, 81"));
+        assert_eq!(again.story, placed.story);
+        assert_eq!(again.record, placed.record);
+    }
+
+    #[test]
+    fn a_restored_story_keeps_its_first_headline() {
+        let stories = Stories::new(Duration::from_secs(48 * 3600));
+        let at = DateTime::from_timestamp(1_770_000_000, 0).unwrap();
+        // Its first article left the window; a later one is what is kept.
+        stories.restore(&[StoryArticle {
+            feed: "lake".into(),
+            key: "l1".into(),
+            story: "s0123456789abcdef".into(),
+            at,
+            title: TOLL.0.into(),
+            lead: TOLL.1.into(),
+            story_title: FIRST.0.into(),
+            first_seen: at - chrono::Duration::hours(60),
+        }]);
+        let copy = stories.place("metro", &article("m1", TOLL.0, TOLL.1), at);
+        assert_eq!(copy.story.id, "s0123456789abcdef");
+        assert_eq!(copy.story.title, FIRST.0);
+        assert_eq!(copy.story.first_seen, at - chrono::Duration::hours(60));
+        assert_eq!(copy.record.story_title, FIRST.0);
     }
 }

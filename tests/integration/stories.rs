@@ -331,3 +331,29 @@ async fn test_rule_shows_how_a_day_of_feeds_would_be_grouped() {
     assert_ne!(story[FIRST.1], story[OTHER_EVENT.1]);
     assert!(run.stderr.contains("2 stories"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn a_feed_listing_newest_first_starts_the_story_with_its_first_report() {
+    let feeds = Feeds::default();
+    // Newest first, as feeds list them: the toll report, then the first.
+    feeds.set("wire", &[FOLLOW_UP, FIRST]);
+    let server = serve(&feeds).await;
+    let smtp = SmtpSink::start_any();
+    let config = config(smtp.port, &feed_config(&server, &["wire"]));
+    let env = Env::new(&config, &rules("updates"));
+    let run = env.once().await;
+    assert!(run.status.success(), "{}", run.stderr);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2, "{:?}", subjects(&smtp));
+    let (follow_up, first): (Vec<&String>, Vec<&String>) = mails
+        .iter()
+        .partition(|m| mail_header(m, "In-Reply-To").is_some());
+    assert_eq!((follow_up.len(), first.len()), (1, 1));
+    let (text, _) = mail_parts(follow_up[0]);
+    assert!(text.contains(FOLLOW_UP.1), "{text}");
+    assert!(text.contains("What is new: new figures: 11, 81"), "{text}");
+    assert_eq!(
+        mail_header(follow_up[0], "In-Reply-To"),
+        mail_header(first[0], "Message-ID")
+    );
+}
