@@ -2,7 +2,7 @@
 //! `file://` reads. Returns raw bytes: the parser decides the encoding.
 
 use super::network::{NetworkPolicy, PolicyResolver, permits_literal};
-use super::websub::Advertised;
+use super::websub::discovery::Advertised;
 use crate::http::{charset_of, error_chain, install_crypto_provider, retry_after};
 use reqwest::header::{
     CONTENT_LOCATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,

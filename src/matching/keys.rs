@@ -1,7 +1,9 @@
 //! Word keys and hashes: a word's first bytes as two u64s, hashed with its
 //! length, shared by the gate filters, the distinct-word table and prefixes.
 
-use super::text::HEAD_BYTES;
+/// Bytes of a word's start that its key is made of (what
+/// `Tokens::word_and_head` reads).
+pub(crate) const HEAD_BYTES: usize = 16;
 
 /// A word's slot in [`RuleSet::word_filter`]: 5 bits of its first and of its
 /// last byte (for lower-case letters, the letter itself).

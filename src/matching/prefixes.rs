@@ -6,8 +6,8 @@
 //! cache misses, a few per word.
 
 use super::bloom::Bloom;
+use super::keys::HEAD_BYTES;
 use super::keys::{key_bytes, low_bytes, prefix_hash, word_key};
-use super::text::HEAD_BYTES;
 use std::ops::Range;
 
 /// Bytes of a prefix compared inline; the rest of a longer one is in `rests`.

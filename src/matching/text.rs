@@ -4,6 +4,7 @@
 //! words ("Al-Shabab" → "al", "shabab"), and a possessive 's / ’s dropped.
 
 use super::clitics;
+use super::keys::HEAD_BYTES;
 use crate::model::boundary::floor_char_boundary;
 use std::ops::Range;
 use unicode_normalization::char::is_combining_mark;
@@ -97,8 +98,6 @@ impl Tokens {
     }
 }
 
-/// Bytes that [`Tokens::word_and_head`] reads from a word's start.
-pub(crate) const HEAD_BYTES: usize = 16;
 /// Ends every buffer of words, so that reading [`HEAD_BYTES`] from the
 /// start of the last word stays inside it.
 const PADDING: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";

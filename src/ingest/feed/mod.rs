@@ -1,7 +1,7 @@
 //! Parser and normaliser: feed bytes (RSS, Atom, JSON Feed, via feed-rs) to
 //! plain-text [`Article`]s.
 
-use crate::ingest::websub::Advertised;
+use crate::ingest::websub::discovery::Advertised;
 use crate::ingest::{encoding, html};
 use crate::model::article::{Article, article_key};
 

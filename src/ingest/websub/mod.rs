@@ -10,7 +10,7 @@
 //! task (which a shutdown or reload stops), and its outcome recorded only if
 //! nothing changed the subscription meanwhile.
 
-mod discovery;
+pub(crate) mod discovery;
 mod lease;
 mod signature;
 
