@@ -1,4 +1,5 @@
-//! Durable state: per-feed poll state, seen keys and the alert outbox.
+//! Durable state: per-feed poll state, seen keys (with what each entry said),
+//! the alert outbox, and the stories of the window with their first alerts.
 //!
 //! The `Store` trait is what the pipeline uses; each backend implements it and
 //! passes the same conformance tests. The backend is chosen in [`open`] only.
