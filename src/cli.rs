@@ -615,10 +615,11 @@ async fn test_rule(set: &RuleSet, sources: &[String], format: OutputFormat) -> R
         let parsed = feed::parse_from(&read.bytes, read.charset.as_deref(), read.base.as_ref())
             .with_context(|| redact_source(source))?
             .articles;
+        let shown = redact_source(source);
         let mut at = DateTime::<Utc>::MIN_UTC;
         for article in parsed {
             at = article.published.unwrap_or(at);
-            articles.push((at, redact_source(source), article));
+            articles.push((at, shown.clone(), article));
         }
     }
     articles.sort_by_key(|(at, _, _)| *at);

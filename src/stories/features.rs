@@ -5,6 +5,7 @@
 //! A story keeps its articles' features for the whole window, so they are
 //! compact: the word lists in one allocation, the sketch 32-bit values.
 
+use super::revision::LEAD_WORDS;
 use crate::matching::everyday_words;
 use crate::matching::text::tokenize;
 use crate::model::article::Article;
@@ -13,8 +14,6 @@ use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
-/// Words of the text that count as its lead.
-const LEAD_WORDS: usize = 60;
 /// Words of a title read at most (a feed may send a title of megabytes).
 const TITLE_WORDS: usize = 64;
 /// MinHash values per article: the estimate of a Jaccard of 0.5 is within

@@ -8,7 +8,7 @@ use crate::model::article::hex;
 use crate::model::boundary::floor_char_boundary;
 use sha2::{Digest, Sha256};
 
-/// Words of the text that count as its lead (as `features` reads it).
+/// Words of the text that count as its lead (here and in `features`).
 pub const LEAD_WORDS: usize = 60;
 /// Figures read of one text at most.
 const MAX_FIGURES: usize = 32;

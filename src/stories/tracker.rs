@@ -5,7 +5,7 @@
 use super::cluster::Clusterer;
 use super::features::Features;
 use super::revision::{figures, lead};
-use crate::matching::text::tokenize;
+use crate::matching::text::words;
 use crate::model::article::{Article, hex};
 use crate::model::story::{AlertStory, StoryArticle, StoryMode};
 use chrono::{DateTime, Utc};
@@ -69,9 +69,6 @@ fn story_id(feed: &str, key: &str) -> String {
     format!("s{}", hex(&hasher.finalize()[..8]))
 }
 
-/// The figures of a headline and the first sentence of its lead: where a
-/// report puts its news (a toll, a count); later sentences bring ages,
-/// distances and dates that differ between outlets' versions of one fact.
 /// An article's key in [`State::placed`].
 fn article_hash(feed: &str, key: &str) -> u64 {
     let mut hasher = rustc_hash::FxHasher::default();
@@ -79,6 +76,9 @@ fn article_hash(feed: &str, key: &str) -> u64 {
     std::hash::Hasher::finish(&hasher)
 }
 
+/// The figures of a headline and the first sentence of its lead: where a
+/// report puts its news (a toll, a count); later sentences bring ages,
+/// distances and dates that differ between outlets' versions of one fact.
 fn figures_of(title: &str, lead: &str) -> Vec<String> {
     let mut all = figures(title);
     let end = lead
@@ -95,14 +95,6 @@ fn figures_of(title: &str, lead: &str) -> Vec<String> {
         }
     }
     all
-}
-
-/// The words of a headline as the matcher reads them.
-fn words(text: &str) -> Vec<String> {
-    let tokens = tokenize(text);
-    (0..tokens.tokens.len())
-        .map(|i| tokens.word(i).to_string())
-        .collect()
 }
 
 impl Stories {
@@ -160,15 +152,8 @@ impl Stories {
             };
             state.clusterer.restore(features, a.at, internal);
             state.expire(a.at, self.window);
-            let story = state.stories.entry(internal).or_insert_with(|| Story {
-                id: a.story.clone(),
-                title: a.story_title.clone(),
-                first_seen: a.first_seen,
-                last_seen: a.at,
-                articles: 0,
-                sources: Vec::new(),
-                figures: Vec::new(),
-                keys: Vec::new(),
+            let story = state.stories.entry(internal).or_insert_with(|| {
+                Story::new(a.story.clone(), a.story_title.clone(), a.first_seen, a.at)
             });
             story.add(&a.feed, figures_of(&a.title, &a.lead), a.at);
             let key = article_hash(&a.feed, &a.key);
@@ -198,19 +183,8 @@ impl Stories {
                 // A story of its own (or one this side forgot: started again).
                 let id = story_id(feed, &article.key);
                 state.ids.insert(id.clone(), assignment.story);
-                state.stories.insert(
-                    assignment.story,
-                    Story {
-                        id,
-                        title: article.title.clone(),
-                        first_seen: at,
-                        last_seen: at,
-                        articles: 0,
-                        sources: Vec::new(),
-                        figures: Vec::new(),
-                        keys: Vec::new(),
-                    },
-                );
+                let story = Story::new(id, article.title.clone(), at, at);
+                state.stories.insert(assignment.story, story);
                 None
             }
         };
@@ -256,6 +230,26 @@ impl Stories {
 }
 
 impl Story {
+    /// A story begun `first_seen` with the headline `title`, its latest
+    /// article come `last_seen`; its articles are then added.
+    fn new(
+        id: String,
+        title: String,
+        first_seen: DateTime<Utc>,
+        last_seen: DateTime<Utc>,
+    ) -> Story {
+        Story {
+            id,
+            title,
+            first_seen,
+            last_seen,
+            articles: 0,
+            sources: Vec::new(),
+            figures: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
+
     fn add(&mut self, feed: &str, figures: Vec<String>, at: DateTime<Utc>) {
         self.articles += 1;
         self.last_seen = self.last_seen.max(at);
