@@ -194,9 +194,6 @@ pub trait Store: Send + Sync {
         said: Said,
     ) -> Result<usize, StoreError>;
 
-    /// The subset of `keys` not yet seen in `feed`, in the given order.
-    async fn unseen(&self, feed: &str, keys: &[String]) -> Result<Vec<String>, StoreError>;
-
     /// Records a successful poll; returns how many alerts were newly queued
     /// (an alert whose id is already in the outbox is not queued again).
     async fn commit_poll(&self, feed: &str, commit: PollCommit) -> Result<usize, StoreError>;

@@ -368,23 +368,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn unseen(&self, feed: &str, keys: &[String]) -> Result<Vec<String>, StoreError> {
-        let feed = feed.to_string();
-        let keys = keys.to_vec();
-        self.with(move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT 1 FROM seen WHERE feed = ?1 AND key = ?2")?;
-            let mut unseen = Vec::new();
-            for key in keys {
-                if !stmt.exists(params![feed, key])? {
-                    unseen.push(key);
-                }
-            }
-            Ok(unseen)
-        })
-        .await
-    }
-
     async fn commit_poll(&self, feed: &str, commit: PollCommit) -> Result<usize, StoreError> {
         let feed = feed.to_string();
         self.with(move |conn| {
