@@ -66,12 +66,7 @@ fn story_line(alert: &Alert) -> Option<String> {
                 .unwrap_or_default()
         ));
     }
-    let also: Vec<&str> = story
-        .sources
-        .iter()
-        .filter(|s| **s != alert.feed)
-        .map(String::as_str)
-        .collect();
+    let also = alert.also_reported_by();
     if !also.is_empty() {
         parts.push(format!("also: {}", also.join(", ")));
     }

@@ -139,7 +139,12 @@ fn describe(e: &minijinja::Error) -> String {
 /// The `Message-ID` of a notice's email: the same on every redelivery, so a
 /// mail client can drop a repeat.
 pub(crate) fn message_id(notice: Notice<'_>) -> String {
-    format!("<{}@newswatch.alert>", notice.id())
+    message_id_of(notice.id())
+}
+
+/// The `Message-ID` of the notice with this id.
+fn message_id_of(id: &str) -> String {
+    format!("<{id}@newswatch.alert>")
 }
 
 /// What the templates see of one alert. Feed text is data here: the HTML
@@ -225,13 +230,7 @@ fn alert_view<'a>(alert: &'a Alert, tz: &TimeZone) -> AlertView<'a> {
             follow_up: story.follows.is_some(),
             adds: story.adds.as_deref(),
             articles: story.articles,
-            also: story
-                .sources
-                .iter()
-                .filter(|s| **s != alert.feed)
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
+            also: alert.also_reported_by().join(", "),
         }),
     }
 }
@@ -362,7 +361,7 @@ pub(crate) fn render(
     if let Notice::Alert(alert) = notice
         && let Some(root) = alert.story.as_ref().and_then(|s| s.follows.as_deref())
     {
-        let root = format!("<{root}@newswatch.alert>");
+        let root = message_id_of(root);
         for name in ["In-Reply-To", "References"] {
             headers.insert_raw(HeaderValue::new(
                 HeaderName::new_from_ascii_str(name),

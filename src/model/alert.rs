@@ -64,6 +64,17 @@ impl AlertArticle {
 }
 
 impl Alert {
+    /// The other feeds that reported the alert's story, first reporter
+    /// first (none without a story).
+    pub(crate) fn also_reported_by(&self) -> Vec<&str> {
+        self.story
+            .iter()
+            .flat_map(|s| &s.sources)
+            .map(String::as_str)
+            .filter(|s| *s != self.feed)
+            .collect()
+    }
+
     /// The distinct words the excerpts mark, in order of appearance: what
     /// the reader sees as "why it matched".
     pub(crate) fn matched_terms(&self) -> Vec<String> {
