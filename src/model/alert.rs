@@ -117,14 +117,17 @@ impl Digest {
                 .or_insert(newest(a));
             *t = (*t).max(newest(a));
         }
-        let latest_of = |a: &Alert| latest[&(a.rule.clone(), group(a))];
-        alerts.sort_by(|a, b| {
-            a.rule
-                .cmp(&b.rule)
-                .then_with(|| latest_of(b).cmp(&latest_of(a)))
-                .then_with(|| group(a).cmp(&group(b)))
-                .then_with(|| newest(a).cmp(&newest(b)))
-                .then_with(|| a.id.cmp(&b.id))
+        // Each alert's place worked out once, not at every comparison.
+        alerts.sort_by_cached_key(|a| {
+            let (rule, group) = (a.rule.clone(), group(a));
+            let latest = latest[&(rule.clone(), group.clone())];
+            (
+                rule,
+                std::cmp::Reverse(latest),
+                group,
+                newest(a),
+                a.id.clone(),
+            )
         });
         let mut ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
         ids.sort_unstable();
