@@ -83,7 +83,7 @@ async fn run() {
          smtp = \"smtp://127.0.0.1:{port}\"\nfrom = \"nw@test.example\"\nto = [\"desk@test.example\"]\n"
     );
     let config = Config::parse(&dir.path().join("newswatch.toml"), &text).unwrap();
-    let store = store::open(&config.state_dir).await.unwrap();
+    let store = store::open(&config.store).await.unwrap();
     let deliverer = Deliverer::build(&config.destinations["desk"]).unwrap();
 
     let alerts: Vec<Alert> = (0..ALERTS).map(alert).collect();

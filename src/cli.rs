@@ -150,6 +150,10 @@ pub enum DbCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
     },
+    /// Bring the store's schema up to date and exit (the daemon does it at
+    /// start too; with PostgreSQL, under a lock, so instances may start
+    /// together).
+    Migrate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +233,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
                 DbCommand::Prune { format } => {
                     store_admin::prune(&config, format == OutputFormat::Json).await
                 }
+                DbCommand::Migrate => store_admin::migrate(&config).await,
             }
         }
         Command::Feeds { command, format } => match command {
@@ -697,9 +702,9 @@ fn human_match(rule: &str, article: &Article, story: &AlertStory, excerpts: &[Ex
 
 async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {
     let config = load(config)?;
-    let store = crate::store::open(&config.state_dir)
+    let store = crate::store::open(&config.store)
         .await
-        .with_context(|| format!("cannot open store in {}", config.state_dir.display()))?;
+        .with_context(|| format!("cannot open store {}", config.store))?;
     match command {
         OutboxCommand::List { all } => {
             let entries = store.outbox_entries(!all).await?;

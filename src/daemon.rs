@@ -19,7 +19,7 @@ use chrono::Utc;
 use sd_notify::NotifyState;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
@@ -102,9 +102,9 @@ async fn warn_orphaned_alerts(store: &dyn Store, config: &Config) {
 }
 
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    store::open(&config.state_dir)
+    store::open(&config.store)
         .await
-        .with_context(|| format!("cannot open store in {}", config.state_dir.display()))
+        .with_context(|| format!("cannot open store {}", config.store))
 }
 
 /// The stories of the window as the store kept them.
@@ -191,6 +191,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
         rules_for_every_article = rt.config.rules.costly_rules().len(),
         destinations = rt.config.destinations.len(),
         state_dir = %rt.config.state_dir.display(),
+        store = %rt.config.store,
         "Newswatch started"
     );
     log_warnings(&rt.config);
@@ -206,13 +207,14 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
         let mut next = None;
         while command == Control::Reload {
             notify_systemd(&[NotifyState::Reloading]);
-            let (path, state_dir) = (rt.config.path.clone(), rt.config.state_dir.clone());
+            let path = rt.config.path.clone();
+            let state = (rt.config.state_dir.clone(), rt.config.store.clone());
             let store = store.clone();
             let bound = (rt.config.websub.clone(), listen(&rt.config.metrics));
             // The stories of the window carry over (its length may not change).
             let stories = (rt.pipeline.stories.clone(), rt.config.retention.stories);
             let mut preparing = tokio::task::spawn_blocking(move || {
-                prepare(&path, &state_dir, bound, (store, stories))
+                prepare(&path, &state, bound, (store, stories))
             });
             // What is asked meanwhile: a shutdown stops at once (the half-read
             // config is dropped when its thread is done); another reload
@@ -283,7 +285,7 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
 /// logged) if it is invalid or cannot be built: the old one then stays.
 fn prepare(
     path: &Path,
-    state_dir: &Path,
+    (state_dir, location): &(PathBuf, store::Location),
     (websub, metrics): (Option<WebSubConfig>, Option<SocketAddr>),
     (store, (stories, window)): (Arc<dyn Store>, (Arc<Stories>, std::time::Duration)),
 ) -> Option<Runtime> {
@@ -294,8 +296,8 @@ fn prepare(
             return None;
         }
     };
-    if new.state_dir != state_dir {
-        tracing::error!("Reload rejected: state_dir changed, which needs a restart");
+    if new.state_dir != *state_dir || new.store != *location {
+        tracing::error!("Reload rejected: state_dir or store changed, which needs a restart");
         return None;
     }
     // Hubs hold callback URLs on the listener bound at start.

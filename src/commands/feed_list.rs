@@ -138,9 +138,9 @@ impl FeedHealth {
 /// Every configured feed with its health from the store, in config order:
 /// a line each for a person, or (`json`) a JSON object each.
 pub async fn list(config: &Config, json: bool) -> Result<ExitCode> {
-    let store = crate::store::open(&config.state_dir)
+    let store = crate::store::open(&config.store)
         .await
-        .with_context(|| format!("cannot open store in {}", config.state_dir.display()))?;
+        .with_context(|| format!("cannot open store {}", config.store))?;
     let states: HashMap<String, (FeedState, u64)> = store
         .feed_states()
         .await?

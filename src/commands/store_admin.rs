@@ -14,9 +14,17 @@ use tokio_util::sync::CancellationToken;
 const BATCH: usize = 1000;
 
 async fn open(config: &Config) -> Result<Arc<dyn Store>> {
-    crate::store::open(&config.state_dir)
+    crate::store::open(&config.store)
         .await
-        .with_context(|| format!("cannot open store in {}", config.state_dir.display()))
+        .with_context(|| format!("cannot open store {}", config.store))
+}
+
+pub async fn migrate(config: &Config) -> Result<ExitCode> {
+    let ran = crate::store::migrate(&config.store)
+        .await
+        .with_context(|| format!("cannot migrate store {}", config.store))?;
+    println!("{}: schema up to date ({ran} migrations run)", config.store);
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn stats(config: &Config, json: bool) -> Result<ExitCode> {

@@ -7,6 +7,7 @@ pub(crate) mod opml;
 mod raw;
 mod secrets;
 mod sources;
+mod store;
 mod values;
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -24,7 +25,7 @@ use crate::matching::RuleSet;
 use crate::matching::rules;
 use crate::metrics::MetricsConfig;
 use crate::model::diagnostic::{Diagnostic, Diagnostics, SourceFile, file_error, utf8_text};
-use crate::store::Retention;
+use crate::store::{Location, Retention};
 use destinations::build_destination;
 use feeds::{add_opml_feeds, build_defaults, build_feeds, build_limits, trusted_origins};
 use raw::RawConfig;
@@ -33,6 +34,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use store::{RawStore, build_store};
 use values::duration;
 
 pub(crate) const DEFAULT_CONFIG_PATH: &str = "/etc/newswatch/newswatch.toml";
@@ -42,6 +44,8 @@ pub(crate) const DEFAULT_CONFIG_PATH: &str = "/etc/newswatch/newswatch.toml";
 pub struct Config {
     pub path: PathBuf,
     pub state_dir: PathBuf,
+    /// Where the store is: SQLite in `state_dir`, or PostgreSQL.
+    pub store: Location,
     pub fetch: FetchConfig,
     /// The longest a failing feed waits between polls.
     pub max_backoff: Duration,
@@ -131,6 +135,18 @@ impl Config {
                 .unwrap_or(fallback.give_up_after),
         };
         let state_dir = base.join(raw.state_dir.as_ref().map_or("state", |s| s.get_ref()));
+        let store = build_store(
+            &source,
+            base,
+            files,
+            &state_dir,
+            RawStore {
+                url: raw.store.as_ref(),
+                password_file: &raw.store_password_file,
+                password_env: &raw.store_password_env,
+            },
+            &mut errors,
+        );
         let mut feeds = build_feeds(&source, base, raw.feed, &feed_defaults, &mut errors);
         let mut warnings = add_opml_feeds(
             &source,
@@ -282,6 +298,7 @@ impl Config {
         Ok(Config {
             path: path.to_path_buf(),
             state_dir,
+            store,
             fetch,
             max_backoff,
             limits,

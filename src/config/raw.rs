@@ -9,6 +9,10 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) state_dir: Option<Spanned<String>>,
+    /// "sqlite" (the default) or a postgres:// URL.
+    pub(super) store: Option<Spanned<String>>,
+    pub(super) store_password_file: Option<Spanned<String>>,
+    pub(super) store_password_env: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) rules: Vec<Spanned<String>>,
     #[serde(default)]

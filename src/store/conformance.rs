@@ -1,5 +1,6 @@
-//! Behaviour every `Store` backend must share. Each check takes a fresh store;
-//! the SQLite tests below run them on a real file.
+//! Behaviour every `Store` backend must share. Each check takes a fresh store:
+//! on a real SQLite file always, and on PostgreSQL (a schema of its own in
+//! the database `NEWSWATCH_TEST_POSTGRES_URL` names) when that is set.
 
 use super::*;
 use crate::model::alert::{Alert, AlertArticle};
@@ -51,7 +52,7 @@ fn keys(ks: &[&str]) -> Vec<String> {
     ks.iter().map(|k| k.to_string()).collect()
 }
 
-pub async fn commit_records_seen_keys_and_queues_alerts_once(store: &dyn Store) {
+async fn commit_records_seen_keys_and_queues_alerts_once(store: &dyn Store) {
     assert_eq!(store.feed_state("f").await.unwrap(), None);
     assert_eq!(
         unseen(store, "f", &keys(&["a", "b"])).await,
@@ -74,7 +75,7 @@ pub async fn commit_records_seen_keys_and_queues_alerts_once(store: &dyn Store) 
     assert_eq!(state.etag.as_deref(), Some("\"v1\""));
 }
 
-pub async fn failures_count_up_and_reset(store: &dyn Store) {
+async fn failures_count_up_and_reset(store: &dyn Store) {
     let later = Utc::now() + Duration::minutes(5);
     let before = Utc::now() - Duration::seconds(1);
     assert_eq!(store.record_failure("f", "boom", later).await.unwrap(), 1);
@@ -102,7 +103,7 @@ pub async fn failures_count_up_and_reset(store: &dyn Store) {
     assert_eq!(state.last_new_entry_at, None);
 }
 
-pub async fn feed_health_is_listed_with_entries_seen(store: &dyn Store) {
+async fn feed_health_is_listed_with_entries_seen(store: &dyn Store) {
     let later = Utc::now() + Duration::minutes(5);
     let commit = PollCommit {
         seen_keys: keys(&["a", "b"]),
@@ -142,7 +143,7 @@ async fn feed_f(store: &dyn Store) -> FeedState {
     store.feed_state("f").await.unwrap().unwrap()
 }
 
-pub async fn health_notices_are_queued_with_what_they_said(store: &dyn Store) {
+async fn health_notices_are_queued_with_what_they_said(store: &dyn Store) {
     let later = Utc::now() + Duration::minutes(5);
     store.record_failure("f", "boom", later).await.unwrap();
     let since = feed_f(store).await.failing_since.unwrap();
@@ -179,7 +180,7 @@ pub async fn health_notices_are_queued_with_what_they_said(store: &dyn Store) {
     assert_eq!(store.outbox_counts().await.unwrap().pending, 1);
 }
 
-pub async fn outbox_lifecycle(store: &dyn Store) {
+async fn outbox_lifecycle(store: &dyn Store) {
     let commit = PollCommit {
         alerts: vec![alert("a1"), alert("a2"), alert("a3")],
         ..Default::default()
@@ -304,7 +305,7 @@ impl Alert {
 
 /// Pushed entries become seen with their alerts, and leave the polling
 /// state (validators, next poll) as it was; subscriptions are kept per feed.
-pub async fn pushes_and_subscriptions(store: &dyn Store) {
+async fn pushes_and_subscriptions(store: &dyn Store) {
     use crate::model::subscription::{Subscription, SubscriptionState};
     let next = Utc::now() + Duration::hours(2);
     let commit = PollCommit {
@@ -366,7 +367,7 @@ pub async fn pushes_and_subscriptions(store: &dyn Store) {
 
 /// What monitoring reads: failing feeds, the latest success, the oldest
 /// pending alert; and a write probe.
-pub async fn health_is_read_for_monitoring(store: &dyn Store) {
+async fn health_is_read_for_monitoring(store: &dyn Store) {
     assert_eq!(store.health().await.unwrap(), StoreHealth::default());
     let commit = PollCommit {
         seen_keys: keys(&["a"]),
@@ -407,7 +408,7 @@ fn story_alert(id: &str, story: &str, mode: StoryMode, adds: Option<&str>) -> Al
     }
 }
 
-pub async fn stories_send_what_each_rule_asks_once(store: &dyn Store) {
+async fn stories_send_what_each_rule_asks_once(store: &dyn Store) {
     let commit = |alerts| PollCommit {
         alerts,
         ..Default::default()
@@ -486,7 +487,7 @@ pub async fn stories_send_what_each_rule_asks_once(store: &dyn Store) {
     );
 }
 
-pub async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
+async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
     let print = |p: &str| Some(p.to_string());
     let article = |key: &str, story: &str| StoryArticle {
         feed: "f".into(),
@@ -618,239 +619,368 @@ pub async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
     );
 }
 
-mod sqlite {
-    use super::*;
+/// A store of one backend for one test, with what the tests need beyond
+/// the trait: opening it again, and changing its rows behind its back
+/// (moving times into the past).
+enum Harness {
+    Sqlite(tempfile::TempDir),
+    /// A schema of its own in the test database, dropped at the end.
+    Postgres {
+        admin: String,
+        schema: String,
+    },
+}
 
-    async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path()).await.unwrap();
-        (dir, store)
+impl Harness {
+    fn sqlite() -> Option<Harness> {
+        Some(Harness::Sqlite(tempfile::tempdir().unwrap()))
     }
 
-    #[tokio::test]
-    async fn stories_send_what_each_rule_asks_once() {
-        let (_dir, store) = fresh().await;
-        super::stories_send_what_each_rule_asks_once(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn entries_are_recognised_by_key_and_text() {
-        let (_dir, store) = fresh().await;
-        super::entries_are_recognised_by_key_and_text(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn commit_records_seen_keys_and_queues_alerts_once() {
-        let (_dir, store) = fresh().await;
-        super::commit_records_seen_keys_and_queues_alerts_once(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn failures_count_up_and_reset() {
-        let (_dir, store) = fresh().await;
-        super::failures_count_up_and_reset(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn feed_health_is_listed_with_entries_seen() {
-        let (_dir, store) = fresh().await;
-        super::feed_health_is_listed_with_entries_seen(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn health_notices_are_queued_with_what_they_said() {
-        let (_dir, store) = fresh().await;
-        super::health_notices_are_queued_with_what_they_said(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn pushes_and_subscriptions() {
-        let (_dir, store) = fresh().await;
-        super::pushes_and_subscriptions(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn health_is_read_for_monitoring() {
-        let (_dir, store) = fresh().await;
-        super::health_is_read_for_monitoring(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn outbox_lifecycle() {
-        let (_dir, store) = fresh().await;
-        super::outbox_lifecycle(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn state_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = open(dir.path()).await.unwrap();
-            let commit = PollCommit {
-                seen_keys: keys(&["k"]),
-                alerts: vec![alert("q1")],
-                ..Default::default()
-            };
-            store.commit_poll("f", commit).await.unwrap();
-        }
-        let store = open(dir.path()).await.unwrap();
-        assert!(unseen(&*store, "f", &keys(&["k"])).await.is_empty());
-        assert_eq!(
-            store
-                .due_alerts("desk", Utc::now(), 10)
-                .await
-                .unwrap()
-                .len(),
-            1
+    /// A fresh schema in `NEWSWATCH_TEST_POSTGRES_URL`'s database; `None`
+    /// (the test is skipped, and says so) when it is not set.
+    async fn postgres() -> Option<Harness> {
+        let Ok(admin) = std::env::var("NEWSWATCH_TEST_POSTGRES_URL") else {
+            eprintln!("NEWSWATCH_TEST_POSTGRES_URL is not set: PostgreSQL test skipped");
+            return None;
+        };
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let schema = format!(
+            "nw_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            fastrand::u32(..)
         );
+        let harness = Harness::Postgres { admin, schema };
+        harness
+            .sql(&format!("CREATE SCHEMA {}", harness.schema()))
+            .await;
+        Some(harness)
+    }
+
+    fn schema(&self) -> &str {
+        match self {
+            Harness::Postgres { schema, .. } => schema,
+            Harness::Sqlite(_) => "main",
+        }
+    }
+
+    fn location(&self) -> Location {
+        match self {
+            Harness::Sqlite(dir) => Location::Sqlite {
+                state_dir: dir.path().to_path_buf(),
+            },
+            Harness::Postgres { admin, schema } => {
+                let join = if admin.contains('?') { '&' } else { '?' };
+                Location::Postgres(Target {
+                    url: format!("{admin}{join}options=-c%20search_path%3D{schema}"),
+                    password: None,
+                })
+            }
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Store> {
+        open(&self.location()).await.unwrap()
+    }
+
+    /// Runs SQL on the store's tables, outside the store.
+    async fn sql(&self, sql: &str) {
+        match self {
+            Harness::Sqlite(dir) => {
+                let conn = rusqlite::Connection::open(dir.path().join("newswatch.db")).unwrap();
+                conn.execute_batch(sql).unwrap();
+            }
+            Harness::Postgres { admin, schema } => {
+                let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let task = tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("SET search_path TO {schema}; {sql}"))
+                    .await
+                    .unwrap();
+                drop(client);
+                let _ = task.await;
+            }
+        }
     }
 
     /// Moves every time the store holds back by `days` (as if it had all
     /// happened that long ago).
-    fn backdate(dir: &std::path::Path, days: i64) {
-        let conn = rusqlite::Connection::open(dir.join("newswatch.db")).unwrap();
+    async fn backdate(&self, days: i64) {
         let secs = days * 24 * 3600;
-        conn.execute_batch(&format!(
+        self.sql(&format!(
             "UPDATE seen SET seen_at = seen_at - {secs}, present_at = present_at - {secs};
              UPDATE feed_state SET last_document_at = last_document_at - {secs},
                  last_attempt_at = last_attempt_at - {secs};
              UPDATE outbox SET delivered_at = delivered_at - {secs}, created_at = created_at - {secs};"
         ))
-        .unwrap();
+        .await;
     }
 
-    #[tokio::test]
-    async fn entries_still_in_their_feed_are_never_forgotten() {
-        let (dir, store) = fresh().await;
-        let retention = Retention::default();
-        let poll = |seen: &[&str], present: &[&str]| PollCommit {
-            seen_keys: keys(seen),
-            present_keys: keys(present),
-            ..Default::default()
-        };
-        store
-            .commit_poll("f", poll(&["a", "b"], &[]))
-            .await
-            .unwrap();
-        store
-            .commit_poll("f", poll(&[], &["a", "b"]))
-            .await
-            .unwrap();
-        // 100 days of 304s: nothing is forgotten, the document still holds both.
-        backdate(dir.path(), 100);
-        store.record_not_modified("f", Utc::now()).await.unwrap();
-        let pruned = store.prune(retention, Utc::now(), 1000, &[]).await.unwrap();
-        assert_eq!(pruned, Pruned::default());
-        assert!(unseen(&*store, "f", &keys(&["a", "b"])).await.is_empty());
-        // Then a document without "a": "b" is marked present again, "a",
-        // absent from a document fetched long after it was last present,
-        // is forgotten.
-        store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
-        let pruned = store.prune(retention, Utc::now(), 1000, &[]).await.unwrap();
-        assert_eq!(pruned.seen, 1);
-        assert_eq!(unseen(&*store, "f", &keys(&["a", "b"])).await, keys(&["a"]));
-        // "b" stays for as long as documents hold it, however long that is.
-        for _ in 0..3 {
-            backdate(dir.path(), 100);
-            store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
-            assert_eq!(
-                store
-                    .prune(retention, Utc::now(), 1000, &[])
-                    .await
-                    .unwrap()
-                    .seen,
-                0
-            );
+    /// Drops a PostgreSQL test's schema (a failed test leaves its own, to
+    /// look at).
+    async fn finish(self) {
+        if let Harness::Postgres { .. } = self {
+            self.sql(&format!("DROP SCHEMA {} CASCADE", self.schema()))
+                .await;
         }
-        assert!(unseen(&*store, "f", &keys(&["b"])).await.is_empty());
     }
+}
 
-    #[tokio::test]
-    async fn a_configured_feed_is_never_forgotten_whole() {
-        let (dir, store) = fresh().await;
+async fn state_survives_reopen(h: &Harness) {
+    {
+        let store = h.open().await;
         let commit = PollCommit {
-            seen_keys: keys(&["k1"]),
-            ..Default::default()
-        };
-        store.commit_poll("wire", commit).await.unwrap();
-        // The daemon was down for 100 days (or the clock jumped).
-        backdate(dir.path(), 100);
-        let pruned = store
-            .prune(Retention::default(), Utc::now(), 1000, &keys(&["wire"]))
-            .await
-            .unwrap();
-        assert_eq!(pruned, Pruned::default());
-        assert!(unseen(&*store, "wire", &keys(&["k1"])).await.is_empty());
-    }
-
-    #[tokio::test]
-    async fn stories_past_the_window_are_forgotten_with_their_threads() {
-        let (dir, store) = fresh().await;
-        let placed = |key: &str| StoryArticle {
-            feed: "f".into(),
-            key: key.into(),
-            story: format!("s-{key}"),
-            at: Utc::now(),
-            title: "t".into(),
-            lead: "l".into(),
-            story_title: "t".into(),
-            first_seen: Utc::now(),
-        };
-        let commit = PollCommit {
-            seen_keys: keys(&["k1"]),
-            story_articles: vec![placed("k1")],
-            alerts: vec![story_alert("a1", "s-k1", StoryMode::First, None)],
+            seen_keys: keys(&["k"]),
+            alerts: vec![alert("q1")],
             ..Default::default()
         };
         store.commit_poll("f", commit).await.unwrap();
-        let retention = Retention::default();
-        let nothing = store.prune(retention, Utc::now(), 100, &[]).await.unwrap();
-        assert_eq!(nothing.stories, 0);
-        // Four days on: past the 48-hour window and the day kept after it.
-        let conn = rusqlite::Connection::open(dir.path().join("newswatch.db")).unwrap();
-        conn.execute("UPDATE story_article SET at = at - 4 * 24 * 3600", [])
-            .unwrap();
-        let pruned = store.prune(retention, Utc::now(), 100, &[]).await.unwrap();
-        assert_eq!(pruned.stories, 3, "the article, its story and its thread");
-        assert_eq!(store.stats().await.unwrap().story_articles, 0);
-        // The story is gone: the same story id may alert again.
-        let again = PollCommit {
-            alerts: vec![story_alert("a2", "s-k1", StoryMode::First, None)],
-            ..Default::default()
-        };
-        assert_eq!(store.commit_poll("f", again).await.unwrap(), 1);
     }
-
-    #[tokio::test]
-    async fn delivered_alerts_and_feeds_no_longer_polled_are_forgotten() {
-        let (dir, store) = fresh().await;
-        let commit = PollCommit {
-            seen_keys: keys(&["k1", "k2"]),
-            alerts: vec![alert("done"), alert("dead"), alert("waiting")],
-            ..Default::default()
-        };
-        store.commit_poll("gone", commit).await.unwrap();
-        store.mark_delivered(&keys(&["done"])).await.unwrap();
-        store.mark_dead(&keys(&["dead"]), "refused").await.unwrap();
-        backdate(dir.path(), 100);
-        let retention = Retention::default();
-        let mut total = Pruned::default();
-        // Batches of one: each call removes at most one row of each kind.
-        loop {
-            let batch = store.prune(retention, Utc::now(), 1, &[]).await.unwrap();
-            assert!(batch.seen <= 1 && batch.delivered <= 1);
-            total.seen += batch.seen;
-            total.delivered += batch.delivered;
-            total.feeds += batch.feeds;
-            if batch.total() == 0 {
-                break;
-            }
-        }
-        assert_eq!((total.seen, total.delivered, total.feeds), (2, 1, 1));
-        let stats = store.stats().await.unwrap();
-        assert_eq!((stats.feeds, stats.seen), (0, 0));
-        // Dead letters and alerts still waiting are kept.
-        assert_eq!((stats.pending, stats.delivered, stats.dead), (1, 0, 1));
-        assert!(stats.file_bytes > 0);
-    }
+    let store = h.open().await;
+    assert!(unseen(&*store, "f", &keys(&["k"])).await.is_empty());
+    assert_eq!(
+        store
+            .due_alerts("desk", Utc::now(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
+
+async fn entries_still_in_their_feed_are_never_forgotten(h: &Harness) {
+    let store = h.open().await;
+    let retention = Retention::default();
+    let poll = |seen: &[&str], present: &[&str]| PollCommit {
+        seen_keys: keys(seen),
+        present_keys: keys(present),
+        ..Default::default()
+    };
+    store
+        .commit_poll("f", poll(&["a", "b"], &[]))
+        .await
+        .unwrap();
+    store
+        .commit_poll("f", poll(&[], &["a", "b"]))
+        .await
+        .unwrap();
+    // 100 days of 304s: nothing is forgotten, the document still holds both.
+    h.backdate(100).await;
+    store.record_not_modified("f", Utc::now()).await.unwrap();
+    let pruned = store.prune(retention, Utc::now(), 1000, &[]).await.unwrap();
+    assert_eq!(pruned, Pruned::default());
+    assert!(unseen(&*store, "f", &keys(&["a", "b"])).await.is_empty());
+    // Then a document without "a": "b" is marked present again, "a",
+    // absent from a document fetched long after it was last present, is
+    // forgotten.
+    store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
+    let pruned = store.prune(retention, Utc::now(), 1000, &[]).await.unwrap();
+    assert_eq!(pruned.seen, 1);
+    assert_eq!(unseen(&*store, "f", &keys(&["a", "b"])).await, keys(&["a"]));
+    // "b" stays for as long as documents hold it, however long that is.
+    for _ in 0..3 {
+        h.backdate(100).await;
+        store.commit_poll("f", poll(&[], &["b"])).await.unwrap();
+        assert_eq!(
+            store
+                .prune(retention, Utc::now(), 1000, &[])
+                .await
+                .unwrap()
+                .seen,
+            0
+        );
+    }
+    assert!(unseen(&*store, "f", &keys(&["b"])).await.is_empty());
+}
+
+async fn a_configured_feed_is_never_forgotten_whole(h: &Harness) {
+    let store = h.open().await;
+    let commit = PollCommit {
+        seen_keys: keys(&["k1"]),
+        ..Default::default()
+    };
+    store.commit_poll("wire", commit).await.unwrap();
+    // The daemon was down for 100 days (or the clock jumped).
+    h.backdate(100).await;
+    let pruned = store
+        .prune(Retention::default(), Utc::now(), 1000, &keys(&["wire"]))
+        .await
+        .unwrap();
+    assert_eq!(pruned, Pruned::default());
+    assert!(unseen(&*store, "wire", &keys(&["k1"])).await.is_empty());
+}
+
+async fn stories_past_the_window_are_forgotten_with_their_threads(h: &Harness) {
+    let store = h.open().await;
+    let placed = |key: &str| StoryArticle {
+        feed: "f".into(),
+        key: key.into(),
+        story: format!("s-{key}"),
+        at: Utc::now(),
+        title: "t".into(),
+        lead: "l".into(),
+        story_title: "t".into(),
+        first_seen: Utc::now(),
+    };
+    let commit = PollCommit {
+        seen_keys: keys(&["k1"]),
+        story_articles: vec![placed("k1")],
+        alerts: vec![story_alert("a1", "s-k1", StoryMode::First, None)],
+        ..Default::default()
+    };
+    store.commit_poll("f", commit).await.unwrap();
+    let retention = Retention::default();
+    let nothing = store.prune(retention, Utc::now(), 100, &[]).await.unwrap();
+    assert_eq!(nothing.stories, 0);
+    // Four days on: past the 48-hour window and the day kept after it.
+    h.sql("UPDATE story_article SET at = at - 4 * 24 * 3600")
+        .await;
+    let pruned = store.prune(retention, Utc::now(), 100, &[]).await.unwrap();
+    assert_eq!(pruned.stories, 3, "the article, its story and its thread");
+    assert_eq!(store.stats().await.unwrap().story_articles, 0);
+    // The story is gone: the same story id may alert again.
+    let again = PollCommit {
+        alerts: vec![story_alert("a2", "s-k1", StoryMode::First, None)],
+        ..Default::default()
+    };
+    assert_eq!(store.commit_poll("f", again).await.unwrap(), 1);
+}
+
+async fn delivered_alerts_and_feeds_no_longer_polled_are_forgotten(h: &Harness) {
+    let store = h.open().await;
+    let commit = PollCommit {
+        seen_keys: keys(&["k1", "k2"]),
+        alerts: vec![alert("done"), alert("dead"), alert("waiting")],
+        ..Default::default()
+    };
+    store.commit_poll("gone", commit).await.unwrap();
+    store.mark_delivered(&keys(&["done"])).await.unwrap();
+    store.mark_dead(&keys(&["dead"]), "refused").await.unwrap();
+    h.backdate(100).await;
+    let retention = Retention::default();
+    let mut total = Pruned::default();
+    // Batches of one: each call removes at most one row of each kind.
+    loop {
+        let batch = store.prune(retention, Utc::now(), 1, &[]).await.unwrap();
+        assert!(batch.seen <= 1 && batch.delivered <= 1);
+        total.seen += batch.seen;
+        total.delivered += batch.delivered;
+        total.feeds += batch.feeds;
+        if batch.total() == 0 {
+            break;
+        }
+    }
+    assert_eq!((total.seen, total.delivered, total.feeds), (2, 1, 1));
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.feeds, stats.seen), (0, 0));
+    // Dead letters and alerts still waiting are kept.
+    assert_eq!((stats.pending, stats.delivered, stats.dead), (1, 0, 1));
+    assert!(stats.file_bytes > 0);
+}
+
+/// Two instances (two stores on one database) committing the same story's
+/// articles and the same entries at once: one first alert per story and
+/// rule, each entry's alert queued once.
+async fn instances_sharing_a_store_alert_once(h: &Harness) {
+    let (one, two) = (h.open().await, h.open().await);
+    let mut tasks = Vec::new();
+    for round in 0..20 {
+        for (n, store) in [(1, one.clone()), (2, two.clone())] {
+            tasks.push(tokio::spawn(async move {
+                // Each instance's own article of story `round`, and the same
+                // entry of a shared feed.
+                let own = PollCommit {
+                    seen_keys: keys(&[&format!("k{round}")]),
+                    alerts: vec![story_alert(
+                        &format!("i{n}-{round}"),
+                        &format!("s{round}"),
+                        StoryMode::First,
+                        None,
+                    )],
+                    ..Default::default()
+                };
+                let feed = format!("feed{n}");
+                let own = store.commit_poll(&feed, own).await.unwrap();
+                let shared = PollCommit {
+                    seen_keys: keys(&[&format!("k{round}")]),
+                    alerts: vec![alert(&format!("shared-{round}"))],
+                    ..Default::default()
+                };
+                own + store.commit_poll("shared", shared).await.unwrap()
+            }));
+        }
+    }
+    let mut queued = 0;
+    for task in tasks {
+        queued += task.await.unwrap();
+    }
+    // Per round: one of the two story alerts, and the shared entry's once.
+    assert_eq!(queued, 40);
+    let counts = one.outbox_counts().await.unwrap();
+    assert_eq!(counts.pending, 40);
+}
+
+/// A store written by a later newswatch (a schema version this one does
+/// not know) is refused, not written.
+async fn a_newer_schema_is_refused(h: &Harness) {
+    drop(h.open().await);
+    match h {
+        Harness::Sqlite(_) => h.sql("PRAGMA user_version = 999").await,
+        Harness::Postgres { .. } => h.sql("UPDATE newswatch_schema SET version = 999").await,
+    }
+    let error = open(&h.location()).await.err().expect("refused");
+    assert!(error.to_string().contains("newer"), "{error}");
+}
+
+/// The conformance tests for one backend: `$harness` makes a store's
+/// harness, or `None` to skip.
+macro_rules! conformance {
+    ($backend:ident, $harness:expr) => {
+        mod $backend {
+            use super::Harness;
+
+            macro_rules! with_store {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(h) = $harness else { return };
+                        super::$name(&*h.open().await).await;
+                        h.finish().await;
+                    }
+                };
+            }
+            macro_rules! with_harness {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(h) = $harness else { return };
+                        super::$name(&h).await;
+                        h.finish().await;
+                    }
+                };
+            }
+
+            with_store!(stories_send_what_each_rule_asks_once);
+            with_store!(entries_are_recognised_by_key_and_text);
+            with_store!(commit_records_seen_keys_and_queues_alerts_once);
+            with_store!(failures_count_up_and_reset);
+            with_store!(feed_health_is_listed_with_entries_seen);
+            with_store!(health_notices_are_queued_with_what_they_said);
+            with_store!(pushes_and_subscriptions);
+            with_store!(health_is_read_for_monitoring);
+            with_store!(outbox_lifecycle);
+            with_harness!(state_survives_reopen);
+            with_harness!(entries_still_in_their_feed_are_never_forgotten);
+            with_harness!(a_configured_feed_is_never_forgotten_whole);
+            with_harness!(stories_past_the_window_are_forgotten_with_their_threads);
+            with_harness!(delivered_alerts_and_feeds_no_longer_polled_are_forgotten);
+            with_harness!(instances_sharing_a_store_alert_once);
+            with_harness!(a_newer_schema_is_refused);
+        }
+    };
+}
+
+conformance!(sqlite, Harness::sqlite());
+conformance!(postgres, Harness::postgres().await);

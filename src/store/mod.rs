@@ -5,10 +5,12 @@
 //! passes the same conformance tests. The backend is chosen in [`open`] only.
 
 mod entries;
+mod postgres;
 pub mod retention;
 mod sqlite;
 mod time;
 
+pub use postgres::{PostgresStore, Target};
 pub use retention::{Pruned, Retention, StoreStats};
 pub use sqlite::SqliteStore;
 
@@ -17,13 +19,23 @@ use crate::model::story::StoryArticle;
 use crate::model::subscription::Subscription;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("postgres: {0}")]
+    Pool(String),
+    #[error("store URL {url} is not valid: {reason}")]
+    Url { url: String, reason: String },
+    #[error(
+        "the database's schema is version {found}, newer than this newswatch knows ({known}): upgrade newswatch"
+    )]
+    Newer { found: usize, known: usize },
     #[error("stored alert {id} is unreadable: {source}")]
     BadAlert {
         id: String,
@@ -314,14 +326,54 @@ pub trait Store: Send + Sync {
     async fn drop_alert(&self, id: &str) -> Result<bool, StoreError>;
 }
 
-/// Opens the store for a state directory (SQLite, the embedded default).
-pub async fn open(state_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+/// Where the store is (`store` in the config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded default: `newswatch.db` in the state directory.
+    Sqlite { state_dir: PathBuf },
+    /// A PostgreSQL database several instances may share.
+    Postgres(Target),
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite { state_dir } => write!(f, "{}", state_dir.display()),
+            Location::Postgres(target) => f.write_str(&target.url),
+        }
+    }
+}
+
+/// Brings the store's schema up to date; returns how many migrations ran.
+pub async fn migrate(location: &Location) -> Result<usize, StoreError> {
+    match location {
+        Location::Sqlite { state_dir } => {
+            create_state_dir(state_dir)?;
+            Ok(SqliteStore::migrate(&state_dir.join("newswatch.db"))
+                .await?
+                .1)
+        }
+        Location::Postgres(target) => PostgresStore::migrate(target).await,
+    }
+}
+
+fn create_state_dir(state_dir: &std::path::Path) -> Result<(), StoreError> {
     std::fs::create_dir_all(state_dir).map_err(|source| StoreError::StateDir {
         path: state_dir.display().to_string(),
         source,
-    })?;
-    let store = SqliteStore::open(&state_dir.join("newswatch.db")).await?;
-    Ok(Arc::new(store))
+    })
+}
+
+/// Opens the store, upgrading its schema.
+pub async fn open(location: &Location) -> Result<Arc<dyn Store>, StoreError> {
+    match location {
+        Location::Sqlite { state_dir } => {
+            create_state_dir(state_dir)?;
+            let store = SqliteStore::open(&state_dir.join("newswatch.db")).await?;
+            Ok(Arc::new(store))
+        }
+        Location::Postgres(target) => Ok(Arc::new(PostgresStore::open(target).await?)),
+    }
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ impl Pruned {
 
 /// A key still in the feed's latest document was marked present at most a
 /// day (the refresh interval) before that document; this margin keeps it.
-const PRESENT_MARGIN_SECS: i64 = 2 * 24 * 3600;
+pub(super) const PRESENT_MARGIN_SECS: i64 = 2 * 24 * 3600;
 /// How stale a present mark may get before a document refreshes it.
 pub(super) const REFRESH_SECS: i64 = 24 * 3600;
 

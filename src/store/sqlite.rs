@@ -149,9 +149,14 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self::migrate(path).await?.0)
+    }
+
+    /// Opens the store; returns it with how many migrations ran.
+    pub(crate) async fn migrate(path: &Path) -> Result<(Self, usize), StoreError> {
         let path = path.to_path_buf();
         let file = path.clone();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+        let (conn, ran) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             let mut conn = Connection::open(&path)?;
             // Before WAL: a new file takes the vacuum mode only before it is written.
             incremental_vacuum(&conn)?;
@@ -159,15 +164,16 @@ impl SqliteStore {
             // FULL: a commit (entries seen, alerts queued or delivered) survives power loss.
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            migrate(&mut conn)?;
-            Ok(conn)
+            let ran = migrate(&mut conn)?;
+            Ok((conn, ran))
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
-        Ok(SqliteStore {
+        let store = SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path: file,
-        })
+        };
+        Ok((store, ran))
     }
 
     /// Runs `f` on the connection off the async runtime.
@@ -230,15 +236,22 @@ fn incremental_vacuum(conn: &Connection) -> Result<(), StoreError> {
 
 const INCREMENTAL: i64 = 2;
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Runs the migrations the file lacks; returns how many.
+fn migrate(conn: &mut Connection) -> Result<usize, StoreError> {
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Newer {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
     }
-    Ok(())
+    Ok(MIGRATIONS.len() - version)
 }
 
 /// Outbox rows as queued alerts. A row this version cannot read becomes a

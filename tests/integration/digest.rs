@@ -117,7 +117,7 @@ async fn digests_and_quiet_hours_gather_the_right_alerts() {
     std::fs::create_dir(dir.path().join("rules.d")).unwrap();
     std::fs::write(dir.path().join("rules.d/rules.toml"), RULES).unwrap();
     let config = Config::parse(&dir.path().join("newswatch.toml"), CONFIG).unwrap();
-    let store = store::open(&config.state_dir).await.unwrap();
+    let store = store::open(&config.store).await.unwrap();
     // 20:30 UTC is 21:30 in Brussels in January: half an hour before quiet hours.
     let clock = Clock::tokio("2026-01-12T20:30:00Z".parse().unwrap());
     let outbox = outbox_for(&store, &config, clock);
@@ -212,7 +212,7 @@ async fn a_rate_limit_spaces_sends() {
         "path = \"pager\"\nrate_limit = \"1/min\"\n",
     );
     let config = Config::parse(&dir.path().join("newswatch.toml"), &config).unwrap();
-    let store = store::open(&config.state_dir).await.unwrap();
+    let store = store::open(&config.store).await.unwrap();
     let clock = Clock::tokio("2026-01-12T12:00:00Z".parse().unwrap());
     let outbox = outbox_for(&store, &config, clock);
     queue(
@@ -240,7 +240,7 @@ async fn a_digest_larger_than_a_page_of_due_alerts_goes_out_whole() {
     std::fs::create_dir(dir.path().join("rules.d")).unwrap();
     std::fs::write(dir.path().join("rules.d/rules.toml"), RULES).unwrap();
     let config = Config::parse(&dir.path().join("newswatch.toml"), CONFIG).unwrap();
-    let store = store::open(&config.state_dir).await.unwrap();
+    let store = store::open(&config.store).await.unwrap();
     // 12:00 Brussels: the morning brief waits for 08:00 tomorrow.
     let clock = Clock::tokio("2026-01-12T11:00:00Z".parse().unwrap());
     let outbox = outbox_for(&store, &config, clock);

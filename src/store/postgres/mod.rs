@@ -1,0 +1,722 @@
+//! PostgreSQL backend: several instances share one database (`store =
+//! "postgres://…"`). A pool of connections, reconnected as they break (a
+//! server restart costs the statements in flight, not the store); the
+//! schema upgraded at start-up under an advisory lock (see `schema`).
+//!
+//! Writes that must not happen twice rest on the database: a seen key and
+//! an alert id are unique, and a story's first alert per rule and
+//! destination is decided under a row lock (see `entries`).
+
+mod entries;
+mod retention;
+mod schema;
+
+use super::retention::{Pruned, Retention, StoreStats};
+use super::time::{from_ts, ts, ts_ceil};
+use super::{
+    Entries, FeedState, Known, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Said, Store,
+    StoreError, StoreHealth,
+};
+use crate::model::alert::Alert;
+use crate::model::story::StoryArticle;
+use crate::model::subscription::{Subscription, SubscriptionState};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::time::Duration;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+/// Where the store is, as the config names it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The connection URL (`postgres://user@host/db?options=…`), without a
+    /// password: it may be logged.
+    pub url: String,
+    /// From `store_password_file` or `store_password_env`; else `PGPASSWORD`.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// Connections kept open (each poll and each destination's worker takes
+/// one for a transaction at a time).
+const POOL_SIZE: usize = 16;
+/// How long a statement waits for a connection, and a connection attempt
+/// for the server, before it fails (and the poll or delivery is retried).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    url: String,
+}
+
+impl PostgresStore {
+    /// Connects and brings the schema up to date.
+    pub(crate) async fn open(target: &Target) -> Result<Self, StoreError> {
+        let store = Self::connect(target)?;
+        let mut client = store.client().await?;
+        schema::migrate(&mut client).await?;
+        Ok(store)
+    }
+
+    /// Connects and runs the migrations the schema lacks; returns how many.
+    pub(crate) async fn migrate(target: &Target) -> Result<usize, StoreError> {
+        let store = Self::connect(target)?;
+        let mut client = store.client().await?;
+        schema::migrate(&mut client).await
+    }
+
+    /// The pool, connecting lazily (the first statement connects).
+    fn connect(target: &Target) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config =
+            target.url.parse().map_err(|e| StoreError::Url {
+                url: target.url.clone(),
+                reason: format!("{e}"),
+            })?;
+        // What the URL leaves out comes from the usual PG* environment.
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if config.get_hosts().is_empty() {
+            config.host(env("PGHOST").as_deref().unwrap_or("localhost"));
+        }
+        if config.get_ports().is_empty()
+            && let Some(port) = env("PGPORT").and_then(|p| p.parse().ok())
+        {
+            config.port(port);
+        }
+        if config.get_user().is_none() {
+            let user = env("PGUSER").or_else(|| env("USER")).unwrap_or_default();
+            config.user(&user);
+        }
+        if config.get_dbname().is_none()
+            && let Some(db) = env("PGDATABASE")
+        {
+            config.dbname(&db);
+        }
+        if let Some(password) = target.password.clone().or_else(|| env("PGPASSWORD")) {
+            config.password(password.trim_end_matches(['\r', '\n']));
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        config.application_name("newswatch");
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        Ok(PostgresStore {
+            pool,
+            url: target.url.clone(),
+        })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    /// Runs one statement, cached, on a pooled connection.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await?;
+        Ok(client.execute(&statement, params).await?)
+    }
+
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await?;
+        Ok(client.query(&statement, params).await?)
+    }
+
+    /// Runs one statement per id in one transaction: a digest's alerts
+    /// change state together or not at all.
+    async fn update_each(
+        &self,
+        ids: &[String],
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let statement = tx.prepare_cached(sql).await?;
+        for id in ids {
+            let mut all: Vec<&(dyn ToSql + Sync)> = vec![id];
+            all.extend_from_slice(params);
+            tx.execute(&statement, &all).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Outbox rows (id, payload, attempts, batch) as queued alerts. A row
+    /// this version cannot read becomes a dead letter instead of blocking
+    /// the rest.
+    async fn queued(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
+        let rows = self.query(sql, params).await?;
+        let mut due = Vec::new();
+        for row in rows {
+            let id: String = row.try_get(0)?;
+            let payload: String = row.try_get(1)?;
+            match decode_alert(id.clone(), &payload) {
+                Ok(alert) => due.push(QueuedAlert {
+                    alert,
+                    attempts: count(row.try_get(2)?),
+                    batch: row.try_get(3)?,
+                }),
+                Err(error) => {
+                    tracing::error!(alert = %id, %error, "Unreadable alert is a dead letter");
+                    self.execute(
+                        "UPDATE outbox SET status = 'dead', last_error = $2 WHERE id = $1",
+                        &[&id, &error.to_string()],
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(due)
+    }
+}
+
+fn decode_alert(id: String, payload: &str) -> Result<Alert, StoreError> {
+    serde_json::from_str(payload).map_err(|source| StoreError::BadAlert { id, source })
+}
+
+/// A non-negative count from an INTEGER column.
+fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+fn time(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.map(from_ts)
+}
+
+/// The columns [`feed_state_row`] reads, in its order.
+const FEED_STATE_COLUMNS: &str =
+    "etag, last_modified, error_count, last_error, next_poll_at, polled_ok, malformed,
+     last_attempt_at, last_success_at, last_new_entry_at, failing_since, failing_noticed_since,
+     entry_gap_secs, quiet_noticed";
+
+/// A [`FeedState`] from [`FEED_STATE_COLUMNS`], starting at column `at`.
+fn feed_state_row(r: &Row, at: usize) -> Result<FeedState, StoreError> {
+    Ok(FeedState {
+        etag: r.try_get(at)?,
+        last_modified: r.try_get(at + 1)?,
+        error_count: count(r.try_get(at + 2)?),
+        last_error: r.try_get(at + 3)?,
+        next_poll_at: time(r.try_get(at + 4)?),
+        polled_ok: r.try_get(at + 5)?,
+        malformed: r.try_get(at + 6)?,
+        last_attempt_at: time(r.try_get(at + 7)?),
+        last_success_at: time(r.try_get(at + 8)?),
+        last_new_entry_at: time(r.try_get(at + 9)?),
+        failing_since: time(r.try_get(at + 10)?),
+        failing_noticed_since: time(r.try_get(at + 11)?),
+        entry_gap: r
+            .try_get::<_, Option<f64>>(at + 12)?
+            .map(|secs| Duration::from_secs_f64(secs.max(0.0))),
+        quiet_noticed: r.try_get(at + 13)?,
+    })
+}
+
+/// How a commit with new entries ($2 = now, else NULL) updates the feed's
+/// last new entry and its usual gap between them (a moving average).
+const NEW_ENTRY: &str = "last_new_entry_at = COALESCE($2::BIGINT, feed_state.last_new_entry_at),
+     entry_gap_secs = CASE
+         WHEN $2::BIGINT IS NULL OR feed_state.last_new_entry_at IS NULL THEN feed_state.entry_gap_secs
+         WHEN feed_state.entry_gap_secs IS NULL THEN ($2::BIGINT - feed_state.last_new_entry_at)::FLOAT8
+         ELSE 0.7 * feed_state.entry_gap_secs + 0.3 * ($2::BIGINT - feed_state.last_new_entry_at)::FLOAT8 END,
+     quiet_noticed = CASE WHEN $2::BIGINT IS NULL THEN feed_state.quiet_noticed ELSE FALSE END";
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError> {
+        let rows = self
+            .query(
+                &format!("SELECT {FEED_STATE_COLUMNS} FROM feed_state WHERE feed = $1"),
+                &[&feed],
+            )
+            .await?;
+        rows.first().map(|r| feed_state_row(r, 0)).transpose()
+    }
+
+    async fn feed_states(&self) -> Result<Vec<(String, FeedState, u64)>, StoreError> {
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT feed, {FEED_STATE_COLUMNS},
+                         (SELECT COUNT(*) FROM seen WHERE seen.feed = feed_state.feed)
+                     FROM feed_state ORDER BY feed"
+                ),
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let seen: i64 = r.try_get(15)?;
+                Ok((
+                    r.try_get(0)?,
+                    feed_state_row(r, 1)?,
+                    u64::try_from(seen).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    async fn queue_notices(
+        &self,
+        feed: &str,
+        notices: Vec<Alert>,
+        said: Said,
+    ) -> Result<usize, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let queued = entries::insert_alerts(&tx, &notices).await?;
+        match said {
+            Said::Failing(since) => {
+                tx.execute(
+                    "UPDATE feed_state SET failing_noticed_since = $2 WHERE feed = $1",
+                    &[&feed, &ts(since)],
+                )
+                .await?
+            }
+            Said::Recovered => {
+                tx.execute(
+                    "UPDATE feed_state SET failing_noticed_since = NULL WHERE feed = $1",
+                    &[&feed],
+                )
+                .await?
+            }
+            Said::Quiet => {
+                tx.execute(
+                    "UPDATE feed_state SET quiet_noticed = TRUE WHERE feed = $1",
+                    &[&feed],
+                )
+                .await?
+            }
+        };
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn commit_poll(&self, feed: &str, commit: PollCommit) -> Result<usize, StoreError> {
+        let now = ts(Utc::now());
+        let new_entry = (!commit.seen_keys.is_empty()).then_some(now);
+        // A malformed document may have lost entries that are still in the
+        // feed: it does not count as whole.
+        let whole = commit.malformed.is_none().then_some(now);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let upsert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at,
+                     polled_ok, malformed, last_attempt_at, last_success_at, last_new_entry_at,
+                     failing_since, last_document_at)
+                 VALUES ($1, $3, $4, 0, NULL, $5, TRUE, $6, $7, $7, $2, NULL, $8)
+                 ON CONFLICT (feed) DO UPDATE SET etag = $3, last_modified = $4, error_count = 0,
+                     last_error = NULL, next_poll_at = $5, polled_ok = TRUE, malformed = $6,
+                     last_attempt_at = $7, last_success_at = $7, failing_since = NULL,
+                     last_document_at = COALESCE($8, feed_state.last_document_at), {NEW_ENTRY}"
+            ))
+            .await?;
+        tx.execute(
+            &upsert,
+            &[
+                &feed,
+                &new_entry,
+                &commit.etag,
+                &commit.last_modified,
+                &commit.next_poll_at.map(ts),
+                &commit.malformed,
+                &now,
+                &whole,
+            ],
+        )
+        .await?;
+        let queued = entries::record_entries(&tx, feed, &commit.entries(), now).await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn commit_push(&self, feed: &str, entries: Entries) -> Result<usize, StoreError> {
+        let now = ts(Utc::now());
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if !entries.seen_keys.is_empty() {
+            let update = tx
+                .prepare_cached(&format!(
+                    "UPDATE feed_state SET {NEW_ENTRY} WHERE feed = $1"
+                ))
+                .await?;
+            tx.execute(&update, &[&feed, &Some(now)]).await?;
+        }
+        let queued = entries::record_entries(&tx, feed, &entries, now).await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn recognise(
+        &self,
+        feed: &str,
+        entries: &[(String, Option<String>)],
+    ) -> Result<Vec<Known>, StoreError> {
+        let client = self.client().await?;
+        entries::recognise(&client, feed, entries).await
+    }
+
+    async fn story_articles(&self, since: DateTime<Utc>) -> Result<Vec<StoryArticle>, StoreError> {
+        let client = self.client().await?;
+        entries::story_articles(&client, since).await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT feed, hub, topic, token, secret, state, lease_until, requested_at,
+                     last_error, verified_at
+                 FROM websub ORDER BY feed",
+                &[],
+            )
+            .await?;
+        let mut subscriptions = Vec::new();
+        for r in rows {
+            let (hub, topic, state): (String, String, String) =
+                (r.try_get(1)?, r.try_get(2)?, r.try_get(5)?);
+            // A row this version cannot read is skipped (asked for again).
+            let (Ok(hub), Ok(topic), Some(state)) =
+                (hub.parse(), topic.parse(), SubscriptionState::parse(&state))
+            else {
+                continue;
+            };
+            subscriptions.push(Subscription {
+                feed: r.try_get(0)?,
+                hub,
+                topic,
+                token: r.try_get(3)?,
+                secret: r.try_get(4)?,
+                state,
+                lease_until: time(r.try_get(6)?),
+                requested_at: from_ts(r.try_get(7)?),
+                last_error: r.try_get(8)?,
+                verified_at: time(r.try_get(9)?),
+            });
+        }
+        Ok(subscriptions)
+    }
+
+    async fn save_subscription(&self, s: &Subscription) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Replacing the feed's row may free a token another row holds
+        // (never in practice: tokens are random), as SQLite's REPLACE does.
+        tx.execute(
+            "DELETE FROM websub WHERE feed = $1 OR token = $2",
+            &[&s.feed, &s.token],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO websub (feed, hub, topic, token, secret, state, lease_until, requested_at,
+                 last_error, verified_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &s.feed,
+                &s.hub.as_str(),
+                &s.topic.as_str(),
+                &s.token,
+                &s.secret,
+                &s.state.as_str(),
+                &s.lease_until.map(ts),
+                &ts(s.requested_at),
+                &s.last_error,
+                &s.verified_at.map(ts),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_subscription(&self, feed: &str, token: &str) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM websub WHERE feed = $1 AND token = $2",
+            &[&feed, &token],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn prune(
+        &self,
+        retention: Retention,
+        now: DateTime<Utc>,
+        batch: usize,
+        keep: &[String],
+    ) -> Result<Pruned, StoreError> {
+        let mut client = self.client().await?;
+        retention::prune(&mut client, retention, now, batch, keep).await
+    }
+
+    /// PostgreSQL's autovacuum reuses what pruning frees: nothing to rewrite.
+    async fn shrinkable(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        let client = self.client().await?;
+        retention::stats(&client, &self.url).await
+    }
+
+    async fn record_not_modified(
+        &self,
+        feed: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE feed_state SET error_count = 0, last_error = NULL, next_poll_at = $2,
+                 last_attempt_at = $3, last_success_at = $3, failing_since = NULL
+             WHERE feed = $1",
+            &[&feed, &ts(next_poll_at), &ts(Utc::now())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record_failure(
+        &self,
+        feed: &str,
+        error: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let rows = self
+            .query(
+                "INSERT INTO feed_state (feed, error_count, last_error, next_poll_at, last_attempt_at,
+                     failing_since)
+                 VALUES ($1, 1, $2, $3, $4, $4)
+                 ON CONFLICT (feed) DO UPDATE SET error_count = feed_state.error_count + 1,
+                     last_error = $2, next_poll_at = $3, last_attempt_at = $4,
+                     failing_since = COALESCE(feed_state.failing_since, $4)
+                 RETURNING error_count",
+                &[&feed, &error, &ts(next_poll_at), &ts(Utc::now())],
+            )
+            .await?;
+        match rows.first() {
+            Some(row) => Ok(count(row.try_get(0)?)),
+            None => Ok(0),
+        }
+    }
+
+    async fn due_alerts(
+        &self,
+        destination: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.queued(
+            "SELECT id, payload, attempts, batch FROM outbox
+             WHERE destination = $1 AND status = 'pending' AND next_attempt_at <= $2
+             ORDER BY next_attempt_at, created_at, id LIMIT $3",
+            &[&destination, &ts(now), &limit],
+        )
+        .await
+    }
+
+    async fn next_alert_due(&self, destination: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE destination = $1 AND status = 'pending'",
+                &[&destination],
+            )
+            .await?;
+        match rows.first() {
+            Some(row) => Ok(time(row.try_get(0)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn batch_alerts(
+        &self,
+        destination: &str,
+        batch: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
+        self.queued(
+            "SELECT id, payload, attempts, batch FROM outbox
+             WHERE destination = $1 AND batch = $2 AND status = 'pending' AND next_attempt_at <= $3
+             ORDER BY created_at, id",
+            &[&destination, &batch, &ts(now)],
+        )
+        .await
+    }
+
+    async fn defer(&self, id: &str, batch: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE outbox SET batch = $2, next_attempt_at = $3 WHERE id = $1",
+            &[&id, &batch, &ts_ceil(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_delivered(&self, ids: &[String]) -> Result<(), StoreError> {
+        self.update_each(
+            ids,
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
+                 delivered_at = $2 WHERE id = $1",
+            &[&ts(Utc::now())],
+        )
+        .await
+    }
+
+    async fn mark_retry(
+        &self,
+        ids: &[String],
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update_each(
+            ids,
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+             WHERE id = $1",
+            &[&error, &ts_ceil(next_attempt_at)],
+        )
+        .await
+    }
+
+    async fn mark_dead(&self, ids: &[String], error: &str) -> Result<(), StoreError> {
+        self.update_each(
+            ids,
+            "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $2
+             WHERE id = $1",
+            &[&error],
+        )
+        .await
+    }
+
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let rows = self
+            .query("SELECT status, COUNT(*) FROM outbox GROUP BY status", &[])
+            .await?;
+        let mut counts = OutboxCounts::default();
+        for row in rows {
+            let (status, n): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            let n = u64::try_from(n).unwrap_or(0);
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "delivered" => counts.delivered = n,
+                _ => counts.dead = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        let outbox = self.outbox_counts().await?;
+        let rows = self
+            .query(
+                "SELECT (SELECT COUNT(failing_since) FROM feed_state),
+                     (SELECT MAX(last_success_at) FROM feed_state),
+                     (SELECT MIN(created_at) FROM outbox WHERE status = 'pending')",
+                &[],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(StoreHealth::default());
+        };
+        let failing: i64 = row.try_get(0)?;
+        Ok(StoreHealth {
+            feeds_failing: u64::try_from(failing).unwrap_or(0),
+            last_success: time(row.try_get(1)?),
+            outbox,
+            oldest_pending: time(row.try_get(2)?),
+        })
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO write_probe (id, at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            &[&ts(Utc::now())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn outbox_entries(&self, dead_and_pending: bool) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id, payload, status, attempts, last_error FROM outbox
+                 WHERE NOT $1 OR status IN ('pending', 'dead')
+                 ORDER BY created_at DESC, id",
+                &[&dead_and_pending],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let payload: String = r.try_get(1)?;
+                Ok(OutboxEntry {
+                    alert: decode_alert(r.try_get(0)?, &payload)?,
+                    status: r.try_get(2)?,
+                    attempts: count(r.try_get(3)?),
+                    last_error: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revive(&self, id: Option<&str>) -> Result<usize, StoreError> {
+        // The alert's created_at restarts too: the give-up clock counts from
+        // the revival.
+        let now = Utc::now();
+        let revived = self
+            .execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2, batch = NULL,
+                     payload = jsonb_set(payload::jsonb, '{created_at}', to_jsonb($3::TEXT))::TEXT
+                 WHERE status = 'dead' AND ($1::TEXT IS NULL OR id = $1)",
+                &[
+                    &id,
+                    &ts(now),
+                    &now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                ],
+            )
+            .await?;
+        Ok(usize::try_from(revived).unwrap_or(usize::MAX))
+    }
+
+    async fn drop_alert(&self, id: &str) -> Result<bool, StoreError> {
+        let dropped = self
+            .execute(
+                "DELETE FROM outbox WHERE id = $1 AND status <> 'delivered'",
+                &[&id],
+            )
+            .await?;
+        Ok(dropped > 0)
+    }
+}
