@@ -13,7 +13,8 @@
 //! written independently while the clusterer was being improved with all
 //! three in view, without reading its code or their articles, to give the
 //! held-out figure at the end. `tests/fixtures/stories-fifth` was written
-//! the same way once all four were in view, and is held out in turn.
+//! the same way once all four were in view, and is held out in turn;
+//! `stories-sixth` and `stories-seventh` likewise once all five were.
 
 use super::*;
 use crate::ingest::feed;
@@ -254,31 +255,23 @@ fn measure(name: &str) -> Measured {
 
 #[test]
 fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
-    let tuned = measure("stories");
-    let heldout = measure("stories-heldout");
-    let third = measure("stories-third");
-    let fourth = measure("stories-fourth");
-    let fifth = measure("stories-fifth");
-    let row = |what: &str, f: &dyn Fn(&Measured) -> String| {
-        eprintln!(
-            "{what:<28}{:>22}{:>22}{:>22}{:>22}{:>22}",
-            f(&tuned),
-            f(&heldout),
-            f(&third),
-            f(&fourth),
-            f(&fifth)
-        );
-    };
-    eprintln!();
-    eprintln!(
-        "{:<28}{:>22}{:>22}{:>22}{:>22}{:>22}",
-        "",
-        "stories (tuned on)",
+    let names = [
+        "stories",
         "stories-heldout",
         "stories-third",
         "stories-fourth",
-        "stories-fifth"
-    );
+        "stories-fifth",
+        "stories-sixth",
+        "stories-seventh",
+    ];
+    let measured: Vec<Measured> = names.iter().map(|n| measure(n)).collect();
+    let row = |what: &str, f: &dyn Fn(&Measured) -> String| {
+        let cells: String = measured.iter().map(|m| format!("{:>18}", f(m))).collect();
+        eprintln!("{what:<28}{cells}");
+    };
+    eprintln!();
+    let header: String = names.iter().map(|n| format!("{n:>18}")).collect();
+    eprintln!("{:<28}{header}", "");
     row("articles / stories", &|m| {
         format!("{} / {}", m.articles, m.stories)
     });
@@ -303,6 +296,9 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     row("  hard negatives merged", &|m| {
         m.baseline.negatives_merged.to_string()
     });
+    let [tuned, heldout, third, fourth, fifth, sixth, seventh] = &measured[..] else {
+        unreachable!("seven corpora");
+    };
     let ours = &tuned.ours;
     assert!(ours.f1 >= 0.9, "{ours:?}");
     assert_eq!(ours.negatives_merged, 0, "{ours:?}");
@@ -352,5 +348,17 @@ fn stories_are_found_across_outlets_and_hard_negatives_kept_apart() {
     // 0 merged. Asserted as measured, less a small margin; not a target.
     let ours = &fifth.ours;
     assert!(ours.f1 >= 0.78, "{ours:?}");
+    assert!(ours.negatives_merged <= 2, "{ours:?}");
+    // The sixth and seventh corpora, written independently and at the
+    // same time once the clusterer had been tuned with the first five in
+    // view, committed before their first run. First run, the clusterer as
+    // at 6bbb742: sixth 0.875 / 0.733 / F1 0.798, 2 of 15 hard negatives
+    // merged (baseline F1 0.163); seventh 0.854 / 0.775 / F1 0.812, 2 of 16
+    // merged (baseline 0.089). Asserted as measured, less a small margin.
+    let ours = &sixth.ours;
+    assert!(ours.f1 >= 0.76, "{ours:?}");
+    assert!(ours.negatives_merged <= 2, "{ours:?}");
+    let ours = &seventh.ours;
+    assert!(ours.f1 >= 0.77, "{ours:?}");
     assert!(ours.negatives_merged <= 2, "{ours:?}");
 }
