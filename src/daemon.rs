@@ -12,7 +12,7 @@ use crate::metrics::{MetricsConfig, metrics};
 use crate::pipeline::{Pipeline, PollError};
 use crate::serve::monitor::{self, Checks};
 use crate::serve::websub::{self as listener, Endpoint};
-use crate::store::{self, Store};
+use crate::store::{self, Leases, Store};
 use crate::stories::Stories;
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -50,6 +50,7 @@ fn build(
     stories: Arc<Stories>,
     listening: bool,
 ) -> Result<Runtime> {
+    let leases = Leases::new(&store, config.store_lease);
     let fetcher = Fetcher::new(&config.fetch);
     let websub = config.websub.as_ref().filter(|_| listening).map(|websub| {
         Arc::new(Subscriber::new(
@@ -66,7 +67,8 @@ fn build(
         config.digests(),
         Clock::System,
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(anyhow::Error::msg)?
+    .with_leases(leases.clone());
     Ok(Runtime {
         pipeline: Arc::new(Pipeline {
             fetcher,
@@ -77,6 +79,7 @@ fn build(
             max_interval: config.max_interval,
             websub,
             stories,
+            leases,
         }),
         outbox: Arc::new(outbox),
         config,
@@ -194,6 +197,9 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
         store = %rt.config.store,
         "Newswatch started"
     );
+    if let Some(leases) = &rt.pipeline.leases {
+        tracing::info!(instance = leases.holder(), lease = ?rt.config.store_lease, "Sharing the store with other instances: feeds and destinations are leased");
+    }
     log_warnings(&rt.config);
     notify_systemd(&[NotifyState::Ready]);
     warn_orphaned_alerts(store.as_ref(), &rt.config).await;
@@ -260,6 +266,10 @@ pub(crate) async fn run(config: Config, mut control: mpsc::Receiver<Control>) ->
             }
         }
         if command == Control::Shutdown {
+            // Other instances take this one's feeds and destinations now.
+            if let Some(leases) = &rt.pipeline.leases {
+                leases.release().await;
+            }
             listeners.stop().await;
             notify_systemd(&[NotifyState::Stopping]);
             tracing::info!("Newswatch stopped");
@@ -352,7 +362,7 @@ fn start(
         let poll = |feed: FeedConfig| {
             let (pipeline, wake) = (pipeline.clone(), wake.clone());
             async move {
-                let next = pipeline.poll_and_record(&feed).await.1;
+                let next = pipeline.poll_if_leased(&feed).await;
                 wake.send_replace(());
                 next
             }

@@ -13,7 +13,7 @@ use crate::metrics::{DestinationLabels, PollLabels, RuleLabels, metrics};
 use crate::model::alert::{Alert, AlertArticle, alert_id};
 use crate::model::article::Article;
 use crate::model::story::{AlertStory, StoryMode};
-use crate::store::{Entries, FeedState, Known, PollCommit, Said, Store, StoreError};
+use crate::store::{Entries, FeedState, Known, Leases, PollCommit, Said, Store, StoreError};
 use crate::stories::Stories;
 use crate::stories::revision::{fingerprint, lead};
 use chrono::{DateTime, Utc};
@@ -69,9 +69,55 @@ pub(crate) struct Pipeline {
     pub websub: Option<Arc<Subscriber>>,
     /// The stories of the window, shared by all polls.
     pub stories: Arc<Stories>,
+    /// Feeds' leases, when instances share the store: a feed is polled by
+    /// the instance that holds its lease.
+    pub leases: Option<Arc<Leases>>,
 }
 
 impl Pipeline {
+    /// Polls `feed` as [`Pipeline::poll_and_record`] does, if this instance
+    /// may (with a store it shares, it must hold the feed's lease, and the
+    /// feed must be due: another instance may have polled it); returns when
+    /// to look at the feed again.
+    pub(crate) async fn poll_if_leased(&self, feed: &FeedConfig) -> DateTime<Utc> {
+        let Some(leases) = &self.leases else {
+            return self.poll_and_record(feed).await.1;
+        };
+        let name = format!("feed:{}", feed.name);
+        let now = Utc::now();
+        match leases.take(&name, now + leases.term()).await {
+            Ok(None) => {}
+            // Another instance's: looked at again when its lease runs out
+            // (it keeps it while it polls the feed).
+            Ok(Some(until)) => return until.max(now) + chrono::Duration::milliseconds(500),
+            Err(error) => {
+                tracing::error!(feed = %feed.name, %error, "Cannot take the feed's lease");
+                return now + leases.term();
+            }
+        }
+        // Polled meanwhile by the instance that held it: due when it said.
+        if let Ok(Some(state)) = self.store.feed_state(&feed.name).await
+            && let Some(next) = state.next_poll_at.filter(|&next| next > now)
+        {
+            self.keep_lease(leases, &name, next).await;
+            return next;
+        }
+        let next = match leases.hold(&name, self.poll_and_record(feed)).await {
+            Some((_, next)) => next,
+            None => return now + leases.term(),
+        };
+        self.keep_lease(leases, &name, next).await;
+        next
+    }
+
+    /// Keeps a feed's lease until a term after it is next due: another
+    /// instance takes the feed over only if this one stops polling it.
+    async fn keep_lease(&self, leases: &Leases, name: &str, next: DateTime<Utc>) {
+        if let Err(error) = leases.take(name, next + leases.term()).await {
+            tracing::warn!(lease = name, %error, "Cannot keep the feed's lease");
+        }
+    }
+
     /// Polls `feed`, records the outcome (including failures, with backoff)
     /// and returns when the feed should next be polled.
     pub(crate) async fn poll_and_record(

@@ -46,6 +46,9 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// Where the store is: SQLite in `state_dir`, or PostgreSQL.
     pub store: Location,
+    /// How long an instance's lease on a feed or destination lasts without
+    /// being taken again (a store several instances share).
+    pub store_lease: Duration,
     pub fetch: FetchConfig,
     /// The longest a failing feed waits between polls.
     pub max_backoff: Duration,
@@ -147,6 +150,14 @@ impl Config {
             },
             &mut errors,
         );
+        let store_lease = raw.store_lease.as_ref().and_then(|text| {
+            let term = duration(&source, Some(text), &mut errors)?;
+            if term < Duration::from_secs(2) || term > Duration::from_secs(3600) {
+                let message = "store_lease must be between 2 seconds and 1 hour";
+                errors.push(source.error_in(&text.span(), message));
+            }
+            Some(term)
+        });
         let mut feeds = build_feeds(&source, base, raw.feed, &feed_defaults, &mut errors);
         let mut warnings = add_opml_feeds(
             &source,
@@ -299,6 +310,7 @@ impl Config {
             path: path.to_path_buf(),
             state_dir,
             store,
+            store_lease: store_lease.unwrap_or(Duration::from_secs(60)),
             fetch,
             max_backoff,
             limits,

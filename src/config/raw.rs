@@ -13,6 +13,8 @@ pub(super) struct RawConfig {
     pub(super) store: Option<Spanned<String>>,
     pub(super) store_password_file: Option<Spanned<String>>,
     pub(super) store_password_env: Option<Spanned<String>>,
+    /// How long a lease on a feed or destination lasts (shared stores).
+    pub(super) store_lease: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) rules: Vec<Spanned<String>>,
     #[serde(default)]

@@ -11,7 +11,7 @@ use crate::delivery::destination::DestinationConfig;
 use crate::delivery::timing::{DigestSchedule, QuietHours};
 use crate::metrics::{DeliveryLabels, metrics};
 use crate::model::alert::{Digest, Notice};
-use crate::store::{QueuedAlert, Store, StoreError};
+use crate::store::{Leases, QueuedAlert, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::StreamExt;
 use jiff::tz::TimeZone;
@@ -27,6 +27,8 @@ const BATCH: usize = 200;
 /// The longest a worker sleeps without looking at the store again (so an
 /// `outbox retry` from the command line is picked up within a minute).
 const IDLE: Duration = Duration::from_secs(60);
+/// The longest a worker waits between looks at a store instances share.
+const SHARED_IDLE: Duration = Duration::from_secs(2);
 /// The longest a send (or a digest's) is expected to take: a destination's
 /// `timeout` is 30 s by default; past this it has hung.
 const SEND_AT_MOST: Duration = Duration::from_secs(300);
@@ -150,6 +152,8 @@ pub struct Outbox {
     /// Rules delivered in digests, by rule name.
     pub digests: HashMap<String, DigestSchedule>,
     pub clock: Clock,
+    /// Destinations' leases, when instances share the store.
+    leases: Option<Arc<Leases>>,
 }
 
 impl Outbox {
@@ -174,7 +178,16 @@ impl Outbox {
             retry,
             digests,
             clock,
+            leases: None,
         })
+    }
+
+    /// With a store several instances share: a destination's alerts are
+    /// sent by the instance holding its lease (so one at a time: its rate
+    /// limit and digests hold across instances).
+    pub fn with_leases(mut self, leases: Option<Arc<Leases>>) -> Outbox {
+        self.leases = leases;
+        self
     }
 
     /// Attempts every due alert of every destination once (destinations in
@@ -186,12 +199,36 @@ impl Outbox {
         let passes = self
             .destinations
             .values()
-            .map(|dest| self.pass(dest, shutdown));
+            .map(|dest| self.pass_if_leased(dest, shutdown));
         let mut report = DeliveryReport::default();
         for result in futures_util::future::join_all(passes).await {
-            report.add(result?);
+            report.add(result?.0);
         }
         Ok(report)
+    }
+
+    /// A pass over a destination's due alerts if this instance may send
+    /// them (with a store it shares, it must hold the destination's lease,
+    /// kept while the pass runs); else when the other holder's lease runs
+    /// out.
+    async fn pass_if_leased(
+        &self,
+        dest: &Destination,
+        shutdown: &CancellationToken,
+    ) -> Result<(DeliveryReport, Option<DateTime<Utc>>), StoreError> {
+        let Some(leases) = &self.leases else {
+            return Ok((self.pass(dest, shutdown).await?, None));
+        };
+        let name = format!("destination:{}", dest.name);
+        if let Some(until) = leases.take(&name, Utc::now() + leases.term()).await? {
+            return Ok((DeliveryReport::default(), Some(until)));
+        }
+        match leases.hold(&name, self.pass(dest, shutdown)).await {
+            Some(report) => Ok((report?, None)),
+            // Lost mid-pass: what was sent is recorded; the rest is the
+            // new holder's.
+            None => Ok((DeliveryReport::default(), Some(Utc::now() + leases.term()))),
+        }
     }
 
     /// One pass over a destination's due alerts; each is tried at most once.
@@ -462,16 +499,29 @@ impl Outbox {
                     _ = tokio::time::sleep(IDLE) => continue,
                 }
             }
-            if let Err(error) = self.pass(dest, &shutdown).await {
-                tracing::error!(destination = %dest.name, %error, "Outbox pass failed");
-            }
-            let next = match self.store.next_alert_due(&dest.name).await {
-                Ok(Some(at)) => self.clock.until(at).max(Duration::from_secs(1)),
-                Ok(None) => IDLE,
+            let held_elsewhere = match self.pass_if_leased(dest, &shutdown).await {
+                Ok((_, held)) => held,
                 Err(error) => {
-                    tracing::error!(destination = %dest.name, %error, "Cannot read outbox");
-                    Duration::from_secs(30)
+                    tracing::error!(destination = %dest.name, %error, "Outbox pass failed");
+                    None
                 }
+            };
+            let next = match held_elsewhere {
+                Some(until) => self.clock.until(until).max(Duration::from_secs(1)),
+                None => match self.store.next_alert_due(&dest.name).await {
+                    Ok(Some(at)) => self.clock.until(at).max(Duration::from_secs(1)),
+                    Ok(None) => IDLE,
+                    Err(error) => {
+                        tracing::error!(destination = %dest.name, %error, "Cannot read outbox");
+                        Duration::from_secs(30)
+                    }
+                },
+            };
+            // Other instances queue alerts without waking this worker: it
+            // looks again soon (and keeps its lease).
+            let next = match self.leases {
+                Some(_) => next.min(SHARED_IDLE),
+                None => next,
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return stop(()),

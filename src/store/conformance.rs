@@ -934,6 +934,71 @@ async fn a_newer_schema_is_refused(h: &Harness) {
     assert!(error.to_string().contains("newer"), "{error}");
 }
 
+/// A lease is one holder's until it runs out or is released; its holder
+/// keeps it by taking it again.
+async fn leases_are_held_by_one_instance_at_a_time(store: &dyn Store) {
+    let now = Utc::now();
+    let minute = Duration::minutes(1);
+    assert_eq!(
+        store.lease("feed:f", "a", now, now + minute).await.unwrap(),
+        None
+    );
+    // Held: another instance is told until when.
+    let held = store
+        .lease("feed:f", "b", now, now + minute * 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        held.map(|t| t.timestamp()),
+        Some((now + minute).timestamp())
+    );
+    // Kept by its holder, longer.
+    assert_eq!(
+        store
+            .lease("feed:f", "a", now, now + minute * 2)
+            .await
+            .unwrap(),
+        None
+    );
+    // Run out: the other takes it.
+    let later = now + minute * 3;
+    assert_eq!(
+        store
+            .lease("feed:f", "b", later, later + minute)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .lease("feed:f", "a", later, later + minute)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Leases are by name.
+    assert_eq!(
+        store
+            .lease("destination:d", "a", now, now + minute)
+            .await
+            .unwrap(),
+        None
+    );
+    // Released: free at once.
+    store.release("b").await.unwrap();
+    assert_eq!(
+        store.lease("feed:f", "a", now, now + minute).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .lease("destination:d", "b", now, now + minute)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 /// The conformance tests for one backend: `$harness` makes a store's
 /// harness, or `None` to skip.
 macro_rules! conformance {
@@ -971,6 +1036,7 @@ macro_rules! conformance {
             with_store!(pushes_and_subscriptions);
             with_store!(health_is_read_for_monitoring);
             with_store!(outbox_lifecycle);
+            with_store!(leases_are_held_by_one_instance_at_a_time);
             with_harness!(state_survives_reopen);
             with_harness!(entries_still_in_their_feed_are_never_forgotten);
             with_harness!(a_configured_feed_is_never_forgotten_whole);

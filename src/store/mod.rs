@@ -5,11 +5,13 @@
 //! passes the same conformance tests. The backend is chosen in [`open`] only.
 
 mod entries;
+mod lease;
 mod postgres;
 pub mod retention;
 mod sqlite;
 mod time;
 
+pub use lease::Leases;
 pub use postgres::{PostgresStore, Target};
 pub use retention::{Pruned, Retention, StoreStats};
 pub use sqlite::SqliteStore;
@@ -324,6 +326,27 @@ pub trait Store: Send + Sync {
 
     /// Removes an alert that is not delivered; returns whether one was removed.
     async fn drop_alert(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Whether several instances may share this store (then each feed and
+    /// destination is worked by the instance holding its lease).
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Takes or keeps the lease `name` for `holder` until `until`, if it is
+    /// free, ran out by `now`, or is the holder's already. Returns `None`
+    /// if it is the holder's now, else when the other holder's runs out.
+    async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Gives up every lease `holder` has (it is stopping: others take its
+    /// feeds and destinations over at once).
+    async fn release(&self, holder: &str) -> Result<(), StoreError>;
 }
 
 /// Where the store is (`store` in the config).

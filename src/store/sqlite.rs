@@ -130,6 +130,15 @@ CREATE TABLE story_thread (
     PRIMARY KEY (story, rule, destination)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Leases on feeds and destinations (`feed:<name>`, `destination:<name>`):
+-- the instance that holds one works it until `until`.
+CREATE TABLE lease (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// How a commit with new entries (?7 = now, else NULL) updates the feed's
@@ -844,5 +853,45 @@ impl Store for SqliteStore {
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         let path = self.path.clone();
         self.with(move |conn| retention::stats(conn, &path)).await
+    }
+
+    async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        self.with(move |conn| {
+            let taken = conn
+                .query_row(
+                    "INSERT INTO lease (name, holder, until) VALUES (?1, ?2, ?4)
+                     ON CONFLICT (name) DO UPDATE SET holder = ?2, until = ?4
+                         WHERE lease.holder = ?2 OR lease.until < ?3
+                     RETURNING until",
+                    params![name, holder, ts(now), ts(until)],
+                    |_| Ok(()),
+                )
+                .optional()?;
+            if taken.is_some() {
+                return Ok(None);
+            }
+            let until: i64 =
+                conn.query_row("SELECT until FROM lease WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })?;
+            Ok(Some(from_ts(until)))
+        })
+        .await
+    }
+
+    async fn release(&self, holder: &str) -> Result<(), StoreError> {
+        let holder = holder.to_string();
+        self.with(move |conn| {
+            conn.execute("DELETE FROM lease WHERE holder = ?1", [holder])?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -10,6 +10,7 @@ mod feed_errors;
 mod feeds;
 mod hostile;
 mod inspect;
+mod instances;
 mod monitor;
 mod outbox;
 mod secrets;

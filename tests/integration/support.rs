@@ -290,6 +290,10 @@ impl Daemon {
         self.log.lock().unwrap().clone()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("daemon is running")
+    }
+
     /// Waits until the log holds `needle` at least `times` times.
     pub async fn wait_log(&self, needle: &str, times: usize) {
         wait_for(&format!("{times}× {needle:?} in the daemon log"), || {

@@ -710,6 +710,47 @@ impl Store for PostgresStore {
         Ok(usize::try_from(revived).unwrap_or(usize::MAX))
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // One statement under the row's lock: of two instances asking at
+        // once, the second sees the first's lease.
+        let rows = self
+            .query(
+                "INSERT INTO lease (name, holder, until) VALUES ($1, $2, $4)
+                 ON CONFLICT (name) DO UPDATE SET holder = $2, until = $4
+                     WHERE lease.holder = $2 OR lease.until < $3
+                 RETURNING until",
+                &[&name, &holder, &ts(now), &ts(until)],
+            )
+            .await?;
+        if !rows.is_empty() {
+            return Ok(None);
+        }
+        let rows = self
+            .query("SELECT until FROM lease WHERE name = $1", &[&name])
+            .await?;
+        match rows.first() {
+            Some(row) => Ok(Some(from_ts(row.try_get(0)?))),
+            // Released meanwhile: free, but not taken; asked again soon.
+            None => Ok(Some(Utc::now())),
+        }
+    }
+
+    async fn release(&self, holder: &str) -> Result<(), StoreError> {
+        self.execute("DELETE FROM lease WHERE holder = $1", &[&holder])
+            .await?;
+        Ok(())
+    }
+
     async fn drop_alert(&self, id: &str) -> Result<bool, StoreError> {
         let dropped = self
             .execute(

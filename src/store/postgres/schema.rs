@@ -107,6 +107,13 @@ CREATE TABLE story_thread (
     root        TEXT NOT NULL,
     PRIMARY KEY (story, rule, destination)
 );
+-- Leases on feeds and destinations (`feed:<name>`, `destination:<name>`):
+-- the instance that holds one works it until `until`.
+CREATE TABLE lease (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  BIGINT NOT NULL
+);
 "#];
 
 /// The advisory lock migrations take (any fixed number: instances of one

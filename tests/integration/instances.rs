@@ -1,0 +1,384 @@
+//! Several instances sharing one PostgreSQL database: feeds and the
+//! destination are leased, so every entry alerts once whichever instance
+//! reads it; an instance killed with SIGKILL loses its leases when they run
+//! out and the others take its feeds and its outbox over; a database
+//! restart costs the statements in flight, nothing else.
+//!
+//! Run when `NEWSWATCH_TEST_POSTGRES_URL` names a database (`.ci/run` sets
+//! it); each test works in a schema of its own.
+
+use crate::support::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// How long a lease lasts in these tests (`store_lease`).
+const LEASE: Duration = Duration::from_secs(3);
+/// The feeds' polling interval (`[defaults] interval` in `config`).
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// One test at a time on the database: one of them restarts it.
+static DATABASE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A schema of the test database for one test.
+struct Schema {
+    admin: String,
+    name: String,
+}
+
+impl Schema {
+    /// `None` (the test is skipped, and says so) without a database.
+    async fn new() -> Option<Schema> {
+        let Ok(admin) = std::env::var("NEWSWATCH_TEST_POSTGRES_URL") else {
+            eprintln!("NEWSWATCH_TEST_POSTGRES_URL is not set: PostgreSQL test skipped");
+            return None;
+        };
+        let name = format!("nw_it_{}_{:08x}", std::process::id(), fastrand::u32(..));
+        let schema = Schema { admin, name };
+        schema
+            .query(&format!("CREATE SCHEMA {}", schema.name))
+            .await;
+        Some(schema)
+    }
+
+    /// The `store` URL that puts an instance's tables in this schema.
+    fn url(&self) -> String {
+        let join = if self.admin.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{join}options=-c%20search_path%3D{}",
+            self.admin, self.name
+        )
+    }
+
+    /// Runs `sql` in the schema; the first column of each row, as text.
+    async fn query(&self, sql: &str) -> Vec<String> {
+        let (client, connection) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let task = tokio::spawn(connection);
+        let rows = client.simple_query(sql).await.unwrap();
+        drop(client);
+        let _ = task.await;
+        rows.iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(String::from),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The process id of the instance holding `lease`, if one does.
+    async fn holder_pid(&self, lease: &str) -> Option<u32> {
+        let holder = self
+            .query(&format!("SELECT holder FROM lease WHERE name = '{lease}'"))
+            .await;
+        holder.first()?.split(':').nth(1)?.parse().ok()
+    }
+
+    async fn drop(self) {
+        self.query(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .await;
+    }
+}
+
+/// Feeds `f0`, `f1`, … whose entries are what the test has published to
+/// each so far: "Explosion in Brussels, report f<feed>-<n>".
+#[derive(Clone, Default)]
+struct Publisher(Arc<Mutex<Vec<(usize, u32)>>>);
+
+impl Publisher {
+    fn publish(&self, feed: usize) {
+        let mut items = self.0.lock().unwrap();
+        let n = items.len() as u32 + 1;
+        items.push((feed, n));
+    }
+
+    /// Every report published, as "f<feed>-<n>".
+    fn reports(&self) -> BTreeSet<String> {
+        let items = self.0.lock().unwrap();
+        items.iter().map(|(f, n)| format!("f{f}-{n}")).collect()
+    }
+}
+
+impl Respond for Publisher {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let feed: usize = request
+            .url
+            .path()
+            .trim_start_matches("/f")
+            .trim_end_matches(".xml")
+            .parse()
+            .unwrap_or(usize::MAX);
+        let items: Vec<(usize, u32)> = self.0.lock().unwrap().clone();
+        let reports: Vec<String> = items
+            .iter()
+            .filter(|(f, _)| *f == feed)
+            .map(|(f, n)| format!("f{f}-{n}"))
+            .collect();
+        let titles: Vec<String> = reports
+            .iter()
+            .map(|r| format!("Explosion in Brussels, report {r}"))
+            .collect();
+        let entries: Vec<Item> = reports
+            .iter()
+            .zip(&titles)
+            .map(|(guid, title)| Item {
+                guid,
+                title,
+                body: "Police closed the area after the explosion.",
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_raw(rss(&entries), "application/rss+xml")
+    }
+}
+
+/// A feed server with `feeds` feeds, and the config directory of
+/// instances sharing `schema`.
+async fn setup(schema: &Schema, feeds: usize) -> (MockServer, Publisher, SmtpSink, Env) {
+    let publisher = Publisher::default();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/f\d+\.xml$"))
+        .respond_with(publisher.clone())
+        .mount(&server)
+        .await;
+    let smtp = SmtpSink::start_any();
+    let blocks: String = (0..feeds)
+        .map(|i| {
+            format!(
+                "[[feed]]\nname = \"f{i}\"\nurl = \"{}/f{i}.xml\"\nfirst_poll = \"alert\"\n",
+                server.uri()
+            )
+        })
+        .collect();
+    let config = config(smtp.port, &blocks).replace(
+        "state_dir = \"state\"\n",
+        &format!(
+            "state_dir = \"state\"\nstore = \"{}\"\nstore_lease = \"{}s\"\n",
+            schema.url(),
+            LEASE.as_secs()
+        ),
+    );
+    // Each report is to alert (its copies are one story otherwise).
+    let rules = RULES.replace(
+        "notify = [\"desk\"]",
+        "notify = [\"desk\"]\nstory = \"every\"",
+    );
+    (server, publisher, smtp, Env::new(&config, &rules))
+}
+
+/// Publishes a report to one feed after another, every 150 ms, until
+/// dropped.
+fn publish_steadily(publisher: &Publisher, feeds: usize) -> tokio::task::JoinHandle<()> {
+    let publisher = publisher.clone();
+    tokio::spawn(async move {
+        for i in 0.. {
+            publisher.publish(i % feeds);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    })
+}
+
+/// Each accepted mail's report and Message-ID.
+fn mails(smtp: &SmtpSink) -> Vec<(String, String)> {
+    smtp.messages()
+        .iter()
+        .map(|mail| {
+            let subject = mail_header(mail, "Subject").unwrap_or_default();
+            let report = subject.rsplit("report ").next().unwrap_or("").trim();
+            let id = mail_header(mail, "Message-ID").expect("a Message-ID");
+            (report.to_string(), id)
+        })
+        .collect()
+}
+
+/// Waits until every published report has a mail, then checks each has
+/// exactly one Message-ID (a resend after a takeover carries the same one).
+async fn every_report_alerted_once(publisher: &Publisher, smtp: &SmtpSink) {
+    let published = publisher.reports();
+    wait_for("a mail for every published report", || {
+        let got: BTreeSet<String> = mails(smtp).into_iter().map(|(r, _)| r).collect();
+        published.is_subset(&got).then_some(())
+    })
+    .await;
+    let mut ids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (report, id) in mails(smtp) {
+        ids.entry(report).or_default().insert(id);
+    }
+    let twice: Vec<_> = ids.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(twice.is_empty(), "reports alerted twice: {twice:?}");
+    let unknown: Vec<_> = ids.keys().filter(|r| !published.contains(*r)).collect();
+    assert!(
+        unknown.is_empty(),
+        "mails for unpublished reports: {unknown:?}"
+    );
+}
+
+/// Whether `log` (from byte `from`) shows a poll of feed `name`.
+fn polled(log: &str, from: usize, name: &str) -> bool {
+    log.get(from..)
+        .unwrap_or("")
+        .lines()
+        .any(|line| line.contains("Feed fetched") && line.contains(&format!("feed={name} ")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_alert_once_and_take_over_a_killed_ones_feeds_and_outbox() {
+    let _one_at_a_time = DATABASE.lock().await;
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    const FEEDS: usize = 9;
+    let (_server, publisher, smtp, env) = setup(&schema, FEEDS).await;
+    let mut instances: Vec<Daemon> = (0..3).map(|_| env.start_daemon()).collect();
+    for daemon in &instances {
+        daemon.wait_log("Newswatch started", 1).await;
+    }
+    let publishing = publish_steadily(&publisher, FEEDS);
+    wait_for("alerts flowing", || {
+        (smtp.messages().len() >= 15).then_some(())
+    })
+    .await;
+
+    // The instance sending the alerts, and the feeds it polls: killed.
+    let pid = schema
+        .holder_pid("destination:desk")
+        .await
+        .expect("an instance holds the destination");
+    let victim = instances
+        .iter()
+        .position(|d| d.pid() == pid)
+        .expect("the holder is one of the three");
+    let holder = schema
+        .query("SELECT holder FROM lease WHERE name = 'destination:desk'")
+        .await
+        .remove(0);
+    let its_feeds: Vec<String> = schema
+        .query(&format!(
+            "SELECT substr(name, 6) FROM lease WHERE holder = '{holder}' AND name LIKE 'feed:%' ORDER BY name"
+        ))
+        .await;
+    let survivors_from: Vec<usize> = instances.iter().map(|d| d.log().len()).collect();
+    let killed_at = Instant::now();
+    instances.remove(victim).kill().await;
+    let mut from = survivors_from;
+    from.remove(victim);
+
+    // Its feeds are polled by the others once its leases run out: within
+    // the lease and an interval of the kill (its leases reach a term past
+    // each feed's next poll), with a margin for a loaded machine.
+    let within = LEASE + INTERVAL + Duration::from_secs(4);
+    loop {
+        let taken_over = its_feeds.iter().all(|feed| {
+            instances
+                .iter()
+                .zip(&from)
+                .any(|(d, &from)| polled(&d.log(), from, feed))
+        });
+        if taken_over {
+            break;
+        }
+        assert!(
+            killed_at.elapsed() < within,
+            "feeds {its_feeds:?} of the killed instance not polled again within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "{} feeds of the killed instance polled again {:?} after the kill (lease {LEASE:?})",
+        its_feeds.len(),
+        killed_at.elapsed()
+    );
+    // Its outbox too: the destination is another instance's.
+    let deadline = Instant::now() + within;
+    loop {
+        let now_held = schema.holder_pid("destination:desk").await;
+        if now_held.is_some_and(|p| p != pid) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the destination was not taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The stream goes on a while with two instances, then stops.
+    let sent = smtp.messages().len();
+    wait_for("alerts flowing after the kill", || {
+        (smtp.messages().len() >= sent + 10).then_some(())
+    })
+    .await;
+    publishing.abort();
+    every_report_alerted_once(&publisher, &smtp).await;
+    eprintln!(
+        "{} reports, each alerted once across three instances",
+        publisher.reports().len()
+    );
+    for daemon in instances {
+        daemon.stop().await;
+    }
+    // Stopped instances gave their leases back.
+    assert!(schema.query("SELECT name FROM lease").await.is_empty());
+    schema.drop().await;
+}
+
+/// Restarts the PostgreSQL cluster the tests use (as root, with Debian's
+/// pg_ctlcluster).
+async fn restart_database() {
+    let version = std::fs::read_dir("/etc/postgresql")
+        .expect("a Debian PostgreSQL cluster")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .max_by_key(|v| v.parse::<u32>().unwrap_or(0))
+        .expect("a cluster version");
+    let restarted = tokio::process::Command::new("pg_ctlcluster")
+        .args(["--skip-systemctl-redirect", &version, "main", "restart"])
+        .status()
+        .await
+        .unwrap();
+    assert!(restarted.success(), "pg_ctlcluster restart failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_loses_no_alert_and_sends_none_twice() {
+    let _one_at_a_time = DATABASE.lock().await;
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    const FEEDS: usize = 4;
+    let (_server, publisher, smtp, env) = setup(&schema, FEEDS).await;
+    let instances: Vec<Daemon> = (0..2).map(|_| env.start_daemon()).collect();
+    for daemon in &instances {
+        daemon.wait_log("Newswatch started", 1).await;
+    }
+    let publishing = publish_steadily(&publisher, FEEDS);
+    wait_for("alerts flowing", || {
+        (smtp.messages().len() >= 10).then_some(())
+    })
+    .await;
+    let before: Vec<usize> = instances.iter().map(|d| d.log().len()).collect();
+    restart_database().await;
+    // The instances work again (each keeps running: `stop` below checks
+    // a clean exit).
+    wait_for("polls after the restart", || {
+        instances
+            .iter()
+            .zip(&before)
+            .any(|(d, &from)| d.log()[from..].contains("Feed fetched"))
+            .then_some(())
+    })
+    .await;
+    let sent = smtp.messages().len();
+    wait_for("alerts flowing after the restart", || {
+        (smtp.messages().len() >= sent + 10).then_some(())
+    })
+    .await;
+    publishing.abort();
+    every_report_alerted_once(&publisher, &smtp).await;
+    for daemon in instances {
+        let log = daemon.stop().await;
+        assert!(!log.contains("panicked"), "{log}");
+    }
+    schema.drop().await;
+}
