@@ -286,3 +286,60 @@ public_url = "https://news.example.org/websub/"
     let missing = errors(&text.replace("public_url", "#"), &files);
     assert!(missing[0].contains("public_url"), "{missing:?}");
 }
+
+#[test]
+fn a_postgres_store_takes_its_password_from_a_file_never_the_url() {
+    let files = Memory::default()
+        .file("/etc/nw/rules.d/a.toml", RULES)
+        .file("/etc/nw/pg-password", "s3cret\n");
+    let text = r#"
+store = "postgres://newswatch@db.internal:5432/news"
+store_password_file = "pg-password"
+store_lease = "30s"
+rules = ["rules.d/*.toml"]
+
+[destination.desk]
+kind = "maildir"
+"#;
+    let config = Config::parse_with(Path::new(PATH), text, &files).unwrap();
+    let crate::store::Location::Postgres(target) = &config.store else {
+        panic!("{:?}", config.store);
+    };
+    assert_eq!(target.url, "postgres://newswatch@db.internal:5432/news");
+    assert_eq!(target.password.as_deref(), Some("s3cret"));
+    assert!(!format!("{target:?}").contains("s3cret"));
+    assert_eq!(config.store_lease, Duration::from_secs(30));
+    // The default: SQLite in the state directory.
+    let plain = "rules = [\"rules.d/*.toml\"]\n[destination.desk]\nkind = \"maildir\"\n";
+    let config = Config::parse_with(Path::new(PATH), plain, &files).unwrap();
+    assert_eq!(
+        config.store,
+        crate::store::Location::Sqlite {
+            state_dir: PathBuf::from("/etc/nw/state")
+        }
+    );
+}
+
+#[test]
+fn store_mistakes_are_located() {
+    let cases = [
+        (
+            "store = \"postgres://u:pw@db/news\"\n",
+            "1:9",
+            "a password may not be written in the config",
+        ),
+        ("store = \"mysql://db/news\"\n", "1:9", "\"sqlite\" or a URL"),
+        (
+            "store_password_env = \"PGPASS\"\n",
+            "1:22",
+            "needs `store = \"postgres://",
+        ),
+        ("store_lease = \"1s\"\n", "1:15", "between 2 seconds and 1 hour"),
+    ];
+    for (text, at, message) in cases {
+        let got = errors(text, &Memory::default());
+        assert_eq!(got.len(), 1, "{text}: {got:?}");
+        assert!(got[0].starts_with(&format!("{PATH}:{at}: ")), "{got:?}");
+        assert!(got[0].contains(message), "{got:?}");
+    }
+}
