@@ -38,8 +38,13 @@ pub async fn stats(config: &Config, json: bool) -> Result<ExitCode> {
 
 fn human(s: &StoreStats) -> String {
     let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+    // A write-ahead log and free pages are SQLite's (PostgreSQL reports none).
+    let file = match (s.wal_bytes, s.free_bytes) {
+        (0, 0) => String::new(),
+        (wal, free) => format!(" (write-ahead log {}, free inside {})", mb(wal), mb(free)),
+    };
     format!(
-        "{}: {} (write-ahead log {}, free inside {})\n\
+        "{}: {}{file}\n\
          feeds          {}\n\
          seen keys      {}\n\
          alerts         {} pending, {} delivered, {} dead letters\n\
@@ -47,8 +52,6 @@ fn human(s: &StoreStats) -> String {
          stories        {} articles in the window\n",
         s.path,
         mb(s.file_bytes),
-        mb(s.wal_bytes),
-        mb(s.free_bytes),
         s.feeds,
         s.seen,
         s.pending,

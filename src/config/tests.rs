@@ -328,13 +328,21 @@ fn store_mistakes_are_located() {
             "1:9",
             "a password may not be written in the config",
         ),
-        ("store = \"mysql://db/news\"\n", "1:9", "\"sqlite\" or a URL"),
+        (
+            "store = \"mysql://db/news\"\n",
+            "1:9",
+            "\"sqlite\" or a URL",
+        ),
         (
             "store_password_env = \"PGPASS\"\n",
             "1:22",
             "needs `store = \"postgres://",
         ),
-        ("store_lease = \"1s\"\n", "1:15", "between 2 seconds and 1 hour"),
+        (
+            "store_lease = \"1s\"\n",
+            "1:15",
+            "between 2 seconds and 1 hour",
+        ),
     ];
     for (text, at, message) in cases {
         let got = errors(text, &Memory::default());

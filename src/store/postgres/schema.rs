@@ -127,8 +127,15 @@ pub(super) async fn migrate(client: &mut Client) -> Result<usize, StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS newswatch_schema (version INTEGER NOT NULL)")
-        .await?;
+    // Looked up first: CREATE TABLE IF NOT EXISTS logs a notice at every start.
+    let versioned: bool = tx
+        .query_one("SELECT to_regclass('newswatch_schema') IS NOT NULL", &[])
+        .await?
+        .try_get(0)?;
+    if !versioned {
+        tx.batch_execute("CREATE TABLE newswatch_schema (version INTEGER NOT NULL)")
+            .await?;
+    }
     let version: i32 = tx
         .query_opt("SELECT version FROM newswatch_schema", &[])
         .await?
