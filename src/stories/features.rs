@@ -380,6 +380,12 @@ const fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A word's hash as the features keep it (to print features as words).
+#[cfg(test)]
+pub(super) fn word_hash(word: &str) -> u64 {
+    hash(word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
