@@ -228,6 +228,12 @@ impl Config {
             .websub
             .as_ref()
             .and_then(|w| build_websub(&source, w, &mut errors));
+        // Subscriptions are kept per instance for now: hubs would be told
+        // of one instance's callback while another answered.
+        if let (Some(w), Location::Postgres(_)) = (&raw.websub, &store) {
+            let message = "[websub] cannot be used with a shared (PostgreSQL) store yet";
+            errors.push(source.error_in(&w.listen.span(), message));
+        }
 
         let metrics = raw.metrics.as_ref().and_then(|m| {
             let listen = m

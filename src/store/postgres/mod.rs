@@ -152,23 +152,18 @@ impl PostgresStore {
         Ok(client.query(&statement, params).await?)
     }
 
-    /// Runs one statement per id in one transaction: a digest's alerts
-    /// change state together or not at all.
-    async fn update_each(
+    /// Runs `sql` (its `$1` the ids, as an array) once for all of them: a
+    /// digest's alerts change state together or not at all, in one round
+    /// trip.
+    async fn update_all(
         &self,
         ids: &[String],
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let statement = tx.prepare_cached(sql).await?;
-        for id in ids {
-            let mut all: Vec<&(dyn ToSql + Sync)> = vec![id];
-            all.extend_from_slice(params);
-            tx.execute(&statement, &all).await?;
-        }
-        tx.commit().await?;
+        let mut all: Vec<&(dyn ToSql + Sync)> = vec![&ids];
+        all.extend_from_slice(params);
+        self.execute(sql, &all).await?;
         Ok(())
     }
 
@@ -586,10 +581,10 @@ impl Store for PostgresStore {
     }
 
     async fn mark_delivered(&self, ids: &[String]) -> Result<(), StoreError> {
-        self.update_each(
+        self.update_all(
             ids,
             "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL,
-                 delivered_at = $2 WHERE id = $1",
+                 delivered_at = $2 WHERE id = ANY($1::TEXT[])",
             &[&ts(Utc::now())],
         )
         .await
@@ -601,20 +596,20 @@ impl Store for PostgresStore {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.update_each(
+        self.update_all(
             ids,
             "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
-             WHERE id = $1",
+             WHERE id = ANY($1::TEXT[])",
             &[&error, &ts_ceil(next_attempt_at)],
         )
         .await
     }
 
     async fn mark_dead(&self, ids: &[String], error: &str) -> Result<(), StoreError> {
-        self.update_each(
+        self.update_all(
             ids,
             "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $2
-             WHERE id = $1",
+             WHERE id = ANY($1::TEXT[])",
             &[&error],
         )
         .await
