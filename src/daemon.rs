@@ -176,7 +176,12 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
             Err(_) => report.feeds_failed += 1,
         }
     }
-    report.delivery = rt.outbox.deliver_due(&CancellationToken::new()).await?;
+    let delivered = rt.outbox.deliver_due(&CancellationToken::new()).await;
+    // Destinations it sent to are the daemons' again at once.
+    if let Some(leases) = &rt.pipeline.leases {
+        leases.release().await;
+    }
+    report.delivery = delivered?;
     Ok(report)
 }
 

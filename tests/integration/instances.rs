@@ -9,6 +9,7 @@
 
 use crate::support::*;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path_regex};
@@ -86,9 +87,14 @@ impl Schema {
 /// Feeds `f0`, `f1`, … whose entries are what the test has published to
 /// each so far: "Explosion in Brussels, report f<feed>-<n>".
 #[derive(Clone, Default)]
-struct Publisher(Arc<Mutex<Vec<(usize, u32)>>>);
+struct Publisher(Arc<Mutex<Vec<(usize, u32)>>>, Arc<AtomicU64>);
 
 impl Publisher {
+    /// Polls answered so far, all feeds together.
+    fn polls(&self) -> u64 {
+        self.1.load(Ordering::Relaxed)
+    }
+
     fn publish(&self, feed: usize) {
         let mut items = self.0.lock().unwrap();
         let n = items.len() as u32 + 1;
@@ -104,6 +110,7 @@ impl Publisher {
 
 impl Respond for Publisher {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.1.fetch_add(1, Ordering::Relaxed);
         let feed: usize = request
             .url
             .path()
@@ -241,6 +248,17 @@ async fn three_instances_alert_once_and_take_over_a_killed_ones_feeds_and_outbox
         (smtp.messages().len() >= 15).then_some(())
     })
     .await;
+    // Each feed is polled by one instance at a time: about once an
+    // interval, not three times (a loaded machine polls less, not more).
+    let (polls, since) = (publisher.polls(), Instant::now());
+    tokio::time::sleep(INTERVAL * 4).await;
+    let per_feed =
+        (publisher.polls() - polls) as f64 / since.elapsed().as_secs_f64() / FEEDS as f64;
+    eprintln!("{per_feed:.2} polls per feed per second with three instances");
+    assert!(
+        per_feed < 2.0 / INTERVAL.as_secs_f64(),
+        "{per_feed:.2} polls per feed per second with three instances"
+    );
 
     // The instance sending the alerts, and the feeds it polls: killed.
     let pid = schema
