@@ -23,9 +23,12 @@ use crate::model::subscription::{Subscription, SubscriptionState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use rustls_platform_verifier::ConfigVerifierExt;
 use std::time::Duration;
 use tokio_postgres::Row;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Where the store is, as the config names it.
 #[derive(Clone, PartialEq, Eq)]
@@ -108,13 +111,23 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("newswatch");
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        // `sslmode=require`: TLS, the server's certificate checked against
+        // the system's trusted roots and its name (libpq's verify-full).
+        // Otherwise plain, as libpq's `prefer` does with a server that has
+        // no certificate anyone checks (Debian's is self-signed).
+        let manager = match config.get_ssl_mode() {
+            SslMode::Require => {
+                crate::http::install_crypto_provider();
+                let tls = rustls::ClientConfig::with_platform_verifier().map_err(|e| {
+                    StoreError::Pool(format!("cannot set up TLS for the store: {e}"))
+                })?;
+                Manager::from_config(config, MakeRustlsConnect::new(tls), recycling)
+            }
+            _ => Manager::from_config(config, tokio_postgres::NoTls, recycling),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -129,10 +142,12 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        // With its causes: the pool's own message ("error occurred while
+        // creating a new object") does not say what went wrong.
         self.pool
             .get()
             .await
-            .map_err(|e| StoreError::Pool(e.to_string()))
+            .map_err(|e| StoreError::Pool(crate::http::error_chain(&e)))
     }
 
     /// Runs one statement, cached, on a pooled connection.
@@ -754,5 +769,37 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(dropped > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sslmode=require` takes TLS with the server's certificate checked:
+    /// the test server's (Debian's self-signed one, or none) is refused,
+    /// where a plain connection works.
+    #[tokio::test]
+    async fn tls_is_required_and_checked_when_asked_for() {
+        let Ok(url) = std::env::var("NEWSWATCH_TEST_POSTGRES_URL") else {
+            eprintln!("NEWSWATCH_TEST_POSTGRES_URL is not set: PostgreSQL test skipped");
+            return;
+        };
+        let target = |url: String| Target {
+            url,
+            password: None,
+        };
+        let plain = PostgresStore::connect(&target(url.clone())).unwrap();
+        drop(plain.client().await.unwrap());
+        let join = if url.contains('?') { '&' } else { '?' };
+        let tls = PostgresStore::connect(&target(format!("{url}{join}sslmode=require"))).unwrap();
+        let error = tls.client().await.err().expect("refused").to_string();
+        eprintln!("sslmode=require refused: {error}");
+        assert!(
+            ["certificate", "TLS", "tls", "SSL", "ssl"]
+                .iter()
+                .any(|w| error.contains(w)),
+            "{error}"
+        );
     }
 }
