@@ -358,11 +358,16 @@ fn start(
     let (pipeline, feeds) = (rt.pipeline.clone(), rt.config.feeds.clone());
     let limits = rt.config.limits;
     let scheduler = tokio::spawn(async move {
-        let mut first_due = Vec::with_capacity(feeds.len());
-        for feed in &feeds {
-            let state = pipeline.store.feed_state(&feed.name).await;
-            first_due.push(state.ok().flatten().and_then(|s| s.next_poll_at));
-        }
+        // Every feed's state in one read (a round trip per feed is seconds
+        // at 100k feeds on a database across the network).
+        let due: HashMap<String, chrono::DateTime<Utc>> = match pipeline.store.next_polls().await {
+            Ok(due) => due.into_iter().collect(),
+            Err(error) => {
+                tracing::error!(%error, "Cannot read when feeds are due; polling them all now");
+                HashMap::new()
+            }
+        };
+        let first_due: Vec<_> = feeds.iter().map(|f| due.get(&f.name).copied()).collect();
         // Each poll wakes the outbox: it may have queued alerts.
         let poll = |feed: FeedConfig| {
             let (pipeline, wake) = (pipeline.clone(), wake.clone());

@@ -103,6 +103,31 @@ async fn failures_count_up_and_reset(store: &dyn Store) {
     assert_eq!(state.last_new_entry_at, None);
 }
 
+/// Each feed's next poll, as the scheduler reads them all at start.
+async fn next_polls_are_read_for_every_feed(store: &dyn Store) {
+    assert!(store.next_polls().await.unwrap().is_empty());
+    let at = Utc::now() + Duration::minutes(5);
+    let commit = PollCommit {
+        next_poll_at: Some(at),
+        ..Default::default()
+    };
+    store.commit_poll("f", commit).await.unwrap();
+    store
+        .record_failure("g", "boom", at + Duration::minutes(1))
+        .await
+        .unwrap();
+    let mut due = store.next_polls().await.unwrap();
+    due.sort();
+    let secs: Vec<(String, i64)> = due.into_iter().map(|(f, t)| (f, t.timestamp())).collect();
+    assert_eq!(
+        secs,
+        [
+            ("f".to_string(), at.timestamp()),
+            ("g".to_string(), at.timestamp() + 60)
+        ]
+    );
+}
+
 async fn feed_health_is_listed_with_entries_seen(store: &dyn Store) {
     let later = Utc::now() + Duration::minutes(5);
     let commit = PollCommit {
@@ -1031,6 +1056,7 @@ macro_rules! conformance {
             with_store!(entries_are_recognised_by_key_and_text);
             with_store!(commit_records_seen_keys_and_queues_alerts_once);
             with_store!(failures_count_up_and_reset);
+            with_store!(next_polls_are_read_for_every_feed);
             with_store!(feed_health_is_listed_with_entries_seen);
             with_store!(health_notices_are_queued_with_what_they_said);
             with_store!(pushes_and_subscriptions);

@@ -199,6 +199,9 @@ pub trait Store: Send + Sync {
     /// Every feed's state, by name, with how many entries of it are seen.
     async fn feed_states(&self) -> Result<Vec<(String, FeedState, u64)>, StoreError>;
 
+    /// When each feed is next due to be polled, where the store says.
+    async fn next_polls(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError>;
+
     /// Queues feed health notices and records what they said, in one
     /// transaction; returns how many were queued.
     async fn queue_notices(

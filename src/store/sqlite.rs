@@ -358,6 +358,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn next_polls(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT feed, next_poll_at FROM feed_state WHERE next_poll_at IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, from_ts(r.get(1)?))))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     async fn queue_notices(
         &self,
         feed: &str,

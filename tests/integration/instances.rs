@@ -359,7 +359,7 @@ async fn restart_database() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_restart_loses_no_alert_and_sends_none_twice() {
+async fn a_database_restart_and_a_reload_lose_no_alert_and_send_none_twice() {
     let _one_at_a_time = DATABASE.lock().await;
     let Some(schema) = Schema::new().await else {
         return;
@@ -392,6 +392,9 @@ async fn a_database_restart_loses_no_alert_and_sends_none_twice() {
         (smtp.messages().len() >= sent + 10).then_some(())
     })
     .await;
+    // A reload works on the shared store as on a file of its own.
+    instances[0].signal("HUP");
+    instances[0].wait_log("Config reloaded", 1).await;
     publishing.abort();
     every_report_alerted_once(&publisher, &smtp).await;
     for daemon in instances {

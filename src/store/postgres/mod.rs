@@ -300,6 +300,18 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn next_polls(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT feed, next_poll_at FROM feed_state WHERE next_poll_at IS NOT NULL",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, from_ts(r.try_get(1)?))))
+            .collect()
+    }
+
     async fn queue_notices(
         &self,
         feed: &str,
