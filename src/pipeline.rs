@@ -89,7 +89,7 @@ impl Pipeline {
             Ok(None) => {}
             // Another instance's: looked at again when its lease runs out
             // (it keeps it while it polls the feed).
-            Ok(Some(until)) => return until.max(now) + chrono::Duration::milliseconds(500),
+            Ok(Some(until)) => return until.max(now) + chrono::Duration::milliseconds(100),
             Err(error) => {
                 tracing::error!(feed = %feed.name, %error, "Cannot take the feed's lease");
                 return now + leases.term();
@@ -110,10 +110,13 @@ impl Pipeline {
         next
     }
 
-    /// Keeps a feed's lease until a term after it is next due: another
-    /// instance takes the feed over only if this one stops polling it.
+    /// Keeps a feed's lease until it is next due, and at least a term: this
+    /// instance polls it then, unless it has stopped, when another takes
+    /// it over (at its due time, or a term after this instance's last poll,
+    /// whichever is later).
     async fn keep_lease(&self, leases: &Leases, name: &str, next: DateTime<Utc>) {
-        if let Err(error) = leases.take(name, next + leases.term()).await {
+        let until = next.max(Utc::now() + leases.term());
+        if let Err(error) = leases.take(name, until).await {
             tracing::warn!(lease = name, %error, "Cannot keep the feed's lease");
         }
     }

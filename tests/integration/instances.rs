@@ -285,9 +285,9 @@ async fn three_instances_alert_once_and_take_over_a_killed_ones_feeds_and_outbox
     from.remove(victim);
 
     // Its feeds are polled by the others once its leases run out: within
-    // the lease and an interval of the kill (its leases reach a term past
-    // each feed's next poll), with a margin for a loaded machine.
-    let within = LEASE + INTERVAL + Duration::from_secs(4);
+    // a lease of the kill (the interval is shorter), with a margin for a
+    // loaded machine.
+    let within = LEASE + Duration::from_secs(2);
     loop {
         let taken_over = its_feeds.iter().all(|feed| {
             instances
