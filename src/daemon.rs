@@ -80,6 +80,7 @@ fn build(
             websub,
             stories,
             leases,
+            stories_synced_at: Default::default(),
         }),
         outbox: Arc::new(outbox),
         config,
@@ -115,7 +116,7 @@ async fn load_stories(config: &Config, store: &dyn Store) -> Result<Arc<Stories>
     let window = config.retention.stories;
     let since = Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
     let articles = store
-        .story_articles(since)
+        .story_articles(since, 0)
         .await
         .context("cannot read the stories of the window")?;
     let stories = Stories::new(window);

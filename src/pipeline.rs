@@ -72,6 +72,8 @@ pub(crate) struct Pipeline {
     /// Feeds' leases, when instances share the store: a feed is polled by
     /// the instance that holds its lease.
     pub leases: Option<Arc<Leases>>,
+    /// When the stories were last brought up to what other instances placed.
+    pub stories_synced_at: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Pipeline {
@@ -441,6 +443,32 @@ impl Pipeline {
         Ok((recognised.new, queued))
     }
 
+    /// With a store instances share: the articles the others placed in
+    /// stories since this one last looked, placed here too, so that one
+    /// event read by feeds of two instances is one story. Looked at from a
+    /// little before the last one read: an instance's placements are
+    /// numbered before its commit, so a lower number may become visible
+    /// after a higher one.
+    async fn sync_stories(&self) -> Result<(), StoreError> {
+        const OVERLAP: i64 = 256;
+        // At most once a second, whatever the polls: an article the others
+        // placed within the last second may start a story of its own here.
+        const EVERY: Duration = Duration::from_secs(1);
+        if self.leases.is_none() {
+            return Ok(());
+        }
+        let mut last = self.stories_synced_at.lock().await;
+        if last.is_some_and(|at| at.elapsed() < EVERY) {
+            return Ok(());
+        }
+        let since = Utc::now() - self.stories.window();
+        let after = (self.stories.synced() - OVERLAP).max(0);
+        let placed = self.store.story_articles(since, after).await?;
+        self.stories.restore(&placed);
+        *last = Some(std::time::Instant::now());
+        Ok(())
+    }
+
     /// What is new in a document, and what to record of it: new entries
     /// are placed in stories and matched (no alerts on a first poll with
     /// `first_poll = "quiet"`); an entry whose id changed but whose text
@@ -457,6 +485,9 @@ impl Pipeline {
             .map(|a| (a.key.clone(), fingerprint(&a.title, lead(a.text()))))
             .collect();
         let known = self.store.recognise(&feed.name, &prints).await?;
+        if known.contains(&Known::New) {
+            self.sync_stories().await?;
+        }
         let quiet = !state.polled_ok && feed.first_poll == FirstPoll::Quiet;
         let now = Utc::now();
         let mut entries = Entries::default();

@@ -69,4 +69,8 @@ pub struct StoryArticle {
     /// the story lives, after its first articles leave the window).
     pub story_title: String,
     pub first_seen: DateTime<Utc>,
+    /// Where the store numbered it among the articles placed, in the order
+    /// they were recorded (0 until it is recorded): instances sharing a
+    /// store read each other's placements after the last they read.
+    pub placed: i64,
 }

@@ -523,6 +523,7 @@ async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
         lead: "lead".into(),
         story_title: format!("first of {story}"),
         first_seen: Utc::now() - Duration::days(3),
+        placed: 0,
     };
     let commit = PollCommit {
         seen_keys: keys(&["http-1", "old"]),
@@ -590,7 +591,7 @@ async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
         [Known::New]
     );
     let restored = store
-        .story_articles(Utc::now() - Duration::hours(1))
+        .story_articles(Utc::now() - Duration::hours(1), 0)
         .await
         .unwrap();
     assert_eq!(restored.len(), 1);
@@ -600,6 +601,7 @@ async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
         StoryArticle {
             at: restored[0].at,
             first_seen: restored[0].first_seen,
+            placed: restored[0].placed,
             ..expected
         }
     );
@@ -628,7 +630,7 @@ async fn entries_are_recognised_by_key_and_text(store: &dyn Store) {
     };
     store.commit_poll("f", commit).await.unwrap();
     let restored = store
-        .story_articles(Utc::now() - Duration::hours(1))
+        .story_articles(Utc::now() - Duration::hours(1), 0)
         .await
         .unwrap();
     let titles: Vec<(&str, &str, &str)> = restored
@@ -848,6 +850,7 @@ async fn stories_past_the_window_are_forgotten_with_their_threads(h: &Harness) {
         lead: "l".into(),
         story_title: "t".into(),
         first_seen: Utc::now(),
+        placed: 0,
     };
     let commit = PollCommit {
         seen_keys: keys(&["k1"]),
@@ -959,6 +962,40 @@ async fn a_newer_schema_is_refused(h: &Harness) {
     assert!(error.to_string().contains("newer"), "{error}");
 }
 
+/// Articles placed in stories are numbered as recorded: an instance reads
+/// those recorded after the last it read.
+async fn story_articles_are_numbered_as_recorded(store: &dyn Store) {
+    let placed = |key: &str| StoryArticle {
+        feed: "f".into(),
+        key: key.into(),
+        story: "s1".into(),
+        at: Utc::now(),
+        title: format!("title of {key}"),
+        lead: "lead".into(),
+        story_title: "t".into(),
+        first_seen: Utc::now(),
+        placed: 0,
+    };
+    for key in ["k1", "k2"] {
+        let commit = PollCommit {
+            seen_keys: keys(&[key]),
+            story_articles: vec![placed(key)],
+            ..Default::default()
+        };
+        store.commit_poll("f", commit).await.unwrap();
+    }
+    let since = Utc::now() - Duration::hours(1);
+    let all = store.story_articles(since, 0).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(
+        0 < all[0].placed && all[0].placed < all[1].placed,
+        "{all:?}"
+    );
+    let later = store.story_articles(since, all[0].placed).await.unwrap();
+    let keys: Vec<&str> = later.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["k2"]);
+}
+
 /// A lease is one holder's until it runs out or is released; its holder
 /// keeps it by taking it again.
 async fn leases_are_held_by_one_instance_at_a_time(store: &dyn Store) {
@@ -1063,6 +1100,7 @@ macro_rules! conformance {
             with_store!(health_is_read_for_monitoring);
             with_store!(outbox_lifecycle);
             with_store!(leases_are_held_by_one_instance_at_a_time);
+            with_store!(story_articles_are_numbered_as_recorded);
             with_harness!(state_survives_reopen);
             with_harness!(entries_still_in_their_feed_are_never_forgotten);
             with_harness!(a_configured_feed_is_never_forgotten_whole);

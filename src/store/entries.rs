@@ -156,17 +156,19 @@ pub(super) fn recognise(
     Ok(known)
 }
 
-/// The articles placed in stories since `since`, in the order placed.
+/// The articles placed in stories since `since` and after `after` (a
+/// rowid), in the order placed.
 pub(super) fn story_articles(
     conn: &mut Connection,
     since: DateTime<Utc>,
+    after: i64,
 ) -> Result<Vec<StoryArticle>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen
+        "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen, a.rowid
          FROM story_article a JOIN story s ON s.id = a.story
-         WHERE a.at >= ?1 ORDER BY a.at, a.rowid",
+         WHERE a.at >= ?1 AND a.rowid > ?2 ORDER BY a.at, a.rowid",
     )?;
-    let rows = stmt.query_map(params![ts(since)], |r| {
+    let rows = stmt.query_map(params![ts(since), after], |r| {
         Ok(StoryArticle {
             feed: r.get(0)?,
             key: r.get(1)?,
@@ -176,6 +178,7 @@ pub(super) fn story_articles(
             lead: r.get(5)?,
             story_title: r.get(6)?,
             first_seen: from_ts(r.get(7)?),
+            placed: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

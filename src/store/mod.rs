@@ -228,8 +228,13 @@ pub trait Store: Send + Sync {
         entries: &[(String, Option<String>)],
     ) -> Result<Vec<Known>, StoreError>;
 
-    /// The articles placed in stories since `since`, oldest first.
-    async fn story_articles(&self, since: DateTime<Utc>) -> Result<Vec<StoryArticle>, StoreError>;
+    /// The articles placed in stories since `since` and recorded after
+    /// placement number `after` (0: all), oldest first.
+    async fn story_articles(
+        &self,
+        since: DateTime<Utc>,
+        after: i64,
+    ) -> Result<Vec<StoryArticle>, StoreError>;
 
     /// Every WebSub subscription, whatever its state.
     async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;

@@ -474,8 +474,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn story_articles(&self, since: DateTime<Utc>) -> Result<Vec<StoryArticle>, StoreError> {
-        self.with(move |conn| entries::story_articles(conn, since))
+    async fn story_articles(
+        &self,
+        since: DateTime<Utc>,
+        after: i64,
+    ) -> Result<Vec<StoryArticle>, StoreError> {
+        self.with(move |conn| entries::story_articles(conn, since, after))
             .await
     }
 

@@ -36,6 +36,9 @@ struct State {
     /// it added. An article placed again (its poll's commit failed and the
     /// poll is retried) gets the same answer, not "nothing new".
     placed: FxHashMap<u64, (u64, Option<String>)>,
+    /// The store's number of the latest article restored (see
+    /// [`Stories::synced`]).
+    synced: i64,
 }
 
 struct Story {
@@ -107,6 +110,7 @@ impl Stories {
                 ids: FxHashMap::default(),
                 seen: VecDeque::new(),
                 placed: FxHashMap::default(),
+                synced: 0,
             }),
         }
     }
@@ -125,11 +129,28 @@ impl Stories {
         self.len() == 0
     }
 
+    /// The window's length.
+    pub fn window(&self) -> chrono::Duration {
+        self.window
+    }
+
+    /// The store's number of the latest article restored: articles other
+    /// instances placed since are after it.
+    pub fn synced(&self) -> i64 {
+        self.state().synced
+    }
+
     /// Places the articles the store kept (oldest first) in their stories
-    /// again, as at start-up.
+    /// again, as at start-up, or as other instances placed them; an
+    /// article placed here already is left as it is.
     pub fn restore(&self, articles: &[StoryArticle]) {
         let mut state = self.state();
         for a in articles {
+            state.synced = state.synced.max(a.placed);
+            let key = article_hash(&a.feed, &a.key);
+            if state.placed.contains_key(&key) {
+                continue;
+            }
             let article = Article {
                 key: a.key.clone(),
                 guid: None,
@@ -156,7 +177,6 @@ impl Stories {
                 Story::new(a.story.clone(), a.story_title.clone(), a.first_seen, a.at)
             });
             story.add(&a.feed, figures_of(&a.title, &a.lead), a.at);
-            let key = article_hash(&a.feed, &a.key);
             story.keys.push(key);
             state.placed.insert(key, (internal, None));
             state.seen.push_back((a.at, internal));
@@ -298,6 +318,7 @@ impl Story {
                 lead,
                 story_title: self.title.clone(),
                 first_seen: self.first_seen,
+                placed: 0,
             },
         }
     }
@@ -393,6 +414,7 @@ mod tests {
             lead: TOLL.1.into(),
             story_title: FIRST.0.into(),
             first_seen: at - chrono::Duration::hours(60),
+            placed: 0,
         }]);
         let copy = stories.place("metro", &article("m1", TOLL.0, TOLL.1), at);
         assert_eq!(copy.story.id, "s0123456789abcdef");

@@ -403,3 +403,93 @@ async fn a_database_restart_and_a_reload_lose_no_alert_and_send_none_twice() {
     }
     schema.drop().await;
 }
+
+/// Feeds whose items the test sets, by path.
+#[derive(Clone, Default)]
+struct Pages(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl Respond for Pages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body = self.0.lock().unwrap().get(request.url.path()).cloned();
+        ResponseTemplate::new(200)
+            .set_body_raw(body.unwrap_or_else(|| rss(&[])), "application/rss+xml")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_story_read_by_two_instances_alerts_once() {
+    let _one_at_a_time = DATABASE.lock().await;
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let pages = Pages::default();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(pages.clone())
+        .mount(&server)
+        .await;
+    let smtp = SmtpSink::start_any();
+    // Each instance reads a feed of its own (both name the same store).
+    let env_of = |feed: &str| {
+        let block = format!(
+            "[[feed]]\nname = \"{feed}\"\nurl = \"{}/{feed}.xml\"\n",
+            server.uri()
+        );
+        let config = config(smtp.port, &block).replace(
+            "state_dir = \"state\"\n",
+            &format!("state_dir = \"state\"\nstore = \"{}\"\n", schema.url()),
+        );
+        Env::new(&config, RULES)
+    };
+    let (env_a, env_b) = (env_of("harbour"), env_of("metro"));
+    let (a, b) = (env_a.start_daemon(), env_b.start_daemon());
+    a.wait_log("Newswatch started", 1).await;
+    b.wait_log("Newswatch started", 1).await;
+    // Both have polled their (empty) feeds: the next entries are new.
+    a.wait_log("Feed fetched", 1).await;
+    b.wait_log("Feed fetched", 1).await;
+    let body = "An explosion in the departure hall of Zaventem airport near Brussels \
+                killed two people on Tuesday morning, prosecutors said. The hall was \
+                evacuated and flights were suspended for the day.";
+    let publish = |feed: &str, guid: &str, title: &str, body: &str| {
+        let xml = rss(&[Item { guid, title, body }]);
+        pages.0.lock().unwrap().insert(format!("/{feed}.xml"), xml);
+    };
+    publish(
+        "harbour",
+        "h-1",
+        "Explosion at Zaventem airport kills two",
+        body,
+    );
+    wait_for("the first report's alert", || {
+        (smtp.messages().len() == 1).then_some(())
+    })
+    .await;
+    // The other instance's outlet runs the same report: one story, no mail.
+    publish("metro", "m-1", "Zaventem airport explosion: two dead", body);
+    b.wait_log("new=1", 1).await;
+    // Then an event of its own, which alerts (so B's polls do alert).
+    let other = "An explosion at a chemical depot in the port of Antwerp injured three \
+                 workers on Wednesday; the Brussels fire brigade sent a team.";
+    publish("metro", "m-2", "Explosion at Antwerp chemical depot", other);
+    wait_for("the second story's alert", || {
+        (smtp.messages().len() == 2).then_some(())
+    })
+    .await;
+    // Two more polls of each feed: time for a stray third mail to arrive.
+    for daemon in [&a, &b] {
+        let polls = daemon.log().matches("Feed fetched").count();
+        daemon.wait_log("Feed fetched", polls + 2).await;
+    }
+    let subjects: Vec<String> = smtp
+        .messages()
+        .iter()
+        .map(|m| mail_header(m, "Subject").unwrap_or_default())
+        .collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(subjects[0].contains("Zaventem"), "{subjects:?}");
+    assert!(subjects[1].contains("Antwerp"), "{subjects:?}");
+    a.stop().await;
+    b.stop().await;
+    schema.drop().await;
+}

@@ -217,17 +217,19 @@ pub(super) async fn recognise(
     Ok(known)
 }
 
-/// The articles placed in stories since `since`, in the order placed.
+/// The articles placed in stories since `since` and after placement
+/// `after`, in the order placed.
 pub(super) async fn story_articles(
     client: &Object,
     since: DateTime<Utc>,
+    after: i64,
 ) -> Result<Vec<StoryArticle>, StoreError> {
     let rows = client
         .query(
-            "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen
+            "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen, a.placed
              FROM story_article a JOIN story s ON s.id = a.story
-             WHERE a.at >= $1 ORDER BY a.at, a.placed",
-            &[&ts(since)],
+             WHERE a.at >= $1 AND a.placed > $2 ORDER BY a.at, a.placed",
+            &[&ts(since), &after],
         )
         .await?;
     rows.iter()
@@ -241,6 +243,7 @@ pub(super) async fn story_articles(
                 lead: r.try_get(5)?,
                 story_title: r.try_get(6)?,
                 first_seen: from_ts(r.try_get(7)?),
+                placed: r.try_get(8)?,
             })
         })
         .collect()

@@ -413,9 +413,13 @@ impl Store for PostgresStore {
         entries::recognise(&client, feed, entries).await
     }
 
-    async fn story_articles(&self, since: DateTime<Utc>) -> Result<Vec<StoryArticle>, StoreError> {
+    async fn story_articles(
+        &self,
+        since: DateTime<Utc>,
+        after: i64,
+    ) -> Result<Vec<StoryArticle>, StoreError> {
         let client = self.client().await?;
-        entries::story_articles(&client, since).await
+        entries::story_articles(&client, since, after).await
     }
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
