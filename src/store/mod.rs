@@ -4,7 +4,6 @@
 //! The `Store` trait is what the pipeline uses; each backend implements it and
 //! passes the same conformance tests. The backend is chosen in [`open`] only.
 
-mod entries;
 mod lease;
 mod postgres;
 pub mod retention;

@@ -1,4 +1,4 @@
-//! How the SQLite store writes times: whole seconds since the epoch, UTC.
+//! How the stores write times: whole seconds since the epoch, UTC.
 
 use chrono::{DateTime, Utc};
 

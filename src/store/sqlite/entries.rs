@@ -2,9 +2,9 @@
 //! each said, their stories, their alerts, each story's first alert per
 //! rule and destination), and how an entry is recognised before.
 
+use super::super::time::{from_ts, ts};
+use super::super::{Entries, Known, StoreError};
 use super::retention;
-use super::time::{from_ts, ts};
-use super::{Entries, Known, StoreError};
 use crate::model::alert::Alert;
 use crate::model::story::{StoryArticle, StoryMode};
 use chrono::{DateTime, Utc};

@@ -1,8 +1,12 @@
 //! SQLite backend: one file in the state directory, WAL mode, migrations
 //! numbered by `PRAGMA user_version`.
 
-use super::entries::{self, insert_alerts, record_entries};
-use super::retention::{self, Pruned, Retention, StoreStats};
+mod entries;
+mod retention;
+
+use entries::{insert_alerts, record_entries};
+
+use super::retention::{Pruned, Retention, StoreStats};
 use super::time::{from_ts, ts, ts_ceil};
 use super::{
     Entries, FeedState, Known, OutboxCounts, OutboxEntry, PollCommit, QueuedAlert, Said, Store,
