@@ -7,7 +7,8 @@
 //!
 //! Needs `NEWSWATCH_TEST_POSTGRES_URL` (each configuration gets a schema of
 //! its own, dropped afterwards). `cargo bench --bench instances`, or
-//! `-- --feeds 10000 --secs 20 --interval 5`. Linux only (reads /proc).
+//! `-- --feeds 10000 --secs 20 --interval 5 --concurrency 8` (the Maildir's
+//! sends in flight; its default is one). Linux only (reads /proc).
 
 #[path = "common.rs"]
 mod common;
@@ -171,7 +172,8 @@ async fn run(
     let mut config = format!(
         "{store_lines}rules = [\"rules.d/*.toml\"]\n\n[defaults]\n\
          interval = \"{interval}s\"\nmax_interval = \"{interval}s\"\nmax_concurrent_polls = 64\n\
-         first_poll = \"alert\"\n\n[destination.desk]\nkind = \"maildir\"\n\n"
+         first_poll = \"alert\"\n\n[destination.desk]\nkind = \"maildir\"\n{}\n",
+        concurrency.map_or(String::new(), |n| format!("concurrency = {n}\n"))
     );
     for i in 0..feeds {
         let host = i % HOSTS + 1;
@@ -242,6 +244,12 @@ async fn main() {
     let secs: u64 = option("--secs").unwrap_or(20);
     // Each feed every `interval`: 2,000 polls a second offered at 10,000 feeds.
     let interval: u64 = option("--interval").unwrap_or((feeds as u64 / 2000).max(1));
+    let load = Load {
+        feeds,
+        secs,
+        interval,
+        concurrency: option("--concurrency"),
+    };
     println!(
         "instances: {feeds} loopback feeds on {HOSTS} hosts, each polled every {interval} s \
          ({:.0} polls/s offered); {secs} s measured after a warm-up",
@@ -264,7 +272,7 @@ async fn main() {
             "SQLite" => Store::Sqlite,
             _ => Store::Postgres(&admin, &schema),
         };
-        let f = run(feeds, secs, interval, instances, store).await;
+        let f = run(&load, instances, store).await;
         println!(
             "| {kind} | {instances} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
             f.polls_per_s, f.queued_per_s, f.alerts_per_s, f.cpu_us_per_poll, f.db_us_per_poll

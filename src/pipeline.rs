@@ -87,7 +87,8 @@ impl Pipeline {
         };
         let name = format!("feed:{}", feed.name);
         let now = Utc::now();
-        match leases.take(&name, now + leases.term()).await {
+        let taken_until = now + leases.term();
+        match leases.take(&name, taken_until).await {
             Ok(None) => {}
             // Another instance's: looked at again when its lease runs out
             // (it keeps it while it polls the feed).
@@ -108,7 +109,11 @@ impl Pipeline {
             Some((_, next)) => next,
             None => return now + leases.term(),
         };
-        self.keep_lease(leases, &name, next).await;
+        // Polled again within the lease taken (an interval shorter than a
+        // term): it is kept by taking it then.
+        if next > taken_until {
+            self.keep_lease(leases, &name, next).await;
+        }
         next
     }
 
