@@ -141,13 +141,22 @@ fn start(dir: &Path) -> Child {
         .expect("start the daemon")
 }
 
-async fn run(
+/// What a run varies: feeds, seconds measured, polling interval, the
+/// destination's sends in flight (`None`: its kind's default).
+struct Load {
     feeds: usize,
     secs: u64,
     interval: u64,
-    instances: usize,
-    store: Store<'_>,
-) -> Figures {
+    concurrency: Option<usize>,
+}
+
+async fn run(load: &Load, instances: usize, store: Store<'_>) -> Figures {
+    let Load {
+        feeds,
+        secs,
+        interval,
+        concurrency,
+    } = *load;
     let listener = TcpListener::bind("0.0.0.0:0").expect("bind the feed server");
     let server = MockServer::builder()
         .listener(listener)
