@@ -379,7 +379,7 @@ pub(super) fn mail_transport(
         }
     };
     if url.password().is_some() {
-        errors.push(source.error_in(
+        errors.push(source.secret_error_in(
             &smtp.span(),
             "a password may not be written in the config: use password_file or password_env",
         ));

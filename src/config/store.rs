@@ -48,8 +48,9 @@ pub(super) fn build_store(
         return sqlite();
     }
     match text.parse::<tokio_postgres::Config>() {
+        // Not quoted: the line holds the password.
         Ok(parsed) if parsed.get_password().is_some() => {
-            errors.push(source.error_in(
+            errors.push(source.secret_error_in(
                 &url.span(),
                 "a password may not be written in the config: use store_password_file, store_password_env or PGPASSWORD",
             ));
@@ -57,7 +58,8 @@ pub(super) fn build_store(
         }
         Ok(_) => {}
         Err(e) => {
-            errors.push(source.error_in(&url.span(), format!("store URL is not valid: {e}")));
+            errors
+                .push(source.secret_error_in(&url.span(), format!("store URL is not valid: {e}")));
             return sqlite();
         }
     }

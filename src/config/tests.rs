@@ -347,6 +347,8 @@ fn store_mistakes_are_located() {
     for (text, at, message) in cases {
         let got = errors(text, &Memory::default());
         assert_eq!(got.len(), 1, "{text}: {got:?}");
+        // A password written in the URL is not quoted back.
+        assert!(!got[0].contains("pw@"), "{got:?}");
         assert!(got[0].starts_with(&format!("{PATH}:{at}: ")), "{got:?}");
         assert!(got[0].contains(message), "{got:?}");
     }

@@ -110,6 +110,19 @@ impl<'a> SourceFile<'a> {
         }
     }
 
+    /// As [`SourceFile::error_in`], without quoting the line: it holds a
+    /// secret (a password written in a URL), which must not reach a log.
+    pub(crate) fn secret_error_in(
+        &self,
+        span: &Range<usize>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            excerpt: None,
+            ..self.error_in(span, message)
+        }
+    }
+
     /// A TOML syntax or shape error, located where the toml crate says in
     /// the text it parsed, which starts `offset` bytes into the file.
     pub(crate) fn toml_error(&self, err: &toml::de::Error, offset: usize) -> Diagnostic {

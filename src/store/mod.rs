@@ -27,7 +27,8 @@ use std::sync::Arc;
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
+    /// With its causes: a server error's own message is only "db error".
+    #[error("postgres: {}", crate::http::error_chain(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("postgres: {0}")]
     Pool(String),

@@ -191,7 +191,7 @@ fn strict_with_ttl(
     let articles = feed
         .entries
         .into_iter()
-        .map(|entry| normalize(entry, base, declared))
+        .map(|entry| without_nul(normalize(entry, base, declared)))
         .collect();
     Ok((articles, feed.ttl, advertised))
 }
@@ -357,6 +357,26 @@ fn looks_like_html(bytes: &[u8]) -> bool {
         .trim_start()
         .to_ascii_lowercase();
     head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
+/// The article without NUL characters: a JSON escape (`\u0000`) makes one
+/// that no text needs, and PostgreSQL's text columns refuse it (the feed's
+/// every poll would fail to be recorded).
+fn without_nul(mut article: Article) -> Article {
+    let strip = |text: &mut String| {
+        if text.contains('\0') {
+            text.retain(|c| c != '\0');
+        }
+    };
+    strip(&mut article.key);
+    article.guid.iter_mut().for_each(strip);
+    strip(&mut article.title);
+    article.link.iter_mut().for_each(strip);
+    article.authors.iter_mut().for_each(strip);
+    article.categories.iter_mut().for_each(strip);
+    strip(&mut article.summary);
+    strip(&mut article.content);
+    article
 }
 
 fn normalize(entry: Entry, base: Option<&Url>, declared: bool) -> Article {
@@ -561,6 +581,18 @@ mod tests {
         let articles = parse(xml, None).unwrap().articles;
         assert_eq!(articles.len(), 2);
         assert_eq!(articles[0].title, "Aéroport de Liège fermé");
+    }
+
+    #[test]
+    fn nul_characters_escaped_in_json_are_dropped() {
+        let json = br#"{"version": "https://jsonfeed.org/version/1.1", "title": "t",
+            "items": [{"id": "x\u0000y", "title": "Brussels\u0000 airport",
+                       "content_text": "closed\u0000 today"}]}"#;
+        let articles = parse(json, None).unwrap().articles;
+        let a = &articles[0];
+        assert_eq!(a.guid.as_deref(), Some("xy"));
+        assert_eq!(a.title, "Brussels airport");
+        assert!(!a.key.contains('\0') && !a.text().contains('\0'), "{a:?}");
     }
 
     const GOOD: &str = "<item><title>Good one</title><guid>g1</guid></item>";

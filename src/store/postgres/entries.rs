@@ -34,13 +34,17 @@ pub(super) async fn insert_alerts(
              ON CONFLICT (story, rule, destination) DO NOTHING",
         )
         .await?;
-    // The first alert, locked; its status tells whether it may still reach
-    // the reader (a dead letter, or one gone, leaves the story without one).
+    // The first alert, locked first; then, read apart (so after any commit
+    // the lock waited for), whether it may still reach the reader: a dead
+    // letter, or one gone, leaves the story without one.
     let thread = tx
         .prepare_cached(
-            "SELECT t.root, o.status FROM story_thread t LEFT JOIN outbox o ON o.id = t.root
-             WHERE t.story = $1 AND t.rule = $2 AND t.destination = $3 FOR UPDATE OF t",
+            "SELECT root FROM story_thread
+             WHERE story = $1 AND rule = $2 AND destination = $3 FOR UPDATE",
         )
+        .await?;
+    let status = tx
+        .prepare_cached("SELECT status FROM outbox WHERE id = $1")
         .await?;
     let restart = tx
         .prepare_cached(
@@ -54,13 +58,23 @@ pub(super) async fn insert_alerts(
             let key: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
                 [&story.id, &alert.rule, &alert.destination, &alert.id];
             if tx.execute(&start, &key).await? == 0 {
-                let row = tx.query_opt(&thread, &key[..3]).await?;
-                let (root, status): (String, Option<String>) = match &row {
-                    Some(row) => (row.try_get(0)?, row.try_get(1)?),
-                    None => (String::new(), None),
+                let root: Option<String> = match tx.query_opt(&thread, &key[..3]).await? {
+                    Some(row) => Some(row.try_get(0)?),
+                    None => None,
                 };
-                if status.is_none_or(|s| s == "dead") {
-                    tx.execute(&restart, &key).await?;
+                let alive = match &root {
+                    Some(root) => match tx.query_opt(&status, &[root]).await? {
+                        Some(row) => row.try_get::<_, String>(0)? != "dead",
+                        None => false,
+                    },
+                    None => false,
+                };
+                let root = root.unwrap_or_default();
+                if !alive {
+                    // Pruned meanwhile: started again; else its root replaced.
+                    if tx.execute(&restart, &key).await? == 0 {
+                        tx.execute(&start, &key).await?;
+                    }
                 } else if root == alert.id {
                 } else if story.mode == StoryMode::Updates && story.adds.is_some() {
                     if let Some(story) = alert.to_mut().story.as_mut() {

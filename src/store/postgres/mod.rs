@@ -215,6 +215,20 @@ impl PostgresStore {
     }
 }
 
+/// A transaction at READ COMMITTED, whatever the database's default: the
+/// story-thread and lease decisions rely on each statement seeing what
+/// committed before it (a stricter level would fail them with
+/// serialization errors instead of waiting).
+async fn read_committed(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+        .start()
+        .await?)
+}
+
 fn decode_alert(id: String, payload: &str) -> Result<Alert, StoreError> {
     serde_json::from_str(payload).map_err(|source| StoreError::BadAlert { id, source })
 }
@@ -319,7 +333,7 @@ impl Store for PostgresStore {
         said: Said,
     ) -> Result<usize, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = read_committed(&mut client).await?;
         let queued = entries::insert_alerts(&tx, &notices).await?;
         match said {
             Said::Failing(since) => {
@@ -355,7 +369,7 @@ impl Store for PostgresStore {
         // feed: it does not count as whole.
         let whole = commit.malformed.is_none().then_some(now);
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = read_committed(&mut client).await?;
         let upsert = tx
             .prepare_cached(&format!(
                 "INSERT INTO feed_state (feed, etag, last_modified, error_count, last_error, next_poll_at,
@@ -390,7 +404,7 @@ impl Store for PostgresStore {
     async fn commit_push(&self, feed: &str, entries: Entries) -> Result<usize, StoreError> {
         let now = ts(Utc::now());
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = read_committed(&mut client).await?;
         if !entries.seen_keys.is_empty() {
             let update = tx
                 .prepare_cached(&format!(
@@ -459,7 +473,7 @@ impl Store for PostgresStore {
 
     async fn save_subscription(&self, s: &Subscription) -> Result<(), StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = read_committed(&mut client).await?;
         // Replacing the feed's row may free a token another row holds
         // (never in practice: tokens are random), as SQLite's REPLACE does.
         tx.execute(
@@ -719,21 +733,39 @@ impl Store for PostgresStore {
 
     async fn revive(&self, id: Option<&str>) -> Result<usize, StoreError> {
         // The alert's created_at restarts too: the give-up clock counts from
-        // the revival.
+        // the revival. Edited as JSON text here (PostgreSQL's jsonb refuses
+        // some text JSON allows, such as an escaped NUL).
         let now = Utc::now();
-        let revived = self
-            .execute(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2, batch = NULL,
-                     payload = jsonb_set(payload::jsonb, '{created_at}', to_jsonb($3::TEXT))::TEXT
-                 WHERE status = 'dead' AND ($1::TEXT IS NULL OR id = $1)",
-                &[
-                    &id,
-                    &ts(now),
-                    &now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                ],
+        let created =
+            serde_json::Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        let mut client = self.client().await?;
+        let tx = read_committed(&mut client).await?;
+        let dead = tx
+            .query(
+                "SELECT id, payload FROM outbox
+                 WHERE status = 'dead' AND ($1::TEXT IS NULL OR id = $1) FOR UPDATE",
+                &[&id],
             )
             .await?;
-        Ok(usize::try_from(revived).unwrap_or(usize::MAX))
+        let revive = tx
+            .prepare_cached(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2,
+                     batch = NULL, payload = $3
+                 WHERE id = $1",
+            )
+            .await?;
+        for row in &dead {
+            let (id, mut payload): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(&payload)
+                && let Some(fields) = json.as_object_mut()
+            {
+                fields.insert("created_at".into(), created.clone());
+                payload = json.to_string();
+            }
+            tx.execute(&revive, &[&id, &ts(now), &payload]).await?;
+        }
+        tx.commit().await?;
+        Ok(dead.len())
     }
 
     fn shared(&self) -> bool {

@@ -83,7 +83,7 @@ pub(super) async fn prune(
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
     let mut feeds = 0;
-    let tx = client.transaction().await?;
+    let tx = super::read_committed(client).await?;
     for feed in &gone {
         seen += rows(
             tx.execute(

@@ -3,7 +3,7 @@
 //! once.
 
 use super::super::StoreError;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, IsolationLevel};
 
 /// Each entry upgrades the schema by one version; never edit a shipped one.
 /// Times are whole seconds since the epoch, as in the SQLite store.
@@ -122,9 +122,15 @@ const MIGRATION_LOCK: i64 = 0x6e65_7773_7761_7463; // "newswatc"
 
 /// Brings the schema (the connection's `search_path`) to the latest version;
 /// returns how many migrations ran. Everything happens in one transaction
-/// holding the lock, so a failed migration leaves the schema as it was.
+/// holding the lock, so a failed migration leaves the schema as it was;
+/// READ COMMITTED whatever the database's default, so that an instance that
+/// waited for the lock reads the version the first one wrote.
 pub(super) async fn migrate(client: &mut Client) -> Result<usize, StoreError> {
-    let tx = client.transaction().await?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     // Looked up first: CREATE TABLE IF NOT EXISTS logs a notice at every start.
