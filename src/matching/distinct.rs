@@ -7,6 +7,7 @@ use super::bloom::Bloom;
 use super::clitics::{self, Form};
 use super::document::Document;
 use super::keys::{KEY_BYTES, key_hash, key_of_head, word_hash, word_key};
+use super::text::Tokens;
 
 /// The end of a chain of positions.
 const NONE: u32 = u32::MAX;
@@ -48,10 +49,10 @@ enum Text<'d> {
 }
 
 impl<'d> Distinct<'d> {
-    /// Indexes the words of `doc`. This loop runs for every token: the
-    /// dictionaries are consulted afterwards, once per distinct word, so
-    /// that it stays small (with the lookups inlined into it, it ran out
-    /// of registers).
+    /// Indexes the words of `doc` (see `index_field`): the dictionaries
+    /// are consulted afterwards, once per distinct word, so that the loop
+    /// over every token stays small (with the lookups inlined into it, it
+    /// ran out of registers).
     // Kept out of `matches`: inlined there, where the compiler chose to,
     // it was 4-7% slower (same machine, one build beside the other).
     #[inline(never)]
@@ -76,41 +77,17 @@ impl<'d> Distinct<'d> {
             spelled: String::new(),
         };
         for (f, field) in doc.fields.iter().enumerate() {
-            for i in 0..field.tokens.len() {
-                // Bytes, not `str`: no check for char boundaries per token.
-                let (bytes, head) = field.tokens.word_and_head(i);
-                let key = key_of_head(head, bytes.len());
-                let hash = key_hash(key, bytes.len());
-                // Han and Kana bigrams (three-byte characters from U+3000
-                // to U+9FFF): most tokens of a Chinese or Japanese text, nearly
-                // all distinct, and few of them any rule's; each costs a
-                // probe of the filter, not a word in the table.
-                if matches!(head[0], 0xe3..=0xe9)
-                    && !wanted.may_want(bytes, hash)
-                    && !clitics::may_carry(bytes)
-                {
-                    continue;
-                }
-                let position = starts[f] + i as u32;
-                match words.probe(key, hash, bytes) {
-                    Ok(index) => words.link(index, position),
-                    Err(slot) => {
-                        let text = Text::Doc(field.tokens.word(i));
-                        words.add(slot, key, hash, text, position)
-                    }
-                }
-            }
+            index_field(
+                &field.tokens,
+                starts[f],
+                wanted,
+                &mut words.table,
+                &mut words.next,
+                &mut words.words,
+            );
         }
         words.add_forms(wanted);
         words
-    }
-
-    /// Adds `position` to the end of word `index`'s chain.
-    #[inline]
-    fn link(&mut self, index: u32, position: u32) {
-        let seen = &mut self.words[index as usize];
-        self.next[seen.last as usize] = position;
-        seen.last = position;
     }
 
     /// A new word at `slot` of the table, first seen at `position`.
@@ -266,6 +243,68 @@ impl<'d> Distinct<'d> {
                 })
             })
         })
+    }
+}
+
+/// Indexes the tokens of one field, the first of them at `first` (a
+/// position). This loop runs for every token. Its own function, with the
+/// tables as separate arguments: the compiler then knows that a write to
+/// one leaves the others where they are, and keeps their addresses in
+/// registers (inlined in `Distinct::new`, it read them back from the stack
+/// for every token).
+#[inline(never)]
+fn index_field<'d>(
+    tokens: &'d Tokens,
+    first: u32,
+    wanted: &Wanted,
+    table: &mut [u32],
+    next: &mut [u32],
+    words: &mut Vec<Word<'d>>,
+) {
+    let mask = table.len() - 1;
+    for i in 0..tokens.len() {
+        // Bytes, not `str`: no check for char boundaries per token.
+        let (bytes, head) = tokens.word_and_head(i);
+        let key = key_of_head(head, bytes.len());
+        let hash = key_hash(key, bytes.len());
+        // Han and Kana bigrams (three-byte characters from U+3000 to
+        // U+9FFF): most tokens of a Chinese or Japanese text, nearly all
+        // distinct, and few of them any rule's; each costs a probe of the
+        // filter, not a word in the table.
+        if matches!(head[0], 0xe3..=0xe9)
+            && !wanted.may_want(bytes, hash)
+            && !clitics::may_carry(bytes)
+        {
+            continue;
+        }
+        let position = first + i as u32;
+        // As `Distinct::probe`, where every word so far is the text's own
+        // (forms are added after).
+        let mut slot = hash as usize & mask;
+        loop {
+            let held = table[slot];
+            if held == 0 {
+                table[slot] = words.len() as u32 + 1;
+                words.push(Word {
+                    key,
+                    hash,
+                    text: Text::Doc(tokens.word(i)),
+                    first: position,
+                    last: position,
+                });
+                break;
+            }
+            let seen = &mut words[held as usize - 1];
+            if seen.key == key
+                && matches!(seen.text, Text::Doc(text) if text.len() == bytes.len()
+                    && (bytes.len() <= KEY_BYTES || text.as_bytes() == bytes))
+            {
+                next[seen.last as usize] = position;
+                seen.last = position;
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
     }
 }
 
