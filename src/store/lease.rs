@@ -51,31 +51,38 @@ impl Leases {
             .await
     }
 
-    /// Runs `work` holding `name` (taken already), taking it again every
-    /// third of a term. `None` if `work` was dropped: another instance took
-    /// the lease, or it could not be taken again for a whole term (the
-    /// store unreachable), after which another instance may hold it.
+    /// Runs `work` holding `name` (taken already, for a term), taking it
+    /// again every third of a term. `None` if `work` was dropped: another
+    /// instance took the lease, or it was not taken again in time, and
+    /// `work` stops a sixth of a term before the lease could pass to
+    /// another instance (the store unreachable meanwhile).
     pub async fn hold<F: Future>(&self, name: &str, work: F) -> Option<F::Output> {
-        let mut renewed = Instant::now();
-        let mut renew = tokio::time::interval_at(renewed + self.term / 3, self.term / 3);
+        let started = Instant::now();
+        // Counted from before each request: the lease's end as the store
+        // has it is no later.
+        let mut held_until = started + self.term;
+        let mut renew = tokio::time::interval_at(started + self.term / 3, self.term / 3);
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(work);
         loop {
+            let deadline = held_until - self.term / 6;
             tokio::select! {
                 done = &mut work => return Some(done),
-                _ = renew.tick() => match self.take(name, Utc::now() + self.term()).await {
-                    Ok(None) => renewed = Instant::now(),
-                    Ok(Some(_)) => {
-                        tracing::warn!(lease = name, "Lease taken by another instance; stopping its work");
-                        return None;
-                    }
-                    Err(error) => {
-                        tracing::warn!(lease = name, %error, "Cannot renew lease");
-                        if renewed.elapsed() >= self.term {
+                _ = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!(lease = name, "Lease not renewed in time; stopping its work");
+                    return None;
+                }
+                _ = renew.tick() => {
+                    let asked = Instant::now();
+                    match self.take(name, Utc::now() + self.term()).await {
+                        Ok(None) => held_until = asked + self.term,
+                        Ok(Some(_)) => {
+                            tracing::warn!(lease = name, "Lease taken by another instance; stopping its work");
                             return None;
                         }
+                        Err(error) => tracing::warn!(lease = name, %error, "Cannot renew lease"),
                     }
-                },
+                }
             }
         }
     }
