@@ -115,14 +115,14 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 async fn load_stories(config: &Config, store: &dyn Store) -> Result<Arc<Stories>> {
     let window = config.retention.stories;
     let since = Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
-    let articles = store
+    let read = store
         .story_articles(since, 0)
         .await
         .context("cannot read the stories of the window")?;
     let stories = Stories::new(window);
-    stories.restore(&articles);
+    stories.restore_read(&read);
     tracing::debug!(
-        articles = articles.len(),
+        articles = read.articles.len(),
         stories = stories.len(),
         "Stories restored"
     );

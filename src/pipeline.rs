@@ -450,12 +450,8 @@ impl Pipeline {
 
     /// With a store instances share: the articles the others placed in
     /// stories since this one last looked, placed here too, so that one
-    /// event read by feeds of two instances is one story. Looked at from a
-    /// little before the last one read: an instance's placements are
-    /// numbered before its commit, so a lower number may become visible
-    /// after a higher one.
+    /// event read by feeds of two instances is one story.
     async fn sync_stories(&self) -> Result<(), StoreError> {
-        const OVERLAP: i64 = 256;
         // At most once a second, whatever the polls: an article the others
         // placed within the last second may start a story of its own here.
         const EVERY: Duration = Duration::from_secs(1);
@@ -467,9 +463,11 @@ impl Pipeline {
             return Ok(());
         }
         let since = Utc::now() - self.stories.window();
-        let after = (self.stories.synced() - OVERLAP).max(0);
-        let placed = self.store.story_articles(since, after).await?;
-        self.stories.restore(&placed);
+        let read = self
+            .store
+            .story_articles(since, self.stories.synced())
+            .await?;
+        self.stories.restore_read(&read);
         *last = Some(std::time::Instant::now());
         Ok(())
     }

@@ -69,8 +69,12 @@ pub struct StoryArticle {
     /// the story lives, after its first articles leave the window).
     pub story_title: String,
     pub first_seen: DateTime<Utc>,
-    /// Where the store numbered it among the articles placed, in the order
-    /// they were recorded (0 until it is recorded): instances sharing a
-    /// store read each other's placements after the last they read.
-    pub placed: i64,
+}
+
+/// Articles placed in stories, read from the store, and where the next read
+/// of what was recorded since starts (see `Store::story_articles`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placements {
+    pub articles: Vec<StoryArticle>,
+    pub next: i64,
 }

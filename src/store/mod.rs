@@ -16,7 +16,7 @@ pub use retention::{Pruned, Retention, StoreStats};
 pub use sqlite::SqliteStore;
 
 use crate::model::alert::Alert;
-use crate::model::story::StoryArticle;
+use crate::model::story::{Placements, StoryArticle};
 use crate::model::subscription::Subscription;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -228,13 +228,15 @@ pub trait Store: Send + Sync {
         entries: &[(String, Option<String>)],
     ) -> Result<Vec<Known>, StoreError>;
 
-    /// The articles placed in stories since `since` and recorded after
-    /// placement number `after` (0: all), oldest first.
+    /// The articles placed in stories since `since`, oldest first: all of
+    /// them (`from` 0), or those recorded since the read that returned
+    /// `from` as its `next` (and perhaps a few read then too). Instances
+    /// sharing the store read each other's placements so.
     async fn story_articles(
         &self,
         since: DateTime<Utc>,
-        after: i64,
-    ) -> Result<Vec<StoryArticle>, StoreError>;
+        from: i64,
+    ) -> Result<Placements, StoreError>;
 
     /// Every WebSub subscription, whatever its state.
     async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;

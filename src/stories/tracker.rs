@@ -7,7 +7,7 @@ use super::features::Features;
 use super::revision::{figures, lead};
 use crate::matching::text::words;
 use crate::model::article::{Article, hex};
-use crate::model::story::{AlertStory, StoryArticle, StoryMode};
+use crate::model::story::{AlertStory, Placements, StoryArticle, StoryMode};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
@@ -36,7 +36,7 @@ struct State {
     /// it added. An article placed again (its poll's commit failed and the
     /// poll is retried) gets the same answer, not "nothing new".
     placed: FxHashMap<u64, (u64, Option<String>)>,
-    /// The store's number of the latest article restored (see
+    /// Where the next read of other instances' placements starts (see
     /// [`Stories::synced`]).
     synced: i64,
 }
@@ -134,10 +134,17 @@ impl Stories {
         self.window
     }
 
-    /// The store's number of the latest article restored: articles other
-    /// instances placed since are after it.
+    /// Where the store's next read of what other instances placed starts
+    /// (see `Store::story_articles`).
     pub fn synced(&self) -> i64 {
         self.state().synced
+    }
+
+    /// Places what the store read (see [`Stories::restore`]) and notes where
+    /// its next read starts.
+    pub fn restore_read(&self, read: &Placements) {
+        self.restore(&read.articles);
+        self.state().synced = read.next;
     }
 
     /// Places the articles the store kept (oldest first) in their stories
@@ -146,7 +153,6 @@ impl Stories {
     pub fn restore(&self, articles: &[StoryArticle]) {
         let mut state = self.state();
         for a in articles {
-            state.synced = state.synced.max(a.placed);
             let key = article_hash(&a.feed, &a.key);
             if state.placed.contains_key(&key) {
                 continue;
@@ -318,7 +324,6 @@ impl Story {
                 lead,
                 story_title: self.title.clone(),
                 first_seen: self.first_seen,
-                placed: 0,
             },
         }
     }
@@ -414,7 +419,6 @@ mod tests {
             lead: TOLL.1.into(),
             story_title: FIRST.0.into(),
             first_seen: at - chrono::Duration::hours(60),
-            placed: 0,
         }]);
         let copy = stories.place("metro", &article("m1", TOLL.0, TOLL.1), at);
         assert_eq!(copy.story.id, "s0123456789abcdef");

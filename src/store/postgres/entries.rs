@@ -5,7 +5,7 @@ use super::super::retention::REFRESH_SECS;
 use super::super::time::{from_ts, ts};
 use super::super::{Entries, Known, StoreError};
 use crate::model::alert::Alert;
-use crate::model::story::{StoryArticle, StoryMode};
+use crate::model::story::{Placements, StoryArticle, StoryMode};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Object, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -231,22 +231,39 @@ pub(super) async fn recognise(
     Ok(known)
 }
 
-/// The articles placed in stories since `since` and after placement
-/// `after`, in the order placed.
+/// The articles placed in stories since `since`, in the order placed; from
+/// those written by transaction `from` on. Read in one snapshot with its
+/// horizon (every transaction before it had ended): the next read starts
+/// there, so an article whose transaction was still open, whatever its
+/// order, is read then.
 pub(super) async fn story_articles(
-    client: &Object,
+    client: &mut Object,
     since: DateTime<Utc>,
-    after: i64,
-) -> Result<Vec<StoryArticle>, StoreError> {
-    let rows = client
+    from: i64,
+) -> Result<Placements, StoreError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let next: i64 = tx
+        .query_one(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::TEXT::BIGINT",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let rows = tx
         .query(
-            "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen, a.placed
+            "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen
              FROM story_article a JOIN story s ON s.id = a.story
-             WHERE a.at >= $1 AND a.placed > $2 ORDER BY a.at, a.placed",
-            &[&ts(since), &after],
+             WHERE a.at >= $1 AND a.tx >= $2::BIGINT::TEXT::xid8 ORDER BY a.at, a.placed",
+            &[&ts(since), &from],
         )
         .await?;
-    rows.iter()
+    let articles = rows
+        .iter()
         .map(|r| {
             Ok(StoryArticle {
                 feed: r.try_get(0)?,
@@ -257,8 +274,9 @@ pub(super) async fn story_articles(
                 lead: r.try_get(5)?,
                 story_title: r.try_get(6)?,
                 first_seen: from_ts(r.try_get(7)?),
-                placed: r.try_get(8)?,
             })
         })
-        .collect()
+        .collect::<Result<_, StoreError>>()?;
+    tx.commit().await?;
+    Ok(Placements { articles, next })
 }

@@ -18,7 +18,7 @@ use super::{
     StoreError, StoreHealth,
 };
 use crate::model::alert::Alert;
-use crate::model::story::StoryArticle;
+use crate::model::story::Placements;
 use crate::model::subscription::{Subscription, SubscriptionState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -430,10 +430,10 @@ impl Store for PostgresStore {
     async fn story_articles(
         &self,
         since: DateTime<Utc>,
-        after: i64,
-    ) -> Result<Vec<StoryArticle>, StoreError> {
-        let client = self.client().await?;
-        entries::story_articles(&client, since, after).await
+        from: i64,
+    ) -> Result<Placements, StoreError> {
+        let mut client = self.client().await?;
+        entries::story_articles(&mut client, since, from).await
     }
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {

@@ -88,9 +88,14 @@ CREATE TABLE story_article (
     title  TEXT NOT NULL,
     lead   TEXT NOT NULL,
     placed BIGINT GENERATED ALWAYS AS IDENTITY,
+    -- The transaction that wrote it: instances read what others placed
+    -- since the horizon of their last read (numbers are taken before
+    -- commit, so not in the order rows become visible).
+    tx     XID8 NOT NULL DEFAULT pg_current_xact_id(),
     PRIMARY KEY (feed, key)
 );
 CREATE INDEX story_article_at ON story_article (at, placed);
+CREATE INDEX story_article_tx ON story_article (tx);
 CREATE INDEX story_article_story ON story_article (story);
 -- Each story's first headline and when it began.
 CREATE TABLE story (

@@ -6,7 +6,7 @@ use super::super::time::{from_ts, ts};
 use super::super::{Entries, Known, StoreError};
 use super::retention;
 use crate::model::alert::Alert;
-use crate::model::story::{StoryArticle, StoryMode};
+use crate::model::story::{Placements, StoryArticle, StoryMode};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -156,30 +156,39 @@ pub(super) fn recognise(
     Ok(known)
 }
 
-/// The articles placed in stories since `since` and after `after` (a
-/// rowid), in the order placed.
+/// The articles placed in stories since `since`, in the order placed; from
+/// rowid `from` on (rowids follow commits: SQLite has one writer).
 pub(super) fn story_articles(
     conn: &mut Connection,
     since: DateTime<Utc>,
-    after: i64,
-) -> Result<Vec<StoryArticle>, StoreError> {
+    from: i64,
+) -> Result<Placements, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT a.feed, a.key, a.story, a.at, a.title, a.lead, s.title, s.first_seen, a.rowid
          FROM story_article a JOIN story s ON s.id = a.story
-         WHERE a.at >= ?1 AND a.rowid > ?2 ORDER BY a.at, a.rowid",
+         WHERE a.at >= ?1 AND a.rowid >= ?2 ORDER BY a.at, a.rowid",
     )?;
-    let rows = stmt.query_map(params![ts(since), after], |r| {
-        Ok(StoryArticle {
-            feed: r.get(0)?,
-            key: r.get(1)?,
-            story: r.get(2)?,
-            at: from_ts(r.get(3)?),
-            title: r.get(4)?,
-            lead: r.get(5)?,
-            story_title: r.get(6)?,
-            first_seen: from_ts(r.get(7)?),
-            placed: r.get(8)?,
-        })
+    let mut next = from;
+    let rows = stmt.query_map(params![ts(since), from], |r| {
+        Ok((
+            StoryArticle {
+                feed: r.get(0)?,
+                key: r.get(1)?,
+                story: r.get(2)?,
+                at: from_ts(r.get(3)?),
+                title: r.get(4)?,
+                lead: r.get(5)?,
+                story_title: r.get(6)?,
+                first_seen: from_ts(r.get(7)?),
+            },
+            r.get::<_, i64>(8)?,
+        ))
     })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let mut articles = Vec::new();
+    for row in rows {
+        let (article, rowid) = row?;
+        next = next.max(rowid + 1);
+        articles.push(article);
+    }
+    Ok(Placements { articles, next })
 }

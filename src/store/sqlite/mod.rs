@@ -13,7 +13,7 @@ use super::{
     StoreError, StoreHealth,
 };
 use crate::model::alert::Alert;
-use crate::model::story::StoryArticle;
+use crate::model::story::Placements;
 use crate::model::subscription::{Subscription, SubscriptionState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -481,9 +481,9 @@ impl Store for SqliteStore {
     async fn story_articles(
         &self,
         since: DateTime<Utc>,
-        after: i64,
-    ) -> Result<Vec<StoryArticle>, StoreError> {
-        self.with(move |conn| entries::story_articles(conn, since, after))
+        from: i64,
+    ) -> Result<Placements, StoreError> {
+        self.with(move |conn| entries::story_articles(conn, since, from))
             .await
     }
 
