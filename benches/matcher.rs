@@ -10,7 +10,7 @@
 //! on are shared: compare figures from one run, or medians of several.
 //! Where the machine's speed drifts too much for that, compare two builds by
 //! the instructions of the matching phase, which repeat exactly:
-//! `valgrind --tool=callgrind --toggle-collect='*RuleSet::matches*'
+//! `valgrind --tool=callgrind --toggle-collect='*RuleSet>::matches'
 //! target/release/deps/matcher-* --bench --only 100000 --secs 0` (one pass
 //! over the corpus; cache misses, which dominate at 1M rules, are not seen).
 //! For wall time, `scripts/bench-side-by-side OLD NEW` runs two builds at

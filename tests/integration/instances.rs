@@ -342,16 +342,23 @@ async fn three_instances_alert_once_and_take_over_a_killed_ones_feeds_and_outbox
     schema.drop().await;
 }
 
-/// Restarts the PostgreSQL cluster the tests use (as root, with Debian's
-/// pg_ctlcluster).
+/// Restarts the PostgreSQL cluster the tests use, the one on port 5432 (as
+/// root, with Debian's pg_lsclusters and pg_ctlcluster).
 async fn restart_database() {
-    let version = std::fs::read_dir("/etc/postgresql")
-        .expect("a Debian PostgreSQL cluster")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .max_by_key(|v| v.parse::<u32>().unwrap_or(0))
-        .expect("a cluster version");
+    let clusters = tokio::process::Command::new("pg_lsclusters")
+        .arg("-h")
+        .output()
+        .await
+        .expect("Debian's pg_lsclusters");
+    let listing = String::from_utf8_lossy(&clusters.stdout).into_owned();
+    let (version, name) = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.get(2) == Some(&"5432"))
+        .map(|f| (f[0].to_string(), f[1].to_string()))
+        .unwrap_or_else(|| panic!("no cluster on port 5432: {listing}"));
     let restarted = tokio::process::Command::new("pg_ctlcluster")
-        .args(["--skip-systemctl-redirect", &version, "main", "restart"])
+        .args(["--skip-systemctl-redirect", &version, &name, "restart"])
         .status()
         .await
         .unwrap();

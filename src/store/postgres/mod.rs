@@ -30,8 +30,10 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// Where the store is, as the config names it.
-#[derive(Clone, PartialEq, Eq)]
+/// Where the store is, as the config names it. Two are the same store when
+/// their URLs are (a password rotated in its file is not a new store: a
+/// reload may go ahead).
+#[derive(Clone)]
 pub struct Target {
     /// The connection URL (`postgres://user@host/db?options=…`), without a
     /// password: it may be logged.
@@ -39,6 +41,14 @@ pub struct Target {
     /// From `store_password_file` or `store_password_env`; else `PGPASSWORD`.
     pub password: Option<String>,
 }
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Target) -> bool {
+        self.url == other.url
+    }
+}
+
+impl Eq for Target {}
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
