@@ -163,7 +163,7 @@ pub(crate) async fn once(config: Config) -> Result<OnceReport> {
         polls.spawn(async move {
             let _host = host.acquire_owned().await;
             let _permit = semaphore.acquire_owned().await;
-            pipeline.poll_and_record(&feed).await.0
+            pipeline.poll_and_record(&feed, None).await.0
         });
     }
     while let Some(result) = polls.join_next().await {

@@ -83,7 +83,7 @@ impl Pipeline {
     /// to look at the feed again.
     pub(crate) async fn poll_if_leased(&self, feed: &FeedConfig) -> DateTime<Utc> {
         let Some(leases) = &self.leases else {
-            return self.poll_and_record(feed).await.1;
+            return self.poll_and_record(feed, None).await.1;
         };
         let name = format!("feed:{}", feed.name);
         let now = Utc::now();
@@ -99,13 +99,16 @@ impl Pipeline {
             }
         }
         // Polled meanwhile by the instance that held it: due when it said.
-        if let Ok(Some(state)) = self.store.feed_state(&feed.name).await
+        // (The state read is the poll's: read once.)
+        let state = self.store.feed_state(&feed.name).await;
+        if let Ok(Some(state)) = &state
             && let Some(next) = state.next_poll_at.filter(|&next| next > now)
         {
             self.keep_lease(leases, &name, next).await;
             return next;
         }
-        let next = match leases.hold(&name, self.poll_and_record(feed)).await {
+        let state = state.ok().map(Option::unwrap_or_default);
+        let next = match leases.hold(&name, self.poll_and_record(feed, state)).await {
             Some((_, next)) => next,
             None => return now + leases.term(),
         };
@@ -128,16 +131,19 @@ impl Pipeline {
         }
     }
 
-    /// Polls `feed`, records the outcome (including failures, with backoff)
-    /// and returns when the feed should next be polled.
+    /// Polls `feed` (its `state`, if just read; else read here), records
+    /// the outcome (including failures, with backoff) and returns when the
+    /// feed should next be polled.
     pub(crate) async fn poll_and_record(
         &self,
         feed: &FeedConfig,
+        state: Option<FeedState>,
     ) -> (Result<PollReport, PollError>, DateTime<Utc>) {
         // A panic (a bug, or a dependency meeting input it cannot take) is
         // this feed's failed poll: backed off like any other, and the other
         // feeds' polls and deliveries go on.
-        let result = match AssertUnwindSafe(self.poll(feed)).catch_unwind().await {
+        let poll = self.poll(feed, state);
+        let result = match AssertUnwindSafe(poll).catch_unwind().await {
             Ok(result) => result,
             Err(payload) => Err(PollError::Panicked(panic_message(payload.as_ref()))),
         };
@@ -309,8 +315,15 @@ impl Pipeline {
         self.queue_notices(feed, notices, Said::Quiet).await;
     }
 
-    async fn poll(&self, feed: &FeedConfig) -> Result<PollReport, PollError> {
-        let state = self.store.feed_state(&feed.name).await?.unwrap_or_default();
+    async fn poll(
+        &self,
+        feed: &FeedConfig,
+        state: Option<FeedState>,
+    ) -> Result<PollReport, PollError> {
+        let state = match state {
+            Some(state) => state,
+            None => self.store.feed_state(&feed.name).await?.unwrap_or_default(),
+        };
         // Owed until queued: a crash after this poll's commit leaves it owed.
         let recovered_from = state.failing_noticed_since;
         let validators = Validators {
